@@ -1,0 +1,71 @@
+/**
+ * The one stream vocabulary shared by providers, output transforms and the SSE encoder.
+ * Providers produce these parts; transforms map AsyncIterable<StreamPart> to AsyncIterable<StreamPart>;
+ * the encoder turns them into OpenAI `chat.completion.chunk` events.
+ */
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** Text meant for the caller's ears. */
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+/** Model "thinking". Never spoken, never sent to the client; kept for records. */
+export interface ReasoningPart {
+  type: 'reasoning';
+  text: string;
+}
+
+/** A tool call begins. `callId` is unique within the turn; the encoder assigns the wire index. */
+export interface ToolCallStartPart {
+  type: 'tool-call-start';
+  callId: string;
+  name: string;
+}
+
+/** A piece of a tool call's JSON arguments string. */
+export interface ToolCallDeltaPart {
+  type: 'tool-call-delta';
+  callId: string;
+  argumentsDelta: string;
+}
+
+/** A tool call's arguments are complete. */
+export interface ToolCallEndPart {
+  type: 'tool-call-end';
+  callId: string;
+}
+
+/** Token usage as reported by the upstream (may arrive before or without `finish`). */
+export interface UsagePart {
+  type: 'usage';
+  usage: TokenUsage;
+}
+
+/** The model finished. Always the last part of a well-formed stream. */
+export interface FinishPart {
+  type: 'finish';
+  reason: FinishReason;
+}
+
+export type StreamPart =
+  | TextPart
+  | ReasoningPart
+  | ToolCallStartPart
+  | ToolCallDeltaPart
+  | ToolCallEndPart
+  | UsagePart
+  | FinishPart;
+
+export type PartStream = AsyncIterable<StreamPart>;
+
+/** A transform stage of the turn pipeline. */
+export type PartTransform = (parts: PartStream) => PartStream;
