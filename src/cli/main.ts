@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/config-error.ts';
+import { loadConfig } from '../config/load-config.ts';
+import { startGateway } from '../gateway.ts';
+
+const USAGE = `Usage: voice-llm-gateway <command> [options]
+
+Commands:
+  serve      Run the gateway (default)
+
+Options for serve:
+  --config FILE   YAML config (default: $GATEWAY_CONFIG, else ./config.yaml if present)
+  --port N        Port to listen on (default 8083)
+  --host H        Address to bind (default 0.0.0.0)
+  -h, --help      Show this help
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'serve';
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+    return 2;
+  }
+  return serve(values);
+}
+
+async function serve(options: { config?: string; port?: string; host?: string }): Promise<number> {
+  const port = options.port === undefined ? undefined : Number(options.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    process.stderr.write(`--port must be a number from 0 to 65535, got "${options.port}".\n`);
+    return 2;
+  }
+  const loaded = loadConfig(options.config === undefined ? {} : { configPath: options.config });
+  const startOptions: Parameters<typeof startGateway>[0] = { config: loaded.config };
+  if (port !== undefined) startOptions.port = port;
+  if (options.host !== undefined) startOptions.host = options.host;
+  const gateway = await startGateway(startOptions);
+  const { logger } = gateway;
+  logger.info(
+    { url: gateway.url, source: loaded.path ?? loaded.source, agents: Object.keys(loaded.config.agents) },
+    'voice-llm-gateway listening',
+  );
+  printBanner(gateway.url, loaded.source, Object.keys(loaded.config.agents), gateway.apiKeys.generated);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'shutting down');
+      gateway.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}
+
+/** What a person starting the server needs to see: where it listens, which models, which key. */
+function printBanner(
+  url: string,
+  source: string,
+  agents: string[],
+  generated: { key: string; file: string; createdNow: boolean } | undefined,
+): void {
+  const lines = [
+    '',
+    `  Voice LLM Gateway on ${url}  (base URL for clients: ${url}/v1)`,
+    `  Models (ModelId): ${agents.join(', ')}${source === 'demo' ? '  [built-in demo: no upstream configured]' : ''}`,
+  ];
+  if (generated) {
+    lines.push(
+      `  API key: ${generated.key}`,
+      `  (${generated.createdNow ? 'generated now and saved' : 'generated earlier, read'} from ${generated.file}; set server.apiKeys or GATEWAY_API_KEYS to choose your own)`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else if (error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`${error.message}\n\n${USAGE}`);
+    } else process.stderr.write(`voice-llm-gateway: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = error instanceof ConfigError ? 78 : 1;
+  },
+);

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import type { ChatMessage } from './chat-types.ts';
+import { GatewayError } from './gateway-error.ts';
+import { formatIssuePath } from '../validation/issue-path.ts';
+import { extendDataSchema, toCallMetadata, type CallMetadata } from './extend-data.ts';
+
+/** The incoming chat-completion request: validated strictly where it matters, loose elsewhere. */
+
+const contentPartSchema = z.looseObject({ type: z.string().min(1) }).superRefine((part, ctx) => {
+  if (part.type === 'text' && typeof part.text !== 'string') {
+    ctx.addIssue({ code: 'custom', path: ['text'], message: 'must be a string' });
+  } else if (part.type === 'image_url') {
+    const image = part.image_url as { url?: unknown } | undefined;
+    if (typeof image?.url !== 'string' || image.url === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['image_url', 'url'],
+        message: 'must be a URL string (https://... or data:image/jpeg;base64,...)',
+      });
+    }
+  }
+});
+
+const toolCallSchema = z.looseObject({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.looseObject({ name: z.string(), arguments: z.string() }),
+});
+
+const messageSchema = z.looseObject({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+  content: z.union([z.string(), z.array(contentPartSchema), z.null()]).optional(),
+  name: z.string().optional(),
+  tool_calls: z.array(toolCallSchema).optional(),
+  tool_call_id: z.string().optional(),
+});
+
+export const chatRequestSchema = z.looseObject({
+  model: z.string().min(1, 'must name a model'),
+  messages: z.array(messageSchema).min(1, 'must hold at least one message'),
+  stream: z.boolean().optional(),
+  stream_options: z
+    .looseObject({ include_usage: z.boolean().optional() })
+    .nullable()
+    .optional(),
+  extendData: extendDataSchema.nullable().optional(),
+  temperature: z.number().nullable().optional(),
+  top_p: z.number().nullable().optional(),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  max_completion_tokens: z.number().int().positive().nullable().optional(),
+  stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+  tools: z
+    .array(
+      z.looseObject({
+        type: z.string(),
+        function: z.looseObject({ name: z.string().min(1) }).optional(),
+      }),
+    )
+    .nullable()
+    .optional(),
+  tool_choice: z.union([z.string(), z.looseObject({})]).nullable().optional(),
+  n: z.number().int().nullable().optional(),
+});
+
+/** Standard OpenAI body parameters relayed to the upstream; anything else stays here. */
+const RELAYED_PARAMS = [
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'stop',
+  'presence_penalty',
+  'frequency_penalty',
+  'seed',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'response_format',
+  'logit_bias',
+  'logprobs',
+  'top_logprobs',
+  'user',
+  'reasoning_effort',
+  'modalities',
+  'audio',
+  'prediction',
+  'service_tier',
+  'metadata',
+] as const;
+
+export interface ChatTurnRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream: boolean;
+  includeUsage: boolean;
+  call: CallMetadata;
+  /** The URL query string (the workflow's OpenAIExtraQuery, e.g. task_id, room_id). */
+  query: Record<string, string>;
+  /** Standard parameters to relay upstream (null values dropped). */
+  params: Record<string, unknown>;
+}
+
+/** Validates a parsed JSON body; throws a 400 GatewayError naming the first bad field. */
+export function parseChatRequest(body: unknown, query: Record<string, string> = {}): ChatTurnRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new GatewayError('The request body must be a JSON object.', {
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'invalid_body',
+    });
+  }
+  const result = chatRequestSchema.safeParse(body);
+  if (!result.success) throw validationError(result.error);
+  const data = result.data;
+  if (data.n !== undefined && data.n !== null && data.n !== 1) {
+    throw new GatewayError('Only n=1 is supported: a voice call speaks one answer.', {
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'unsupported_value',
+      param: 'n',
+    });
+  }
+  const source = body as Record<string, unknown>;
+  const params: Record<string, unknown> = {};
+  for (const key of RELAYED_PARAMS) {
+    const value = source[key];
+    if (value !== undefined && value !== null) params[key] = value;
+  }
+  return {
+    model: data.model,
+    messages: data.messages as ChatMessage[],
+    stream: data.stream === true,
+    includeUsage: data.stream_options?.include_usage === true,
+    call: toCallMetadata(data.extendData ?? undefined),
+    query,
+    params,
+  };
+}
+
+function validationError(error: z.ZodError): GatewayError {
+  const issue = error.issues[0]!;
+  const param = formatIssuePath(issue.path);
+  const detail = issue.code === 'invalid_union' ? describeUnion(issue, param) : issue.message;
+  return new GatewayError(param ? `Invalid request: ${param}: ${detail}` : `Invalid request: ${detail}`, {
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'invalid_request',
+    param: param || null,
+  });
+}
+
+function describeUnion(issue: z.core.$ZodIssue, param: string): string {
+  if (param.endsWith('.content') || param === 'content') {
+    return 'must be a string, an array of content parts ({type:"text",text} or {type:"image_url",image_url:{url}}) or null';
+  }
+  if (param.endsWith('sentenceId')) return 'must be an integer or a numeric string';
+  return issue.message;
+}
+

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ResolvedApiKeys {
+  keys: string[];
+  /** Set when no key was configured and the gateway uses its own, kept in the data folder. */
+  generated?: { key: string; file: string; createdNow: boolean };
+}
+
+const KEY_FILE = 'api-key';
+
+/**
+ * The keys clients must present. With none configured, the gateway is never open: it generates a
+ * key on first start, keeps it (mode 0600) in the data folder so it survives restarts, and uses it.
+ */
+export function resolveApiKeys(configured: readonly string[], dataDir: string): ResolvedApiKeys {
+  const keys = configured.map((k) => k.trim()).filter((k) => k !== '');
+  if (keys.length > 0) return { keys };
+  const file = join(dataDir, KEY_FILE);
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing !== '') return { keys: [existing], generated: { key: existing, file, createdNow: false } };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const key = `vlg-${randomBytes(24).toString('base64url')}`;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return { keys: [key], generated: { key, file, createdNow: true } };
+}

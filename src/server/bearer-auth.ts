@@ -1,0 +1,45 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { GatewayError } from '../protocol/gateway-error.ts';
+
+/**
+ * Checks `Authorization: Bearer <key>` against several keys in constant time: every key is
+ * compared (no early exit), on fixed-length digests (no length leak).
+ */
+export class BearerAuth {
+  private readonly digests: Buffer[];
+
+  constructor(keys: readonly string[]) {
+    if (keys.length === 0) throw new Error('BearerAuth needs at least one key');
+    this.digests = keys.map(digest);
+  }
+
+  /** Throws a 401 GatewayError unless the header carries a known key. */
+  verify(authorization: string | undefined): void {
+    const presented = parseBearer(authorization);
+    if (presented === undefined) {
+      throw unauthorized(
+        authorization === undefined
+          ? 'Missing API key: send "Authorization: Bearer <key>" (the API-KEY field of the workflow console).'
+          : 'Malformed Authorization header: expected "Bearer <key>".',
+      );
+    }
+    const candidate = digest(presented);
+    let match = false;
+    for (const known of this.digests) match = timingSafeEqual(known, candidate) || match;
+    if (!match) throw unauthorized('Incorrect API key provided.');
+  }
+}
+
+function parseBearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+function digest(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
+}
+
+function unauthorized(message: string): GatewayError {
+  return new GatewayError(message, { status: 401, type: 'authentication_error', code: 'invalid_api_key' });
+}

@@ -1,0 +1,58 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { AgentRegistry } from '../agent/agent-registry.ts';
+import type { ServerConfig } from '../config/schema.ts';
+import { GatewayError } from '../protocol/gateway-error.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { BearerAuth } from './bearer-auth.ts';
+import { toClientError } from './client-errors.ts';
+import { registerMethodNotAllowed } from './method-not-allowed.ts';
+import { registerChatCompletions } from './routes/chat-completions.ts';
+import { registerHealth, type Readiness } from './routes/health.ts';
+import { registerModels } from './routes/models.ts';
+
+export interface AppDeps {
+  server: ServerConfig;
+  agents: AgentRegistry;
+  auth: BearerAuth;
+  logger: Logger;
+  readiness: Readiness;
+}
+
+/** The HTTP application: routes (at the root and under server.pathPrefix), auth, errors. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: deps.server.bodyLimitBytes,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const authenticate = (request: FastifyRequest) => deps.auth.verify(request.headers.authorization);
+
+  const routes = async (scope: FastifyInstance) => {
+    registerChatCompletions(scope, { agents: deps.agents, logger: deps.logger, onRequest: authenticate });
+    registerModels(scope, deps.agents, authenticate);
+    registerHealth(scope, deps.readiness);
+    for (const url of ['/chat/completions', '/v1/chat/completions']) registerMethodNotAllowed(scope, url, ['POST']);
+    for (const url of ['/models', '/v1/models', '/healthz', '/readyz']) registerMethodNotAllowed(scope, url, ['GET']);
+  };
+  void app.register(routes);
+  if (deps.server.pathPrefix) void app.register(routes, { prefix: deps.server.pathPrefix });
+
+  app.setNotFoundHandler(async (request) => {
+    throw new GatewayError(`Unknown route ${request.method} ${request.url.split('?')[0]}. The chat endpoint is POST /v1/chat/completions.`, {
+      status: 404,
+      type: 'invalid_request_error',
+      code: 'unknown_route',
+    });
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const clientError = toClientError(error);
+    if (clientError.status >= 500) {
+      deps.logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
+    }
+    if (clientError.retryAfterSeconds !== undefined) reply.header('retry-after', String(clientError.retryAfterSeconds));
+    return reply.code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
+  });
+  return app;
+}

@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AgentRegistry } from '../../agent/agent-registry.ts';
+import { runTurn } from '../../agent/run-turn.ts';
+import { parseChatRequest } from '../../protocol/chat-request.ts';
+import { CompletionBuilder } from '../../protocol/completion-builder.ts';
+import { newCompletionId } from '../../protocol/completion-id.ts';
+import { GatewayError } from '../../protocol/gateway-error.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import { TurnReport } from '../../telemetry/turn-report.ts';
+import { toClientError } from '../client-errors.ts';
+import { writeStream } from '../write-stream.ts';
+
+export interface ChatRouteDeps {
+  agents: AgentRegistry;
+  logger: Logger;
+  onRequest: (request: FastifyRequest) => void;
+}
+
+/** `POST /chat/completions` and `POST /v1/chat/completions`: one conversational turn each. */
+export function registerChatCompletions(app: FastifyInstance, deps: ChatRouteDeps): void {
+  const handler = (request: FastifyRequest, reply: FastifyReply) => handleTurn(request, reply, deps);
+  for (const url of ['/chat/completions', '/v1/chat/completions']) {
+    app.post(url, { onRequest: async (request) => deps.onRequest(request) }, handler);
+  }
+}
+
+async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: ChatRouteDeps): Promise<void> {
+  const turn = parseChatRequest(request.body, singleValues(request.query));
+  const agent = deps.agents.resolve(turn.model);
+  const { logger } = deps;
+  if (turn.call.userDataInvalid) {
+    logger.warn({ instanceId: turn.call.instanceId, agent: agent.id }, 'extendData.userData is not valid JSON; kept as raw text');
+  }
+
+  const report = new TurnReport(agent.id, agent.provider.name, turn.call, turn.stream);
+  const controller = new AbortController();
+  const res = reply.raw;
+  // The client hanging up (or the voice platform cutting the answer on barge-in) stops the upstream at once.
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort(new GatewayError('The client closed the connection.', clientClosed));
+  };
+  res.on('close', onClose);
+
+  const id = newCompletionId();
+  const created = Math.floor(Date.now() / 1000);
+  const parts = runTurn(agent, turn, controller.signal);
+  try {
+    if (turn.stream) {
+      reply.hijack();
+      await writeStream(parts, {
+        res,
+        id,
+        created,
+        model: turn.model,
+        includeUsage: turn.includeUsage,
+        signal: controller.signal,
+        report,
+        toError: toClientError,
+        onMidStreamFailure: (error) => {
+          const failure = toClientError(error);
+          report.fail('upstream_broken', failure.code, failure.message);
+        },
+      });
+      return;
+    }
+    const builder = new CompletionBuilder();
+    for await (const part of parts) {
+      if (part.type === 'text') report.text(part.text.length);
+      builder.add(part);
+    }
+    const completion = builder.build(id, created, turn.model);
+    report.finishReason = completion.choices[0]!.finish_reason;
+    await reply.send(completion);
+  } catch (error) {
+    if (controller.signal.aborted) {
+      report.fail('client_closed', 'client_closed', 'the client closed the connection');
+      return;
+    }
+    const clientError = toClientError(error);
+    report.fail('error', clientError.code, clientError.message, clientError.status);
+    throw clientError;
+  } finally {
+    res.off('close', onClose);
+    logTurn(logger, report);
+  }
+}
+
+const clientClosed = { status: 499, type: 'invalid_request_error', code: 'client_closed' } as const;
+
+function logTurn(logger: Logger, report: TurnReport): void {
+  const fields = report.toLogFields();
+  if (report.status === 'error' && report.httpStatus >= 500) logger.error(fields, 'turn failed');
+  else if (report.status === 'upstream_broken') logger.warn(fields, 'turn cut short by the upstream');
+  else logger.info(fields, 'turn');
+}
+
+/** Query parameters as plain strings (the first value of a repeated one). */
+function singleValues(query: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (query === null || typeof query !== 'object') return out;
+  for (const [key, value] of Object.entries(query)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (typeof first === 'string') out[key] = first;
+  }
+  return out;
+}

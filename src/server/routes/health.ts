@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import { GatewayError } from '../../protocol/gateway-error.ts';
+
+export interface Readiness {
+  /** False until the server listens, and again once shutdown begins. */
+  ready: boolean;
+}
+
+/** `GET /healthz` (the process is alive) and `GET /readyz` (ready for traffic). No key needed. */
+export function registerHealth(app: FastifyInstance, readiness: Readiness): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async () => {
+    if (!readiness.ready) {
+      throw new GatewayError('Not ready for traffic.', { status: 503, type: 'server_error', code: 'not_ready' });
+    }
+    return { status: 'ready' };
+  });
+}

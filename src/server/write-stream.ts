@@ -1,0 +1,98 @@
+import type { ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { ChunkEncoder } from '../protocol/chunk-encoder.ts';
+import type { GatewayError } from '../protocol/gateway-error.ts';
+import type { FinishReason, PartStream, StreamPart, TokenUsage } from '../providers/stream-part.ts';
+import type { TurnReport } from '../telemetry/turn-report.ts';
+import { SSE_HEADERS } from './sse-headers.ts';
+
+export interface StreamTarget {
+  res: ServerResponse;
+  id: string;
+  created: number;
+  model: string;
+  includeUsage: boolean;
+  signal: AbortSignal;
+  report: TurnReport;
+  /** Classifies a failure before the first part: the error the client gets. */
+  toError(error: unknown): GatewayError;
+  onMidStreamFailure(error: unknown): void;
+}
+
+/**
+ * Streams a turn as `chat.completion.chunk` events. Headers are committed with the first part, so
+ * a provider that fails before producing anything still gets a proper HTTP error status. After
+ * that, whatever happens, the stream ends well-formed: finish chunk, optional usage, [DONE].
+ */
+export async function writeStream(parts: PartStream, target: StreamTarget): Promise<void> {
+  const { res, report, signal } = target;
+  const iterator = parts[Symbol.asyncIterator]();
+  let next: IteratorResult<StreamPart>;
+  try {
+    next = await iterator.next();
+  } catch (error) {
+    if (signal.aborted) return markClosed(report);
+    const clientError = target.toError(error);
+    report.fail('error', clientError.code, clientError.message, clientError.status);
+    writeJsonError(res, clientError);
+    return;
+  }
+
+  const encoder = new ChunkEncoder(target.id, target.created, target.model);
+  res.writeHead(200, SSE_HEADERS);
+  res.write(encoder.role());
+  let finishReason: FinishReason = 'stop';
+  let usage: TokenUsage | undefined;
+  try {
+    while (!next.done) {
+      const part = next.value;
+      switch (part.type) {
+        case 'text':
+          report.text(part.text.length);
+          if (!res.write(encoder.text(part.text))) await drained(res, signal);
+          break;
+        case 'tool-call-start':
+          res.write(encoder.toolCallStart(part.callId, part.name));
+          break;
+        case 'tool-call-delta':
+          res.write(encoder.toolCallDelta(part.callId, part.argumentsDelta));
+          break;
+        case 'usage':
+          usage = part.usage;
+          break;
+        case 'finish':
+          finishReason = part.reason;
+          break;
+        case 'reasoning':
+        case 'tool-call-end':
+          break;
+      }
+      next = await iterator.next();
+    }
+  } catch (error) {
+    if (signal.aborted) return markClosed(report);
+    target.onMidStreamFailure(error);
+  }
+  if (res.destroyed) return markClosed(report);
+  report.finishReason = finishReason;
+  let tail = encoder.finish(finishReason);
+  if (target.includeUsage) tail += encoder.usage(usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+  res.end(tail + encoder.done());
+}
+
+/** An OpenAI-shaped error response written straight to the socket. */
+export function writeJsonError(res: ServerResponse, error: GatewayError): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+  res.writeHead(error.status, headers);
+  res.end(JSON.stringify(error.toBody()));
+}
+
+function markClosed(report: TurnReport): void {
+  if (report.status === 'ok') report.fail('client_closed', 'client_closed', 'the client closed the stream');
+}
+
+async function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  await once(res, 'drain', { signal });
+}

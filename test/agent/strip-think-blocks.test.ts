@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { stripThinkBlocks } from '../../src/agent/transforms/strip-think-blocks.ts';
+import type { StreamPart } from '../../src/providers/stream-part.ts';
+
+async function* from(parts: StreamPart[]): AsyncGenerator<StreamPart> {
+  for (const part of parts) yield part;
+}
+
+const text = (t: string): StreamPart => ({ type: 'text', text: t });
+
+async function run(parts: StreamPart[]): Promise<StreamPart[]> {
+  const out: StreamPart[] = [];
+  for await (const part of stripThinkBlocks(from(parts))) out.push(part);
+  return out;
+}
+
+function joined(parts: StreamPart[], type: 'text' | 'reasoning'): string {
+  return parts.map((p) => (p.type === type ? p.text : '')).join('');
+}
+
+describe('stripThinkBlocks', () => {
+  it('turns a whole block into reasoning and drops the blank lines after it', async () => {
+    const out = await run([text('<think>a b</think>\n\nHello'), { type: 'finish', reason: 'stop' }]);
+    assert.deepEqual(out, [
+      { type: 'reasoning', text: 'a b' },
+      { type: 'text', text: 'Hello' },
+      { type: 'finish', reason: 'stop' },
+    ]);
+  });
+
+  it('is correct for a 2-chunk split at every position', async () => {
+    const whole = '<think>a b</think>\n\nHello';
+    for (let cut = 0; cut <= whole.length; cut++) {
+      const out = await run([text(whole.slice(0, cut)), text(whole.slice(cut)), { type: 'finish', reason: 'stop' }]);
+      assert.equal(joined(out, 'reasoning'), 'a b', `reasoning, cut at ${cut}`);
+      assert.equal(joined(out, 'text'), 'Hello', `text, cut at ${cut}`);
+      assert.ok(out.every((p) => !(p.type === 'text' || p.type === 'reasoning') || p.text !== ''), `no empty parts, cut at ${cut}`);
+      assert.deepEqual(out.at(-1), { type: 'finish', reason: 'stop' });
+      // The answer never carries a tag fragment.
+      assert.doesNotMatch(joined(out, 'text'), /[<>]/);
+    }
+  });
+
+  it('is correct when every character is its own chunk', async () => {
+    const whole = 'Hi <think>x < y</think> \n there';
+    const out = await run(Array.from(whole, text));
+    assert.equal(joined(out, 'reasoning'), 'x < y');
+    assert.equal(joined(out, 'text'), 'Hi there');
+  });
+
+  it('passes text without tags through unchanged and without delay', async () => {
+    let sourceDone = false;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* source(): AsyncGenerator<StreamPart> {
+      yield text('Hello, ');
+      await gate;
+      yield text('world.');
+      sourceDone = true;
+    }
+    const iterator = stripThinkBlocks(source())[Symbol.asyncIterator]();
+    const first = await Promise.race([
+      iterator.next(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('first part was held back')), 1000)),
+    ]);
+    assert.deepEqual(first, { done: false, value: { type: 'text', text: 'Hello, ' } });
+    assert.equal(sourceDone, false);
+    release();
+    assert.deepEqual(await iterator.next(), { done: false, value: { type: 'text', text: 'world.' } });
+    assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+  });
+
+  it('yields text before a possible tag start at once and holds only the suffix', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* source(): AsyncGenerator<StreamPart> {
+      yield text('Sure <thi');
+      await gate;
+      yield text('s is fine');
+    }
+    const iterator = stripThinkBlocks(source())[Symbol.asyncIterator]();
+    assert.deepEqual((await iterator.next()).value, { type: 'text', text: 'Sure ' });
+    release();
+    assert.deepEqual((await iterator.next()).value, { type: 'text', text: '<this is fine' });
+    assert.equal((await iterator.next()).done, true);
+  });
+
+  it('keeps a "<" that is not a tag', async () => {
+    const out = await run([text('1 <'), text(' 2 and a<b, <p> <thinking'), text('> ok')]);
+    assert.equal(joined(out, 'text'), '1 < 2 and a<b, <p> <thinking> ok');
+    assert.equal(joined(out, 'reasoning'), '');
+  });
+
+  it('flushes held-back text before a non-text part, in order', async () => {
+    const call: StreamPart = { type: 'tool-call-start', callId: 'c1', name: 'hangup' };
+    const out = await run([text('Bye <'), call, { type: 'finish', reason: 'tool_calls' }]);
+    assert.deepEqual(out, [text('Bye '), text('<'), call, { type: 'finish', reason: 'tool_calls' }]);
+  });
+
+  it('treats an unclosed block at the end as reasoning, including a partial closing tag', async () => {
+    const out = await run([text('Hmm <think>still going'), text(' on </thi')]);
+    assert.equal(joined(out, 'text'), 'Hmm ');
+    assert.equal(joined(out, 'reasoning'), 'still going on </thi');
+  });
+
+  it('drops the whitespace run after </think> even across chunks, but not later whitespace', async () => {
+    const out = await run([text('<think>r</think>'), text('\n'), text(' \n'), text('Answer\n\nmore')]);
+    assert.equal(joined(out, 'text'), 'Answer\n\nmore');
+  });
+
+  it('passes other parts through unchanged and in order', async () => {
+    const parts: StreamPart[] = [
+      { type: 'reasoning', text: 'native reasoning' },
+      text('A'),
+      { type: 'usage', usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } },
+      text('B'),
+      { type: 'finish', reason: 'stop' },
+    ];
+    assert.deepEqual(await run(parts), parts);
+  });
+
+  it('handles several blocks in one stream', async () => {
+    const out = await run([text('<think>one</think>A <think>two</think> B')]);
+    assert.equal(joined(out, 'reasoning'), 'onetwo');
+    assert.equal(joined(out, 'text'), 'A B');
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseChatRequest } from '../../src/protocol/chat-request.ts';
+import { GatewayError } from '../../src/protocol/gateway-error.ts';
+
+const base = { model: 'support', messages: [{ role: 'user', content: 'hi' }] };
+
+function rejects(body: unknown): GatewayError {
+  try {
+    parseChatRequest(body);
+  } catch (error) {
+    assert.ok(error instanceof GatewayError);
+    assert.equal(error.status, 400);
+    return error;
+  }
+  assert.fail('expected a 400');
+}
+
+describe('parseChatRequest', () => {
+  it('reads the IMS request: sentenceId as string or number, userData kept raw and parsed', () => {
+    const turn = parseChatRequest(
+      {
+        ...base,
+        stream: true,
+        extendData: { instanceId: 'i-1', channelId: 'c', sentenceId: '3', callerNumber: '13800000001', userData: '{"a":{"b":1}}' },
+      },
+      { task_id: 't' },
+    );
+    assert.equal(turn.stream, true);
+    assert.deepEqual(turn.call, {
+      instanceId: 'i-1',
+      channelId: 'c',
+      sentenceId: 3,
+      callerNumber: '13800000001',
+      userDataRaw: '{"a":{"b":1}}',
+      userData: { a: { b: 1 } },
+      userDataInvalid: false,
+    });
+    assert.deepEqual(turn.query, { task_id: 't' });
+    assert.equal(parseChatRequest({ ...base, extendData: { sentenceId: 7 } }).call.sentenceId, 7);
+  });
+
+  it('never rejects a userData that is not JSON', () => {
+    const turn = parseChatRequest({ ...base, extendData: { userData: 'vip customer' } });
+    assert.equal(turn.call.userDataRaw, 'vip customer');
+    assert.equal(turn.call.userData, undefined);
+    assert.equal(turn.call.userDataInvalid, true);
+    assert.equal(parseChatRequest({ ...base, extendData: { userData: '' } }).call.userDataInvalid, false);
+    const objectUserData = parseChatRequest({ ...base, extendData: { userData: { a: 1 } } }).call;
+    assert.equal(objectUserData.userDataRaw, '{"a":1}');
+    assert.deepEqual(objectUserData.userData, { a: 1 });
+  });
+
+  it('works without extendData, defaults to non-streaming, tolerates unknown fields', () => {
+    const turn = parseChatRequest({ ...base, some_vendor_field: { x: 1 } });
+    assert.equal(turn.stream, false);
+    assert.deepEqual(turn.call, { userDataInvalid: false });
+    assert.equal('some_vendor_field' in turn.params, false);
+  });
+
+  it('relays standard parameters and drops nulls', () => {
+    const tools = [{ type: 'function', function: { name: 'f', parameters: {} } }];
+    const turn = parseChatRequest({ ...base, temperature: 0.2, max_tokens: 50, stop: ['\n'], tools, tool_choice: 'auto', top_p: null, stream_options: { include_usage: true } });
+    assert.deepEqual(turn.params, { temperature: 0.2, max_tokens: 50, stop: ['\n'], tools, tool_choice: 'auto' });
+    assert.equal(turn.includeUsage, true);
+  });
+
+  it('accepts multimodal content parts', () => {
+    const turn = parseChatRequest({
+      ...base,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,AAAA' } }] }],
+    });
+    assert.equal(Array.isArray(turn.messages[0]!.content), true);
+  });
+
+  it('names the offending field', () => {
+    assert.equal(rejects({ messages: base.messages }).param, 'model');
+    assert.equal(rejects({ ...base, messages: 'hi' }).param, 'messages');
+    assert.equal(rejects({ ...base, messages: [{ role: 'user', content: 5 }] }).param, 'messages[0].content');
+    assert.equal(rejects({ ...base, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }).param, 'messages[0].content[0].image_url.url');
+    assert.equal(rejects({ ...base, temperature: 'hot' }).param, 'temperature');
+    assert.equal(rejects({ ...base, stream: 'yes' }).param, 'stream');
+    assert.equal(rejects({ ...base, extendData: { sentenceId: -1 } }).param, 'extendData.sentenceId');
+    assert.equal(rejects({ ...base, n: 2 }).param, 'n');
+    assert.equal(rejects(null).code, 'invalid_body');
+  });
+});

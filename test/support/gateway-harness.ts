@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createParser } from 'eventsource-parser';
+import { gatewayConfigSchema } from '../../src/config/schema.ts';
+import { startGateway, type RunningGateway } from '../../src/gateway.ts';
+import { createLogger } from '../../src/telemetry/logger.ts';
+
+export const TEST_KEY = 'test-key-0123456789';
+
+export interface TestGateway extends RunningGateway {
+  /** Every log line written so far, parsed. */
+  logs: Array<Record<string, unknown>>;
+  /** Raw log text (to check that no secret ever appears). */
+  logText(): string;
+  post(path: string, body: unknown, init?: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response>;
+}
+
+/** Starts the real gateway on a free port with a config object (defaults applied by the schema). */
+export async function startTestGateway(rawConfig: Record<string, unknown>): Promise<TestGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vlg-test-'));
+  const server = { apiKeys: [TEST_KEY], dataDir, ...(rawConfig.server as Record<string, unknown> | undefined) };
+  const config = gatewayConfigSchema.parse({ ...rawConfig, server });
+  let text = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      text += chunk.toString();
+      callback();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination });
+  const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logger });
+  return {
+    ...gateway,
+    get logs() {
+      return text
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    logText: () => text,
+    post: (path, body, init = {}) =>
+      fetch(gateway.url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_KEY}`, ...init.headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        ...(init.signal ? { signal: init.signal } : {}),
+      }),
+    async close() {
+      await gateway.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ParsedStream {
+  /** Each `data:` payload other than [DONE], parsed. */
+  chunks: Array<Record<string, any>>;
+  sawDone: boolean;
+  /** Whether anything followed [DONE]. */
+  afterDone: string[];
+  text: string;
+}
+
+/** Reads a whole SSE response body with a spec-compliant parser. */
+export async function readStream(response: Response): Promise<ParsedStream> {
+  const result: ParsedStream = { chunks: [], sawDone: false, afterDone: [], text: '' };
+  const parser = createParser({
+    onEvent(event) {
+      if (result.sawDone) result.afterDone.push(event.data);
+      else if (event.data === '[DONE]') result.sawDone = true;
+      else {
+        const chunk = JSON.parse(event.data) as Record<string, any>;
+        result.chunks.push(chunk);
+        const content = chunk.choices?.[0]?.delta?.content;
+        if (typeof content === 'string') result.text += content;
+      }
+    },
+  });
+  const decoder = new TextDecoder();
+  for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
+    parser.feed(decoder.decode(piece, { stream: true }));
+  }
+  return result;
+}
+
+/** A chat request as the IMS workflow sends it. */
+export function imsRequest(model: string, userText: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model,
+    stream: true,
+    messages: [{ role: 'user', content: userText }],
+    extendData: { instanceId: 'inst-1', channelId: 'chan-1', sentenceId: '1', userData: '{"vip":true}' },
+    ...extra,
+  };
+}
