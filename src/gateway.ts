@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AgentRegistry } from './agent/agent-registry.ts';
+import { CallRegistry } from './calls/call-registry.ts';
+import { GatewayError } from './protocol/gateway-error.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.ts';
 import { BearerAuth } from './server/bearer-auth.ts';
@@ -31,8 +33,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const logger = options.logger ?? createLogger({ level: config.server.logLevel });
   const apiKeys = resolveApiKeys(config.server.apiKeys, config.server.dataDir);
   const agents = new AgentRegistry(config);
+  const calls = new CallRegistry();
   const readiness: Readiness = { ready: false };
-  const app = buildApp({ server: config.server, agents, auth: new BearerAuth(apiKeys.keys), logger, readiness });
+  const app = buildApp({ server: config.server, agents, calls, auth: new BearerAuth(apiKeys.keys), logger, readiness });
 
   const host = options.host ?? config.server.host;
   await app.listen({ port: options.port ?? config.server.port, host });
@@ -49,6 +52,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     logger,
     async close() {
       readiness.ready = false;
+      calls.close(new GatewayError('The gateway is shutting down.', { status: 503, type: 'server_error', code: 'shutdown' }));
       await app.close();
       await agents.close();
     },

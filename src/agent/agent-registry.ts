@@ -3,12 +3,16 @@ import type { AgentConfig, GatewayConfig } from '../config/schema.ts';
 import { GatewayError } from '../protocol/gateway-error.ts';
 import { createProvider } from '../providers/create-provider.ts';
 import type { Provider } from '../providers/provider.ts';
+import { checkTemplate } from './prompt/render-template.ts';
+import { ToolRouter } from './tool-router.ts';
 
 /** An agent: what a ModelId typed into a voice platform's console resolves to. */
 export interface Agent {
   readonly id: string;
   readonly config: AgentConfig;
   readonly provider: Provider;
+  /** The functions the gateway offers the model for this agent, and who handles each. */
+  readonly router: ToolRouter;
 }
 
 /** Builds every provider once and resolves the `model` of each request to an agent. */
@@ -28,9 +32,18 @@ export class AgentRegistry {
     }
     if (problems.length > 0) throw new ConfigError('providers', problems);
     for (const [id, agentConfig] of Object.entries(config.agents)) {
+      if (agentConfig.systemPrompt !== undefined) {
+        try {
+          checkTemplate(agentConfig.systemPrompt);
+        } catch (error) {
+          problems.push(`agents.${id}.systemPrompt: not a valid template: ${(error as Error).message}`);
+        }
+      }
       // The schema guarantees the provider exists.
-      this.agents.set(id, { id, config: agentConfig, provider: this.providers.get(agentConfig.provider)! });
+      const provider = this.providers.get(agentConfig.provider)!;
+      this.agents.set(id, { id, config: agentConfig, provider, router: new ToolRouter(agentConfig) });
     }
+    if (problems.length > 0) throw new ConfigError('agents', problems);
     this.defaultAgent = config.defaultAgent === undefined ? undefined : this.agents.get(config.defaultAgent);
   }
 

@@ -83,7 +83,7 @@ function printBanner(
   if (generated) {
     lines.push(
       `  API key: ${generated.key}`,
-      `  (${generated.createdNow ? 'generated now and saved' : 'generated earlier, read'} from ${generated.file}; set server.apiKeys or GATEWAY_API_KEYS to choose your own)`,
+      `  (${generated.createdNow ? 'generated now and saved to' : 'generated earlier, read from'} ${generated.file}; set server.apiKeys or GATEWAY_API_KEYS to choose your own)`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);

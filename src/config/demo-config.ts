@@ -54,11 +54,11 @@ export const demoConfigSource: Record<string, unknown> = deepFreeze({
         },
       ],
       fallback: 'You said: {{heard}}. Say goodbye to end the call.',
-      hangupFunctionName: 'hangup',
     },
   },
   agents: {
-    [DEMO_AGENT_ID]: { provider: DEMO_PROVIDER_ID },
+    // The workflow hangs up on a `hangup` tool call (FunctionMap: hangup -> hangup).
+    [DEMO_AGENT_ID]: { provider: DEMO_PROVIDER_ID, endCall: { mode: 'tool', hangupFunctionName: 'hangup' } },
   },
   defaultAgent: DEMO_AGENT_ID,
 });

@@ -49,15 +49,24 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
   const label = path ?? (source === 'environment' ? 'UPSTREAM_* environment variables' : 'built-in demo');
 
-  const problems: InterpolationProblem[] = [];
-  const interpolated = applyServerOverrides(interpolateEnv(raw ?? {}, env, problems), env);
-  if (problems.length > 0) throw new ConfigError(label, problems.map((p) => `${p.path}: ${p.message}`));
-
-  const parsed = gatewayConfigSchema.safeParse(interpolated);
-  if (!parsed.success) throw new ConfigError(label, describeIssues(parsed.error));
-  const loaded: LoadedConfig = { config: parsed.data, source };
+  const config = parseConfig(applyServerOverrides(raw ?? {}, env), env, label);
+  const loaded: LoadedConfig = { config, source };
   if (path) loaded.path = path;
   return loaded;
+}
+
+/** Resolves `${VAR}` references in a config tree and validates it; problems name their paths. */
+export function parseConfig(
+  raw: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  label: string,
+): GatewayConfig {
+  const problems: InterpolationProblem[] = [];
+  const interpolated = interpolateEnv(raw, env, problems);
+  if (problems.length > 0) throw new ConfigError(label, problems.map((p) => `${p.path}: ${p.message}`));
+  const parsed = gatewayConfigSchema.safeParse(interpolated);
+  if (!parsed.success) throw new ConfigError(label, describeIssues(parsed.error));
+  return parsed.data;
 }
 
 function readYaml(path: string): unknown {

@@ -40,7 +40,7 @@ const scriptRuleSchema = z
     /** A JavaScript regular expression, matched case-insensitively. */
     pattern: nonEmpty.optional(),
     reply: nonEmpty,
-    /** End the call after the reply. */
+    /** End the call after the reply (signalled as the agent's endCall settings say). */
     endCall: z.boolean().default(false),
   })
   .refine((rule) => (rule.keywords === undefined) !== (rule.pattern === undefined), {
@@ -54,8 +54,6 @@ export const scriptedProviderSchema = z.strictObject({
   rules: z.array(scriptRuleSchema).default([]),
   /** Said when no rule matches; {{heard}} stands for the caller's words. */
   fallback: nonEmpty.default('I heard: {{heard}}'),
-  /** Function name of the end-call tool call (the FunctionMap's MatchFunction). */
-  hangupFunctionName: nonEmpty.default('hangup'),
 });
 
 export const providerConfigSchema = z.discriminatedUnion('type', [
@@ -67,15 +65,118 @@ const agentIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9._:\/-]+$/, 'agent ids may use letters, digits and . _ : / -');
 
+const functionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'function names use letters, digits, _ and - (at most 64)');
+
+export const endCallSchema = z.strictObject({
+  /** Offer the model an end-call function. */
+  enabled: z.boolean().default(true),
+  /** How the workflow is told: a tool call (needs FunctionMap) or the <imsagent_hangup/> text command. */
+  mode: z.enum(['tool', 'text']).default('tool'),
+  /** The function the model sees. */
+  functionName: functionName.default('end_call'),
+  description: z
+    .string()
+    .default('End the phone call. Call this once the conversation is over or the caller says goodbye.'),
+  /** The function name the workflow acts on: the FunctionMap's MatchFunction. */
+  hangupFunctionName: functionName.default('hangup'),
+  /** Said when the model ends the call without saying anything. */
+  farewell: nonEmpty.default('Goodbye, thanks for calling.'),
+});
+
+export const transferDestinationSchema = z.strictObject({
+  /** The number to transfer to (the human agent). */
+  callee: nonEmpty,
+  /** The number shown as the caller, if the line needs one. */
+  caller: z.string().optional(),
+  /** Spoken when the transfer starts. */
+  msg: z.string().optional(),
+  /** Spoken when the transfer fails. */
+  errMsg: z.string().optional(),
+  /** Tells the model when to pick this destination. */
+  description: z.string().optional(),
+});
+
+export const transferSchema = z.strictObject({
+  functionName: functionName.default('transfer_call'),
+  description: z
+    .string()
+    .default('Transfer the call to a human. Call this when the caller asks for a person or you cannot help.'),
+  destinations: z
+    .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'destination names use letters, digits, _ and -'), transferDestinationSchema)
+    .refine((d) => Object.keys(d).length > 0, 'at least one destination is required'),
+});
+
+export const httpToolSchema = z.strictObject({
+  name: functionName,
+  description: nonEmpty,
+  /** JSON Schema of the arguments the model fills in. */
+  parameters: z.record(z.string(), z.unknown()).default({ type: 'object', properties: {} }),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /** Sent with each call; use ${ENV} for secrets. */
+  headers: z.record(z.string(), z.string()).default({}),
+  timeoutMs: z.number().int().positive().max(60_000).default(5000),
+  /** Spoken at once while the tool runs (e.g. "One moment, let me check."). */
+  say: z.string().optional(),
+  /** The result is cut to this many characters before the model sees it. */
+  maxResultChars: z.number().int().positive().default(4000),
+});
+
 export const agentConfigSchema = z.strictObject({
   /** Name of an entry under `providers`. */
   provider: nonEmpty,
   /** The upstream model name (not needed for scripted providers). */
   model: nonEmpty.optional(),
+  /** A Mustache template: {{callerNumber}}, {{userData.name}}, {{query.task_id}}, {{now}}, ... */
   systemPrompt: z.string().optional(),
+  /** Defaults for template variables the call does not provide. */
+  variables: z.record(z.string(), z.string()).default({}),
+  /** IANA time zone for {{now}} (e.g. Asia/Shanghai). */
+  timezone: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai or UTC')
+    .default('UTC'),
+  /** What to do with a system message the caller sends. */
+  callerSystemPrompt: z.enum(['append', 'replace', 'ignore']).default('append'),
   /** Body parameters for this agent, over the provider's defaultParams, under the client's. */
   params: z.record(z.string(), z.unknown()).default({}),
+  endCall: endCallSchema.optional(),
+  transfer: transferSchema.optional(),
+  tools: z.array(httpToolSchema).default([]),
+  /** Tool round-trips within one turn before the model must answer. */
+  maxToolRounds: z.number().int().min(1).max(10).default(3),
+  history: z
+    .strictObject({
+      /** Tell the model where the caller cut its previous answer off. */
+      markInterruptions: z.boolean().default(true),
+      /** Merge consecutive messages of the same role (for upstreams that demand alternation). */
+      mergeConsecutiveRoles: z.boolean().default(false),
+    })
+    .default({ markInterruptions: true, mergeConsecutiveRoles: false }),
+  /** Shape the output for text-to-speech: no markdown, no emoji. */
+  speech: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  memory: z
+    .strictObject({
+      /** window: use what the workflow sends; full: restore older turns it dropped. */
+      mode: z.enum(['window', 'full']).default('window'),
+      /** Characters of restored history at most. */
+      maxChars: z.number().int().positive().default(24_000),
+      /** A call idle this long is forgotten. */
+      idleMinutes: z.number().positive().default(30),
+    })
+    .default({ mode: 'window', maxChars: 24_000, idleMinutes: 30 }),
+  /** Image parts: pass to the upstream, drop (keep the text), or keep the newest N. */
+  images: z.union([z.enum(['pass', 'drop']), z.number().int().min(0)]).default('pass'),
 });
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const gatewayConfigSchema = z
   .strictObject({
@@ -87,6 +188,15 @@ export const gatewayConfigSchema = z
   })
   .superRefine((config, ctx) => {
     for (const [id, agent] of Object.entries(config.agents)) {
+      const seen = new Map<string, string>();
+      const claim = (name: string, what: string, path: PropertyKey[]) => {
+        const earlier = seen.get(name);
+        if (earlier) ctx.addIssue({ code: 'custom', path: ['agents', id, ...path], message: `function name "${name}" is already used by ${earlier}` });
+        else seen.set(name, what);
+      };
+      if (agent.endCall?.enabled) claim(agent.endCall.functionName, 'endCall', ['endCall', 'functionName']);
+      if (agent.transfer) claim(agent.transfer.functionName, 'transfer', ['transfer', 'functionName']);
+      agent.tools.forEach((tool, index) => claim(tool.name, `tools[${index}]`, ['tools', index, 'name']));
       const provider = config.providers[agent.provider];
       if (!provider) {
         ctx.addIssue({
@@ -120,3 +230,7 @@ export type ProviderConfig = z.infer<typeof providerConfigSchema>;
 export type OpenAICompatibleProviderConfig = z.infer<typeof openAICompatibleProviderSchema>;
 export type ScriptedProviderConfig = z.infer<typeof scriptedProviderSchema>;
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type EndCallConfig = z.infer<typeof endCallSchema>;
+export type TransferConfig = z.infer<typeof transferSchema>;
+export type TransferDestination = z.infer<typeof transferDestinationSchema>;
+export type HttpToolConfig = z.infer<typeof httpToolSchema>;

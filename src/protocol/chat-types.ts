@@ -53,3 +53,9 @@ export function messageText(message: ChatMessage): string {
   }
   return text;
 }
+
+/** An entry of the OpenAI `tools` parameter. */
+export interface FunctionToolDefinition {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+}

@@ -1,7 +1,6 @@
 import Mustache from 'mustache';
 import type { ScriptedProviderConfig } from '../config/schema.ts';
 import { lastUserText, messageText, type ChatMessage } from '../protocol/chat-types.ts';
-import { newToolCallId } from '../protocol/completion-id.ts';
 import type { Provider, ProviderRequest } from './provider.ts';
 import type { FinishReason, StreamPart, TokenUsage } from './stream-part.ts';
 
@@ -49,7 +48,6 @@ export class ScriptedProvider implements Provider {
   readonly #greeting: string | undefined;
   readonly #rules: readonly CompiledRule[];
   readonly #fallback: string;
-  readonly #hangupFunctionName: string;
 
   constructor(name: string, config: ScriptedProviderConfig) {
     this.name = name;
@@ -57,7 +55,6 @@ export class ScriptedProvider implements Provider {
     this.#greeting = greeting ? greeting : undefined;
     this.#rules = config.rules.map((rule, index) => compileRule(name, rule, index));
     this.#fallback = config.fallback;
-    this.#hangupFunctionName = config.hangupFunctionName;
     try {
       Mustache.parse(this.#fallback);
     } catch (error) {
@@ -88,22 +85,15 @@ export class ScriptedProvider implements Provider {
       yield { type: 'text', text: piece };
     }
 
-    let reason: FinishReason = 'stop';
     if (rule?.endCall) {
-      const callId = newToolCallId();
       throwIfAborted(signal);
-      yield { type: 'tool-call-start', callId, name: this.#hangupFunctionName };
-      throwIfAborted(signal);
-      yield { type: 'tool-call-delta', callId, argumentsDelta: '{}' };
-      throwIfAborted(signal);
-      yield { type: 'tool-call-end', callId };
-      reason = 'tool_calls';
+      yield { type: 'end-call' };
     }
 
     throwIfAborted(signal);
     yield { type: 'usage', usage: estimateUsage(messages, reply) };
     throwIfAborted(signal);
-    yield { type: 'finish', reason };
+    yield { type: 'finish', reason: 'stop' };
   }
 
   async close(): Promise<void> {}

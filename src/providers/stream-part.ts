@@ -56,6 +56,22 @@ export interface FinishPart {
   reason: FinishReason;
 }
 
+/**
+ * The call should end once what was said has been spoken. Produced by a built-in engine or by the
+ * model's end-call function; turned into the workflow's hangup signal at the end of the pipeline.
+ */
+export interface EndCallPart {
+  type: 'end-call';
+  /** What to say if nothing was said this turn. */
+  farewell?: string;
+}
+
+/** Transfer the call to a human at one of the agent's configured destinations. */
+export interface TransferPart {
+  type: 'transfer';
+  destination: string;
+}
+
 export type StreamPart =
   | TextPart
   | ReasoningPart
@@ -63,6 +79,8 @@ export type StreamPart =
   | ToolCallDeltaPart
   | ToolCallEndPart
   | UsagePart
+  | EndCallPart
+  | TransferPart
   | FinishPart;
 
 export type PartStream = AsyncIterable<StreamPart>;

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../agent/agent-registry.ts';
+import type { CallRegistry } from '../calls/call-registry.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { GatewayError } from '../protocol/gateway-error.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -13,6 +14,7 @@ import { registerModels } from './routes/models.ts';
 export interface AppDeps {
   server: ServerConfig;
   agents: AgentRegistry;
+  calls: CallRegistry;
   auth: BearerAuth;
   logger: Logger;
   readiness: Readiness;
@@ -22,14 +24,15 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     bodyLimit: deps.server.bodyLimitBytes,
-    disableRequestLogging: true,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  // Only JSON bodies: a text/plain body is a client mistake worth a clear 415.
+  app.removeContentTypeParser('text/plain');
   const authenticate = (request: FastifyRequest) => deps.auth.verify(request.headers.authorization);
 
   const routes = async (scope: FastifyInstance) => {
-    registerChatCompletions(scope, { agents: deps.agents, logger: deps.logger, onRequest: authenticate });
+    registerChatCompletions(scope, { agents: deps.agents, calls: deps.calls, logger: deps.logger, onRequest: authenticate });
     registerModels(scope, deps.agents, authenticate);
     registerHealth(scope, deps.readiness);
     for (const url of ['/chat/completions', '/v1/chat/completions']) registerMethodNotAllowed(scope, url, ['POST']);

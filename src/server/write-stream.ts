@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import { isSuperseded } from '../calls/call-registry.ts';
 import { ChunkEncoder } from '../protocol/chunk-encoder.ts';
 import type { GatewayError } from '../protocol/gateway-error.ts';
 import type { FinishReason, PartStream, StreamPart, TokenUsage } from '../providers/stream-part.ts';
@@ -31,16 +32,14 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
   try {
     next = await iterator.next();
   } catch (error) {
-    if (signal.aborted) return markClosed(report);
+    if (signal.aborted) return endAborted(target, undefined);
     const clientError = target.toError(error);
     report.fail('error', clientError.code, clientError.message, clientError.status);
     writeJsonError(res, clientError);
     return;
   }
 
-  const encoder = new ChunkEncoder(target.id, target.created, target.model);
-  res.writeHead(200, SSE_HEADERS);
-  res.write(encoder.role());
+  const encoder = openStream(target);
   let finishReason: FinishReason = 'stop';
   let usage: TokenUsage | undefined;
   try {
@@ -70,7 +69,7 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
       next = await iterator.next();
     }
   } catch (error) {
-    if (signal.aborted) return markClosed(report);
+    if (signal.aborted) return endAborted(target, encoder);
     target.onMidStreamFailure(error);
   }
   if (res.destroyed) return markClosed(report);
@@ -87,6 +86,27 @@ export function writeJsonError(res: ServerResponse, error: GatewayError): void {
   if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
   res.writeHead(error.status, headers);
   res.end(JSON.stringify(error.toBody()));
+}
+
+function openStream(target: StreamTarget): ChunkEncoder {
+  const encoder = new ChunkEncoder(target.id, target.created, target.model);
+  target.res.writeHead(200, SSE_HEADERS);
+  target.res.write(encoder.role());
+  return encoder;
+}
+
+/**
+ * The turn was cancelled. A turn superseded by the caller's next words (barge-in) still ends
+ * well-formed if its client is listening; one whose client left has nobody to write to.
+ */
+function endAborted(target: StreamTarget, encoder: ChunkEncoder | undefined): void {
+  const { res, report, signal } = target;
+  if (!isSuperseded(signal.reason)) return markClosed(report);
+  report.fail('superseded', 'superseded', 'a newer turn of the same call began');
+  if (res.destroyed || res.writableEnded) return;
+  const open = encoder ?? openStream(target);
+  report.finishReason = 'stop';
+  res.end(open.finish('stop') + open.done());
 }
 
 function markClosed(report: TurnReport): void {

@@ -1,7 +1,7 @@
 import type { CallMetadata } from '../protocol/extend-data.ts';
 import type { FinishReason } from '../providers/stream-part.ts';
 
-export type TurnStatus = 'ok' | 'error' | 'client_closed' | 'upstream_broken';
+export type TurnStatus = 'ok' | 'error' | 'client_closed' | 'superseded' | 'upstream_broken';
 
 /** What one turn did, measured as it streams; logged once at the end (off the hot path). */
 export class TurnReport {

@@ -93,7 +93,7 @@ describe('ScriptedProvider', () => {
     const p = provider(RULES);
     const parts = await collect(p, [user('好的再见')]);
     assert.equal(textOf(parts), '再见，感谢您的来电。');
-    assert.equal(finishOf(parts), 'tool_calls');
+    assert.ok(parts.some((part) => part.type === 'end-call'));
   });
 
   it('matches pattern rules as case-insensitive regular expressions', async () => {
@@ -139,45 +139,20 @@ describe('ScriptedProvider', () => {
     assert.equal(textOf(await collect(p, [user('x < y')])), 'I heard: x < y');
   });
 
-  it('ends the call with a hangup tool call under the configured name', async () => {
-    const p = provider({ ...RULES, hangupFunctionName: 'end_call' });
+  it('ends the call with an end-call part after all the text, then finishes', async () => {
+    const p = provider(RULES);
     const parts = await collect(p, [user('bye')]);
     const kinds = parts.map((part) => part.type);
-    assert.deepEqual(kinds.slice(-5), [
-      'tool-call-start',
-      'tool-call-delta',
-      'tool-call-end',
-      'usage',
-      'finish',
-    ]);
-    const [start, delta, end] = parts.slice(-5);
-    assert.ok(start?.type === 'tool-call-start');
-    assert.equal(start.name, 'end_call');
-    assert.match(start.callId, /^call_[A-Za-z0-9_-]+$/);
-    assert.ok(delta?.type === 'tool-call-delta');
-    assert.equal(delta.callId, start.callId);
-    assert.equal(delta.argumentsDelta, '{}');
-    assert.ok(end?.type === 'tool-call-end');
-    assert.equal(end.callId, start.callId);
-    assert.equal(finishOf(parts), 'tool_calls');
-    // All text comes before the tool call.
-    assert.ok(kinds.lastIndexOf('text') < kinds.indexOf('tool-call-start'));
-  });
-
-  it('defaults the hangup function name to "hangup" and uses fresh call ids', async () => {
-    const p = provider(RULES);
-    const a = (await collect(p, [user('bye')])).find((part) => part.type === 'tool-call-start');
-    const b = (await collect(p, [user('bye')])).find((part) => part.type === 'tool-call-start');
-    assert.ok(a?.type === 'tool-call-start' && b?.type === 'tool-call-start');
-    assert.equal(a.name, 'hangup');
-    assert.notEqual(a.callId, b.callId);
+    assert.deepEqual(kinds.slice(-3), ['end-call', 'usage', 'finish']);
+    assert.ok(kinds.lastIndexOf('text') < kinds.indexOf('end-call'));
+    assert.equal(finishOf(parts), 'stop');
   });
 
   it('finishes with "stop" and no tool call for ordinary rules', async () => {
     const p = provider(RULES);
     const parts = await collect(p, [user('hello')]);
     assert.equal(finishOf(parts), 'stop');
-    assert.ok(!parts.some((part) => part.type.startsWith('tool-call')));
+    assert.ok(!parts.some((part) => part.type === 'end-call' || part.type.startsWith('tool-call')));
   });
 
   it('streams word by word and the pieces concatenate to the reply exactly', async () => {
@@ -285,10 +260,7 @@ describe('demo config', () => {
       const p = demoProvider();
       const parts = await collect(p, [user(said), { role: 'assistant', content: 'earlier' }, user(said)]);
       assert.equal(textOf(parts), reply);
-      const start = parts.find((part) => part.type === 'tool-call-start');
-      assert.ok(start?.type === 'tool-call-start');
-      assert.equal(start.name, 'hangup');
-      assert.equal(finishOf(parts), 'tool_calls');
+      assert.ok(parts.some((part) => part.type === 'end-call'), 'the call ends');
     });
   }
 

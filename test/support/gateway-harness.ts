@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
-import { gatewayConfigSchema } from '../../src/config/schema.ts';
+import { parseConfig } from '../../src/config/load-config.ts';
 import { startGateway, type RunningGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 
@@ -21,7 +21,7 @@ export interface TestGateway extends RunningGateway {
 export async function startTestGateway(rawConfig: Record<string, unknown>): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vlg-test-'));
   const server = { apiKeys: [TEST_KEY], dataDir, ...(rawConfig.server as Record<string, unknown> | undefined) };
-  const config = gatewayConfigSchema.parse({ ...rawConfig, server });
+  const config = parseConfig({ ...rawConfig, server }, process.env, 'test config');
   let text = '';
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {

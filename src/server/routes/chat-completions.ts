@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../../agent/agent-registry.ts';
 import { runTurn } from '../../agent/run-turn.ts';
+import { isSuperseded, type CallRegistry } from '../../calls/call-registry.ts';
 import { parseChatRequest } from '../../protocol/chat-request.ts';
 import { CompletionBuilder } from '../../protocol/completion-builder.ts';
 import { newCompletionId } from '../../protocol/completion-id.ts';
@@ -12,6 +13,7 @@ import { writeStream } from '../write-stream.ts';
 
 export interface ChatRouteDeps {
   agents: AgentRegistry;
+  calls: CallRegistry;
   logger: Logger;
   onRequest: (request: FastifyRequest) => void;
 }
@@ -40,11 +42,16 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     if (!res.writableFinished) controller.abort(new GatewayError('The client closed the connection.', clientClosed));
   };
   res.on('close', onClose);
+  const callTurn = deps.calls.beginTurn(
+    turn.call.instanceId ?? turn.call.channelId,
+    controller,
+    agent.config.memory.idleMinutes * 60_000,
+  );
 
   const id = newCompletionId();
   const created = Math.floor(Date.now() / 1000);
-  const parts = runTurn(agent, turn, controller.signal);
   try {
+    const parts = runTurn({ agent, request: turn, signal: controller.signal, logger, callTurn });
     if (turn.stream) {
       reply.hijack();
       await writeStream(parts, {
@@ -73,13 +80,16 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     await reply.send(completion);
   } catch (error) {
     if (controller.signal.aborted) {
-      report.fail('client_closed', 'client_closed', 'the client closed the connection');
+      const superseded = isSuperseded(controller.signal.reason);
+      report.fail(superseded ? 'superseded' : 'client_closed', superseded ? 'superseded' : 'client_closed', 'the turn was cancelled');
+      if (superseded && !reply.sent) throw controller.signal.reason;
       return;
     }
     const clientError = toClientError(error);
     report.fail('error', clientError.code, clientError.message, clientError.status);
     throw clientError;
   } finally {
+    callTurn?.end();
     res.off('close', onClose);
     logTurn(logger, report);
   }

@@ -1,0 +1,95 @@
+import type { ChatTurnRequest } from '../protocol/chat-request.ts';
+import type { ChatMessage } from '../protocol/chat-types.ts';
+import type { FinishPart, PartStream, TokenUsage } from '../providers/stream-part.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { Agent } from './agent-registry.ts';
+import type { ToolRouter } from './tool-router.ts';
+import { runHttpTool, toolCallContext, type ToolResult } from './tools/http-tool.ts';
+import { routeToolCalls, type ServerToolCall } from './transforms/route-tool-calls.ts';
+import { stripThinkBlocks } from './transforms/strip-think-blocks.ts';
+
+/** A finished server-side tool call, for the turn's record. */
+export interface ToolRun {
+  call: ServerToolCall;
+  result: ToolResult;
+}
+
+export interface ConverseOptions {
+  agent: Agent;
+  router: ToolRouter;
+  request: ChatTurnRequest;
+  messages: ChatMessage[];
+  signal: AbortSignal;
+  logger: Logger;
+  onToolRun?: (run: ToolRun) => void;
+}
+
+/**
+ * The model's side of a turn, in rounds: stream an answer; if the model called the agent's HTTP
+ * tools, run them (already started while it was still streaming), give it the results and stream
+ * again, all in the same client stream. At most `maxToolRounds` tool rounds; the last round may not
+ * call tools. Usage is summed over the rounds; one `finish` ends it all.
+ */
+export async function* converse(options: ConverseOptions): PartStream {
+  const { agent, router, request, signal } = options;
+  const context = toolCallContext(request.call);
+  const usage: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  let sawUsage = false;
+  let messages = options.messages;
+
+  for (let round = 0; ; round++) {
+    const lastRound = round >= agent.config.maxToolRounds;
+    const params: Record<string, unknown> = { ...agent.config.params, ...request.params };
+    const tools = router.offeredTools(request.params.tools);
+    if (tools) params.tools = tools;
+    if (lastRound && router.hasServerTools) params.tool_choice = 'none';
+
+    const pending: Array<{ call: ServerToolCall; result: Promise<ToolResult> }> = [];
+    const onServerCall = (call: ServerToolCall) => {
+      if (lastRound) {
+        options.logger.warn({ agent: agent.id, tool: call.tool.name }, 'tool call past maxToolRounds ignored');
+        return;
+      }
+      pending.push({ call, result: runHttpTool(call.tool, call.argumentsJson, context, signal) });
+    };
+    const source = stripThinkBlocks(
+      agent.provider.stream({ model: agent.config.model, messages, params, signal }),
+    );
+    let said = '';
+    let finish: FinishPart = { type: 'finish', reason: 'stop' };
+    for await (const part of routeToolCalls(source, router, agent.config.transfer, onServerCall)) {
+      if (part.type === 'finish') finish = part;
+      else if (part.type === 'usage') {
+        sawUsage = true;
+        usage.promptTokens += part.usage.promptTokens;
+        usage.completionTokens += part.usage.completionTokens;
+        usage.totalTokens += part.usage.totalTokens;
+      } else {
+        if (part.type === 'text') said += part.text;
+        yield part;
+      }
+    }
+
+    if (pending.length === 0) {
+      if (sawUsage) yield { type: 'usage', usage };
+      yield finish;
+      return;
+    }
+    const results = await Promise.all(pending.map((entry) => entry.result));
+    if (signal.aborted) throw signal.reason;
+    pending.forEach((entry, index) => options.onToolRun?.({ call: entry.call, result: results[index]! }));
+    messages = [
+      ...messages,
+      {
+        role: 'assistant',
+        content: said === '' ? null : said,
+        tool_calls: pending.map(({ call }) => ({
+          id: call.callId,
+          type: 'function',
+          function: { name: call.tool.name, arguments: call.argumentsJson || '{}' },
+        })),
+      },
+      ...pending.map(({ call }, index) => ({ role: 'tool' as const, tool_call_id: call.callId, content: results[index]!.content })),
+    ];
+  }
+}

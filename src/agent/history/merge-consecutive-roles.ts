@@ -1,0 +1,82 @@
+/**
+ * Strict role alternation, for upstreams that reject two messages of the same role in a row (some
+ * vLLM chat templates, older Qwen and Llama templates: "Conversation roles must alternate").
+ * Voice histories break alternation often: the caller speaks twice before an answer, an answer is
+ * dropped when the caller cut in, a note follows an interrupted answer.
+ *
+ * Choices:
+ * - The leading `system` / `developer` messages merge into one message (texts joined with a blank
+ *   line), keeping the first one's role. Templates accept one system message, at the start.
+ * - A `system` / `developer` message after the conversation started becomes a `user` message
+ *   prefixed "[Note] " (moving it to the top would detach it from the moment it refers to, e.g. the
+ *   interruption note after a cut-off answer); it then merges with the `user` messages around it.
+ *   One with no text is dropped.
+ * - Consecutive `user` messages merge into one, and so do consecutive `assistant` messages without
+ *   tool calls: string contents are joined with "\n" (empty ones skipped); when any of them is an
+ *   array of parts, the result is the parts in order, strings becoming text parts (so images stay).
+ *   The merged message keeps `name` only when all of them carry the same one.
+ * - Assistant messages with tool calls and `tool` messages are never merged: the call/result
+ *   pairing must stay exactly as it is.
+ *
+ * Unmerged messages are the same objects; the input is never mutated.
+ */
+
+import { messageText, type ChatMessage, type ContentPart } from '../../protocol/chat-types.ts';
+
+/** Prefix of a mid-conversation system message turned into a user message. */
+export const NOTE_PREFIX = '[Note] ';
+
+/** `messages` with runs of the same role merged as described above (a new array). */
+export function mergeConsecutiveRoles(messages: readonly ChatMessage[]): ChatMessage[] {
+  let leading = 0;
+  while (leading < messages.length && isInstruction(messages[leading]!)) leading++;
+
+  const out: ChatMessage[] = [];
+  if (leading > 0) out.push(messages.slice(1, leading).reduce((merged, next) => mergePair(merged, next, '\n\n'), messages[0]!));
+  const firstMergeable = out.length;
+
+  for (let i = leading; i < messages.length; i++) {
+    let message = messages[i]!;
+    if (isInstruction(message)) {
+      const text = messageText(message).trim();
+      if (text === '') continue;
+      message = { role: 'user', content: NOTE_PREFIX + text };
+    }
+    const previous = out.length > firstMergeable ? out[out.length - 1] : undefined;
+    if (previous !== undefined && canMerge(previous, message)) out[out.length - 1] = mergePair(previous, message, '\n');
+    else out.push(message);
+  }
+  return out;
+}
+
+function isInstruction(message: ChatMessage): boolean {
+  return message.role === 'system' || message.role === 'developer';
+}
+
+function canMerge(previous: ChatMessage, next: ChatMessage): boolean {
+  if (previous.role !== next.role) return false;
+  if (next.role === 'user') return true;
+  return next.role === 'assistant' && !hasToolCalls(previous) && !hasToolCalls(next);
+}
+
+function hasToolCalls(message: ChatMessage): boolean {
+  return (message.tool_calls?.length ?? 0) > 0;
+}
+
+/** One message holding `first` then `second` (roles already known to match, or leading instructions). */
+function mergePair(first: ChatMessage, second: ChatMessage, separator: string): ChatMessage {
+  const merged: ChatMessage = { role: first.role, content: mergeContent(first.content, second.content, separator) };
+  if (first.name !== undefined && first.name === second.name) merged.name = first.name;
+  return merged;
+}
+
+function mergeContent(first: ChatMessage['content'], second: ChatMessage['content'], separator: string): string | ContentPart[] {
+  if (Array.isArray(first) || Array.isArray(second)) return [...asParts(first), ...asParts(second)];
+  const texts = [first ?? '', second ?? ''].filter((text) => text !== '');
+  return texts.join(separator);
+}
+
+function asParts(content: ChatMessage['content']): ContentPart[] {
+  if (Array.isArray(content)) return content;
+  return content ? [{ type: 'text', text: content }] : [];
+}

@@ -1,0 +1,81 @@
+import type { CallMetadata } from '../../protocol/extend-data.ts';
+
+/** What a system prompt template can name: the call's data, the URL query, the time. */
+export interface TemplateView {
+  callerNumber: string;
+  calleeNumber: string;
+  instanceId: string;
+  channelId: string;
+  sentenceId: string;
+  /** The parsed userData object ({} when absent or not a JSON object). */
+  userData: Record<string, unknown>;
+  /** userData exactly as the workflow sent it. */
+  userDataRaw: string;
+  query: Record<string, string>;
+  now: string;
+  [name: string]: unknown;
+}
+
+/**
+ * The variables for one turn. Declared defaults (`variables`, dotted keys allowed, e.g.
+ * `userData.name: "there"`) fill in what the call does not provide; a variable with neither
+ * renders empty.
+ */
+export function buildTemplateView(
+  call: CallMetadata,
+  query: Record<string, string>,
+  defaults: Readonly<Record<string, string>>,
+  timezone: string,
+  at: Date = new Date(),
+): TemplateView {
+  const view: TemplateView = {
+    callerNumber: call.callerNumber ?? '',
+    calleeNumber: call.calleeNumber ?? '',
+    instanceId: call.instanceId ?? '',
+    channelId: call.channelId ?? '',
+    sentenceId: call.sentenceId === undefined ? '' : String(call.sentenceId),
+    userData: isPlainObject(call.userData) ? call.userData : {},
+    userDataRaw: call.userDataRaw ?? '',
+    query,
+    now: formatNow(at, timezone),
+  };
+  for (const [path, value] of Object.entries(defaults)) applyDefault(view, path.split('.'), value);
+  return view;
+}
+
+function applyDefault(target: Record<string, unknown>, path: string[], value: string): void {
+  const [head, ...rest] = path;
+  if (head === undefined) return;
+  const current = target[head];
+  if (rest.length === 0) {
+    if (current === undefined || current === null || current === '') target[head] = value;
+    return;
+  }
+  if (!isPlainObject(current)) {
+    if (current !== undefined && current !== '' && current !== null) return; // a scalar the call set wins
+    target[head] = {};
+  } else {
+    target[head] = { ...current }; // never mutate the call's parsed userData
+  }
+  applyDefault(target[head] as Record<string, unknown>, rest, value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** e.g. "2026-11-25 21:05, Wednesday (Asia/Shanghai)": unambiguous for a model, in the agent's zone. */
+export function formatNow(at: Date, timezone: string): string {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    weekday: 'long',
+    hourCycle: 'h23',
+  }).formatToParts(at);
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}, ${get('weekday')} (${timezone})`;
+}

@@ -1,0 +1,53 @@
+import type { AgentConfig, HttpToolConfig } from '../config/schema.ts';
+import type { FunctionToolDefinition } from '../protocol/chat-types.ts';
+import { endCallFunction, transferFunction } from './call-control/call-functions.ts';
+import { toolDefinition } from './tools/http-tool.ts';
+
+/** Who handles a function the model calls. */
+export type ToolRoute =
+  | { kind: 'end-call' }
+  | { kind: 'transfer' }
+  | { kind: 'server'; tool: HttpToolConfig };
+
+/**
+ * The functions the gateway itself offers the model (end call, transfer, the agent's HTTP tools)
+ * and how each call is handled. Anything else the model calls belongs to the client (a
+ * caller-supplied `tools` list) and is relayed untouched.
+ */
+export class ToolRouter {
+  private readonly routes = new Map<string, ToolRoute>();
+  private readonly definitions: FunctionToolDefinition[] = [];
+
+  constructor(agent: AgentConfig) {
+    if (agent.endCall?.enabled) this.add(endCallFunction(agent.endCall), { kind: 'end-call' });
+    if (agent.transfer) this.add(transferFunction(agent.transfer), { kind: 'transfer' });
+    for (const tool of agent.tools) this.add(toolDefinition(tool), { kind: 'server', tool });
+  }
+
+  route(name: string): ToolRoute | undefined {
+    return this.routes.get(name);
+  }
+
+  get hasServerTools(): boolean {
+    return this.definitions.length > 0;
+  }
+
+  /** The `tools` parameter for the upstream: the client's tools plus the gateway's (the gateway's win a name clash). */
+  offeredTools(clientTools: unknown): unknown[] | undefined {
+    const fromClient = Array.isArray(clientTools)
+      ? clientTools.filter((tool) => !this.routes.has(functionNameOf(tool)))
+      : [];
+    const all = [...fromClient, ...this.definitions];
+    return all.length > 0 ? all : undefined;
+  }
+
+  private add(definition: FunctionToolDefinition, route: ToolRoute): void {
+    this.routes.set(definition.function.name, route);
+    this.definitions.push(definition);
+  }
+}
+
+function functionNameOf(tool: unknown): string {
+  const fn = (tool as { function?: { name?: unknown } } | null)?.function;
+  return typeof fn?.name === 'string' ? fn.name : '';
+}

@@ -1,0 +1,59 @@
+import type { EndCallConfig, TransferConfig } from '../../config/schema.ts';
+import { newToolCallId } from '../../protocol/completion-id.ts';
+import type { EndCallPart, PartStream, TransferPart } from '../../providers/stream-part.ts';
+import { hangupCommand, transferCommand } from '../call-control/ims-commands.ts';
+
+/**
+ * Turns `end-call` / `transfer` parts into what the workflow acts on, after everything else the
+ * turn said: a hangup tool call (finish_reason `tool_calls`, matched by the FunctionMap) or the
+ * `<imsagent_hangup/>` text command; transfers are always the `<imsagent_transfer_call/>` command.
+ * A call that ends without a word gets the configured farewell, so it never ends in silence.
+ */
+export async function* emitCallSignals(
+  parts: PartStream,
+  endCall: EndCallConfig,
+  transfer: TransferConfig | undefined,
+): PartStream {
+  let spoke = false;
+  let ending: EndCallPart | undefined;
+  let transferring: TransferPart | undefined;
+  for await (const part of parts) {
+    switch (part.type) {
+      case 'text':
+        if (!spoke && part.text.trim() !== '') spoke = true;
+        yield part;
+        break;
+      case 'end-call':
+        ending ??= part;
+        break;
+      case 'transfer':
+        transferring ??= part;
+        break;
+      case 'finish': {
+        const destination = transferring && transfer?.destinations[transferring.destination];
+        if (destination) {
+          yield { type: 'text', text: transferCommand(destination) };
+          yield { type: 'finish', reason: 'stop' };
+        } else if (ending) {
+          const farewell = ending.farewell ?? (spoke ? undefined : endCall.farewell);
+          if (endCall.mode === 'text') {
+            yield { type: 'text', text: hangupCommand(farewell ?? '') };
+            yield { type: 'finish', reason: 'stop' };
+          } else {
+            if (farewell) yield { type: 'text', text: spoke ? ` ${farewell}` : farewell };
+            const callId = newToolCallId();
+            yield { type: 'tool-call-start', callId, name: endCall.hangupFunctionName };
+            yield { type: 'tool-call-delta', callId, argumentsDelta: '{}' };
+            yield { type: 'tool-call-end', callId };
+            yield { type: 'finish', reason: 'tool_calls' };
+          }
+        } else {
+          yield part;
+        }
+        break;
+      }
+      default:
+        yield part;
+    }
+  }
+}

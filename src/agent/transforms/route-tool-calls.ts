@@ -1,0 +1,86 @@
+import type { HttpToolConfig, TransferConfig } from '../../config/schema.ts';
+import type { PartStream, StreamPart } from '../../providers/stream-part.ts';
+import { chooseDestination, parseArguments } from '../call-control/call-functions.ts';
+import type { ToolRouter } from '../tool-router.ts';
+
+/** A call of one of the agent's HTTP tools, complete with its arguments. */
+export interface ServerToolCall {
+  callId: string;
+  tool: HttpToolConfig;
+  argumentsJson: string;
+}
+
+interface HeldCall {
+  route: 'end-call' | 'transfer' | 'server';
+  tool?: HttpToolConfig;
+  argumentsJson: string;
+}
+
+/**
+ * Takes the gateway's own functions out of the model's stream: end-call and transfer become
+ * `end-call` / `transfer` parts; HTTP tool calls go to `onServerCall` the moment their arguments
+ * are complete (their `say` phrase is spoken at once, when the call starts). The client's own
+ * tool calls pass through untouched, so only they and the call signals ever reach the workflow.
+ */
+export async function* routeToolCalls(
+  parts: PartStream,
+  router: ToolRouter,
+  transfer: TransferConfig | undefined,
+  onServerCall: (call: ServerToolCall) => void,
+): PartStream {
+  const held = new Map<string, HeldCall>();
+  let relayedCalls = 0;
+  for await (const part of parts) {
+    switch (part.type) {
+      case 'tool-call-start': {
+        const route = router.route(part.name);
+        if (!route) {
+          relayedCalls++;
+          yield part;
+          break;
+        }
+        held.set(part.callId, route.kind === 'server' ? { route: 'server', tool: route.tool, argumentsJson: '' } : { route: route.kind, argumentsJson: '' });
+        if (route.kind === 'server' && route.tool.say) yield { type: 'text', text: `${route.tool.say} ` };
+        break;
+      }
+      case 'tool-call-delta': {
+        const call = held.get(part.callId);
+        if (call) call.argumentsJson += part.argumentsDelta;
+        else yield part;
+        break;
+      }
+      case 'tool-call-end': {
+        const call = held.get(part.callId);
+        if (!call) {
+          yield part;
+          break;
+        }
+        held.delete(part.callId);
+        yield* finishHeldCall(part.callId, call, transfer, onServerCall);
+        break;
+      }
+      case 'finish':
+        // The model "stopped to call tools", but only the gateway's: for the client it is a plain stop.
+        yield part.reason === 'tool_calls' && relayedCalls === 0 ? { type: 'finish', reason: 'stop' } : part;
+        break;
+      default:
+        yield part;
+    }
+  }
+}
+
+function* finishHeldCall(
+  callId: string,
+  call: HeldCall,
+  transfer: TransferConfig | undefined,
+  onServerCall: (call: ServerToolCall) => void,
+): Generator<StreamPart> {
+  if (call.route === 'end-call') {
+    const farewell = parseArguments(call.argumentsJson).farewell;
+    yield typeof farewell === 'string' && farewell.trim() !== '' ? { type: 'end-call', farewell: farewell.trim() } : { type: 'end-call' };
+  } else if (call.route === 'transfer' && transfer) {
+    yield { type: 'transfer', destination: chooseDestination(transfer, call.argumentsJson) };
+  } else if (call.tool) {
+    onServerCall({ callId, tool: call.tool, argumentsJson: call.argumentsJson });
+  }
+}

@@ -1,0 +1,99 @@
+import type { ChatMessage } from '../protocol/chat-types.ts';
+import { GatewayError } from '../protocol/gateway-error.ts';
+
+/** One live call (an IMS agent instance): its turn in progress and what was said so far. */
+export interface LiveCall {
+  readonly key: string;
+  /** The conversation as the gateway last knew it, oldest first (bounded). */
+  transcript: ChatMessage[];
+  lastSeenAt: number;
+  /** Forgotten after this long without a turn. */
+  idleMs: number;
+  liveTurn: AbortController | undefined;
+}
+
+export interface CallTurn {
+  readonly call: LiveCall;
+  /** Stores the conversation after this turn (what was said, including the answer). */
+  remember(conversation: ChatMessage[]): void;
+  /** The turn is over: the call no longer has a live turn (unless a newer one took over). */
+  end(): void;
+}
+
+const MAX_TRANSCRIPT_MESSAGES = 400;
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** Why a turn was cancelled because a newer turn of the same call began (barge-in). */
+export function supersededError(): GatewayError {
+  return new GatewayError('A newer turn of the same call superseded this one (the caller spoke again).', {
+    status: 409,
+    type: 'invalid_request_error',
+    code: 'superseded',
+  });
+}
+
+export function isSuperseded(reason: unknown): boolean {
+  return reason instanceof GatewayError && reason.code === 'superseded';
+}
+
+/**
+ * The live calls, keyed by instanceId (or channelId). A new turn of a call whose previous turn is
+ * still streaming cancels that turn: the caller has spoken over it, nobody will hear the rest.
+ * In memory, per process; calls idle for their agent's `memory.idleMinutes` are forgotten.
+ */
+export class CallRegistry {
+  private readonly calls = new Map<string, LiveCall>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor() {
+    this.sweeper = setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /** Starts a turn; returns undefined for a request that names no call (a plain OpenAI client). */
+  beginTurn(key: string | undefined, controller: AbortController, idleMs: number): CallTurn | undefined {
+    if (key === undefined || key === '') return undefined;
+    let call = this.calls.get(key);
+    if (!call) {
+      call = { key, transcript: [], lastSeenAt: 0, idleMs, liveTurn: undefined };
+      this.calls.set(key, call);
+    }
+    call.liveTurn?.abort(supersededError());
+    call.liveTurn = controller;
+    call.lastSeenAt = Date.now();
+    call.idleMs = idleMs;
+    const live = call;
+    return {
+      call: live,
+      remember(conversation) {
+        live.transcript =
+          conversation.length > MAX_TRANSCRIPT_MESSAGES ? conversation.slice(-MAX_TRANSCRIPT_MESSAGES) : conversation;
+      },
+      end() {
+        if (live.liveTurn === controller) live.liveTurn = undefined;
+        live.lastSeenAt = Date.now();
+      },
+    };
+  }
+
+  get(key: string): LiveCall | undefined {
+    return this.calls.get(key);
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  /** Forgets calls idle past their limit (never one with a turn in progress). */
+  sweep(now: number): void {
+    for (const [key, call] of this.calls) {
+      if (call.liveTurn === undefined && now - call.lastSeenAt > call.idleMs) this.calls.delete(key);
+    }
+  }
+
+  /** Cancels every live turn (shutdown) and stops the sweeper. */
+  close(reason: unknown): void {
+    clearInterval(this.sweeper);
+    for (const call of this.calls.values()) call.liveTurn?.abort(reason);
+  }
+}
