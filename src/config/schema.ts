@@ -18,7 +18,63 @@ export const serverConfigSchema = z.strictObject({
   bodyLimitBytes: z.number().int().positive().default(32 * 1024 * 1024),
   dataDir: nonEmpty.default('./data'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  limits: z
+    .strictObject({
+      /** Streams in flight at once, all keys together; more get 429. */
+      maxConcurrentStreams: z.number().int().positive().default(2000),
+      /** Streams in flight at once per API key. */
+      maxConcurrentStreamsPerKey: z.number().int().positive().default(500),
+      /** Requests per minute per API key (0: no limit). */
+      requestsPerMinutePerKey: z.number().int().min(0).default(0),
+      /** A client must send all request headers within this time. */
+      headersTimeoutMs: z.number().int().positive().default(10_000),
+      /** A client must send the whole request (headers and body) within this time. */
+      requestTimeoutMs: z.number().int().positive().default(30_000),
+      /** An idle keep-alive connection is closed after this time. */
+      keepAliveTimeoutMs: z.number().int().positive().default(65_000),
+    })
+    .default({
+      maxConcurrentStreams: 2000,
+      maxConcurrentStreamsPerKey: 500,
+      requestsPerMinutePerKey: 0,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 65_000,
+    }),
+  /** On SIGTERM/SIGINT, turns in flight get this long to finish before they are ended. */
+  drainTimeoutMs: z.number().int().min(0).default(10_000),
 });
+
+export const providerTimeoutsSchema = z
+  .strictObject({
+    /** Opening the TCP/TLS connection. */
+    connectMs: z.number().int().positive().default(3000),
+    /** From sending the request to the first speakable part (text or tool call), retries included. */
+    firstTokenMs: z.number().int().positive().default(5000),
+    /** Longest silence between two parts once the answer streams. */
+    idleMs: z.number().int().positive().default(10_000),
+    /** The whole answer. */
+    totalMs: z.number().int().positive().default(120_000),
+  })
+  .default({ connectMs: 3000, firstTokenMs: 5000, idleMs: 10_000, totalMs: 120_000 });
+
+export const retrySchema = z
+  .strictObject({
+    /** Further attempts after the first, before any text reached the caller. */
+    maxRetries: z.number().int().min(0).max(5).default(2),
+    /** First backoff; doubled each retry (with jitter); Retry-After wins when the upstream sends it. */
+    backoffMs: z.number().int().min(0).default(200),
+  })
+  .default({ maxRetries: 2, backoffMs: 200 });
+
+export const circuitBreakerSchema = z
+  .strictObject({
+    /** Consecutive failed turns that open the circuit (the provider is skipped). */
+    failureThreshold: z.number().int().positive().default(5),
+    /** How long an open circuit skips the provider before one probe request is let through. */
+    cooldownMs: z.number().int().positive().default(30_000),
+  })
+  .default({ failureThreshold: 5, cooldownMs: 30_000 });
 
 export const openAICompatibleProviderSchema = z.strictObject({
   type: z.literal('openai-compatible'),
@@ -31,6 +87,9 @@ export const openAICompatibleProviderSchema = z.strictObject({
   query: z.record(z.string(), z.string()).default({}),
   /** Body parameters sent on every request unless the agent or the client sets them. */
   defaultParams: z.record(z.string(), z.unknown()).default({}),
+  timeouts: providerTimeoutsSchema,
+  retry: retrySchema,
+  circuitBreaker: circuitBreakerSchema,
 });
 
 const scriptRuleSchema = z
@@ -167,6 +226,29 @@ export const agentConfigSchema = z.strictObject({
     .default({ mode: 'window', maxChars: 24_000, idleMinutes: 30 }),
   /** Image parts: pass to the upstream, drop (keep the text), or keep the newest N. */
   images: z.union([z.enum(['pass', 'drop']), z.number().int().min(0)]).default('pass'),
+  /** Tried in order when the agent's provider fails before its first word. */
+  fallbacks: z
+    .array(z.strictObject({ provider: nonEmpty, model: nonEmpty.optional(), params: z.record(z.string(), z.unknown()).default({}) }))
+    .default([]),
+  /** When every provider failed: speak an apology (voice) or answer an HTTP error (other clients). */
+  onFailure: z
+    .strictObject({
+      mode: z.enum(['apologize', 'error']).default('apologize'),
+      /** The apology; by default one in the caller's language (Chinese or English). */
+      message: nonEmpty.optional(),
+      /** End the call after this many failed turns in a row (0: never). */
+      hangupAfterFailures: z.number().int().min(0).default(0),
+    })
+    .default({ mode: 'apologize', hangupAfterFailures: 0 }),
+  /** Say a short phrase when the first words are slow (the IMS platform has its own filler: off by default). */
+  filler: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      afterMs: z.number().int().positive().default(1500),
+      /** One is picked at random; by default a short phrase in the caller's language. */
+      phrases: z.array(nonEmpty).optional(),
+    })
+    .default({ enabled: false, afterMs: 1500 }),
 });
 
 function isTimeZone(zone: string): boolean {
@@ -197,6 +279,14 @@ export const gatewayConfigSchema = z
       if (agent.endCall?.enabled) claim(agent.endCall.functionName, 'endCall', ['endCall', 'functionName']);
       if (agent.transfer) claim(agent.transfer.functionName, 'transfer', ['transfer', 'functionName']);
       agent.tools.forEach((tool, index) => claim(tool.name, `tools[${index}]`, ['tools', index, 'name']));
+      agent.fallbacks.forEach((fallback, index) => {
+        const target = config.providers[fallback.provider];
+        if (!target) {
+          ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'provider'], message: `unknown provider "${fallback.provider}"` });
+        } else if (target.type === 'openai-compatible' && !fallback.model) {
+          ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'model'], message: 'an openai-compatible fallback needs "model"' });
+        }
+      });
       const provider = config.providers[agent.provider];
       if (!provider) {
         ctx.addIssue({
@@ -234,3 +324,7 @@ export type EndCallConfig = z.infer<typeof endCallSchema>;
 export type TransferConfig = z.infer<typeof transferSchema>;
 export type TransferDestination = z.infer<typeof transferDestinationSchema>;
 export type HttpToolConfig = z.infer<typeof httpToolSchema>;
+export type ProviderTimeouts = z.infer<typeof providerTimeoutsSchema>;
+export type RetryConfig = z.infer<typeof retrySchema>;
+export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;
+export type ServerLimits = ServerConfig['limits'];

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
-/** `chatcmpl-` + 24 random base62-ish characters, like OpenAI's ids. */
+/** `chatcmpl-` + a random UUID (randomUUID draws from a cached entropy pool: no syscall per turn). */
 export function newCompletionId(): string {
-  return `chatcmpl-${randomBytes(18).toString('base64url')}`;
+  return `chatcmpl-${randomUUID()}`;
 }
 
 export function newToolCallId(): string {

@@ -6,6 +6,7 @@ import type { GatewayError } from '../protocol/gateway-error.ts';
 import type { FinishReason, PartStream, StreamPart, TokenUsage } from '../providers/stream-part.ts';
 import type { TurnReport } from '../telemetry/turn-report.ts';
 import { SSE_HEADERS } from './sse-headers.ts';
+import { SseWriter } from './sse-writer.ts';
 
 export interface StreamTarget {
   res: ServerResponse;
@@ -32,7 +33,7 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
   try {
     next = await iterator.next();
   } catch (error) {
-    if (signal.aborted) return endAborted(target, undefined);
+    if (signal.aborted) return endAborted(target);
     const clientError = target.toError(error);
     report.fail('error', clientError.code, clientError.message, clientError.status);
     writeJsonError(res, clientError);
@@ -40,6 +41,7 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
   }
 
   const encoder = openStream(target);
+  const out = new SseWriter(res);
   let finishReason: FinishReason = 'stop';
   let usage: TokenUsage | undefined;
   try {
@@ -47,14 +49,23 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
       const part = next.value;
       switch (part.type) {
         case 'text':
+          if (report.firstTextAt === undefined) {
+            report.text(part.text.length);
+            out.write(encoder.text(part.text));
+            // Let the first words leave the socket now (Node flushes a response's first writes on the
+            // next tick), before the rest of the upstream's chunk is processed.
+            await yieldToEventLoop();
+            break;
+          }
           report.text(part.text.length);
-          if (!res.write(encoder.text(part.text))) await drained(res, signal);
+          out.write(encoder.text(part.text));
+          if (out.congested) await drained(res, signal);
           break;
         case 'tool-call-start':
-          res.write(encoder.toolCallStart(part.callId, part.name));
+          out.write(encoder.toolCallStart(part.callId, part.name));
           break;
         case 'tool-call-delta':
-          res.write(encoder.toolCallDelta(part.callId, part.argumentsDelta));
+          out.write(encoder.toolCallDelta(part.callId, part.argumentsDelta));
           break;
         case 'usage':
           usage = part.usage;
@@ -69,14 +80,14 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
       next = await iterator.next();
     }
   } catch (error) {
-    if (signal.aborted) return endAborted(target, encoder);
+    if (signal.aborted) return endAborted(target, encoder, out);
     target.onMidStreamFailure(error);
   }
   if (res.destroyed) return markClosed(report);
   report.finishReason = finishReason;
   let tail = encoder.finish(finishReason);
   if (target.includeUsage) tail += encoder.usage(usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
-  res.end(tail + encoder.done());
+  out.end(tail + encoder.done());
 }
 
 /** An OpenAI-shaped error response written straight to the socket. */
@@ -99,18 +110,24 @@ function openStream(target: StreamTarget): ChunkEncoder {
  * The turn was cancelled. A turn superseded by the caller's next words (barge-in) still ends
  * well-formed if its client is listening; one whose client left has nobody to write to.
  */
-function endAborted(target: StreamTarget, encoder: ChunkEncoder | undefined): void {
+function endAborted(target: StreamTarget, encoder?: ChunkEncoder, out?: SseWriter): void {
   const { res, report, signal } = target;
   if (!isSuperseded(signal.reason)) return markClosed(report);
   report.fail('superseded', 'superseded', 'a newer turn of the same call began');
   if (res.destroyed || res.writableEnded) return;
   const open = encoder ?? openStream(target);
   report.finishReason = 'stop';
-  res.end(open.finish('stop') + open.done());
+  const tail = open.finish('stop') + open.done();
+  if (out) out.end(tail);
+  else res.end(tail);
 }
 
 function markClosed(report: TurnReport): void {
   if (report.status === 'ok') report.fail('client_closed', 'client_closed', 'the client closed the stream');
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 async function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {

@@ -11,6 +11,7 @@ import {
   parseRetryAfter,
   streamBrokenError,
 } from '../../src/providers/upstream-errors.ts';
+import { openAICompatibleProviderSchema } from '../../src/config/schema.ts';
 import type { ProviderRequest } from '../../src/providers/provider.ts';
 import type { StreamPart } from '../../src/providers/stream-part.ts';
 import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../src/testing/mock-upstream.ts';
@@ -18,7 +19,7 @@ import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from
 const WAIT_MS = 3000;
 
 function config(baseUrl: string, extra: Partial<OpenAICompatibleProviderConfig> = {}): OpenAICompatibleProviderConfig {
-  return { type: 'openai-compatible', baseUrl, headers: {}, query: {}, defaultParams: {}, ...extra };
+  return openAICompatibleProviderSchema.parse({ type: 'openai-compatible', baseUrl, ...extra });
 }
 
 function turn(overrides: Partial<ProviderRequest> = {}): ProviderRequest {
