@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { AgentRegistry } from './agent/agent-registry.ts';
 import { CallRegistry } from './calls/call-registry.ts';
-import { GatewayError } from './protocol/gateway-error.ts';
+import { shutdownError } from './calls/cancellation.ts';
+import { AdmissionControl } from './server/admission.ts';
+import { LiveTurns } from './server/live-turns.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.ts';
 import { BearerAuth } from './server/bearer-auth.ts';
@@ -24,7 +26,8 @@ export interface RunningGateway {
   readonly app: FastifyInstance;
   readonly apiKeys: ResolvedApiKeys;
   readonly logger: Logger;
-  close(): Promise<void>;
+  /** Graceful: refuses new turns, lets running ones finish within the drain timeout, ends the rest cleanly. */
+  close(drainTimeoutMs?: number): Promise<void>;
 }
 
 /** Builds everything from a validated config and starts listening. */
@@ -34,8 +37,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const apiKeys = resolveApiKeys(config.server.apiKeys, config.server.dataDir);
   const agents = new AgentRegistry(config);
   const calls = new CallRegistry();
+  const turns = new LiveTurns(new AdmissionControl(config.server.limits));
   const readiness: Readiness = { ready: false };
-  const app = buildApp({ server: config.server, agents, calls, auth: new BearerAuth(apiKeys.keys), logger, readiness });
+  const app = buildApp({ server: config.server, agents, calls, turns, auth: new BearerAuth(apiKeys.keys), logger, readiness });
 
   const host = options.host ?? config.server.host;
   await app.listen({ port: options.port ?? config.server.port, host });
@@ -50,9 +54,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     app,
     apiKeys,
     logger,
-    async close() {
+    async close(drainTimeoutMs = config.server.drainTimeoutMs) {
+      // Not ready at once (load balancers stop sending), no new turns, running ones may finish.
       readiness.ready = false;
-      calls.close(new GatewayError('The gateway is shutting down.', { status: 503, type: 'server_error', code: 'shutdown' }));
+      await turns.drain(drainTimeoutMs, shutdownError);
+      calls.close(shutdownError());
       await app.close();
       await agents.close();
     },

@@ -2,15 +2,27 @@ import { ConfigError } from '../config/config-error.ts';
 import type { AgentConfig, GatewayConfig } from '../config/schema.ts';
 import { GatewayError } from '../protocol/gateway-error.ts';
 import { createProvider } from '../providers/create-provider.ts';
+import { circuitBreakerSchema, providerTimeoutsSchema, retrySchema } from '../config/schema.ts';
 import type { Provider } from '../providers/provider.ts';
+import { guardProvider, type GuardedProvider, type ProviderTarget } from '../resilience/provider-target.ts';
+import { NO_EXTRA_PARAMS } from '../resilience/provider-chain.ts';
 import { checkTemplate } from './prompt/render-template.ts';
 import { ToolRouter } from './tool-router.ts';
+
+/** Built-in engines answer at once and never fail upstream: the default budgets are ample. */
+const BUILT_IN_ENGINE_SETTINGS = {
+  timeouts: providerTimeoutsSchema.parse(undefined),
+  retry: retrySchema.parse(undefined),
+  circuitBreaker: circuitBreakerSchema.parse(undefined),
+};
 
 /** An agent: what a ModelId typed into a voice platform's console resolves to. */
 export interface Agent {
   readonly id: string;
   readonly config: AgentConfig;
   readonly provider: Provider;
+  /** The agent's provider, then its fallbacks, in the order they are tried. */
+  readonly targets: readonly ProviderTarget[];
   /** The functions the gateway offers the model for this agent, and who handles each. */
   readonly router: ToolRouter;
 }
@@ -18,14 +30,21 @@ export interface Agent {
 /** Builds every provider once and resolves the `model` of each request to an agent. */
 export class AgentRegistry {
   private readonly agents = new Map<string, Agent>();
-  private readonly providers = new Map<string, Provider>();
+  private readonly providers = new Map<string, GuardedProvider>();
   private readonly defaultAgent: Agent | undefined;
 
   constructor(config: GatewayConfig) {
     const problems: string[] = [];
     for (const [name, providerConfig] of Object.entries(config.providers)) {
       try {
-        this.providers.set(name, createProvider(name, providerConfig));
+        const provider = createProvider(name, providerConfig);
+        this.providers.set(
+          name,
+          guardProvider(
+            provider,
+            providerConfig.type === 'openai-compatible' ? providerConfig : BUILT_IN_ENGINE_SETTINGS,
+          ),
+        );
       } catch (error) {
         problems.push(`providers.${name}: ${(error as Error).message}`);
       }
@@ -40,8 +59,16 @@ export class AgentRegistry {
         }
       }
       // The schema guarantees the provider exists.
-      const provider = this.providers.get(agentConfig.provider)!;
-      this.agents.set(id, { id, config: agentConfig, provider, router: new ToolRouter(agentConfig) });
+      const primary = this.providers.get(agentConfig.provider)!;
+      const targets: ProviderTarget[] = [
+        { ...primary, model: agentConfig.model, params: NO_EXTRA_PARAMS },
+        ...agentConfig.fallbacks.map((fallback) => ({
+          ...this.providers.get(fallback.provider)!,
+          model: fallback.model,
+          params: fallback.params,
+        })),
+      ];
+      this.agents.set(id, { id, config: agentConfig, provider: primary.provider, targets, router: new ToolRouter(agentConfig) });
     }
     if (problems.length > 0) throw new ConfigError('agents', problems);
     this.defaultAgent = config.defaultAgent === undefined ? undefined : this.agents.get(config.defaultAgent);
@@ -62,6 +89,6 @@ export class AgentRegistry {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.providers.values()].map((provider) => provider.close()));
+    await Promise.allSettled([...this.providers.values()].map((guarded) => guarded.provider.close()));
   }
 }

@@ -2,6 +2,7 @@ import type { ChatTurnRequest } from '../protocol/chat-request.ts';
 import type { ChatMessage } from '../protocol/chat-types.ts';
 import type { FinishPart, PartStream, TokenUsage } from '../providers/stream-part.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { streamWithFallbacks, type AttemptObserver } from '../resilience/provider-chain.ts';
 import type { Agent } from './agent-registry.ts';
 import type { ToolRouter } from './tool-router.ts';
 import { runHttpTool, toolCallContext, type ToolResult } from './tools/http-tool.ts';
@@ -22,6 +23,7 @@ export interface ConverseOptions {
   signal: AbortSignal;
   logger: Logger;
   onToolRun?: (run: ToolRun) => void;
+  onAttempt?: AttemptObserver;
 }
 
 /**
@@ -52,9 +54,7 @@ export async function* converse(options: ConverseOptions): PartStream {
       }
       pending.push({ call, result: runHttpTool(call.tool, call.argumentsJson, context, signal) });
     };
-    const source = stripThinkBlocks(
-      agent.provider.stream({ model: agent.config.model, messages, params, signal }),
-    );
+    const source = stripThinkBlocks(streamWithFallbacks(agent.targets, { messages, params }, signal, options.onAttempt));
     let said = '';
     let finish: FinishPart = { type: 'finish', reason: 'stop' };
     for await (const part of routeToolCalls(source, router, agent.config.transfer, onServerCall)) {

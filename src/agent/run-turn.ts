@@ -5,6 +5,11 @@ import type { ChatMessage } from '../protocol/chat-types.ts';
 import type { PartStream } from '../providers/stream-part.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Agent } from './agent-registry.ts';
+import { lastUserText } from '../protocol/chat-types.ts';
+import type { AttemptObserver } from '../resilience/provider-chain.ts';
+import { apologizeOnFailure } from '../resilience/apologize-on-failure.ts';
+import { withFiller } from '../resilience/filler.ts';
+import { callerLanguage, PHRASES } from './caller-language.ts';
 import { converse, type ToolRun } from './converse.ts';
 import { buildPrompt } from './prompt/build-prompt.ts';
 import { emitCallSignals } from './transforms/emit-call-signals.ts';
@@ -20,27 +25,53 @@ export interface TurnInput {
   logger: Logger;
   /** The call this turn belongs to, when the request names one (memory, barge-in). */
   callTurn?: CallTurn | undefined;
+  observer?: TurnObserver;
+}
+
+/** What a turn reports as it runs (records, logs, metrics). */
+export interface TurnObserver {
+  onAttempt?: AttemptObserver;
   onToolRun?: (run: ToolRun) => void;
+  /** Every provider failed and the caller heard an apology instead. */
+  onApology?: (error: unknown) => void;
 }
 
 /**
- * One conversational turn, prompt in, speakable parts out:
- * prompt ▸ provider rounds (reasoning stripped, tools run) ▸ speech shaping ▸ call signals.
+ * One conversational turn, prompt in, speakable parts out: prompt ▸ provider rounds (fallbacks,
+ * reasoning stripped, tools run) ▸ apology if all failed ▸ filler ▸ speech shaping ▸ call signals.
  * Nothing runs until the stream is pulled; `signal` stops it all.
  */
 export function runTurn(input: TurnInput): PartStream {
-  const { agent, request, callTurn } = input;
-  const prompt = buildPrompt(agent.config, request, callTurn?.call.transcript);
+  const { agent, request, callTurn, signal } = input;
+  const observer = input.observer ?? {};
+  const config = agent.config;
+  const prompt = buildPrompt(config, request, callTurn?.call.transcript);
+  const language = callerLanguage(lastUserText(request.messages));
   let parts = converse({
     agent,
     router: agent.router,
     request,
     messages: prompt.messages,
-    signal: input.signal,
+    signal,
     logger: input.logger,
-    ...(input.onToolRun ? { onToolRun: input.onToolRun } : {}),
+    ...(observer.onToolRun ? { onToolRun: observer.onToolRun } : {}),
+    ...(observer.onAttempt ? { onAttempt: observer.onAttempt } : {}),
   });
-  if (agent.config.speech.enabled) parts = shapeSpeech(parts);
+  parts = apologizeOnFailure(parts, {
+    config: config.onFailure,
+    defaultMessage: PHRASES.apology[language],
+    signal,
+    recordFailure: () => (callTurn ? ++callTurn.call.failedTurns : 1),
+    recordSuccess: () => {
+      if (callTurn) callTurn.call.failedTurns = 0;
+    },
+    onApology: observer.onApology ?? (() => {}),
+  });
+  if (config.filler.enabled) {
+    const phrases = config.filler.phrases ?? PHRASES.filler[language];
+    parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
+  }
+  if (config.speech.enabled) parts = shapeSpeech(parts);
   parts = emitCallSignals(parts, agent.config.endCall ?? DEFAULT_END_CALL, agent.config.transfer);
   return callTurn ? rememberAnswer(parts, callTurn, prompt.conversation) : parts;
 }

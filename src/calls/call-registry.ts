@@ -1,5 +1,5 @@
 import type { ChatMessage } from '../protocol/chat-types.ts';
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { supersededError } from './cancellation.ts';
 
 /** One live call (an IMS agent instance): its turn in progress and what was said so far. */
 export interface LiveCall {
@@ -10,6 +10,8 @@ export interface LiveCall {
   /** Forgotten after this long without a turn. */
   idleMs: number;
   liveTurn: AbortController | undefined;
+  /** Turns in a row that ended in an apology (every provider failed). */
+  failedTurns: number;
 }
 
 export interface CallTurn {
@@ -22,19 +24,6 @@ export interface CallTurn {
 
 const MAX_TRANSCRIPT_MESSAGES = 400;
 const SWEEP_INTERVAL_MS = 60_000;
-
-/** Why a turn was cancelled because a newer turn of the same call began (barge-in). */
-export function supersededError(): GatewayError {
-  return new GatewayError('A newer turn of the same call superseded this one (the caller spoke again).', {
-    status: 409,
-    type: 'invalid_request_error',
-    code: 'superseded',
-  });
-}
-
-export function isSuperseded(reason: unknown): boolean {
-  return reason instanceof GatewayError && reason.code === 'superseded';
-}
 
 /**
  * The live calls, keyed by instanceId (or channelId). A new turn of a call whose previous turn is
@@ -55,7 +44,7 @@ export class CallRegistry {
     if (key === undefined || key === '') return undefined;
     let call = this.calls.get(key);
     if (!call) {
-      call = { key, transcript: [], lastSeenAt: 0, idleMs, liveTurn: undefined };
+      call = { key, transcript: [], lastSeenAt: 0, idleMs, liveTurn: undefined, failedTurns: 0 };
       this.calls.set(key, call);
     }
     call.liveTurn?.abort(supersededError());

@@ -255,7 +255,11 @@ export class OpenAICompatibleProvider implements Provider {
     if (config.apiKey) headers.authorization = `Bearer ${config.apiKey}`;
     for (const [key, value] of Object.entries(config.headers)) headers[key.toLowerCase()] = value;
     this.#headers = headers;
-    this.#agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+    this.#agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      connect: { timeout: config.timeouts.connectMs },
+    });
   }
 
   stream(request: ProviderRequest): PartStream {

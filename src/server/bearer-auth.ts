@@ -13,8 +13,11 @@ export class BearerAuth {
     this.digests = keys.map(digest);
   }
 
-  /** Throws a 401 GatewayError unless the header carries a known key. */
-  verify(authorization: string | undefined): void {
+  /**
+   * Throws a 401 GatewayError unless the header carries a known key; returns which one as an id
+   * (`key-1`, `key-2`, ...) for per-key limits and records — never the key itself.
+   */
+  verify(authorization: string | undefined): string {
     const presented = parseBearer(authorization);
     if (presented === undefined) {
       throw unauthorized(
@@ -24,9 +27,12 @@ export class BearerAuth {
       );
     }
     const candidate = digest(presented);
-    let match = false;
-    for (const known of this.digests) match = timingSafeEqual(known, candidate) || match;
-    if (!match) throw unauthorized('Incorrect API key provided.');
+    let matched = -1;
+    this.digests.forEach((known, index) => {
+      if (timingSafeEqual(known, candidate)) matched = index;
+    });
+    if (matched < 0) throw unauthorized('Incorrect API key provided.');
+    return `key-${matched + 1}`;
   }
 }
 

@@ -6,6 +6,7 @@ import { GatewayError } from '../protocol/gateway-error.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { BearerAuth } from './bearer-auth.ts';
 import { toClientError } from './client-errors.ts';
+import type { LiveTurns } from './live-turns.ts';
 import { registerMethodNotAllowed } from './method-not-allowed.ts';
 import { registerChatCompletions } from './routes/chat-completions.ts';
 import { registerHealth, type Readiness } from './routes/health.ts';
@@ -15,6 +16,7 @@ export interface AppDeps {
   server: ServerConfig;
   agents: AgentRegistry;
   calls: CallRegistry;
+  turns: LiveTurns;
   auth: BearerAuth;
   logger: Logger;
   readiness: Readiness;
@@ -22,17 +24,34 @@ export interface AppDeps {
 
 /** The HTTP application: routes (at the root and under server.pathPrefix), auth, errors. */
 export function buildApp(deps: AppDeps): FastifyInstance {
+  const { limits } = deps.server;
   const app = Fastify({
     bodyLimit: deps.server.bodyLimitBytes,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
+    // A slow-drip client cannot hold a socket forever; long answers are not cut (the limit is on
+    // receiving the request, not on streaming the response).
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: 0,
   });
+  app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   // Only JSON bodies: a text/plain body is a client mistake worth a clear 415.
   app.removeContentTypeParser('text/plain');
-  const authenticate = (request: FastifyRequest) => deps.auth.verify(request.headers.authorization);
+  const keyIds = new WeakMap<FastifyRequest, string>();
+  const authenticate = (request: FastifyRequest) => {
+    keyIds.set(request, deps.auth.verify(request.headers.authorization));
+  };
 
   const routes = async (scope: FastifyInstance) => {
-    registerChatCompletions(scope, { agents: deps.agents, calls: deps.calls, logger: deps.logger, onRequest: authenticate });
+    registerChatCompletions(scope, {
+      agents: deps.agents,
+      calls: deps.calls,
+      turns: deps.turns,
+      logger: deps.logger,
+      onRequest: authenticate,
+      keyIdOf: (request) => keyIds.get(request) ?? 'anonymous',
+    });
     registerModels(scope, deps.agents, authenticate);
     registerHealth(scope, deps.readiness);
     for (const url of ['/chat/completions', '/v1/chat/completions']) registerMethodNotAllowed(scope, url, ['POST']);

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import { isSuperseded } from '../calls/call-registry.ts';
+import { cancellationKind } from '../calls/cancellation.ts';
 import { ChunkEncoder } from '../protocol/chunk-encoder.ts';
 import type { GatewayError } from '../protocol/gateway-error.ts';
 import type { FinishReason, PartStream, StreamPart, TokenUsage } from '../providers/stream-part.ts';
@@ -107,13 +107,15 @@ function openStream(target: StreamTarget): ChunkEncoder {
 }
 
 /**
- * The turn was cancelled. A turn superseded by the caller's next words (barge-in) still ends
- * well-formed if its client is listening; one whose client left has nobody to write to.
+ * The turn was cancelled. A turn superseded by the caller's next words (barge-in) or cut by
+ * shutdown still ends well-formed if its client is listening; one whose client left has nobody
+ * to write to.
  */
 function endAborted(target: StreamTarget, encoder?: ChunkEncoder, out?: SseWriter): void {
   const { res, report, signal } = target;
-  if (!isSuperseded(signal.reason)) return markClosed(report);
-  report.fail('superseded', 'superseded', 'a newer turn of the same call began');
+  const kind = cancellationKind(signal.reason);
+  if (kind === undefined || kind === 'client_closed') return markClosed(report);
+  report.fail(kind, kind, (signal.reason as Error).message);
   if (res.destroyed || res.writableEnded) return;
   const open = encoder ?? openStream(target);
   report.finishReason = 'stop';

@@ -1,7 +1,9 @@
+import type { ToolRun } from '../agent/converse.ts';
 import type { CallMetadata } from '../protocol/extend-data.ts';
+import type { AttemptEvent } from '../resilience/provider-chain.ts';
 import type { FinishReason } from '../providers/stream-part.ts';
 
-export type TurnStatus = 'ok' | 'error' | 'client_closed' | 'superseded' | 'upstream_broken';
+export type TurnStatus = 'ok' | 'apologized' | 'error' | 'client_closed' | 'superseded' | 'shutdown' | 'upstream_broken';
 
 /** What one turn did, measured as it streams; logged once at the end (off the hot path). */
 export class TurnReport {
@@ -15,7 +17,10 @@ export class TurnReport {
   errorMessage: string | undefined;
 
   readonly agent: string;
-  readonly provider: string;
+  /** The provider that answered (the agent's own until a fallback commits). */
+  provider: string;
+  readonly attempts: AttemptEvent[] = [];
+  readonly toolRuns: ToolRun[] = [];
   readonly call: CallMetadata;
   readonly stream: boolean;
 
@@ -39,6 +44,11 @@ export class TurnReport {
     if (httpStatus !== undefined) this.httpStatus = httpStatus;
   }
 
+  attempt(event: AttemptEvent): void {
+    this.attempts.push(event);
+    if (event.outcome === 'committed') this.provider = event.provider;
+  }
+
   /** The fields of the per-turn log line. */
   toLogFields(): Record<string, unknown> {
     const { call } = this;
@@ -57,6 +67,11 @@ export class TurnReport {
       finishReason: this.finishReason,
       errorCode: this.errorCode,
       error: this.errorMessage,
+      attempts:
+        this.attempts.length > 1 || this.attempts[0]?.outcome !== 'committed'
+          ? this.attempts.map((a) => `${a.provider}:${a.outcome}${a.error ? `(${a.error.code})` : ''}`).join(' ')
+          : undefined,
+      tools: this.toolRuns.length > 0 ? this.toolRuns.map((run) => `${run.call.tool.name}:${run.result.ok ? 'ok' : run.result.error}`).join(' ') : undefined,
     };
   }
 }

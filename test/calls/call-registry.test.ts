@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CallRegistry, isSuperseded } from '../../src/calls/call-registry.ts';
+import { CallRegistry } from '../../src/calls/call-registry.ts';
+import { cancellationKind } from '../../src/calls/cancellation.ts';
 
 describe('CallRegistry', () => {
   it('cancels the live turn of a call when its next turn begins, not other calls', () => {
@@ -12,7 +13,7 @@ describe('CallRegistry', () => {
     const second = new AbortController();
     calls.beginTurn('call-a', second, 60_000);
     assert.equal(first.signal.aborted, true);
-    assert.equal(isSuperseded(first.signal.reason), true);
+    assert.equal(cancellationKind(first.signal.reason), 'superseded');
     assert.equal(other.signal.aborted, false);
     assert.equal(second.signal.aborted, false);
     calls.close(new Error('stop'));

@@ -22,10 +22,17 @@ describe('relaying a real upstream stream end to end', () => {
           headers: { 'x-tenant': 'acme' },
           query: { 'api-version': '2024-10-21' },
           defaultParams: { temperature: 0.7, enable_thinking: false },
+          retry: { maxRetries: 0 },
         },
       },
       agents: {
-        support: { provider: 'mock', model: 'qwen-plus', systemPrompt: 'You are a phone assistant.', params: { max_tokens: 200 } },
+        support: {
+          provider: 'mock',
+          model: 'qwen-plus',
+          systemPrompt: 'You are a phone assistant.',
+          params: { max_tokens: 200 },
+          onFailure: { mode: 'error' }, // this suite checks the HTTP errors non-voice clients get
+        },
       },
     });
   });

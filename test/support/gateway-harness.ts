@@ -47,8 +47,8 @@ export async function startTestGateway(rawConfig: Record<string, unknown>): Prom
         body: typeof body === 'string' ? body : JSON.stringify(body),
         ...(init.signal ? { signal: init.signal } : {}),
       }),
-    async close() {
-      await gateway.close();
+    async close(drainTimeoutMs = 200) {
+      await gateway.close(drainTimeoutMs);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../../agent/agent-registry.ts';
 import { runTurn } from '../../agent/run-turn.ts';
-import { isSuperseded, type CallRegistry } from '../../calls/call-registry.ts';
+import type { CallRegistry } from '../../calls/call-registry.ts';
+import { cancellationKind, clientClosedError } from '../../calls/cancellation.ts';
 import { parseChatRequest } from '../../protocol/chat-request.ts';
 import { CompletionBuilder } from '../../protocol/completion-builder.ts';
 import { newCompletionId } from '../../protocol/completion-id.ts';
@@ -9,13 +10,17 @@ import { GatewayError } from '../../protocol/gateway-error.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { TurnReport } from '../../telemetry/turn-report.ts';
 import { toClientError } from '../client-errors.ts';
+import type { LiveTurns } from '../live-turns.ts';
 import { writeStream } from '../write-stream.ts';
 
 export interface ChatRouteDeps {
   agents: AgentRegistry;
   calls: CallRegistry;
+  turns: LiveTurns;
   logger: Logger;
   onRequest: (request: FastifyRequest) => void;
+  /** Which configured key the request authenticated with (an id, never the key). */
+  keyIdOf: (request: FastifyRequest) => string;
 }
 
 /** `POST /chat/completions` and `POST /v1/chat/completions`: one conversational turn each. */
@@ -27,6 +32,14 @@ export function registerChatCompletions(app: FastifyInstance, deps: ChatRouteDep
 }
 
 async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: ChatRouteDeps): Promise<void> {
+  if (!deps.turns.acceptingTurns) {
+    throw new GatewayError('The gateway is shutting down; try again.', {
+      status: 503,
+      type: 'server_error',
+      code: 'shutting_down',
+      retryAfterSeconds: 1,
+    });
+  }
   const turn = parseChatRequest(request.body, singleValues(request.query));
   const agent = deps.agents.resolve(turn.model);
   const { logger } = deps;
@@ -34,12 +47,14 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     logger.warn({ instanceId: turn.call.instanceId, agent: agent.id }, 'extendData.userData is not valid JSON; kept as raw text');
   }
 
+  const ticket = deps.turns.admission.admit(deps.keyIdOf(request));
   const report = new TurnReport(agent.id, agent.provider.name, turn.call, turn.stream);
   const controller = new AbortController();
+  deps.turns.add(controller);
   const res = reply.raw;
   // The client hanging up (or the voice platform cutting the answer on barge-in) stops the upstream at once.
   const onClose = () => {
-    if (!res.writableFinished) controller.abort(new GatewayError('The client closed the connection.', clientClosed));
+    if (!res.writableFinished) controller.abort(clientClosedError());
   };
   res.on('close', onClose);
   const callTurn = deps.calls.beginTurn(
@@ -51,7 +66,21 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   const id = newCompletionId();
   const created = Math.floor(Date.now() / 1000);
   try {
-    const parts = runTurn({ agent, request: turn, signal: controller.signal, logger, callTurn });
+    const parts = runTurn({
+      agent,
+      request: turn,
+      signal: controller.signal,
+      logger,
+      callTurn,
+      observer: {
+        onAttempt: (event) => report.attempt(event),
+        onToolRun: (run) => report.toolRuns.push(run),
+        onApology: (error) => {
+          const failure = toClientError(error);
+          report.fail('apologized', failure.code, failure.message);
+        },
+      },
+    });
     if (turn.stream) {
       reply.hijack();
       await writeStream(parts, {
@@ -80,9 +109,9 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     await reply.send(completion);
   } catch (error) {
     if (controller.signal.aborted) {
-      const superseded = isSuperseded(controller.signal.reason);
-      report.fail(superseded ? 'superseded' : 'client_closed', superseded ? 'superseded' : 'client_closed', 'the turn was cancelled');
-      if (superseded && !reply.sent) throw controller.signal.reason;
+      const kind = cancellationKind(controller.signal.reason) ?? 'client_closed';
+      report.fail(kind, kind, 'the turn was cancelled');
+      if (kind !== 'client_closed' && !reply.sent) throw controller.signal.reason;
       return;
     }
     const clientError = toClientError(error);
@@ -90,17 +119,18 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     throw clientError;
   } finally {
     callTurn?.end();
+    ticket.release();
+    deps.turns.delete(controller);
     res.off('close', onClose);
     logTurn(logger, report);
   }
 }
 
-const clientClosed = { status: 499, type: 'invalid_request_error', code: 'client_closed' } as const;
-
 function logTurn(logger: Logger, report: TurnReport): void {
   const fields = report.toLogFields();
   if (report.status === 'error' && report.httpStatus >= 500) logger.error(fields, 'turn failed');
   else if (report.status === 'upstream_broken') logger.warn(fields, 'turn cut short by the upstream');
+  else if (report.status === 'apologized') logger.warn(fields, 'every provider failed; the caller heard an apology');
   else logger.info(fields, 'turn');
 }
 

@@ -1,0 +1,39 @@
+import type { AdmissionControl } from './admission.ts';
+
+/**
+ * The turns in flight and whether the gateway still takes new ones. Shutdown drains: new turns
+ * are refused, running ones get a grace period, then the rest are cancelled (their streams still
+ * end well-formed).
+ */
+export class LiveTurns {
+  private readonly turns = new Set<AbortController>();
+  private accepting = true;
+  readonly admission: AdmissionControl;
+
+  constructor(admission: AdmissionControl) {
+    this.admission = admission;
+  }
+
+  get acceptingTurns(): boolean {
+    return this.accepting;
+  }
+
+  add(controller: AbortController): void {
+    this.turns.add(controller);
+  }
+
+  delete(controller: AbortController): void {
+    this.turns.delete(controller);
+  }
+
+  get size(): number {
+    return this.turns.size;
+  }
+
+  /** Stops taking turns, waits up to `graceMs` for running ones, then cancels the rest. */
+  async drain(graceMs: number, reason: () => unknown): Promise<void> {
+    this.accepting = false;
+    const idle = await this.admission.waitForIdle(graceMs);
+    if (!idle) for (const controller of this.turns) controller.abort(reason());
+  }
+}
