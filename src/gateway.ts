@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AgentRegistry } from './agent/agent-registry.ts';
+import { closeHttpToolDispatcher } from './agent/tools/http-tool.ts';
 import { CallRegistry } from './calls/call-registry.ts';
 import { shutdownError } from './calls/cancellation.ts';
 import { AdmissionControl } from './server/admission.ts';
@@ -60,7 +61,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       await turns.drain(drainTimeoutMs, shutdownError);
       calls.close(shutdownError());
       await app.close();
-      await agents.close();
+      await Promise.all([agents.close(), closeHttpToolDispatcher()]);
     },
   };
 }

@@ -42,7 +42,7 @@ export async function* converse(options: ConverseOptions): PartStream {
   for (let round = 0; ; round++) {
     const lastRound = round >= agent.config.maxToolRounds;
     const params: Record<string, unknown> = { ...agent.config.params, ...request.params };
-    const tools = router.offeredTools(request.params.tools);
+    const tools = router.offeredTools(params.tools);
     if (tools) params.tools = tools;
     if (lastRound && router.hasServerTools) params.tool_choice = 'none';
 

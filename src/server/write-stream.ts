@@ -80,13 +80,13 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
       next = await iterator.next();
     }
   } catch (error) {
-    if (signal.aborted) return endAborted(target, encoder, out);
+    if (signal.aborted) return endAborted(target, encoder, out, usage);
     target.onMidStreamFailure(error);
   }
   if (res.destroyed) return markClosed(report);
   report.finishReason = finishReason;
   let tail = encoder.finish(finishReason);
-  if (target.includeUsage) tail += encoder.usage(usage ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+  if (target.includeUsage) tail += encoder.usage(usage ?? NO_USAGE);
   out.end(tail + encoder.done());
 }
 
@@ -98,6 +98,8 @@ export function writeJsonError(res: ServerResponse, error: GatewayError): void {
   res.writeHead(error.status, headers);
   res.end(JSON.stringify(error.toBody()));
 }
+
+const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
 
 function openStream(target: StreamTarget): ChunkEncoder {
   const encoder = new ChunkEncoder(target.id, target.created, target.model);
@@ -111,7 +113,7 @@ function openStream(target: StreamTarget): ChunkEncoder {
  * shutdown still ends well-formed if its client is listening; one whose client left has nobody
  * to write to.
  */
-function endAborted(target: StreamTarget, encoder?: ChunkEncoder, out?: SseWriter): void {
+function endAborted(target: StreamTarget, encoder?: ChunkEncoder, out?: SseWriter, usage?: TokenUsage): void {
   const { res, report, signal } = target;
   const kind = cancellationKind(signal.reason);
   if (kind === undefined || kind === 'client_closed') return markClosed(report);
@@ -119,7 +121,9 @@ function endAborted(target: StreamTarget, encoder?: ChunkEncoder, out?: SseWrite
   if (res.destroyed || res.writableEnded) return;
   const open = encoder ?? openStream(target);
   report.finishReason = 'stop';
-  const tail = open.finish('stop') + open.done();
+  let tail = open.finish('stop');
+  if (target.includeUsage) tail += open.usage(usage ?? NO_USAGE);
+  tail += open.done();
   if (out) out.end(tail);
   else res.end(tail);
 }
