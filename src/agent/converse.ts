@@ -24,6 +24,7 @@ export interface ConverseOptions {
   logger: Logger;
   onToolRun?: (run: ToolRun) => void;
   onAttempt?: AttemptObserver;
+  onUpstreamWait?: (ms: number) => void;
 }
 
 /**
@@ -54,7 +55,7 @@ export async function* converse(options: ConverseOptions): PartStream {
       }
       pending.push({ call, result: runHttpTool(call.tool, call.argumentsJson, context, signal) });
     };
-    const source = stripThinkBlocks(streamWithFallbacks(agent.targets, { messages, params }, signal, options.onAttempt));
+    const source = stripThinkBlocks(streamWithFallbacks(agent.targets, { messages, params }, signal, options.onAttempt, options.onUpstreamWait));
     let said = '';
     let finish: FinishPart = { type: 'finish', reason: 'stop' };
     for await (const part of routeToolCalls(source, router, agent.config.transfer, onServerCall)) {

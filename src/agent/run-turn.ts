@@ -34,6 +34,9 @@ export interface TurnObserver {
   onToolRun?: (run: ToolRun) => void;
   /** Every provider failed and the caller heard an apology instead. */
   onApology?: (error: unknown) => void;
+  onUpstreamWait?: (ms: number) => void;
+  /** The turn ended or transferred the call: 'hangup' or 'transfer:<destination>'. */
+  onSignal?: (signal: string) => void;
 }
 
 /**
@@ -56,6 +59,7 @@ export function runTurn(input: TurnInput): PartStream {
     logger: input.logger,
     ...(observer.onToolRun ? { onToolRun: observer.onToolRun } : {}),
     ...(observer.onAttempt ? { onAttempt: observer.onAttempt } : {}),
+    ...(observer.onUpstreamWait ? { onUpstreamWait: observer.onUpstreamWait } : {}),
   });
   parts = apologizeOnFailure(parts, {
     config: config.onFailure,
@@ -72,7 +76,7 @@ export function runTurn(input: TurnInput): PartStream {
     parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
   }
   if (config.speech.enabled) parts = shapeSpeech(parts);
-  parts = emitCallSignals(parts, agent.config.endCall ?? DEFAULT_END_CALL, agent.config.transfer);
+  parts = emitCallSignals(parts, agent.config.endCall ?? DEFAULT_END_CALL, agent.config.transfer, observer.onSignal);
   return callTurn ? rememberAnswer(parts, callTurn, prompt.conversation) : parts;
 }
 

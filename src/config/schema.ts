@@ -260,9 +260,51 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+export const recordsSchema = z
+  .strictObject({
+    /** Keep a record of every turn. */
+    enabled: z.boolean().default(true),
+    /** SQLite file (relative to server.dataDir). PostgreSQL is used instead when DATABASE_URL is set. */
+    sqliteFile: nonEmpty.default('records.db'),
+    /** Records older than this are deleted (checked hourly). */
+    retentionDays: z.number().positive().default(30),
+    /** Records waiting to be written at most; more are dropped (and counted), never delaying a call. */
+    queueSize: z.number().int().positive().default(10_000),
+    /** Records written per batch, and how long a record may wait for its batch. */
+    batchSize: z.number().int().positive().default(200),
+    flushIntervalMs: z.number().int().positive().default(500),
+  })
+  .default({ enabled: true, sqliteFile: 'records.db', retentionDays: 30, queueSize: 10_000, batchSize: 200, flushIntervalMs: 500 });
+
 export const gatewayConfigSchema = z
   .strictObject({
     server: serverConfigSchema.default(serverConfigSchema.parse({})),
+    records: recordsSchema,
+    privacy: z
+      .strictObject({
+        /** Records and logs show 138****0001 instead of the full number. */
+        maskPhoneNumbers: z.boolean().default(true),
+      })
+      .default({ maskPhoneNumbers: true }),
+    admin: z
+      .strictObject({
+        /** Keys for /admin/*; none configured: one is generated and kept in dataDir (admin-key). */
+        apiKeys: z.array(z.string()).default([]),
+      })
+      .default({ apiKeys: [] }),
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** When set, GET /metrics needs "Authorization: Bearer <key>". */
+        apiKey: z.string().optional(),
+      })
+      .default({ enabled: true }),
+    callbacks: z
+      .strictObject({
+        /** The token the IMS platform sends in Authorization with its event callbacks; unset: /ims/callbacks is off. */
+        token: z.string().optional(),
+      })
+      .default({}),
     providers: z.record(agentIdSchema, providerConfigSchema).default({}),
     agents: z.record(agentIdSchema, agentConfigSchema),
     /** Requests naming an unknown model go to this agent, if set. */
@@ -328,3 +370,4 @@ export type ProviderTimeouts = z.infer<typeof providerTimeoutsSchema>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;
 export type ServerLimits = ServerConfig['limits'];
+export type RecordsConfig = z.infer<typeof recordsSchema>;

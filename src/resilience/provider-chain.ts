@@ -33,6 +33,8 @@ export async function* streamWithFallbacks(
   request: Omit<ProviderRequest, 'signal' | 'model'>,
   turnSignal: AbortSignal,
   observe?: AttemptObserver,
+  /** Told how long the turn waited on the committed provider's stream (for the overhead figure). */
+  onUpstreamWait?: (ms: number) => void,
 ): PartStream {
   let lastError: GatewayError | undefined;
   for (const target of targets) {
@@ -80,12 +82,16 @@ export async function* streamWithFallbacks(
       }
 
       watchdog.committed();
-      observe?.({ provider: name, model: target.model, outcome: 'committed', ms: performance.now() - started });
+      const committedAfter = performance.now() - started;
+      observe?.({ provider: name, model: target.model, outcome: 'committed', ms: committedAfter });
+      let waited = committedAfter;
       let healthy = true;
       try {
         for (const part of held) yield part;
         for (;;) {
+          const asked = performance.now();
           const next = await iterator.next();
+          waited += performance.now() - asked;
           if (next.done) break;
           watchdog.activity();
           yield next.value;
@@ -94,6 +100,7 @@ export async function* streamWithFallbacks(
         healthy = turnSignal.aborted; // the caller leaving says nothing about the provider
         throw turnSignal.aborted ? turnSignal.reason : error;
       } finally {
+        onUpstreamWait?.(waited);
         watchdog.dispose();
         if (healthy) target.breaker.recordSuccess();
         else target.breaker.recordFailure();

@@ -50,14 +50,14 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
       switch (part.type) {
         case 'text':
           if (report.firstTextAt === undefined) {
-            report.text(part.text.length);
+            report.text(part.text);
             out.write(encoder.text(part.text));
             // Let the first words leave the socket now (Node flushes a response's first writes on the
             // next tick), before the rest of the upstream's chunk is processed.
             await yieldToEventLoop();
             break;
           }
-          report.text(part.text.length);
+          report.text(part.text);
           out.write(encoder.text(part.text));
           if (out.congested) await drained(res, signal);
           break;
@@ -69,6 +69,7 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
           break;
         case 'usage':
           usage = part.usage;
+          report.usage = part.usage;
           break;
         case 'finish':
           finishReason = part.reason;

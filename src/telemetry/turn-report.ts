@@ -1,17 +1,31 @@
 import type { ToolRun } from '../agent/converse.ts';
 import type { CallMetadata } from '../protocol/extend-data.ts';
 import type { AttemptEvent } from '../resilience/provider-chain.ts';
-import type { FinishReason } from '../providers/stream-part.ts';
+import type { FinishReason, TokenUsage } from '../providers/stream-part.ts';
 
 export type TurnStatus = 'ok' | 'apologized' | 'error' | 'client_closed' | 'superseded' | 'shutdown' | 'upstream_broken';
 
 /** What one turn did, measured as it streams; logged once at the end (off the hot path). */
 export class TurnReport {
   readonly startedAt = performance.now();
+  readonly startedAtWall = Date.now();
   status: TurnStatus = 'ok';
   httpStatus = 200;
   firstTextAt: number | undefined;
+  /** When the first full sentence had been sent. */
+  firstSentenceAt: number | undefined;
   charsOut = 0;
+  /** The text actually sent to the client. */
+  answer = '';
+  usage: TokenUsage | undefined;
+  /** 'hangup' or 'transfer:<destination>'. */
+  signal: string | undefined;
+  /** Time spent waiting on upstream providers (for the gateway-overhead figure). */
+  upstreamWaitMs = 0;
+  /** The completion id sent to the client. */
+  id = '';
+  /** The caller's newest words. */
+  callerText = '';
   finishReason: FinishReason | undefined;
   errorCode: string | undefined;
   errorMessage: string | undefined;
@@ -31,10 +45,18 @@ export class TurnReport {
     this.stream = stream;
   }
 
-  /** Counts spoken text; the first call stamps the time to first token. */
-  text(length: number): void {
+  /** Keeps what was sent; the first call stamps the time to first token. */
+  text(chunk: string): void {
     if (this.firstTextAt === undefined) this.firstTextAt = performance.now();
-    this.charsOut += length;
+    if (this.firstSentenceAt === undefined && SENTENCE_END.test(chunk)) this.firstSentenceAt = performance.now();
+    this.charsOut += chunk.length;
+    this.answer += chunk;
+  }
+
+  /** Time spent in the gateway itself: the turn minus waiting on upstreams and tools. */
+  overheadMs(now = performance.now()): number {
+    const tools = this.toolRuns.reduce((sum, run) => sum + run.result.durationMs, 0);
+    return Math.max(0, now - this.startedAt - this.upstreamWaitMs - tools);
   }
 
   fail(status: TurnStatus, code: string, message: string, httpStatus?: number): void {
@@ -75,6 +97,8 @@ export class TurnReport {
     };
   }
 }
+
+const SENTENCE_END = /[.!?。！？…]/u;
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;

@@ -13,6 +13,7 @@ export async function* emitCallSignals(
   parts: PartStream,
   endCall: EndCallConfig,
   transfer: TransferConfig | undefined,
+  onSignal?: (signal: string) => void,
 ): PartStream {
   let spoke = false;
   let ending: EndCallPart | undefined;
@@ -32,9 +33,11 @@ export async function* emitCallSignals(
       case 'finish': {
         const destination = transferring && transfer?.destinations[transferring.destination];
         if (destination) {
+          onSignal?.(`transfer:${transferring!.destination}`);
           yield { type: 'text', text: transferCommand(destination) };
           yield { type: 'finish', reason: 'stop' };
         } else if (ending) {
+          onSignal?.('hangup');
           const farewell = ending.farewell ?? (spoke ? undefined : endCall.farewell);
           if (endCall.mode === 'text') {
             yield { type: 'text', text: hangupCommand(farewell ?? '') };

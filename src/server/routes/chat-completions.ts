@@ -4,6 +4,7 @@ import { runTurn } from '../../agent/run-turn.ts';
 import type { CallRegistry } from '../../calls/call-registry.ts';
 import { cancellationKind, clientClosedError } from '../../calls/cancellation.ts';
 import { parseChatRequest } from '../../protocol/chat-request.ts';
+import { lastUserText } from '../../protocol/chat-types.ts';
 import { CompletionBuilder } from '../../protocol/completion-builder.ts';
 import { newCompletionId } from '../../protocol/completion-id.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
@@ -21,6 +22,10 @@ export interface ChatRouteDeps {
   onRequest: (request: FastifyRequest) => void;
   /** Which configured key the request authenticated with (an id, never the key). */
   keyIdOf: (request: FastifyRequest) => string;
+  /** Called once per turn when it is over (records, metrics); off the streaming path. */
+  onTurnEnd?: (report: TurnReport) => void;
+  /** Called when a turn starts streaming and when it ends (active-stream gauges). */
+  onTurnStart?: () => void;
 }
 
 /** `POST /chat/completions` and `POST /v1/chat/completions`: one conversational turn each. */
@@ -64,6 +69,9 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   );
 
   const id = newCompletionId();
+  report.id = id;
+  report.callerText = lastUserText(turn.messages);
+  deps.onTurnStart?.();
   const created = Math.floor(Date.now() / 1000);
   try {
     const parts = runTurn({
@@ -79,6 +87,8 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
           const failure = toClientError(error);
           report.fail('apologized', failure.code, failure.message);
         },
+        onUpstreamWait: (ms) => (report.upstreamWaitMs += ms),
+        onSignal: (signal) => (report.signal = signal),
       },
     });
     if (turn.stream) {
@@ -101,7 +111,8 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     }
     const builder = new CompletionBuilder();
     for await (const part of parts) {
-      if (part.type === 'text') report.text(part.text.length);
+      if (part.type === 'text') report.text(part.text);
+      else if (part.type === 'usage') report.usage = part.usage;
       builder.add(part);
     }
     const completion = builder.build(id, created, turn.model);
@@ -123,6 +134,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     deps.turns.delete(controller);
     res.off('close', onClose);
     logTurn(logger, report);
+    deps.onTurnEnd?.(report);
   }
 }
 

@@ -1,0 +1,64 @@
+import type { TurnReport } from '../telemetry/turn-report.ts';
+import { maskPhoneNumber } from './mask-phone-number.ts';
+import type { TurnRecord } from './turn-record.ts';
+
+/** The record of a finished turn, from what its report measured. */
+export function buildTurnRecord(report: TurnReport, options: { maskPhoneNumbers: boolean; endedAt?: number }): TurnRecord {
+  const { call } = report;
+  const endedAt = options.endedAt ?? performance.now();
+  const mask = (value: string | undefined) =>
+    value === undefined ? null : options.maskPhoneNumbers ? maskPhoneNumber(value) : value;
+  const cancelled =
+    report.status === 'client_closed' || report.status === 'superseded' || report.status === 'shutdown'
+      ? report.status
+      : report.errorCode?.endsWith('_timeout')
+        ? 'timeout'
+        : null;
+  return {
+    id: report.id,
+    startedAt: new Date(report.startedAtWall).toISOString(),
+    endedAt: new Date(report.startedAtWall + (endedAt - report.startedAt)).toISOString(),
+    instanceId: call.instanceId ?? call.channelId ?? null,
+    channelId: call.channelId ?? null,
+    sentenceId: call.sentenceId ?? null,
+    callerNumber: mask(call.callerNumber),
+    calleeNumber: mask(call.calleeNumber),
+    userData: call.userDataRaw ?? null,
+    agent: report.agent,
+    provider: report.attempts.some((a) => a.outcome === 'committed') ? report.provider : null,
+    attempts: report.attempts.map((a) => ({
+      provider: a.provider,
+      model: a.model ?? null,
+      outcome: a.outcome,
+      errorCode: a.error?.code ?? null,
+      ms: round(a.ms),
+    })),
+    callerText: report.callerText,
+    answerText: report.answer,
+    toolRuns: report.toolRuns.map((run) => ({
+      name: run.call.tool.name,
+      arguments: run.call.argumentsJson,
+      ok: run.result.ok,
+      error: run.result.error ?? null,
+      status: run.result.status ?? null,
+      result: run.result.content,
+      ms: round(run.result.durationMs),
+    })),
+    signal: report.signal ?? null,
+    finishReason: report.finishReason ?? null,
+    outcome: report.status,
+    httpStatus: report.httpStatus,
+    ttftMs: report.firstTextAt === undefined ? null : round(report.firstTextAt - report.startedAt),
+    firstSentenceMs: report.firstSentenceAt === undefined ? null : round(report.firstSentenceAt - report.startedAt),
+    totalMs: round(endedAt - report.startedAt),
+    promptTokens: report.usage?.promptTokens ?? null,
+    completionTokens: report.usage?.completionTokens ?? null,
+    cancellation: cancelled,
+    errorCode: report.errorCode ?? null,
+    errorMessage: report.errorMessage ?? null,
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

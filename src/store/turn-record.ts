@@ -1,0 +1,149 @@
+/**
+ * Everything a business needs to replay one turn of a call after the fact. Built once when the
+ * turn ends (off the streaming path) and handed to the record store.
+ */
+
+export type TurnOutcome =
+  | 'ok'
+  | 'apologized'
+  | 'error'
+  | 'client_closed'
+  | 'superseded'
+  | 'shutdown'
+  | 'upstream_broken';
+
+export interface ProviderAttemptRecord {
+  provider: string;
+  model: string | null;
+  outcome: 'committed' | 'retried' | 'failed' | 'skipped';
+  errorCode: string | null;
+  ms: number;
+}
+
+export interface ToolRunRecord {
+  name: string;
+  arguments: string;
+  ok: boolean;
+  error: string | null;
+  status: number | null;
+  /** What the model saw (size-capped by the tool's maxResultChars). */
+  result: string;
+  ms: number;
+}
+
+export interface TurnRecord {
+  /** Unique per turn (the completion id sent to the client). */
+  id: string;
+  startedAt: string;
+  endedAt: string;
+  /** The call: extendData.instanceId, else channelId, else null (a plain OpenAI client). */
+  instanceId: string | null;
+  channelId: string | null;
+  sentenceId: number | null;
+  /** Masked per privacy.maskPhoneNumbers. */
+  callerNumber: string | null;
+  calleeNumber: string | null;
+  userData: string | null;
+  agent: string;
+  /** The provider that answered, if any. */
+  provider: string | null;
+  attempts: ProviderAttemptRecord[];
+  /** The caller's newest words. */
+  callerText: string;
+  /** The text actually sent to the client. */
+  answerText: string;
+  toolRuns: ToolRunRecord[];
+  /** 'hangup' or 'transfer:<destination>' when the turn ended or transferred the call. */
+  signal: string | null;
+  finishReason: string | null;
+  outcome: TurnOutcome;
+  httpStatus: number;
+  ttftMs: number | null;
+  /** Time to the end of the first full sentence (. ! ? 。！？ …). */
+  firstSentenceMs: number | null;
+  totalMs: number;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  /** client_closed | superseded | shutdown | timeout, when the turn was cut. */
+  cancellation: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+/** A platform event callback (IMS agent events) attached to a call. */
+export interface CallEventRecord {
+  instanceId: string;
+  event: string;
+  /** The platform's own event id or a hash of the body, for idempotence. */
+  eventKey: string;
+  receivedAt: string;
+  payload: unknown;
+}
+
+export interface CallSummary {
+  instanceId: string;
+  agent: string;
+  callerNumber: string | null;
+  startedAt: string;
+  lastTurnAt: string;
+  turns: number;
+  /** Outcome of the last turn, or 'ended' once the platform said the call stopped. */
+  outcome: string;
+  endedAt: string | null;
+  hangup: boolean;
+  transferred: boolean;
+}
+
+export interface CallDetail extends CallSummary {
+  turnRecords: TurnRecord[];
+  events: CallEventRecord[];
+}
+
+export interface CallQuery {
+  from?: string;
+  to?: string;
+  agent?: string;
+  caller?: string;
+  outcome?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface StatsQuery {
+  from?: string;
+  to?: string;
+}
+
+export interface StatsRow {
+  agent: string;
+  provider: string | null;
+  turns: number;
+  ttftP50: number | null;
+  ttftP95: number | null;
+  ttftP99: number | null;
+  errorRate: number;
+  hangups: number;
+  transfers: number;
+  cancellations: number;
+}
+
+/**
+ * Where records go. `enqueue` never blocks or throws: a slow or failed store never delays or
+ * fails a call (the queue is bounded; drops are counted).
+ */
+export interface RecordStore {
+  enqueue(record: TurnRecord): void;
+  addEvent(event: CallEventRecord): Promise<boolean>;
+  listCalls(query: CallQuery): Promise<{ calls: CallSummary[]; total: number }>;
+  getCall(instanceId: string): Promise<CallDetail | undefined>;
+  stats(query: StatsQuery): Promise<StatsRow[]>;
+  /** Turns recorded since `since` (ISO), oldest first, for export. */
+  exportTurns(since: string | undefined, batch: (records: TurnRecord[]) => Promise<void> | void): Promise<void>;
+  /** Deletes records older than the retention; returns how many turns were removed. */
+  purgeOlderThan(cutoff: string): Promise<number>;
+  /** Waits until everything queued is written. */
+  flush(): Promise<void>;
+  readonly queueDepth: number;
+  readonly dropped: number;
+  close(): Promise<void>;
+}
