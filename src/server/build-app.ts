@@ -34,6 +34,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: 0,
+    // Node checks the request timeouts above on this interval (30 s by default).
+    http: { connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs, limits.requestTimeoutMs) },
+    // By the time the server closes, turns have drained: close every connection, idle or half-sent.
+    forceCloseConnections: true,
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   // Only JSON bodies: a text/plain body is a client mistake worth a clear 415.

@@ -1,5 +1,7 @@
 import type { AdmissionControl } from './admission.ts';
 
+const CANCELLED_TURNS_GRACE_MS = 1000;
+
 /**
  * The turns in flight and whether the gateway still takes new ones. Shutdown drains: new turns
  * are refused, running ones get a grace period, then the rest are cancelled (their streams still
@@ -30,10 +32,14 @@ export class LiveTurns {
     return this.turns.size;
   }
 
-  /** Stops taking turns, waits up to `graceMs` for running ones, then cancels the rest. */
+  /**
+   * Stops taking turns, waits up to `graceMs` for running ones, then cancels the rest and gives
+   * their streams a moment to write their well-formed endings.
+   */
   async drain(graceMs: number, reason: () => unknown): Promise<void> {
     this.accepting = false;
-    const idle = await this.admission.waitForIdle(graceMs);
-    if (!idle) for (const controller of this.turns) controller.abort(reason());
+    if (await this.admission.waitForIdle(graceMs)) return;
+    for (const controller of this.turns) controller.abort(reason());
+    await this.admission.waitForIdle(CANCELLED_TURNS_GRACE_MS);
   }
 }
