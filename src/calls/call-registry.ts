@@ -23,6 +23,8 @@ export interface CallTurn {
 }
 
 const MAX_TRANSCRIPT_MESSAGES = 400;
+/** Calls remembered at most; past it the least recently started idle calls are forgotten first. */
+const MAX_CALLS = 50_000;
 const SWEEP_INTERVAL_MS = 60_000;
 
 /**
@@ -44,6 +46,7 @@ export class CallRegistry {
     if (key === undefined || key === '') return undefined;
     let call = this.calls.get(key);
     if (!call) {
+      if (this.calls.size >= MAX_CALLS) this.evictOldestIdle();
       call = { key, transcript: [], lastSeenAt: 0, idleMs, liveTurn: undefined, failedTurns: 0 };
       this.calls.set(key, call);
     }
@@ -71,6 +74,15 @@ export class CallRegistry {
 
   get size(): number {
     return this.calls.size;
+  }
+
+  private evictOldestIdle(): void {
+    for (const [key, call] of this.calls) {
+      if (call.liveTurn === undefined) {
+        this.calls.delete(key);
+        return;
+      }
+    }
   }
 
   /** Forgets calls idle past their limit (never one with a turn in progress). */

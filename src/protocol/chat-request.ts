@@ -10,8 +10,10 @@ const contentPartSchema = z.looseObject({ type: z.string().min(1) }).superRefine
   if (part.type === 'text' && typeof part.text !== 'string') {
     ctx.addIssue({ code: 'custom', path: ['text'], message: 'must be a string' });
   } else if (part.type === 'image_url') {
-    const image = part.image_url as { url?: unknown } | undefined;
-    if (typeof image?.url !== 'string' || image.url === '') {
+    const image = part.image_url;
+    if (image === null || typeof image !== 'object' || Array.isArray(image)) {
+      ctx.addIssue({ code: 'custom', path: ['image_url'], message: 'must be an object {url: "..."}' });
+    } else if (typeof (image as { url?: unknown }).url !== 'string' || (image as { url: string }).url === '') {
       ctx.addIssue({
         code: 'custom',
         path: ['image_url', 'url'],

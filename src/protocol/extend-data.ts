@@ -24,7 +24,15 @@ export const extendDataSchema = z.looseObject({
   // (a client that sends an object instead of a JSON string gets it serialised).
   userData: z
     .unknown()
-    .transform((value) => (typeof value === 'string' || value == null ? (value ?? undefined) : JSON.stringify(value)))
+    .transform((value, ctx) => {
+      if (typeof value === 'string' || value == null) return value ?? undefined;
+      try {
+        return JSON.stringify(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a string (the JSON the business passed), not a structure this deep' });
+        return z.NEVER;
+      }
+    })
     .optional(),
 });
 

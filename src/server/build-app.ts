@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../agent/agent-registry.ts';
 import type { CallRegistry } from '../calls/call-registry.ts';
 import type { ServerConfig } from '../config/schema.ts';
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { GatewayError, openAIErrorBody } from '../protocol/gateway-error.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { BearerAuth } from './bearer-auth.ts';
 import { toClientError } from './client-errors.ts';
@@ -38,6 +38,27 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     http: { connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs, limits.requestTimeoutMs) },
     // By the time the server closes, turns have drained: close every connection, idle or half-sent.
     forceCloseConnections: true,
+    // Errors before routing (a path with broken percent-encoding) in OpenAI shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const clientError = toClientError(error);
+      void reply.code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
+    },
+    // Malformed HTTP (oversized headers, invalid method or framing): answer in OpenAI shape and close.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? 431 : 400;
+      const body = JSON.stringify(
+        openAIErrorBody(
+          tooLarge ? 'The request headers are too large.' : 'The HTTP request is malformed.',
+          'invalid_request_error',
+          tooLarge ? 'headers_too_large' : 'malformed_request',
+        ),
+      );
+      socket.end(
+        `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    },
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   // Only JSON bodies: a text/plain body is a client mistake worth a clear 415.

@@ -24,6 +24,8 @@ export function toClientError(error: unknown): GatewayError {
       return clientError(400, 'invalid_json', 'The request body is empty: send a JSON chat-completion request.');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return clientError(400, 'invalid_json', 'The request body is not valid JSON.');
+    case 'FST_ERR_BAD_URL':
+      return clientError(400, 'invalid_url', 'The URL is not valid (broken percent-encoding).');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return clientError(400, 'invalid_content_length', 'The Content-Length header does not match the body.');
   }
