@@ -3,11 +3,13 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { startGateway } from '../gateway.ts';
+import { runSimulate } from './commands/simulate.ts';
 
 const USAGE = `Usage: voice-llm-gateway <command> [options]
 
 Commands:
   serve      Run the gateway (default)
+  simulate   Rehearse a call as the Alibaba IMS workflow would make it (see: simulate --help)
 
 Options for serve:
   --config FILE   YAML config (default: $GATEWAY_CONFIG, else ./config.yaml if present)
@@ -16,9 +18,23 @@ Options for serve:
   -h, --help      Show this help
 `;
 
+/** Commands other than serve: each parses its own flags. */
+const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
+  simulate: (args) => runSimulate(args),
+};
+
 async function main(argv: string[]): Promise<number> {
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith('-') && first !== 'serve') {
+    const command = COMMANDS[first];
+    if (!command) {
+      process.stderr.write(`Unknown command "${first}".\n\n${USAGE}`);
+      return 2;
+    }
+    return command(argv.slice(1));
+  }
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: first === 'serve' ? argv.slice(1) : argv,
     allowPositionals: true,
     options: {
       config: { type: 'string' },
@@ -27,13 +43,12 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const command = positionals[0] ?? 'serve';
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (command !== 'serve') {
-    process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+  if (positionals.length > 0) {
+    process.stderr.write(`Unexpected argument "${positionals[0]}".\n\n${USAGE}`);
     return 2;
   }
   return serve(values);
