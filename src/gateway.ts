@@ -10,10 +10,19 @@ import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.ts';
 import { BearerAuth } from './server/bearer-auth.ts';
 import { buildApp } from './server/build-app.ts';
 import type { Readiness } from './server/routes/health.ts';
+import { resolve } from 'node:path';
+import { openRecordStore } from './store/open-store.ts';
+import { startRetention } from './store/retention.ts';
+import type { RecordStore } from './store/turn-record.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
+import { GatewayMetrics } from './telemetry/metrics.ts';
+import { startTracing } from './telemetry/tracing.ts';
+import { TurnTelemetry } from './telemetry/turn-telemetry.ts';
 
 export interface StartGatewayOptions {
   config: GatewayConfig;
+  /** PostgreSQL for records instead of SQLite (default: the DATABASE_URL variable). */
+  databaseUrl?: string | undefined;
   /** Overrides config.server.port / host (0 picks a free port). */
   port?: number;
   host?: string;
@@ -26,7 +35,10 @@ export interface RunningGateway {
   readonly port: number;
   readonly app: FastifyInstance;
   readonly apiKeys: ResolvedApiKeys;
+  readonly adminKeys: ResolvedApiKeys;
   readonly logger: Logger;
+  /** Where turn records go (undefined when records are off). */
+  readonly records: RecordStore | undefined;
   /** Graceful: refuses new turns, lets running ones finish within the drain timeout, ends the rest cleanly. */
   close(drainTimeoutMs?: number): Promise<void>;
 }
@@ -35,12 +47,41 @@ export interface RunningGateway {
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.server.logLevel });
-  const apiKeys = resolveApiKeys(config.server.apiKeys, config.server.dataDir);
+  const { dataDir } = config.server;
+  const apiKeys = resolveApiKeys(config.server.apiKeys, dataDir);
+  const adminKeys = resolveApiKeys(config.admin.apiKeys, dataDir, { file: 'admin-key', prefix: 'vlga-' });
   const agents = new AgentRegistry(config);
   const calls = new CallRegistry();
   const turns = new LiveTurns(new AdmissionControl(config.server.limits));
   const readiness: Readiness = { ready: false };
-  const app = buildApp({ server: config.server, agents, calls, turns, auth: new BearerAuth(apiKeys.keys), logger, readiness });
+  const records = config.records.enabled
+    ? await openRecordStore({
+        databaseUrl: 'databaseUrl' in options ? options.databaseUrl : process.env.DATABASE_URL,
+        sqlitePath: resolve(dataDir, config.records.sqliteFile),
+        queueSize: config.records.queueSize,
+        batchSize: config.records.batchSize,
+        flushIntervalMs: config.records.flushIntervalMs,
+        logger,
+      })
+    : undefined;
+  const stopRetention = records ? startRetention(records, config.records.retentionDays, logger) : undefined;
+  const metrics = config.metrics.enabled ? new GatewayMetrics() : undefined;
+  metrics?.trackRecordQueue(records);
+  const tracing = startTracing();
+  const telemetry = new TurnTelemetry({ metrics, tracing, records, maskPhoneNumbers: config.privacy.maskPhoneNumbers });
+  const app = buildApp({
+    config,
+    agents,
+    calls,
+    turns,
+    auth: new BearerAuth(apiKeys.keys),
+    adminAuth: new BearerAuth(adminKeys.keys),
+    logger,
+    readiness,
+    telemetry,
+    metrics,
+    records,
+  });
 
   const host = options.host ?? config.server.host;
   await app.listen({ port: options.port ?? config.server.port, host });
@@ -54,14 +95,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     port,
     app,
     apiKeys,
+    adminKeys,
     logger,
+    records,
     async close(drainTimeoutMs = config.server.drainTimeoutMs) {
       // Not ready at once (load balancers stop sending), no new turns, running ones may finish.
       readiness.ready = false;
       await turns.drain(drainTimeoutMs, shutdownError);
       calls.close(shutdownError());
       await app.close();
-      await Promise.all([agents.close(), closeHttpToolDispatcher()]);
+      stopRetention?.();
+      await Promise.all([agents.close(), closeHttpToolDispatcher(), records?.close(), tracing.shutdown()]);
     },
   };
 }

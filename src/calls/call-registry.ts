@@ -12,6 +12,8 @@ export interface LiveCall {
   liveTurn: AbortController | undefined;
   /** Turns in a row that ended in an apology (every provider failed). */
   failedTurns: number;
+  /** The newest sentenceId seen: a late request for an older question never cancels a newer one. */
+  latestSentenceId: number | undefined;
 }
 
 export interface CallTurn {
@@ -42,22 +44,35 @@ export class CallRegistry {
   }
 
   /** Starts a turn; returns undefined for a request that names no call (a plain OpenAI client). */
-  beginTurn(key: string | undefined, controller: AbortController, idleMs: number): CallTurn | undefined {
+  beginTurn(
+    key: string | undefined,
+    controller: AbortController,
+    idleMs: number,
+    sentenceId?: number,
+  ): CallTurn | undefined {
     if (key === undefined || key === '') return undefined;
     let call = this.calls.get(key);
     if (!call) {
       if (this.calls.size >= MAX_CALLS) this.evictOldestIdle();
-      call = { key, transcript: [], lastSeenAt: 0, idleMs, liveTurn: undefined, failedTurns: 0 };
+      call = { key, transcript: [], lastSeenAt: 0, idleMs, liveTurn: undefined, failedTurns: 0, latestSentenceId: undefined };
       this.calls.set(key, call);
     }
-    call.liveTurn?.abort(supersededError());
-    call.liveTurn = controller;
+    if (sentenceId !== undefined && call.latestSentenceId !== undefined && sentenceId < call.latestSentenceId) {
+      // A request for an earlier question that arrived late: the caller has moved on.
+      controller.abort(supersededError());
+    } else {
+      if (sentenceId !== undefined) call.latestSentenceId = sentenceId;
+      call.liveTurn?.abort(supersededError());
+      call.liveTurn = controller;
+    }
     call.lastSeenAt = Date.now();
     call.idleMs = idleMs;
     const live = call;
     return {
       call: live,
       remember(conversation) {
+        // A late answer to an older question must not roll the memory back.
+        if (sentenceId !== undefined && live.latestSentenceId !== undefined && sentenceId < live.latestSentenceId) return;
         live.transcript =
           conversation.length > MAX_TRANSCRIPT_MESSAGES ? conversation.slice(-MAX_TRANSCRIPT_MESSAGES) : conversation;
       },

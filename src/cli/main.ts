@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { startGateway } from '../gateway.ts';
+import { runCalls } from './commands/calls.ts';
+import { runCheck } from './commands/check.ts';
 import { runSimulate } from './commands/simulate.ts';
 
 const USAGE = `Usage: voice-llm-gateway <command> [options]
@@ -10,6 +12,8 @@ const USAGE = `Usage: voice-llm-gateway <command> [options]
 Commands:
   serve      Run the gateway (default)
   simulate   Rehearse a call as the Alibaba IMS workflow would make it (see: simulate --help)
+  check      Check any custom-LLM server against the protocol and strict stream rules
+  calls      Export call records: calls export --since 24h --format jsonl|csv
 
 Options for serve:
   --config FILE   YAML config (default: $GATEWAY_CONFIG, else ./config.yaml if present)
@@ -21,6 +25,8 @@ Options for serve:
 /** Commands other than serve: each parses its own flags. */
 const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
   simulate: (args) => runSimulate(args),
+  check: (args) => runCheck(args),
+  calls: (args) => runCalls(args),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -70,7 +76,7 @@ async function serve(options: { config?: string; port?: string; host?: string })
     { url: gateway.url, source: loaded.path ?? loaded.source, agents: Object.keys(loaded.config.agents) },
     'voice-llm-gateway listening',
   );
-  printBanner(gateway.url, loaded.source, Object.keys(loaded.config.agents), gateway.apiKeys.generated);
+  printBanner(gateway.url, loaded.source, Object.keys(loaded.config.agents), gateway.apiKeys.generated, gateway.adminKeys.generated);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
@@ -88,7 +94,8 @@ function printBanner(
   url: string,
   source: string,
   agents: string[],
-  generated: { key: string; file: string; createdNow: boolean } | undefined,
+  generated: GeneratedKey | undefined,
+  generatedAdmin: GeneratedKey | undefined,
 ): void {
   const lines = [
     '',
@@ -101,8 +108,13 @@ function printBanner(
       `  (${generated.createdNow ? 'generated now and saved to' : 'generated earlier, read from'} ${generated.file}; set server.apiKeys or GATEWAY_API_KEYS to choose your own)`,
     );
   }
+  if (generatedAdmin) {
+    lines.push(`  Admin key (/admin/*): kept in ${generatedAdmin.file}; set admin.apiKeys to choose your own`);
+  }
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }
+
+type GeneratedKey = { key: string; file: string; createdNow: boolean };
 
 main(process.argv.slice(2)).then(
   (code) => {

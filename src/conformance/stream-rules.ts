@@ -88,3 +88,105 @@ function checkToolCalls(
     }
   }
 }
+
+/**
+ * What a client makes of the tool calls in a stream, beyond the per-delta shape `checkStreamRules`
+ * checks: the arguments of each call (its pieces concatenated) must parse as JSON, a call is started
+ * once (its name only on its first delta), a stream that called a tool finishes with `tool_calls`,
+ * and spoken content does not follow a call. An entry without an index counts as index 0, the way
+ * clients read it. Rules: `tool-call-arguments-json`, `tool-call-arguments-empty` (advisory),
+ * `tool-call-repeated`, `tool-call-finish-reason` (advisory), `tool-call-before-content` (advisory).
+ */
+export function checkToolCallSemantics(events: readonly unknown[]): StreamViolation[] {
+  const violations: StreamViolation[] = [];
+  const add = (rule: string, message: string, eventIndex?: number) =>
+    violations.push(eventIndex === undefined ? { rule, message } : { rule, message, eventIndex });
+  interface CallSeen {
+    firstEvent: number;
+    name: string;
+    arguments: string;
+    firstArgumentsEvent?: number;
+    repeats: number;
+    firstRepeat?: number;
+  }
+  const calls = new Map<number, CallSeen>();
+  let firstCallEvent: number | undefined;
+  let lastContentEvent: number | undefined;
+  let finishReason: unknown;
+  let finishEvent: number | undefined;
+  events.forEach((raw, index) => {
+    if (raw === null || typeof raw !== 'object') return;
+    const choice = (raw as { choices?: unknown }).choices;
+    if (!Array.isArray(choice) || choice.length === 0) return;
+    const first = (choice[0] ?? {}) as Json;
+    if (first.finish_reason !== null && first.finish_reason !== undefined) {
+      finishReason = first.finish_reason;
+      finishEvent = index;
+    }
+    const delta = (first.delta ?? {}) as Json;
+    if (typeof delta.content === 'string' && delta.content !== '') lastContentEvent = index;
+    if (!Array.isArray(delta.tool_calls)) return;
+    for (const entry of delta.tool_calls as unknown[]) {
+      if (entry === null || typeof entry !== 'object') continue;
+      const item = entry as Json;
+      const callIndex = typeof item.index === 'number' ? item.index : 0;
+      const fn = (item.function ?? {}) as Json;
+      firstCallEvent ??= index;
+      let call = calls.get(callIndex);
+      if (!call) {
+        call = { firstEvent: index, name: typeof fn.name === 'string' ? fn.name : '', arguments: '', repeats: 0 };
+        calls.set(callIndex, call);
+      } else if (typeof fn.name === 'string' && fn.name !== '') {
+        call.repeats++;
+        call.firstRepeat ??= index;
+      }
+      if (typeof fn.arguments === 'string') {
+        if (fn.arguments !== '') call.firstArgumentsEvent ??= index;
+        call.arguments += fn.arguments;
+      }
+    }
+  });
+  for (const [callIndex, call] of calls) {
+    const label = `tool call index ${callIndex}${call.name ? ` ("${call.name}")` : ''}`;
+    if (call.repeats > 0) {
+      add(
+        'tool-call-repeated',
+        `${label} names its function again in ${call.repeats} later delta${call.repeats === 1 ? '' : 's'} (first at event ${call.firstRepeat}); ` +
+          `the name belongs only on the first delta of a call: clients that concatenate the pieces read "${call.name.repeat(2)}…", and a platform that acts on the name acts at the first one`,
+        call.firstRepeat,
+      );
+    }
+    if (call.arguments === '') {
+      add('tool-call-arguments-empty', `${label} has empty arguments; clients that JSON.parse them fail (send "{}")`, call.firstEvent);
+      continue;
+    }
+    try {
+      JSON.parse(call.arguments);
+    } catch (error) {
+      const shown = call.arguments.length > 60 ? `${call.arguments.slice(0, 60)}…` : call.arguments;
+      const backslashed = /\\[{}[\]]/.test(call.arguments)
+        ? ` The pieces hold backslash-escaped braces (\\{\\}, written "\\\\{\\\\}" in the JSON event, e.g. Python's "\\{\\}"): that is not "{}", and no JSON parser accepts it.`
+        : '';
+      add(
+        'tool-call-arguments-json',
+        `${label}: its function.arguments, concatenated over all its deltas, are ${shown} (${call.arguments.length} characters), which is not valid JSON (${(error as Error).message}).${backslashed}`,
+        call.firstArgumentsEvent ?? call.firstEvent,
+      );
+    }
+  }
+  if (calls.size > 0 && finishReason !== undefined && finishReason !== 'tool_calls') {
+    add(
+      'tool-call-finish-reason',
+      `the stream carried a tool call but finished with finish_reason ${JSON.stringify(finishReason)}, not "tool_calls"`,
+      finishEvent,
+    );
+  }
+  if (firstCallEvent !== undefined && lastContentEvent !== undefined && lastContentEvent > firstCallEvent) {
+    add(
+      'tool-call-before-content',
+      `spoken content continues after the first tool call (call at event ${firstCallEvent}, content until event ${lastContentEvent}); a platform that acts on the call at once (hangup) cuts the answer short`,
+      firstCallEvent,
+    );
+  }
+  return violations;
+}

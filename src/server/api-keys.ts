@@ -8,23 +8,26 @@ export interface ResolvedApiKeys {
   generated?: { key: string; file: string; createdNow: boolean };
 }
 
-const KEY_FILE = 'api-key';
-
 /**
  * The keys clients must present. With none configured, the gateway is never open: it generates a
  * key on first start, keeps it (mode 0600) in the data folder so it survives restarts, and uses it.
+ * The admin API has keys of its own (file `admin-key`, prefix `vlga-`).
  */
-export function resolveApiKeys(configured: readonly string[], dataDir: string): ResolvedApiKeys {
+export function resolveApiKeys(
+  configured: readonly string[],
+  dataDir: string,
+  kind: { file: string; prefix: string } = { file: 'api-key', prefix: 'vlg-' },
+): ResolvedApiKeys {
   const keys = configured.map((k) => k.trim()).filter((k) => k !== '');
   if (keys.length > 0) return { keys };
-  const file = join(dataDir, KEY_FILE);
+  const file = join(dataDir, kind.file);
   try {
     const existing = readFileSync(file, 'utf8').trim();
     if (existing !== '') return { keys: [existing], generated: { key: existing, file, createdNow: false } };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const key = `vlg-${randomBytes(24).toString('base64url')}`;
+  const key = `${kind.prefix}${randomBytes(24).toString('base64url')}`;
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return { keys: [key], generated: { key, file, createdNow: true } };

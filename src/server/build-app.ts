@@ -1,7 +1,13 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../agent/agent-registry.ts';
 import type { CallRegistry } from '../calls/call-registry.ts';
-import type { ServerConfig } from '../config/schema.ts';
+import type { GatewayConfig } from '../config/schema.ts';
+import type { RecordStore } from '../store/turn-record.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import type { TurnTelemetry } from '../telemetry/turn-telemetry.ts';
+import { registerAdminRoutes } from './routes/admin.ts';
+import { registerImsCallbacks } from './routes/ims-callbacks.ts';
+import { registerMetrics } from './routes/metrics.ts';
 import { GatewayError, openAIErrorBody } from '../protocol/gateway-error.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { BearerAuth } from './bearer-auth.ts';
@@ -12,21 +18,56 @@ import { registerChatCompletions } from './routes/chat-completions.ts';
 import { registerHealth, type Readiness } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
 
+interface HttpClientError {
+  status: number;
+  reason: string;
+  code: string;
+  message: string;
+}
+
+const MALFORMED_REQUEST: HttpClientError = {
+  status: 400,
+  reason: 'Bad Request',
+  code: 'malformed_request',
+  message: 'The HTTP request is malformed.',
+};
+
+/** Node's HTTP parser and timeout errors, answered before any route runs. */
+const HTTP_CLIENT_ERRORS: Readonly<Record<string, HttpClientError>> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    code: 'headers_too_large',
+    message: 'The request headers are too large.',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: 'Request Timeout',
+    code: 'request_timeout',
+    message: 'The request was not received in time (server.limits.requestTimeoutMs).',
+  },
+};
+
 export interface AppDeps {
-  server: ServerConfig;
+  config: GatewayConfig;
   agents: AgentRegistry;
   calls: CallRegistry;
   turns: LiveTurns;
   auth: BearerAuth;
+  adminAuth: BearerAuth;
   logger: Logger;
   readiness: Readiness;
+  telemetry: TurnTelemetry;
+  metrics: GatewayMetrics | undefined;
+  records: RecordStore | undefined;
 }
 
 /** The HTTP application: routes (at the root and under server.pathPrefix), auth, errors. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const { limits } = deps.server;
+  const server = deps.config.server;
+  const { limits } = server;
   const app = Fastify({
-    bodyLimit: deps.server.bodyLimitBytes,
+    bodyLimit: server.bodyLimitBytes,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
     // A slow-drip client cannot hold a socket forever; long answers are not cut (the limit is on
@@ -41,22 +82,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Errors before routing (a path with broken percent-encoding) in OpenAI shape too.
     frameworkErrors: (error, _request, reply) => {
       const clientError = toClientError(error);
-      void reply.code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
+      void (reply as unknown as FastifyReply)
+        .code(clientError.status)
+        .type('application/json; charset=utf-8')
+        .send(clientError.toBody());
     },
     // Malformed HTTP (oversized headers, invalid method or framing): answer in OpenAI shape and close.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return socket.destroy();
-      const tooLarge = (error as NodeJS.ErrnoException).code === 'HPE_HEADER_OVERFLOW';
-      const status = tooLarge ? 431 : 400;
-      const body = JSON.stringify(
-        openAIErrorBody(
-          tooLarge ? 'The request headers are too large.' : 'The HTTP request is malformed.',
-          'invalid_request_error',
-          tooLarge ? 'headers_too_large' : 'malformed_request',
-        ),
-      );
+      const failure = HTTP_CLIENT_ERRORS[(error as NodeJS.ErrnoException).code ?? ''] ?? MALFORMED_REQUEST;
+      const body = JSON.stringify(openAIErrorBody(failure.message, 'invalid_request_error', failure.code));
       socket.end(
-        `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${failure.status} ${failure.reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     },
   });
@@ -76,6 +113,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       logger: deps.logger,
       onRequest: authenticate,
       keyIdOf: (request) => keyIds.get(request) ?? 'anonymous',
+      telemetry: deps.telemetry,
     });
     registerModels(scope, deps.agents, authenticate);
     registerHealth(scope, deps.readiness);
@@ -83,7 +121,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     for (const url of ['/models', '/v1/models', '/healthz', '/readyz']) registerMethodNotAllowed(scope, url, ['GET']);
   };
   void app.register(routes);
-  if (deps.server.pathPrefix) void app.register(routes, { prefix: deps.server.pathPrefix });
+  if (server.pathPrefix) void app.register(routes, { prefix: server.pathPrefix });
+  // Operator endpoints live at the root only.
+  if (deps.metrics) registerMetrics(app, deps.metrics, deps.config.metrics.apiKey);
+  if (deps.records) {
+    registerAdminRoutes(app, { store: deps.records, auth: deps.adminAuth });
+    registerImsCallbacks(app, { store: deps.records, token: deps.config.callbacks.token, logger: deps.logger });
+  }
 
   app.setNotFoundHandler(async (request) => {
     throw new GatewayError(`Unknown route ${request.method} ${request.url.split('?')[0]}. The chat endpoint is POST /v1/chat/completions.`, {

@@ -1,6 +1,7 @@
 import type { ToolRun } from '../agent/converse.ts';
 import type { CallMetadata } from '../protocol/extend-data.ts';
 import type { AttemptEvent } from '../resilience/provider-chain.ts';
+import type { TurnSpan } from './tracing.ts';
 import type { FinishReason, TokenUsage } from '../providers/stream-part.ts';
 
 export type TurnStatus = 'ok' | 'apologized' | 'error' | 'client_closed' | 'superseded' | 'shutdown' | 'upstream_broken';
@@ -26,6 +27,8 @@ export class TurnReport {
   id = '';
   /** The caller's newest words. */
   callerText = '';
+  /** The turn's trace span, when tracing is on. */
+  span: TurnSpan | undefined;
   finishReason: FinishReason | undefined;
   errorCode: string | undefined;
   errorMessage: string | undefined;
@@ -69,6 +72,12 @@ export class TurnReport {
   attempt(event: AttemptEvent): void {
     this.attempts.push(event);
     if (event.outcome === 'committed') this.provider = event.provider;
+    this.span?.recordAttempt(event);
+  }
+
+  toolRun(run: ToolRun): void {
+    this.toolRuns.push(run);
+    this.span?.recordTool(run.call.tool.name, run.result.durationMs, run.result.ok, run.result.error);
   }
 
   /** The fields of the per-turn log line. */

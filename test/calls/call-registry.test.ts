@@ -19,6 +19,20 @@ describe('CallRegistry', () => {
     calls.close(new Error('stop'));
   });
 
+  it('orders turns by sentenceId: a late request for an older question never cancels a newer one', () => {
+    const calls = new CallRegistry();
+    const newer = new AbortController();
+    calls.beginTurn('c', newer, 60_000, 5);
+    const stale = new AbortController();
+    calls.beginTurn('c', stale, 60_000, 4);
+    assert.equal(newer.signal.aborted, false, 'the newer turn keeps streaming');
+    assert.equal(cancellationKind(stale.signal.reason), 'superseded', 'the stale one is cancelled at once');
+    const retry = new AbortController();
+    calls.beginTurn('c', retry, 60_000, 5);
+    assert.equal(cancellationKind(newer.signal.reason), 'superseded', 'the same question asked again replaces the answer in progress');
+    calls.close(new Error('stop'));
+  });
+
   it('an ended turn is not cancelled later; a request with no call id is not tracked', () => {
     const calls = new CallRegistry();
     const first = new AbortController();

@@ -8,6 +8,7 @@ import { startGateway, type RunningGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 
 export const TEST_KEY = 'test-key-0123456789';
+export const TEST_ADMIN_KEY = 'test-admin-key-9876543210';
 
 export interface TestGateway extends RunningGateway {
   /** Every log line written so far, parsed. */
@@ -18,10 +19,14 @@ export interface TestGateway extends RunningGateway {
 }
 
 /** Starts the real gateway on a free port with a config object (defaults applied by the schema). */
-export async function startTestGateway(rawConfig: Record<string, unknown>): Promise<TestGateway> {
+export async function startTestGateway(
+  rawConfig: Record<string, unknown>,
+  options: { databaseUrl?: string } = {},
+): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vlg-test-'));
   const server = { apiKeys: [TEST_KEY], dataDir, ...(rawConfig.server as Record<string, unknown> | undefined) };
-  const config = parseConfig({ ...rawConfig, server }, process.env, 'test config');
+  const admin = { apiKeys: [TEST_ADMIN_KEY], ...(rawConfig.admin as Record<string, unknown> | undefined) };
+  const config = parseConfig({ ...rawConfig, server, admin }, process.env, 'test config');
   let text = '';
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -30,7 +35,8 @@ export async function startTestGateway(rawConfig: Record<string, unknown>): Prom
     },
   });
   const logger = createLogger({ level: 'debug', destination });
-  const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logger });
+  // Records go to SQLite in the test's data folder unless a test asks for PostgreSQL.
+  const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logger, databaseUrl: options.databaseUrl });
   return {
     ...gateway,
     get logs() {

@@ -10,6 +10,7 @@ import { newCompletionId } from '../../protocol/completion-id.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { TurnReport } from '../../telemetry/turn-report.ts';
+import type { TurnTelemetry } from '../../telemetry/turn-telemetry.ts';
 import { toClientError } from '../client-errors.ts';
 import type { LiveTurns } from '../live-turns.ts';
 import { writeStream } from '../write-stream.ts';
@@ -22,10 +23,8 @@ export interface ChatRouteDeps {
   onRequest: (request: FastifyRequest) => void;
   /** Which configured key the request authenticated with (an id, never the key). */
   keyIdOf: (request: FastifyRequest) => string;
-  /** Called once per turn when it is over (records, metrics); off the streaming path. */
-  onTurnEnd?: (report: TurnReport) => void;
-  /** Called when a turn starts streaming and when it ends (active-stream gauges). */
-  onTurnStart?: () => void;
+  /** Metrics, traces and records of each turn. */
+  telemetry?: TurnTelemetry;
 }
 
 /** `POST /chat/completions` and `POST /v1/chat/completions`: one conversational turn each. */
@@ -66,12 +65,13 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     turn.call.instanceId ?? turn.call.channelId,
     controller,
     agent.config.memory.idleMinutes * 60_000,
+    turn.call.sentenceId,
   );
 
   const id = newCompletionId();
   report.id = id;
   report.callerText = lastUserText(turn.messages);
-  deps.onTurnStart?.();
+  deps.telemetry?.started(report);
   const created = Math.floor(Date.now() / 1000);
   try {
     const parts = runTurn({
@@ -82,7 +82,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
       callTurn,
       observer: {
         onAttempt: (event) => report.attempt(event),
-        onToolRun: (run) => report.toolRuns.push(run),
+        onToolRun: (run) => report.toolRun(run),
         onApology: (error) => {
           const failure = toClientError(error);
           report.fail('apologized', failure.code, failure.message);
@@ -134,7 +134,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     deps.turns.delete(controller);
     res.off('close', onClose);
     logTurn(logger, report);
-    deps.onTurnEnd?.(report);
+    deps.telemetry?.ended(report);
   }
 }
 

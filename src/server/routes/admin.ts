@@ -1,0 +1,205 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { GatewayError } from '../../protocol/gateway-error.ts';
+import type { CallQuery, RecordStore, StatsQuery } from '../../store/turn-record.ts';
+import type { BearerAuth } from '../bearer-auth.ts';
+import { toClientError } from '../client-errors.ts';
+
+export interface AdminRouteDeps {
+  store: RecordStore;
+  /** Built from `admin.apiKeys` (never the chat keys). */
+  auth: BearerAuth;
+  /** Where failures of the store are logged (optional: a bare app may have none). */
+  logger?: { error(obj: object, msg?: string): void };
+}
+
+/** Outcomes a call can be filtered by: every turn outcome, and 'ended'. */
+export const CALL_OUTCOMES = [
+  'ok',
+  'apologized',
+  'error',
+  'client_closed',
+  'superseded',
+  'shutdown',
+  'upstream_broken',
+  'ended',
+] as const;
+
+const MAX_LIMIT = 500;
+const DEFAULT_LIMIT = 50;
+const MAX_TEXT = 256;
+
+/**
+ * The admin API, every route behind the admin key (`Authorization: Bearer <admin key>`):
+ *  - `GET /admin/calls?from&to&agent&caller&outcome&limit&offset`: calls, newest first, as
+ *    `{ object: 'list', data: CallSummary[], total, limit, offset }`;
+ *  - `GET /admin/calls/:instanceId`: one call with its turns (in order) and platform events;
+ *  - `GET /admin/stats?from&to`: per agent and provider, as `{ object: 'list', data: StatsRow[] }`.
+ * `from`/`to` are ISO dates (`2026-11-01`, UTC midnight) or date-times with a zone
+ * (`2026-11-01T08:00:00Z`, `...+08:00`); an empty parameter counts as absent; an unknown one is
+ * refused (a typo must not silently widen the query). Errors are OpenAI-shaped and answered by
+ * these routes themselves, so they keep that shape in any app.
+ */
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
+  void app.register(async (scope) => {
+    scope.setErrorHandler(async (error, request, reply) => {
+      const clientError = toClientError(error);
+      if (clientError.status >= 500) deps.logger?.error({ err: error, method: request.method, url: request.url }, 'admin request failed');
+      return reply.code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
+    });
+    scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      reply.header('cache-control', 'no-store');
+      try {
+        deps.auth.verify(request.headers.authorization);
+      } catch (error) {
+        if (!(error instanceof GatewayError) || error.status !== 401) throw error;
+        reply.header('www-authenticate', 'Bearer realm="admin"');
+        // The chat keys' wording points at the workflow console; this key is the operator's.
+        throw new GatewayError(
+          request.headers.authorization === undefined
+            ? 'Missing admin key: send "Authorization: Bearer <admin key>" (admin.apiKeys, or the admin-key file in server.dataDir).'
+            : error.message.replace('API key', 'admin key'),
+          { status: 401, type: 'authentication_error', code: 'invalid_api_key' },
+        );
+      }
+    });
+
+    scope.get('/admin/calls', async (request) => {
+      const query = parseQuery(callsQuerySchema, request.query);
+      checkRange(query);
+      const callQuery: CallQuery = { limit: query.limit, offset: query.offset };
+      if (query.from !== undefined) callQuery.from = query.from;
+      if (query.to !== undefined) callQuery.to = query.to;
+      if (query.agent !== undefined) callQuery.agent = query.agent;
+      if (query.caller !== undefined) callQuery.caller = query.caller;
+      if (query.outcome !== undefined) callQuery.outcome = query.outcome;
+      const { calls, total } = await deps.store.listCalls(callQuery);
+      return { object: 'list', data: calls, total, limit: query.limit, offset: query.offset };
+    });
+
+    scope.get('/admin/calls/:instanceId', async (request) => {
+      const { instanceId } = request.params as { instanceId: string };
+      if (instanceId.length > MAX_TEXT) {
+        throw invalidParam('instanceId', `instanceId must be at most ${MAX_TEXT} characters.`);
+      }
+      const call = await deps.store.getCall(instanceId);
+      if (!call) {
+        throw new GatewayError(`No call with instance id ${JSON.stringify(instanceId)} is recorded.`, {
+          status: 404,
+          type: 'not_found_error',
+          code: 'call_not_found',
+          param: 'instanceId',
+        });
+      }
+      return call;
+    });
+
+    scope.get('/admin/stats', async (request) => {
+      const query = parseQuery(statsQuerySchema, request.query);
+      checkRange(query);
+      const statsQuery: StatsQuery = {};
+      if (query.from !== undefined) statsQuery.from = query.from;
+      if (query.to !== undefined) statsQuery.to = query.to;
+      return { object: 'list', data: await deps.store.stats(statsQuery) };
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query validation
+
+/** `?x=` is the same as no x (forms send empty fields). */
+const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const TIME_FORMAT = 'must be an ISO date (2026-11-01) or date-time with a zone (2026-11-01T08:00:00Z)';
+
+/** An ISO date or zoned date-time, normalized to the canonical UTC form. */
+const isoTime = z.preprocess(
+  blankToUndefined,
+  z
+    .string({ error: TIME_FORMAT })
+    .transform((value, ctx) => {
+      const iso = parseIsoTime(value);
+      if (iso === undefined) {
+        ctx.addIssue({ code: 'custom', message: TIME_FORMAT });
+        return z.NEVER;
+      }
+      return iso;
+    })
+    .optional(),
+);
+
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
+
+/**
+ * `2026-11-01` (UTC midnight) or a date-time with a zone (`2026-11-01T08:00:00Z`,
+ * `2026-11-01T16:00+08:00`), as canonical UTC ISO; undefined for anything else, including
+ * impossible dates (2026-02-30) and date-times without a zone (ambiguous).
+ */
+export function parseIsoTime(value: string): string | undefined {
+  const match = ISO_DATE_TIME.exec(value.trim());
+  if (!match) return undefined;
+  const [, year, month, day, hour = '0', minute = '0', second = '0'] = match;
+  const components = [Number(year), Number(month), Number(day)];
+  const date = new Date(Date.UTC(components[0]!, components[1]! - 1, components[2]!));
+  if (date.getUTCFullYear() !== components[0] || date.getUTCMonth() + 1 !== components[1] || date.getUTCDate() !== components[2]) {
+    return undefined;
+  }
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return undefined;
+  const ms = Date.parse(match[4] === undefined ? `${value.trim()}T00:00:00Z` : value.trim());
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+const text = z.preprocess(
+  blankToUndefined,
+  z.string({ error: 'must be given once, as text' }).trim().max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`).optional(),
+);
+
+const wholeNumber = (min: number, max: number, fallback: number, message: string) =>
+  z.preprocess(
+    (value) => blankToUndefined(value) ?? String(fallback),
+    z
+      .string({ error: message })
+      .trim()
+      .regex(/^\d+$/, message)
+      .transform(Number)
+      .pipe(z.number().int(message).min(min, message).max(max, message)),
+  );
+
+const callsQuerySchema = z.strictObject({
+  from: isoTime,
+  to: isoTime,
+  agent: text,
+  caller: text,
+  outcome: z.preprocess(
+    blankToUndefined,
+    z.enum(CALL_OUTCOMES, { error: `must be one of ${CALL_OUTCOMES.join(', ')}` }).optional(),
+  ),
+  limit: wholeNumber(1, MAX_LIMIT, DEFAULT_LIMIT, `must be a whole number from 1 to ${MAX_LIMIT}`),
+  offset: wholeNumber(0, Number.MAX_SAFE_INTEGER, 0, 'must be a whole number, 0 or more'),
+});
+
+const statsQuerySchema = z.strictObject({ from: isoTime, to: isoTime });
+
+function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+  const parsed = schema.safeParse(query ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const name = issue.keys[0]!;
+    throw invalidParam(name, `Unknown query parameter ${JSON.stringify(name)}.`);
+  }
+  const name = String(issue.path[0] ?? 'query');
+  throw invalidParam(name, `Invalid query parameter ${JSON.stringify(name)}: ${issue.message}.`);
+}
+
+function checkRange(query: { from?: string | undefined; to?: string | undefined }): void {
+  if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+    throw invalidParam('from', 'Invalid query parameters: "from" is after "to".');
+  }
+}
+
+function invalidParam(param: string, message: string): GatewayError {
+  return new GatewayError(message, { status: 400, type: 'invalid_request_error', code: 'invalid_parameter', param });
+}

@@ -1,0 +1,78 @@
+/**
+ * node:sqlite behind the shared SqlExecutor interface. Synchronous underneath: only ever used
+ * inside the records worker thread (sqlite-worker.ts), never on the main thread.
+ */
+
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { SqlExecutor, SqlRow, SqlValue } from './sql-records.ts';
+
+const STATEMENT_CACHE = 200;
+
+/** Opens (creating it and its folder if needed) a database in WAL mode. */
+export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: number } = {}): DatabaseSync {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new DatabaseSync(file);
+  try {
+    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.exec('PRAGMA journal_mode = WAL');
+    // Safe with WAL (no corruption); a power cut may lose the last transactions, not the file.
+    db.exec('PRAGMA synchronous = NORMAL');
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+export class SqliteExecutor implements SqlExecutor {
+  readonly dialect = 'sqlite' as const;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  #inTransaction = false;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    return this.#prepare(sql).all(...params) as SqlRow[];
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return Number(this.#prepare(sql).run(...params).changes);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, mode: 'write' | 'read' = 'write'): Promise<T> {
+    if (this.#inTransaction) return fn(this);
+    // IMMEDIATE takes the write lock up front, so a writer never fails half-way on a busy database.
+    this.#db.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+    this.#inTransaction = true;
+    try {
+      const result = await fn(this);
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {
+        // Already rolled back by SQLite.
+      }
+      throw error;
+    } finally {
+      this.#inTransaction = false;
+    }
+  }
+
+  /** Cached prepared statements; `$n` placeholders become SQLite's numbered `?n`. */
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      if (this.#statements.size >= STATEMENT_CACHE) this.#statements.clear();
+      statement = this.#db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}

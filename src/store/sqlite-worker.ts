@@ -1,0 +1,130 @@
+/**
+ * The records database thread. node:sqlite is synchronous, so the SQLite store runs it here, off
+ * the main thread: the main thread posts commands (batches of turns to write, queries) and gets
+ * one response per command, handled strictly in order.
+ */
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DatabaseSync } from 'node:sqlite';
+import { openSqliteDatabase, SqliteExecutor } from './sqlite-executor.ts';
+import {
+  exportPage,
+  getCall,
+  insertEvent,
+  insertTurns,
+  listCalls,
+  migrate,
+  purgeOlderThan,
+  stats,
+  type ExportCursor,
+} from './sql-records.ts';
+import type { CallEventRecord, CallQuery, StatsQuery, TurnRecord } from './turn-record.ts';
+
+export interface SqliteWorkerData {
+  file: string;
+  busyTimeoutMs?: number;
+}
+
+export type SqliteWorkerCommand =
+  | { op: 'ready' }
+  | { op: 'write'; records: TurnRecord[] }
+  | { op: 'addEvent'; event: CallEventRecord }
+  | { op: 'listCalls'; query: CallQuery }
+  | { op: 'getCall'; instanceId: string }
+  | { op: 'stats'; query: StatsQuery }
+  | { op: 'exportPage'; since: string | undefined; after: ExportCursor | undefined; limit: number }
+  | { op: 'purge'; cutoff: string }
+  | { op: 'close' };
+
+export interface SqliteWorkerRequest {
+  id: number;
+  command: SqliteWorkerCommand;
+}
+
+export type SqliteWorkerResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { name: string; message: string; code?: string } };
+
+const port = parentPort;
+if (!port) throw new Error('sqlite-worker.ts runs only as a worker thread (see sqlite-store.ts)');
+const { file, busyTimeoutMs } = workerData as SqliteWorkerData;
+
+let db: DatabaseSync | undefined;
+let executor: SqliteExecutor | undefined;
+let closed = false;
+
+/** The open, migrated database; opening is retried on the next command after a failure. */
+async function database(): Promise<SqliteExecutor> {
+  if (closed) throw new Error('records database is closed');
+  if (executor) return executor;
+  const opened = openSqliteDatabase(file, busyTimeoutMs === undefined ? {} : { busyTimeoutMs });
+  try {
+    const candidate = new SqliteExecutor(opened);
+    await migrate(candidate);
+    db = opened;
+    executor = candidate;
+    return candidate;
+  } catch (error) {
+    opened.close();
+    throw error;
+  }
+}
+
+async function handle(command: SqliteWorkerCommand): Promise<unknown> {
+  switch (command.op) {
+    case 'ready':
+      await database();
+      return undefined;
+    case 'write':
+      return insertTurns(await database(), command.records);
+    case 'addEvent':
+      return insertEvent(await database(), command.event);
+    case 'listCalls':
+      return listCalls(await database(), command.query);
+    case 'getCall':
+      return getCall(await database(), command.instanceId);
+    case 'stats':
+      return stats(await database(), command.query);
+    case 'exportPage':
+      return exportPage(await database(), command.since, command.after, command.limit);
+    case 'purge': {
+      const removed = await purgeOlderThan(await database(), command.cutoff);
+      // Give the space of a large purge back to the WAL file's next cycle.
+      if (removed > 0) db?.exec('PRAGMA wal_checkpoint(PASSIVE)');
+      return removed;
+    }
+    case 'close':
+      closed = true;
+      db?.close();
+      db = undefined;
+      executor = undefined;
+      return undefined;
+  }
+}
+
+let chain: Promise<void> = Promise.resolve();
+port.on('message', ({ id, command }: SqliteWorkerRequest) => {
+  chain = chain.then(async () => {
+    let response: SqliteWorkerResponse;
+    try {
+      response = { id, ok: true, result: await handle(command) };
+    } catch (error) {
+      response = { id, ok: false, error: serializeError(error) };
+    }
+    try {
+      port.postMessage(response);
+    } catch (error) {
+      port.postMessage({ id, ok: false, error: serializeError(error) } satisfies SqliteWorkerResponse);
+    }
+  });
+});
+
+function serializeError(error: unknown): { name: string; message: string; code?: string } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string'
+      ? { name: error.name, message: error.message, code }
+      : { name: error.name, message: error.message };
+  }
+  return { name: 'Error', message: String(error) };
+}

@@ -1,0 +1,49 @@
+import { buildTurnRecord } from '../store/build-turn-record.ts';
+import type { RecordStore } from '../store/turn-record.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { summarizeTurn } from './metrics.ts';
+import type { Tracing } from './tracing.ts';
+import type { TurnReport } from './turn-report.ts';
+
+export interface TurnTelemetryOptions {
+  metrics: GatewayMetrics | undefined;
+  tracing: Tracing;
+  records: RecordStore | undefined;
+  maskPhoneNumbers: boolean;
+}
+
+/**
+ * Where a turn's report goes when the turn starts and ends: the active-stream gauge, a trace span,
+ * the metrics, the call record. Everything heavy happens once, at the end, off the streaming path.
+ */
+export class TurnTelemetry {
+  private readonly options: TurnTelemetryOptions;
+
+  constructor(options: TurnTelemetryOptions) {
+    this.options = options;
+  }
+
+  started(report: TurnReport): void {
+    this.options.metrics?.streamStarted();
+    const { tracing } = this.options;
+    if (tracing.enabled) {
+      const { call } = report;
+      report.span = tracing.startTurn({
+        agent: report.agent,
+        stream: report.stream,
+        turnId: report.id,
+        ...(call.instanceId !== undefined ? { instanceId: call.instanceId } : {}),
+        ...(call.channelId !== undefined ? { channelId: call.channelId } : {}),
+        ...(call.sentenceId !== undefined ? { sentenceId: call.sentenceId } : {}),
+      });
+    }
+  }
+
+  ended(report: TurnReport): void {
+    const { metrics, records } = this.options;
+    metrics?.streamEnded();
+    metrics?.observeTurn(summarizeTurn(report));
+    report.span?.end(report.status, report.status === 'error' ? report.errorMessage : undefined);
+    records?.enqueue(buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers }));
+  }
+}
