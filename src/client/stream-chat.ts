@@ -1,4 +1,4 @@
-import { createParser } from 'eventsource-parser';
+import { createParser, type EventSourceParser } from 'eventsource-parser';
 
 /** One streamed chat-completion turn as a client saw it: every event, timed, and what it adds up to. */
 export interface StreamedTurn {
@@ -46,20 +46,7 @@ export async function streamChat(options: StreamChatOptions): Promise<StreamedTu
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
   const started = performance.now();
-  const turn: StreamedTurn = {
-    status: 0,
-    contentType: '',
-    events: [],
-    chunks: [],
-    sawDone: false,
-    afterDone: 0,
-    text: '',
-    toolCalls: [],
-    finishReason: null,
-    ttftMs: undefined,
-    totalMs: 0,
-    stopped: false,
-  };
+  const turn = newStreamedTurn();
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(options.body), signal });
   turn.status = response.status;
   turn.contentType = response.headers.get('content-type') ?? '';
@@ -70,33 +57,12 @@ export async function streamChat(options: StreamChatOptions): Promise<StreamedTu
   }
 
   let stopTimer: NodeJS.Timeout | undefined;
-  const parser = createParser({
-    onEvent(event) {
-      const atMs = performance.now() - started;
-      turn.events.push({ data: event.data, atMs });
-      if (turn.sawDone) {
-        turn.afterDone++;
-        return;
-      }
-      if (event.data === '[DONE]') {
-        turn.sawDone = true;
-        return;
-      }
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(event.data);
-      } catch {
-        chunk = undefined;
-      }
-      turn.chunks.push(chunk);
-      absorb(turn, chunk, atMs, options);
-      if (turn.ttftMs !== undefined && options.stopAfterFirstContentMs !== undefined && stopTimer === undefined) {
-        stopTimer = setTimeout(() => {
-          turn.stopped = true;
-          controller.abort();
-        }, options.stopAfterFirstContentMs);
-      }
-    },
+  const parser = turnEventParser(turn, () => performance.now() - started, options.onText, () => {
+    if (options.stopAfterFirstContentMs === undefined) return;
+    stopTimer = setTimeout(() => {
+      turn.stopped = true;
+      controller.abort();
+    }, options.stopAfterFirstContentMs);
   });
   const decoder = new TextDecoder();
   try {
@@ -113,14 +79,64 @@ export async function streamChat(options: StreamChatOptions): Promise<StreamedTu
   return turn;
 }
 
-function absorb(turn: StreamedTurn, chunk: unknown, atMs: number, options: StreamChatOptions): void {
+export function newStreamedTurn(): StreamedTurn {
+  return {
+    status: 0,
+    contentType: '',
+    events: [],
+    chunks: [],
+    sawDone: false,
+    afterDone: 0,
+    text: '',
+    toolCalls: [],
+    finishReason: null,
+    ttftMs: undefined,
+    totalMs: 0,
+    stopped: false,
+  };
+}
+
+/** An SSE parser that adds each event it reads to `turn` (also for bodies read some other way). */
+export function turnEventParser(
+  turn: StreamedTurn,
+  elapsedMs: () => number,
+  onText?: (text: string) => void,
+  onFirstContent?: () => void,
+): EventSourceParser {
+  return createParser({
+    onEvent(event) {
+      const atMs = elapsedMs();
+      turn.events.push({ data: event.data, atMs });
+      if (turn.sawDone) {
+        turn.afterDone++;
+        return;
+      }
+      if (event.data === '[DONE]') {
+        turn.sawDone = true;
+        return;
+      }
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(event.data);
+      } catch {
+        chunk = undefined;
+      }
+      turn.chunks.push(chunk);
+      const hadContent = turn.ttftMs !== undefined;
+      absorb(turn, chunk, atMs, onText);
+      if (!hadContent && turn.ttftMs !== undefined) onFirstContent?.();
+    },
+  });
+}
+
+function absorb(turn: StreamedTurn, chunk: unknown, atMs: number, onText: ((text: string) => void) | undefined): void {
   const choice = (chunk as { choices?: Array<Record<string, unknown>> } | undefined)?.choices?.[0];
   if (!choice) return;
   const delta = (choice.delta ?? {}) as { content?: unknown; tool_calls?: unknown };
   if (typeof delta.content === 'string' && delta.content !== '') {
     if (turn.ttftMs === undefined) turn.ttftMs = atMs;
     turn.text += delta.content;
-    options.onText?.(delta.content);
+    onText?.(delta.content);
   }
   if (Array.isArray(delta.tool_calls)) {
     for (const call of delta.tool_calls as Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }>) {

@@ -9,8 +9,7 @@
  * multimodal answer is still caught; each rule is reported once, with its first occurrence quoted.
  */
 
-import { createParser } from 'eventsource-parser';
-import { chatCompletionsUrl, streamChat } from '../client/stream-chat.ts';
+import { chatCompletionsUrl, newStreamedTurn, streamChat, turnEventParser } from '../client/stream-chat.ts';
 import { ruleInfo, type CheckStatus } from './check-rules.ts';
 import { SAMPLE_JPEG_DATA_URL } from './sample-image.ts';
 import { checkStreamRules, checkToolCallSemantics, type StreamViolation } from './stream-rules.ts';
@@ -366,31 +365,17 @@ async function exchange(plan: RequestPlan, context: { baseUrl: string; apiKey: s
 
 /** Reads SSE events out of a body the server did not label text/event-stream (to judge the rest). */
 function recoverEvents(result: Exchange, body: string): void {
-  result.recovered = true;
-  const parser = createParser({
-    onEvent(event) {
-      result.events.push({ data: event.data, atMs: result.totalMs });
-      if (result.sawDone) {
-        result.afterDone++;
-        return;
-      }
-      if (event.data === '[DONE]') {
-        result.sawDone = true;
-        return;
-      }
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(event.data);
-      } catch {
-        chunk = undefined;
-      }
-      result.chunks.push(chunk);
-      const delta = (chunk as { choices?: Array<{ delta?: { content?: unknown; tool_calls?: unknown } }> } | undefined)?.choices?.[0]?.delta;
-      if (typeof delta?.content === 'string') result.text += delta.content;
-      if (Array.isArray(delta?.tool_calls)) result.toolCalls += delta.tool_calls.length;
-    },
+  const turn = newStreamedTurn();
+  turnEventParser(turn, () => result.totalMs).feed(body.endsWith('\n\n') ? body : `${body}\n\n`);
+  Object.assign(result, {
+    recovered: true,
+    events: turn.events,
+    chunks: turn.chunks,
+    sawDone: turn.sawDone,
+    afterDone: turn.afterDone,
+    text: turn.text,
+    toolCalls: turn.toolCalls.length,
   });
-  parser.feed(body.endsWith('\n\n') ? body : `${body}\n\n`);
 }
 
 async function sendMalformed(context: { baseUrl: string; apiKey: string; timeoutMs: number; model: string }): Promise<Exchange> {

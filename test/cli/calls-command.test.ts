@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { CALLS_USAGE, CSV_HEADER, parseSince, runCalls } from '../../src/cli/commands/calls.ts';
 import { openRecordStore } from '../../src/store/open-store.ts';
 import type { TurnRecord } from '../../src/store/turn-record.ts';
+import { textSink } from '../support/text-sink.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const minutesAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000).toISOString();
@@ -78,17 +79,6 @@ const RECENT: TurnRecord[] = [
   }),
 ];
 
-/** A stream that keeps everything written to it. */
-function sink(): Writable & { text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      text += chunk.toString();
-      callback();
-    },
-  });
-  return Object.assign(stream, { text: () => text });
-}
 
 /** RFC 4180: quoted fields may hold commas, doubled quotes and line breaks; rows end with CRLF. */
 function parseCsv(text: string): string[][] {
@@ -173,8 +163,8 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const run = async (args: string[], env: Record<string, string | undefined> = {}) => {
-    const output = sink();
-    const error = sink();
+    const output = textSink();
+    const error = textSink();
     const code = await runCalls(args, { output, error, env, cwd: dir, now: () => NOW });
     return { code, output: output.text(), error: error.text() };
   };
@@ -309,7 +299,7 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
         setTimeout(callback, 1);
       },
     });
-    const error = sink();
+    const error = textSink();
     const code = await runCalls(['export', '--since', '1h', '--config', config], { output: slow, error, env: {}, cwd: dir, now: () => NOW });
     assert.equal(code, 0, error.text());
     const ids = text.trimEnd().split('\n').map((line) => (JSON.parse(line) as TurnRecord).id);

@@ -3,27 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { hangupCommand, transferCommand } from '../../src/agent/call-control/ims-commands.ts';
 import { runSimulate, SIMULATE_USAGE } from '../../src/cli/commands/simulate.ts';
 import { demoConfigSource } from '../../src/config/demo-config.ts';
 import type { ConversationReport } from '../../src/simulator/run-script.ts';
 import { startMockUpstream, textEvents, type MockUpstream } from '../../src/testing/mock-upstream.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
+import { textSink } from '../support/text-sink.ts';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/conversation.yaml');
 
-/** A stream that keeps everything written to it. */
-function sink(): Writable & { text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      text += chunk.toString();
-      callback();
-    },
-  });
-  return Object.assign(stream, { text: () => text });
-}
 
 async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -46,8 +36,8 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
   });
 
   const run = async (args: string[]) => {
-    const output = sink();
-    const error = sink();
+    const output = textSink();
+    const error = textSink();
     const code = await runSimulate(args, { output, error, input: new PassThrough() });
     return { code, output: output.text(), error: error.text() };
   };
@@ -146,8 +136,8 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
 
   it('holds an interactive call from lines typed on its input, until the agent hangs up', async () => {
     const input = new PassThrough();
-    const output = sink();
-    const error = sink();
+    const output = textSink();
+    const error = textSink();
     const done = runSimulate(['--base-url', `${gateway.url}/v1`, '--api-key', TEST_KEY, '--model', 'demo', '--caller', '13800000001'], {
       input,
       output,
@@ -167,8 +157,8 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
 
   it('ends an interactive call on /quit and at the end of its input', async () => {
     const input = new PassThrough();
-    const output = sink();
-    const done = runSimulate(['--base-url', gateway.url, '--api-key', TEST_KEY, '--model', 'demo'], { input, output, error: sink() });
+    const output = textSink();
+    const done = runSimulate(['--base-url', gateway.url, '--api-key', TEST_KEY, '--model', 'demo'], { input, output, error: textSink() });
     input.end('hello\n/history\n/quit\nnever said\n');
     assert.equal(await done, 0);
     assert.match(output.text(), /agent> Hi, this is/, 'lines and commands are taken in the order typed');
@@ -177,8 +167,8 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
     assert.match(output.text(), /Call ended by the caller\./);
 
     const piped = new PassThrough();
-    const out2 = sink();
-    const done2 = runSimulate(['--base-url', gateway.url, '--api-key', TEST_KEY, '--model', 'demo'], { input: piped, output: out2, error: sink() });
+    const out2 = textSink();
+    const done2 = runSimulate(['--base-url', gateway.url, '--api-key', TEST_KEY, '--model', 'demo'], { input: piped, output: out2, error: textSink() });
     piped.end('hello\nhow are you\n');
     assert.equal(await done2, 0);
     assert.match(out2.text(), /sentenceId 2/);
@@ -187,8 +177,8 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
 
 describe('simulate: arguments', () => {
   const run = async (args: string[]) => {
-    const output = sink();
-    const error = sink();
+    const output = textSink();
+    const error = textSink();
     const code = await runSimulate(args, { output, error, input: new PassThrough() });
     return { code, output: output.text(), error: error.text() };
   };
@@ -258,12 +248,12 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
     const dir = mkdtempSync(join(tmpdir(), 'vlg-simulate-'));
     const script = join(dir, 'barge.yaml');
     writeFileSync(script, 'turns:\n  - say: tell me a long story\n    bargeInMs: 150\n    expect: { interrupted: true }\n  - say: stop please\n');
-    const output = sink();
+    const output = textSink();
     const first = upstream.requests.length;
     try {
       const code = await runSimulate(
         ['--base-url', upstream.url, '--api-key', 'k', '--model', 'slow', '--script', script, '--json', ...extra],
-        { output, error: sink() },
+        { output, error: textSink() },
       );
       return { code, report: JSON.parse(output.text()) as ConversationReport, requests: upstream.requests.slice(first) };
     } finally {
@@ -307,11 +297,11 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
   it('interactive /interrupt cuts the streaming answer like the caller speaking over it', async () => {
     const first = upstream.requests.length;
     const input = new PassThrough();
-    const output = sink();
+    const output = textSink();
     const done = runSimulate(['--base-url', upstream.url, '--api-key', 'k', '--model', 'slow', '--history-sync-tts'], {
       input,
       output,
-      error: sink(),
+      error: textSink(),
     });
     input.write('tell me a story\n');
     await until(() => output.text().includes('Once upon'), 'the story to start');
@@ -334,10 +324,10 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
       const dir = mkdtempSync(join(tmpdir(), 'vlg-simulate-'));
       const script = join(dir, 'one.yaml');
       writeFileSync(script, 'turns:\n  - say: hello\n');
-      const output = sink();
+      const output = textSink();
       const code = await runSimulate(['--base-url', upstream.url, '--api-key', 'k', '--model', 'm', '--script', script, '--json'], {
         output,
-        error: sink(),
+        error: textSink(),
       });
       rmSync(dir, { recursive: true, force: true });
       assert.equal(code, 1);
@@ -353,8 +343,8 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
     const dir = mkdtempSync(join(tmpdir(), 'vlg-simulate-'));
     const file = join(dir, 'script.yaml');
     writeFileSync(file, script);
-    const output = sink();
-    const error = sink();
+    const output = textSink();
+    const error = textSink();
     try {
       const code = await runSimulate(['--base-url', upstream.url, '--api-key', 'k', '--model', 'm', '--script', file, ...extra], { output, error });
       return { code, output: output.text(), error: error.text() };
@@ -373,8 +363,8 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
     assert.equal(report.turns[0]!.spoken, 'One moment. Putting you through to "sales" & billing.');
 
     const input = new PassThrough();
-    const interactive = sink();
-    const done = runSimulate(['--base-url', upstream.url, '--api-key', 'k', '--model', 'm'], { input, output: interactive, error: sink() });
+    const interactive = textSink();
+    const done = runSimulate(['--base-url', upstream.url, '--api-key', 'k', '--model', 'm'], { input, output: interactive, error: textSink() });
     input.write('a human please\n');
     assert.equal(await done, 0);
     assert.match(interactive.text(), /\*\*\* The agent transfers the call to 13900000000, saying "Putting you through to \\"sales\\" & billing\."; if the transfer fails: "Sorry, nobody is free\."\. Call ended\. \*\*\*/);
@@ -414,10 +404,10 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
   });
 
   it('reports a server that is not there', async () => {
-    const output = sink();
+    const output = textSink();
     const code = await runSimulate(
       ['--base-url', 'http://127.0.0.1:1/v1', '--api-key', 'k', '--model', 'm', '--script', EXAMPLE, '--json'],
-      { output, error: sink() },
+      { output, error: textSink() },
     );
     assert.equal(code, 1);
     const report = JSON.parse(output.text()) as ConversationReport;

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pg from 'pg';
 import { runSimulate } from '../../src/cli/commands/simulate.ts';
 import { demoConfigSource } from '../../src/config/demo-config.ts';
 import { startMockUpstream, textEvents } from '../../src/testing/mock-upstream.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
+import { textSink } from '../support/text-sink.ts';
 import { startTestGateway, TEST_ADMIN_KEY, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 
 const SCRIPT = `
@@ -21,17 +21,6 @@ turns:
     expect: { hangup: true }
 `;
 
-function sink(): NodeJS.WritableStream & { text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      text += chunk.toString();
-      callback();
-    },
-  });
-  return Object.assign(stream, { text: () => text });
-}
-
 async function admin(gateway: TestGateway, path: string, key = TEST_ADMIN_KEY): Promise<Response> {
   return fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
 }
@@ -42,10 +31,10 @@ async function simulatedCallIsOnRecord(databaseUrl: string | undefined): Promise
   try {
     const dir = mkdtempSync(join(tmpdir(), 'vlg-records-'));
     writeFileSync(join(dir, 'call.yaml'), SCRIPT);
-    const output = sink();
+    const output = textSink();
     const code = await runSimulate(
       ['--base-url', `${gateway.url}/v1`, '--api-key', TEST_KEY, '--model', 'demo', '--script', join(dir, 'call.yaml'), '--json', '--instance-id', 'rec-call-1'],
-      { output, error: sink() },
+      { output, error: textSink() },
     );
     assert.equal(code, 0, output.text());
     await gateway.records!.flush();
