@@ -1,10 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runConformanceSuite, type CheckCaseResult, type CheckReport } from '../../src/conformance/suite.ts';
 
 /**
@@ -12,7 +13,13 @@ import { runConformanceSuite, type CheckCaseResult, type CheckReport } from '../
  * extracted from /work/shared/reference/llm-standard-interface.txt at test time and run unchanged
  * but for its port. The suite must report its deviations as they are.
  */
-const REFERENCE = process.env.IMS_REFERENCE_FILE ?? '/work/shared/reference/llm-standard-interface.txt';
+/** The vendor's page: shared/ sits beside the checkout (in CI too); IMS_REFERENCE_FILE overrides. */
+const REFERENCE =
+  [
+    process.env.IMS_REFERENCE_FILE,
+    fileURLToPath(new URL('../../../shared/reference/llm-standard-interface.txt', import.meta.url)),
+    '/work/shared/reference/llm-standard-interface.txt',
+  ].find((candidate) => candidate !== undefined && existsSync(candidate)) ?? '../shared/reference/llm-standard-interface.txt';
 const SAMPLE_KEY = 'YOURAPIKEY';
 
 /** The first interpreter that can import flask and loguru (pyenv's python3 often cannot see Debian's packages). */
