@@ -306,11 +306,10 @@ export function alternateBase(baseUrl: string): string {
   return /\/v1$/.test(trimmed) ? trimmed.slice(0, -3) : `${trimmed}/v1`;
 }
 
-async function exchange(plan: RequestPlan, context: { baseUrl: string; apiKey: string; timeoutMs: number }): Promise<Exchange> {
-  const baseUrl = plan.baseUrl ?? context.baseUrl;
-  const result: Exchange = {
-    label: plan.label,
-    url: chatCompletionsUrl(baseUrl, plan.query),
+function newExchange(label: string, url: string, judged: boolean): Exchange {
+  return {
+    label,
+    url,
     status: 0,
     contentType: '',
     events: [],
@@ -323,8 +322,13 @@ async function exchange(plan: RequestPlan, context: { baseUrl: string; apiKey: s
     totalMs: 0,
     stopped: false,
     timedOut: false,
-    judged: plan.judged ?? true,
+    judged,
   };
+}
+
+async function exchange(plan: RequestPlan, context: { baseUrl: string; apiKey: string; timeoutMs: number }): Promise<Exchange> {
+  const baseUrl = plan.baseUrl ?? context.baseUrl;
+  const result = newExchange(plan.label, chatCompletionsUrl(baseUrl, plan.query), plan.judged ?? true);
   const timeout = AbortSignal.timeout(context.timeoutMs);
   const started = performance.now();
   try {
@@ -380,23 +384,7 @@ function recoverEvents(result: Exchange, body: string): void {
 
 async function sendMalformed(context: { baseUrl: string; apiKey: string; timeoutMs: number; model: string }): Promise<Exchange> {
   const url = chatCompletionsUrl(context.baseUrl);
-  const result: Exchange = {
-    label: 'malformed-json',
-    url,
-    status: 0,
-    contentType: '',
-    events: [],
-    chunks: [],
-    sawDone: false,
-    afterDone: 0,
-    recovered: false,
-    text: '',
-    toolCalls: 0,
-    totalMs: 0,
-    stopped: false,
-    timedOut: false,
-    judged: false,
-  };
+  const result = newExchange('malformed-json', url, false);
   const timeout = AbortSignal.timeout(context.timeoutMs);
   const started = performance.now();
   const body = `{"model": ${JSON.stringify(context.model)}, "stream": true, "messages": [{"role": "user", "content": "hi"}`;
