@@ -34,11 +34,10 @@
  *     runs; this one must still end well-formed with [DONE] (superseded);
  *   - hang up (`--disconnect-rate`): mostly mid-stream after 1–40 content events, sometimes 0–300 ms
  *     after sending (client-aborted).
- * Outcomes: full, apology, cut, superseded, client-aborted, and superseded-by-older: a turn sent
- * while an earlier turn of the call had no response yet (barge-in or hang-up before its answer
- * began) can reach the gateway before that older request, which then supersedes it (the gateway
- * orders a call's turns by arrival); it ends cleanly but (nearly) empty. Counted and reported with
- * traces, not failed.
+ * Outcomes: full, apology, cut, superseded, client-aborted, and superseded-by-older: a newer turn
+ * cancelled by an older request of the same call that reached the gateway late. The gateway orders
+ * a call's turns by sentenceId, so this should not happen; if it does, it is counted and reported
+ * with traces (it still ends cleanly).
  *
  * UNEXPECTED (any one fails the run): a non-200 status (5xx or other), a 200 that is not SSE, a
  * stream that breaks the rules of src/conformance/stream-rules.ts or lacks [DONE], an event after

@@ -139,7 +139,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.setErrorHandler(async (error, request, reply) => {
     const clientError = toClientError(error);
-    if (clientError.status >= 500) {
+    // Only the unexpected is an error line; a 503 while draining or not ready is expected.
+    if (clientError.status === 500) {
       deps.logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     }
     if (clientError.retryAfterSeconds !== undefined) reply.header('retry-after', String(clientError.retryAfterSeconds));

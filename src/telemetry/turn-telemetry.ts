@@ -39,10 +39,15 @@ export class TurnTelemetry {
     }
   }
 
+  /** A request refused by admission control (429). */
+  rejected(code: string): void {
+    this.options.metrics?.countAdmissionRejection(code);
+  }
+
   ended(report: TurnReport): void {
     const { metrics, records } = this.options;
     metrics?.streamEnded();
-    metrics?.observeTurn(summarizeTurn(report));
+    metrics?.observeTurn(summarizeTurn(report, undefined, report.errorCode?.endsWith('_timeout') ? 'timeout' : undefined));
     report.span?.end(report.status, report.status === 'error' ? report.errorMessage : undefined);
     records?.enqueue(buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers }));
   }

@@ -17,6 +17,9 @@ const ENV = {
   DEEPSEEK_API_KEY: 'sk-test-deepseek',
   AZURE_OPENAI_KEY: 'test-azure-key',
   ORDER_API_TOKEN: 'test-order-token',
+  ADMIN_API_KEY: 'test-admin-key',
+  METRICS_API_KEY: 'test-metrics-key',
+  IMS_CALLBACK_TOKEN: 'test-callback-token',
 };
 
 function loadExample(): GatewayConfig {

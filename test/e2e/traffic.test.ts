@@ -269,7 +269,7 @@ describe('clients that never finish sending their request', () => {
   // (default 30 s), which src/server/build-app.ts does not set (Fastify passes it via its `http`
   // option): a slow client is cut after up to requestTimeoutMs + 30 s, not after requestTimeoutMs.
   it(
-    'BUG: a client that never finishes its request is disconnected within requestTimeoutMs',
+    'a client that never finishes its request is disconnected within requestTimeoutMs',
     TEST_TIMEOUT,
     async () => {
       const started = performance.now();
@@ -348,7 +348,7 @@ describe('graceful shutdown', () => {
     const gateway = await startTestGateway({ providers: { mock: provider(upstream.url) }, agents: { agent: { provider: 'mock', model: 'm' } } });
     let closing: Promise<number> | undefined;
     try {
-      // A connection of its own (see the BUG test below for a kept-alive one).
+      // A connection of its own (a kept-alive one is tested below).
       const response = await postRaw(gateway, ims('agent')).response;
       assert.equal(response.statusCode, 200);
       const since = gateway.logs.length;
@@ -386,7 +386,7 @@ describe('graceful shutdown', () => {
   // stream has ended, a kept-alive connection then holds close() until the client drops it (undici
   // fetch: 4 s; a voice platform's pool: longer; at most server.limits.keepAliveTimeoutMs, 65 s).
   it(
-    'BUG: close(100) returns soon after the drain timeout even when the client keeps its connection alive',
+    'close(100) returns soon after the drain timeout even when the client keeps its connection alive',
     TEST_TIMEOUT,
     async () => {
       const text = SENTENCE.repeat(11).trim();
@@ -418,7 +418,7 @@ describe('graceful shutdown', () => {
   // connected and sent nothing (or half a request) keeps close() pending until the client leaves
   // (measured: still pending after 45 s). Under SIGTERM the process does not exit.
   it(
-    'BUG: close(100) is not held up by a connection that never sent a (whole) request',
+    'close(100) is not held up by a connection that never sent a (whole) request',
     TEST_TIMEOUT,
     async () => {
       const gateway = await startTestGateway({ providers: { s: { type: 'scripted' } }, agents: { agent: { provider: 's' } } });

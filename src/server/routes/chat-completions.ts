@@ -12,6 +12,7 @@ import type { Logger } from '../../telemetry/logger.ts';
 import { TurnReport } from '../../telemetry/turn-report.ts';
 import type { TurnTelemetry } from '../../telemetry/turn-telemetry.ts';
 import { toClientError } from '../client-errors.ts';
+import type { AdmissionTicket } from '../admission.ts';
 import type { LiveTurns } from '../live-turns.ts';
 import { writeStream } from '../write-stream.ts';
 
@@ -51,7 +52,13 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     logger.warn({ instanceId: turn.call.instanceId, agent: agent.id }, 'extendData.userData is not valid JSON; kept as raw text');
   }
 
-  const ticket = deps.turns.admission.admit(deps.keyIdOf(request));
+  let ticket: AdmissionTicket;
+  try {
+    ticket = deps.turns.admission.admit(deps.keyIdOf(request));
+  } catch (error) {
+    if (error instanceof GatewayError) deps.telemetry?.rejected(error.code);
+    throw error;
+  }
   const report = new TurnReport(agent.id, agent.provider.name, turn.call, turn.stream);
   const controller = new AbortController();
   deps.turns.add(controller);
@@ -121,7 +128,8 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   } catch (error) {
     if (controller.signal.aborted) {
       const kind = cancellationKind(controller.signal.reason) ?? 'client_closed';
-      report.fail(kind, kind, 'the turn was cancelled');
+      const reason = controller.signal.reason;
+      report.fail(kind, kind, 'the turn was cancelled', reason instanceof GatewayError ? reason.status : undefined);
       if (kind !== 'client_closed' && !reply.sent) throw controller.signal.reason;
       return;
     }
