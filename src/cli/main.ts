@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { startGateway } from '../gateway.ts';
+import { runBench } from './commands/bench.ts';
 import { runCalls } from './commands/calls.ts';
 import { runCheck } from './commands/check.ts';
 import { runSimulate } from './commands/simulate.ts';
@@ -14,6 +15,7 @@ Commands:
   simulate   Rehearse a call as the Alibaba IMS workflow would make it (see: simulate --help)
   check      Check any custom-LLM server against the protocol and strict stream rules
   calls      Export call records: calls export --since 24h --format jsonl|csv
+  bench      Measure the gateway against a direct connection (TTFT, throughput, CPU, memory, cancellation)
 
 Options for serve:
   --config FILE   YAML config (default: $GATEWAY_CONFIG, else ./config.yaml if present)
@@ -27,6 +29,7 @@ const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = 
   simulate: (args) => runSimulate(args),
   check: (args) => runCheck(args),
   calls: (args) => runCalls(args),
+  bench: (args) => runBench(args),
 };
 
 async function main(argv: string[]): Promise<number> {
