@@ -17,9 +17,9 @@
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { CANCEL_MARKER, HOLD_MARKER, type SlowAnswer } from './ipc.ts';
+import { listenLocal } from './local-server.ts';
 
 export interface MockAnswerOptions {
   /** Simulated model time to first token, after the response headers. */
@@ -61,10 +61,6 @@ const SSE_HEADERS = {
   'cache-control': 'no-cache',
   connection: 'keep-alive',
 };
-/** Idle keep-alive connections are kept this long. */
-const KEEP_ALIVE_MS = 120_000;
-/** Listen backlog: a burst of 1024+ new connections must not overflow the accept queue. */
-const BACKLOG = 8192;
 
 /** Exactly `chunks × chunkChars` characters of BENCH_TEXT, repeated as needed; never ends in a space. */
 export function answerText(chunks: number, chunkChars: number): string {
@@ -128,7 +124,6 @@ export async function startBenchUpstream(
   const slowAnswer: SlowAnswer = { contentEvents: SLOW_EVENTS, firstEventDelayMs: options.firstTokenMs, eventIntervalMs: SLOW_INTERVAL_MS };
 
   const timers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
   let holds = 0;
   let closing = false;
 
@@ -227,19 +222,8 @@ export async function startBenchUpstream(
       else answerBench(res);
     });
   });
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1', backlog: BACKLOG }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const local = await listenLocal(server);
+  const { port } = local;
 
   return {
     url: `http://127.0.0.1:${port}/v1`,
@@ -251,9 +235,7 @@ export async function startBenchUpstream(
       closing = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
+      await local.close();
     },
   };
 }

@@ -5,12 +5,8 @@
  */
 
 import { Agent as HttpAgent, createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { KEEP_ALIVE_MS, listenLocal } from './local-server.ts';
 
-/** Idle keep-alive connections (from clients, and to the upstream) are kept this long. */
-const KEEP_ALIVE_MS = 120_000;
-/** Listen backlog: a burst of 1024+ new connections must not overflow the accept queue. */
-const BACKLOG = 8192;
 
 export interface PipeRelay {
   /** Base URL ending in /v1. */
@@ -22,7 +18,6 @@ export interface PipeRelay {
 export async function startPipeRelay(upstreamUrl: string): Promise<PipeRelay> {
   const target = new URL(upstreamUrl);
   const agent = new HttpAgent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 1 << 16, timeout: KEEP_ALIVE_MS });
-  const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
@@ -37,27 +32,12 @@ export async function startPipeRelay(upstreamUrl: string): Promise<PipeRelay> {
     });
     req.pipe(upstream);
   });
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host: '127.0.0.1', backlog: BACKLOG }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const local = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://127.0.0.1:${local.port}/v1`,
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const socket of sockets) socket.destroy();
       agent.destroy();
-      await closed;
+      await local.close();
     },
   };
 }
