@@ -29,6 +29,8 @@ export class TurnReport {
   callerText = '';
   /** The turn's trace span, when tracing is on. */
   span: TurnSpan | undefined;
+  /** The caller's W3C trace context header, so the turn joins the caller's trace. */
+  traceparent: string | undefined;
   finishReason: FinishReason | undefined;
   errorCode: string | undefined;
   errorMessage: string | undefined;
@@ -50,7 +52,10 @@ export class TurnReport {
 
   /** Keeps what was sent; the first call stamps the time to first token. */
   text(chunk: string): void {
-    if (this.firstTextAt === undefined) this.firstTextAt = performance.now();
+    if (this.firstTextAt === undefined) {
+      this.firstTextAt = performance.now();
+      this.span?.firstToken();
+    }
     if (this.firstSentenceAt === undefined && SENTENCE_END.test(chunk)) this.firstSentenceAt = performance.now();
     this.charsOut += chunk.length;
     this.answer += chunk;

@@ -32,6 +32,7 @@ export class TurnTelemetry {
         agent: report.agent,
         stream: report.stream,
         turnId: report.id,
+        ...(report.traceparent !== undefined ? { traceparent: report.traceparent } : {}),
         ...(call.instanceId !== undefined ? { instanceId: call.instanceId } : {}),
         ...(call.channelId !== undefined ? { channelId: call.channelId } : {}),
         ...(call.sentenceId !== undefined ? { sentenceId: call.sentenceId } : {}),

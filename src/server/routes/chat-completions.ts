@@ -78,6 +78,8 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   const id = newCompletionId();
   report.id = id;
   report.callerText = lastUserText(turn.messages);
+  const traceparent = request.headers.traceparent;
+  if (typeof traceparent === 'string') report.traceparent = traceparent;
   deps.telemetry?.started(report);
   const created = Math.floor(Date.now() / 1000);
   try {
