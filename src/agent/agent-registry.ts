@@ -25,6 +25,8 @@ export interface Agent {
   readonly targets: readonly ProviderTarget[];
   /** The functions the gateway offers the model for this agent, and who handles each. */
   readonly router: ToolRouter;
+  /** Whether a turn can end or transfer the call (else the call-signal stage is left out). */
+  readonly mayEndOrTransfer: boolean;
 }
 
 /** Builds every provider once and resolves the `model` of each request to an agent. */
@@ -68,7 +70,20 @@ export class AgentRegistry {
           params: fallback.params,
         })),
       ];
-      this.agents.set(id, { id, config: agentConfig, provider: primary.provider, targets, router: new ToolRouter(agentConfig) });
+      this.agents.set(id, {
+        id,
+        config: agentConfig,
+        provider: primary.provider,
+        targets,
+        router: new ToolRouter(agentConfig),
+        // Built-in engines end calls on their own; a model only through the functions it is
+        // offered; the gateway itself after too many failed turns.
+        mayEndOrTransfer:
+          agentConfig.endCall !== undefined ||
+          agentConfig.transfer !== undefined ||
+          agentConfig.onFailure.hangupAfterFailures > 0 ||
+          targets.some((target) => target.provider.type === 'scripted'),
+      });
     }
     if (problems.length > 0) throw new ConfigError('agents', problems);
     this.defaultAgent = config.defaultAgent === undefined ? undefined : this.agents.get(config.defaultAgent);

@@ -58,7 +58,8 @@ export async function* converse(options: ConverseOptions): PartStream {
     const source = stripThinkBlocks(streamWithFallbacks(agent.targets, { messages, params }, signal, options.onAttempt, options.onUpstreamWait));
     let said = '';
     let finish: FinishPart = { type: 'finish', reason: 'stop' };
-    for await (const part of routeToolCalls(source, router, agent.config.transfer, onServerCall)) {
+    const routed = router.isEmpty ? source : routeToolCalls(source, router, agent.config.transfer, onServerCall);
+    for await (const part of routed) {
       if (part.type === 'finish') finish = part;
       else if (part.type === 'usage') {
         sawUsage = true;

@@ -44,7 +44,13 @@ export interface TurnObserver {
  * reasoning stripped, tools run) ▸ apology if all failed ▸ filler ▸ speech shaping ▸ call signals.
  * Nothing runs until the stream is pulled; `signal` stops it all.
  */
-export function runTurn(input: TurnInput): PartStream {
+export interface RunningTurn {
+  parts: PartStream;
+  /** The conversation before this turn's answer, for the call's memory. */
+  conversation: ChatMessage[];
+}
+
+export function runTurn(input: TurnInput): RunningTurn {
   const { agent, request, callTurn, signal } = input;
   const observer = input.observer ?? {};
   const config = agent.config;
@@ -76,19 +82,8 @@ export function runTurn(input: TurnInput): PartStream {
     parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
   }
   if (config.speech.enabled) parts = shapeSpeech(parts);
-  parts = emitCallSignals(parts, agent.config.endCall ?? DEFAULT_END_CALL, agent.config.transfer, observer.onSignal);
-  return callTurn ? rememberAnswer(parts, callTurn, prompt.conversation) : parts;
-}
-
-/** Keeps the call's transcript: the conversation so far plus what this turn actually sent. */
-async function* rememberAnswer(parts: PartStream, callTurn: CallTurn, conversation: ChatMessage[]): PartStream {
-  let answer = '';
-  try {
-    for await (const part of parts) {
-      if (part.type === 'text') answer += part.text;
-      yield part;
-    }
-  } finally {
-    callTurn.remember(answer === '' ? conversation : [...conversation, { role: 'assistant', content: answer }]);
+  if (agent.mayEndOrTransfer) {
+    parts = emitCallSignals(parts, config.endCall ?? DEFAULT_END_CALL, config.transfer, observer.onSignal);
   }
+  return { parts, conversation: prompt.conversation };
 }

@@ -17,19 +17,27 @@ export type ToolRoute =
 export class ToolRouter {
   private readonly routes = new Map<string, ToolRoute>();
   private readonly definitions: FunctionToolDefinition[] = [];
+  private serverTools = 0;
 
   constructor(agent: AgentConfig) {
     if (agent.endCall?.enabled) this.add(endCallFunction(agent.endCall), { kind: 'end-call' });
     if (agent.transfer) this.add(transferFunction(agent.transfer), { kind: 'transfer' });
     for (const tool of agent.tools) this.add(toolDefinition(tool), { kind: 'server', tool });
+    this.serverTools = agent.tools.length;
   }
 
   route(name: string): ToolRoute | undefined {
     return this.routes.get(name);
   }
 
+  /** The agent declares HTTP tools (tool rounds are possible). */
   get hasServerTools(): boolean {
-    return this.definitions.length > 0;
+    return this.serverTools > 0;
+  }
+
+  /** Nothing to route: every tool call belongs to the client. */
+  get isEmpty(): boolean {
+    return this.routes.size === 0;
   }
 
   /** The `tools` parameter for the upstream: the client's tools plus the gateway's (the gateway's win a name clash). */

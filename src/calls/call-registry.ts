@@ -18,8 +18,8 @@ export interface LiveCall {
 
 export interface CallTurn {
   readonly call: LiveCall;
-  /** Stores the conversation after this turn (what was said, including the answer). */
-  remember(conversation: ChatMessage[]): void;
+  /** Stores the conversation after this turn: what came before, then the answer actually sent. */
+  remember(conversation: ChatMessage[], answer: string): void;
   /** The turn is over: the call no longer has a live turn (unless a newer one took over). */
   end(): void;
 }
@@ -70,9 +70,10 @@ export class CallRegistry {
     const live = call;
     return {
       call: live,
-      remember(conversation) {
+      remember(before, answer) {
         // A late answer to an older question must not roll the memory back.
         if (sentenceId !== undefined && live.latestSentenceId !== undefined && sentenceId < live.latestSentenceId) return;
+        const conversation: ChatMessage[] = answer === '' ? before : [...before, { role: 'assistant', content: answer }];
         live.transcript =
           conversation.length > MAX_TRANSCRIPT_MESSAGES ? conversation.slice(-MAX_TRANSCRIPT_MESSAGES) : conversation;
       },

@@ -47,7 +47,7 @@ describe('CallRegistry', () => {
   it('keeps a bounded transcript and forgets idle calls, never one mid-turn', () => {
     const calls = new CallRegistry();
     const idle = calls.beginTurn('idle', new AbortController(), 1000)!;
-    idle.remember(Array.from({ length: 1000 }, (_, i) => ({ role: 'user' as const, content: String(i) })));
+    idle.remember(Array.from({ length: 1000 }, (_, i) => ({ role: 'user' as const, content: String(i) })), '');
     assert.equal(calls.get('idle')!.transcript.length, 400);
     assert.equal(calls.get('idle')!.transcript[0]!.content, '600');
     idle.end();

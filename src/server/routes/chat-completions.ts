@@ -4,7 +4,7 @@ import { runTurn } from '../../agent/run-turn.ts';
 import type { CallRegistry } from '../../calls/call-registry.ts';
 import { cancellationKind, clientClosedError } from '../../calls/cancellation.ts';
 import { parseChatRequest } from '../../protocol/chat-request.ts';
-import { lastUserText } from '../../protocol/chat-types.ts';
+import { lastUserText, type ChatMessage } from '../../protocol/chat-types.ts';
 import { CompletionBuilder } from '../../protocol/completion-builder.ts';
 import { newCompletionId } from '../../protocol/completion-id.ts';
 import { GatewayError } from '../../protocol/gateway-error.ts';
@@ -82,8 +82,9 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   if (typeof traceparent === 'string') report.traceparent = traceparent;
   deps.telemetry?.started(report);
   const created = Math.floor(Date.now() / 1000);
+  let conversation: ChatMessage[] | undefined;
   try {
-    const parts = runTurn({
+    const running = runTurn({
       agent,
       request: turn,
       signal: controller.signal,
@@ -100,6 +101,8 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
         onSignal: (signal) => (report.signal = signal),
       },
     });
+    const { parts } = running;
+    conversation = running.conversation;
     if (turn.stream) {
       reply.hijack();
       await writeStream(parts, {
@@ -139,6 +142,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     report.fail('error', clientError.code, clientError.message, clientError.status);
     throw clientError;
   } finally {
+    if (conversation) callTurn?.remember(conversation, report.answer);
     callTurn?.end();
     ticket.release();
     deps.turns.delete(controller);
