@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createParser } from 'eventsource-parser';
+import { newStreamedTurn, turnEventParser } from '../../src/client/stream-chat.ts';
 import { parseConfig } from '../../src/config/load-config.ts';
 import { startGateway, type RunningGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
@@ -69,26 +69,21 @@ export interface ParsedStream {
   text: string;
 }
 
-/** Reads a whole SSE response body with a spec-compliant parser. */
+/** Reads a whole SSE response body with the project's own turn parser (eventsource-parser). */
 export async function readStream(response: Response): Promise<ParsedStream> {
-  const result: ParsedStream = { chunks: [], sawDone: false, afterDone: [], text: '' };
-  const parser = createParser({
-    onEvent(event) {
-      if (result.sawDone) result.afterDone.push(event.data);
-      else if (event.data === '[DONE]') result.sawDone = true;
-      else {
-        const chunk = JSON.parse(event.data) as Record<string, any>;
-        result.chunks.push(chunk);
-        const content = chunk.choices?.[0]?.delta?.content;
-        if (typeof content === 'string') result.text += content;
-      }
-    },
-  });
+  const turn = newStreamedTurn();
+  const parser = turnEventParser(turn, () => 0);
   const decoder = new TextDecoder();
   for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
     parser.feed(decoder.decode(piece, { stream: true }));
   }
-  return result;
+  const done = turn.events.findIndex((event) => event.data === '[DONE]');
+  return {
+    chunks: turn.chunks as Array<Record<string, any>>,
+    sawDone: turn.sawDone,
+    afterDone: done < 0 ? [] : turn.events.slice(done + 1).map((event) => event.data),
+    text: turn.text,
+  };
 }
 
 /** A chat request as the IMS workflow sends it. */
