@@ -8,6 +8,7 @@
  * |---------------------|--------------------------------------------------|------------------------------|
  * | GET, DELETE         | query parameters (objects/arrays JSON-encoded,   | `x-voice-*` headers          |
  * |                     | null left out), added to the URL's own query     |                              |
+ * |                     | (whose parameters win over same-named arguments) |                              |
  * | POST, PUT, PATCH    | JSON body `{"arguments": {...}, "call": {...}}`  | the body's `call` and the    |
  * |                     |                                                  | `x-voice-*` headers          |
  *
@@ -252,10 +253,16 @@ function callBody(context: ToolCallContext): Record<string, unknown> {
   };
 }
 
+/**
+ * The tool's URL with the model's arguments added as query parameters. Parameters fixed in the
+ * configured URL (an API version, a tenant) are the operator's: an argument of the same name is
+ * left out, so the model can neither override nor duplicate them.
+ */
 function urlWithQuery(base: string, args: Record<string, unknown>): string {
   const url = new URL(base);
+  const fixed = new Set(url.searchParams.keys());
   for (const [key, value] of Object.entries(args)) {
-    if (value === null || value === undefined) continue;
+    if (value === null || value === undefined || fixed.has(key)) continue;
     url.searchParams.append(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
   }
   return url.toString();

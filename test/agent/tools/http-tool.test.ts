@@ -242,6 +242,26 @@ describe('runHttpTool', () => {
     });
   }
 
+  it('keeps the query parameters fixed in the URL: same-named arguments neither override nor duplicate them', BOUNDED, async () => {
+    const before = requestsTo('/echo').length;
+    const result = await runHttpTool(
+      tool({ url: `${origin}/echo?tenant=acme&v=1`, method: 'GET' }),
+      JSON.stringify({ tenant: 'other', v: 2, q: 'x' }),
+      context,
+      live(),
+      dispatcher,
+    );
+    assert.equal(result.ok, true);
+    const request = requestsTo('/echo')[before];
+    assert.ok(request, 'the endpoint was called');
+    const query = new URL(request.url, origin).searchParams;
+    assert.deepEqual([...query.entries()], [
+      ['tenant', 'acme'],
+      ['v', '1'],
+      ['q', 'x'],
+    ]);
+  });
+
   it('cuts a large answer to maxResultChars and marks it', BOUNDED, async () => {
     const result = await runHttpTool(tool({ url: `${origin}/big`, maxResultChars: 50 }), '{}', context, live(), dispatcher);
     assert.equal(result.ok, true);
