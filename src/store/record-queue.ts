@@ -3,8 +3,9 @@
  * `enqueue` only appends to (never blocking, never throwing), drained one batch at a time by a
  * background writer — when a batch is full, or when the oldest waiting record has waited
  * `flushIntervalMs`. A batch that fails is retried a few times with backoff, then its records are
- * counted as failed; a full queue drops (and counts) new records. Nothing here ever waits on the
- * database on behalf of a call.
+ * counted as failed; a batch refused because of what a record holds is split up until the record
+ * at fault is alone, and only that one is dropped (counted as invalid); a full queue drops (and
+ * counts) new records. Nothing here ever waits on the database on behalf of a call.
  */
 
 import type {
@@ -17,6 +18,9 @@ import type {
   StatsRow,
   TurnRecord,
 } from './turn-record.ts';
+import { LogThrottle } from './log-throttle.ts';
+import { RecordCapper, type RecordLimits, type TruncatedField } from './record-limits.ts';
+import { isRecordError } from './record-errors.ts';
 import type { ExportCursor } from './sql-records.ts';
 
 /** What the stores log with (a pino logger fits). */
@@ -36,13 +40,24 @@ export interface RecordStoreOptions {
   logger?: StoreLogger;
   /** Times a failed batch is retried (backoff flushIntervalMs × 2ⁿ, at most 10 s) before its records are counted as failed. Default 2. */
   writeRetries?: number;
+  /** Caps on a record's fields, applied when it is queued (record-limits.ts). Default DEFAULT_RECORD_LIMITS. */
+  limits?: RecordLimits;
 }
+
+/** Why a record was lost: the queue was full (or closed), the database failed, or it refused that record. */
+export type RecordDropReason = 'queue_full' | 'write_failed' | 'invalid_record';
 
 /** A RecordStore with the queue's counters and a readiness check. */
 export interface BatchedRecordStore extends RecordStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Records lost because writing them failed (also counted in `dropped`, with queue overflows). */
   readonly failed: number;
+  /** Records the database refused on their own (also counted in `dropped`). */
+  readonly rejected: number;
+  /** `dropped`, by reason. */
+  readonly droppedByReason: Readonly<Record<RecordDropReason, number>>;
+  /** Fields cut to their cap since start, by field. */
+  readonly truncated: ReadonlyMap<TruncatedField, number>;
   /** Records written. */
   readonly written: number;
   /** Resolves once the database is open and migrated; rejects with the reason it isn't. */
@@ -89,6 +104,7 @@ export class RecordQueue {
   #settled = 0;
   #overflowed = 0;
   #failed = 0;
+  #rejected = 0;
   #written = 0;
   #closed = false;
   /** The last batch failed every attempt: until one succeeds, batches get a single attempt. */
@@ -99,8 +115,9 @@ export class RecordQueue {
   #scheduled = false;
   #timer: NodeJS.Timeout | undefined;
   #waiters: { target: number; resolve: () => void }[] = [];
-  #overflowLog = { at: 0, since: 0 };
-  #failureLog = { at: 0, since: 0 };
+  readonly #overflowLog = new LogThrottle(LOG_EVERY_MS);
+  readonly #failureLog = new LogThrottle(LOG_EVERY_MS);
+  readonly #rejectionLog = new LogThrottle(LOG_EVERY_MS);
 
   constructor(options: RecordQueueOptions) {
     this.#write = options.write;
@@ -117,9 +134,13 @@ export class RecordQueue {
     return this.#pending.length + this.#inFlight;
   }
 
-  /** Records lost: queue overflows plus failed writes. */
+  /** Records lost: queue overflows, failed writes and records the database refused. */
   get dropped(): number {
-    return this.#overflowed + this.#failed;
+    return this.#overflowed + this.#failed + this.#rejected;
+  }
+
+  get droppedByReason(): Readonly<Record<RecordDropReason, number>> {
+    return { queue_full: this.#overflowed, write_failed: this.#failed, invalid_record: this.#rejected };
   }
 
   get overflowed(): number {
@@ -128,6 +149,10 @@ export class RecordQueue {
 
   get failed(): number {
     return this.#failed;
+  }
+
+  get rejected(): number {
+    return this.#rejected;
   }
 
   get written(): number {
@@ -173,14 +198,12 @@ export class RecordQueue {
 
   #overflow(): void {
     this.#overflowed += 1;
-    this.#overflowLog.since += 1;
-    const now = Date.now();
-    if (this.#logger && now - this.#overflowLog.at >= LOG_EVERY_MS) {
-      this.#logger.warn(
-        { store: this.#name, dropped: this.#overflowLog.since, totalDropped: this.#overflowed, queueSize: this.#queueSize, closed: this.#closed },
+    const dropped = this.#overflowLog.count(1);
+    if (dropped !== undefined) {
+      this.#logger?.warn(
+        { store: this.#name, dropped, totalDropped: this.#overflowed, queueSize: this.#queueSize, closed: this.#closed },
         this.#closed ? 'record store is closed: record dropped' : 'record queue full: records dropped',
       );
-      this.#overflowLog = { at: now, since: 0 };
     }
   }
 
@@ -238,6 +261,10 @@ export class RecordQueue {
         this.#broken = false;
         return;
       } catch (error) {
+        if (isRecordError(error)) {
+          await this.#isolate(batch, error);
+          return;
+        }
         if (attempt >= this.#retries || this.#broken || this.#closed) {
           this.#broken = true;
           this.#fail(batch.length, error, attempt + 1);
@@ -248,16 +275,41 @@ export class RecordQueue {
     }
   }
 
+  /**
+   * The database refused `batch` because of what a record holds: each half is written on its own
+   * (and split again if it fails the same way), so only the record at fault is lost. A batch of n
+   * records with one bad record costs about 2·log2(n) more statements.
+   */
+  async #isolate(batch: TurnRecord[], error: unknown): Promise<void> {
+    if (batch.length === 1) {
+      this.#reject(batch[0]!, error);
+      return;
+    }
+    const half = Math.ceil(batch.length / 2);
+    await this.#writeWithRetries(batch.slice(0, half));
+    await this.#writeWithRetries(batch.slice(half));
+  }
+
+  #reject(record: TurnRecord, error: unknown): void {
+    this.#rejected += 1;
+    const dropped = this.#rejectionLog.count(1);
+    if (dropped !== undefined) {
+      // The turn id finds the call in the logs; the record's content (caller words, numbers) stays out.
+      this.#logger?.error(
+        { store: this.#name, dropped, totalRejected: this.#rejected, turnId: String(record.id).slice(0, 100), err: errorSummary(error) },
+        'the database refused a turn record: record dropped',
+      );
+    }
+  }
+
   #fail(count: number, error: unknown, attempts: number): void {
     this.#failed += count;
-    this.#failureLog.since += count;
-    const now = Date.now();
-    if (this.#logger && now - this.#failureLog.at >= LOG_EVERY_MS) {
-      this.#logger.error(
-        { store: this.#name, dropped: this.#failureLog.since, totalFailed: this.#failed, attempts, err: errorSummary(error) },
+    const dropped = this.#failureLog.count(count);
+    if (dropped !== undefined) {
+      this.#logger?.error(
+        { store: this.#name, dropped, totalFailed: this.#failed, attempts, err: errorSummary(error) },
         'writing records failed: records dropped',
       );
-      this.#failureLog = { at: now, since: 0 };
     }
   }
 
@@ -283,11 +335,20 @@ export class RecordQueue {
 /** A RecordStore from a backend: writes go through a RecordQueue, everything else straight to the backend. */
 export function createBatchedStore(backend: RecordBackend, options: RecordStoreOptions): BatchedRecordStore {
   const queue = new RecordQueue({ ...options, name: backend.kind, write: (batch) => backend.write(batch) });
+  const capper = new RecordCapper(options.limits);
   let closing: Promise<void> | undefined;
   return {
     kind: backend.kind,
-    enqueue: (record) => queue.enqueue(record),
-    addEvent: (event) => backend.addEvent(event),
+    enqueue(record) {
+      let capped = record;
+      try {
+        capped = capper.capTurn(record);
+      } catch {
+        // A record too malformed to cap is queued as it is: the database refuses it alone.
+      }
+      queue.enqueue(capped);
+    },
+    addEvent: (event) => backend.addEvent(capper.capEvent(event)),
     listCalls: (query) => backend.listCalls(query),
     getCall: (instanceId) => backend.getCall(instanceId),
     stats: (query) => backend.stats(query),
@@ -313,6 +374,15 @@ export function createBatchedStore(backend: RecordBackend, options: RecordStoreO
     },
     get failed() {
       return queue.failed;
+    },
+    get rejected() {
+      return queue.rejected;
+    },
+    get droppedByReason() {
+      return queue.droppedByReason;
+    },
+    get truncated() {
+      return capper.truncated;
     },
     get written() {
       return queue.written;

@@ -8,6 +8,8 @@
  *  - percentiles: `percentile_cont` on PostgreSQL, the same definition with a window query on
  *    SQLite (which has no ordered-set aggregates),
  *  - value encoding: PostgreSQL text can't hold NUL and its timestamps come back as Date.
+ * Every value is made storable on both (NUL replaced on PostgreSQL, integers outside the range a
+ * JavaScript number holds exactly stored as null), so a record can't fail its batch by its content.
  */
 
 import { COLUMN_TYPES, MIGRATIONS, type Dialect } from './schema.ts';
@@ -123,15 +125,16 @@ const TURN_COLUMNS = [
  */
 export async function insertTurns(exec: SqlExecutor, records: readonly TurnRecord[]): Promise<number> {
   if (records.length === 0) return 0;
-  const instanceIds = [...new Set(records.map((r) => r.instanceId).filter((id): id is string => typeof id === 'string'))];
+  const rows = records.map((record) => encodeTurn(record, exec.dialect));
+  // The call ids as stored (NUL replaced on PostgreSQL), for the locks and the summary rows.
+  const instanceIds = [...new Set(rows.map((row) => row[TURN_COLUMNS.indexOf('instance_id')]).filter((id) => typeof id === 'string'))];
   return exec.transaction(async (tx) => {
     await lockCalls(tx, instanceIds);
     let inserted = 0;
-    for (const chunk of chunks(records, ROWS_PER_INSERT[tx.dialect])) {
+    for (const chunk of chunks(rows, ROWS_PER_INSERT[tx.dialect])) {
       const params: SqlValue[] = [];
       const tuples: string[] = [];
-      for (const record of chunk) {
-        const row = encodeTurn(record, tx.dialect);
+      for (const row of chunk) {
         tuples.push(`(${row.map((_, i) => `$${params.length + i + 1}`).join(', ')})`);
         params.push(...row);
       }
@@ -148,20 +151,21 @@ export async function insertTurns(exec: SqlExecutor, records: readonly TurnRecor
 /** Stores a platform event; false when this call already has an event with that key. */
 export async function insertEvent(exec: SqlExecutor, event: CallEventRecord): Promise<boolean> {
   const text = textEncoder(exec.dialect);
+  const instanceId = text(event.instanceId) ?? '';
   return exec.transaction(async (tx) => {
-    await lockCalls(tx, [event.instanceId]);
+    await lockCalls(tx, [instanceId]);
     const inserted = await tx.run(
       `INSERT INTO call_events (instance_id, event_key, event, received_at, payload) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (instance_id, event_key) DO NOTHING`,
       [
-        text(event.instanceId) ?? '',
+        instanceId,
         text(event.eventKey) ?? '',
         text(event.event) ?? '',
         recordTime(event.receivedAt),
         encodeJson(event.payload ?? null, exec.dialect),
       ],
     );
-    if (inserted > 0 && CALL_ENDING_EVENTS.includes(event.event)) await refreshCallsById(tx, [event.instanceId]);
+    if (inserted > 0 && CALL_ENDING_EVENTS.includes(event.event)) await refreshCallsById(tx, [instanceId]);
     return inserted > 0;
   });
 }
@@ -269,8 +273,9 @@ export async function listCalls(
   const where: string[] = [];
   if (query.from !== undefined) where.push(`last_turn_at >= ${p(queryTime(query.from, 'from'))}`);
   if (query.to !== undefined) where.push(`started_at < ${p(queryTime(query.to, 'to'))}`);
-  if (query.agent !== undefined) where.push(`agent = ${p(query.agent)}`);
-  if (query.caller !== undefined) where.push(`caller_number LIKE ${p(`%${escapeLike(query.caller)}%`)} ESCAPE '\\'`);
+  const text = textEncoder(exec.dialect);
+  if (query.agent !== undefined) where.push(`agent = ${p(text(query.agent))}`);
+  if (query.caller !== undefined) where.push(`caller_number LIKE ${p(`%${escapeLike(text(query.caller) ?? '')}%`)} ESCAPE '\\'`);
   if (query.outcome !== undefined) {
     const outcome = p(query.outcome);
     where.push(`(outcome = ${outcome} OR last_outcome = ${outcome})`);
@@ -292,7 +297,8 @@ export async function listCalls(
 }
 
 /** One call with all its turns (by start time) and events (by arrival). */
-export async function getCall(exec: SqlExecutor, instanceId: string): Promise<CallDetail | undefined> {
+export async function getCall(exec: SqlExecutor, rawInstanceId: string): Promise<CallDetail | undefined> {
+  const instanceId = textEncoder(exec.dialect)(rawInstanceId) ?? '';
   return exec.transaction(async (tx) => {
     const [row] = await tx.all('SELECT * FROM calls WHERE instance_id = $1', [instanceId]);
     if (!row) return undefined;
@@ -464,7 +470,7 @@ function encodeTurn(r: TurnRecord, dialect: Dialect): SqlValue[] {
     text(r.signal),
     text(r.finishReason),
     text(r.outcome) ?? '',
-    int(r.httpStatus) ?? 0,
+    int(r.httpStatus, INT32_MAX) ?? 0,
     real(r.ttftMs),
     real(r.firstSentenceMs),
     real(r.totalMs) ?? 0,
@@ -540,10 +546,12 @@ function textEncoder(dialect: Dialect): (value: string | null | undefined) => st
 }
 
 function encodeJson(value: unknown, dialect: Dialect): string {
-  if (dialect === 'sqlite') return JSON.stringify(value) ?? 'null';
+  // JSON has no BigInt: written as its digits rather than failing the record.
+  const bigints = (v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
+  if (dialect === 'sqlite') return JSON.stringify(value, (_key, v: unknown) => bigints(v)) ?? 'null';
   // The json type keeps `\u0000` escapes, but rejects unpaired surrogate escapes (a string cut
   // inside an emoji): make every string well-formed first.
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.toWellFormed() : v)) ?? 'null';
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.toWellFormed() : bigints(v))) ?? 'null';
 }
 
 /** SQLite gives the JSON text; pg has parsed json columns already. */
@@ -578,8 +586,17 @@ function num(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
 
-function int(value: number | null | undefined): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null;
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * A whole number the column and JavaScript both hold exactly, else null: PostgreSQL refuses a
+ * BIGINT past 2^63 (failing the write), and node:sqlite refuses to read back one past 2^53
+ * (failing every later read of that call), so such a value is unknown rather than wrong.
+ */
+function int(value: number | null | undefined, max = Number.MAX_SAFE_INTEGER): number | null {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  const rounded = Math.round(value);
+  return Math.abs(rounded) <= max ? rounded : null;
 }
 
 function real(value: number | null | undefined): number | null {

@@ -137,7 +137,10 @@ class SqliteWorkerBackend implements RecordBackend {
       try {
         worker.postMessage({ id, command } satisfies SqliteWorkerRequest);
       } catch (error) {
-        this.#settle({ id, ok: false, error: { name: 'Error', ...errorSummary(error) } });
+        // A record that cannot be cloned to the worker keeps its error name (DataCloneError), so the
+        // queue drops that record alone (see record-errors.ts).
+        const name = error instanceof Error ? error.name : 'Error';
+        this.#settle({ id, ok: false, error: { name, ...errorSummary(error) } });
       }
     });
   }

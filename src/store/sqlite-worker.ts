@@ -41,9 +41,17 @@ export interface SqliteWorkerRequest {
   command: SqliteWorkerCommand;
 }
 
+/** A failure as it crosses the thread: `errcode` is node:sqlite's result code (see record-errors.ts). */
+export interface SqliteWorkerError {
+  name: string;
+  message: string;
+  code?: string;
+  errcode?: number;
+}
+
 export type SqliteWorkerResponse =
   | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: { name: string; message: string; code?: string } };
+  | { id: number; ok: false; error: SqliteWorkerError };
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-worker.ts runs only as a worker thread (see sqlite-store.ts)');
@@ -119,12 +127,13 @@ port.on('message', ({ id, command }: SqliteWorkerRequest) => {
   });
 });
 
-function serializeError(error: unknown): { name: string; message: string; code?: string } {
+function serializeError(error: unknown): SqliteWorkerError {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string'
-      ? { name: error.name, message: error.message, code }
-      : { name: error.name, message: error.message };
+    const { code, errcode } = error as { code?: unknown; errcode?: unknown };
+    const serialized: SqliteWorkerError = { name: error.name, message: error.message };
+    if (typeof code === 'string') serialized.code = code;
+    if (typeof errcode === 'number') serialized.errcode = errcode;
+    return serialized;
   }
   return { name: 'Error', message: String(error) };
 }

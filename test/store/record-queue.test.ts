@@ -103,6 +103,60 @@ describe('RecordQueue', () => {
     });
   });
 
+  for (const [label, refusal] of [
+    ['PostgreSQL (SQLSTATE 22P05)', { code: '22P05', message: 'unsupported Unicode escape sequence' }],
+    ['PostgreSQL (SQLSTATE 54000)', { code: '54000', message: 'index row size exceeds btree maximum' }],
+    ['SQLite (SQLITE_TOOBIG)', { code: 'ERR_SQLITE_ERROR', errcode: 18, message: 'string or blob too big' }],
+    ['the encoder (TypeError)', { name: 'TypeError', message: 'Do not know how to serialize a BigInt' }],
+  ] as const) {
+    it(`a batch refused for one record by ${label} is split until that record alone is dropped`, async () => {
+      const logger = capture();
+      const records = Array.from({ length: 16 }, () => turn());
+      const poison = records[11]!.id;
+      const stored: string[] = [];
+      let calls = 0;
+      const queue = new RecordQueue({
+        queueSize: 100,
+        batchSize: 16,
+        flushIntervalMs: 5,
+        writeRetries: 2,
+        logger,
+        write: async (batch) => {
+          calls += 1;
+          if (batch.some((r) => r.id === poison)) throw Object.assign(new Error(refusal.message), refusal);
+          stored.push(...batch.map((r) => r.id));
+        },
+      });
+      for (const record of records) queue.enqueue(record);
+      await queue.flush();
+      assert.deepEqual(stored, records.filter((r) => r.id !== poison).map((r) => r.id), 'every other record, in order');
+      assert.deepEqual([queue.written, queue.rejected, queue.failed, queue.dropped], [15, 1, 0, 1]);
+      assert.deepEqual(queue.droppedByReason, { queue_full: 0, write_failed: 0, invalid_record: 1 });
+      assert.equal(calls, 1 + 2 * 4, 'one failed batch, then two halves per level (16 → 1)');
+      assert.equal(logger.lines.length, 1);
+      assert.equal(logger.lines[0]?.msg, 'the database refused a turn record: record dropped');
+      assert.equal((logger.lines[0]?.obj as { turnId?: string }).turnId, poison);
+    });
+  }
+
+  it('a database that is down is not split record by record', async () => {
+    let calls = 0;
+    const queue = new RecordQueue({
+      queueSize: 100,
+      batchSize: 16,
+      flushIntervalMs: 5,
+      writeRetries: 1,
+      write: async () => {
+        calls += 1;
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      },
+    });
+    for (let i = 0; i < 16; i++) queue.enqueue(turn());
+    await queue.flush();
+    assert.deepEqual([calls, queue.failed, queue.rejected], [2, 16, 0]);
+    assert.deepEqual(queue.droppedByReason, { queue_full: 0, write_failed: 16, invalid_record: 0 });
+  });
+
   it('flush() waits for what was queued before it, not for what comes after', async () => {
     const written: TurnRecord[] = [];
     let release: (() => void) | undefined;

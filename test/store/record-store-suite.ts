@@ -228,6 +228,60 @@ export function recordStoreSuite(harness: StoreHarness): void {
       assert.match(call?.turnRecords[1]?.toolRuns[0]?.result ?? '', /^x.y.$/);
     });
 
+    it('values a database cannot hold (NUL in a call id, integers past 2^53) are stored as what they can be, and their batch with them', async () => {
+      const { store } = await fresh({ writeRetries: 0 });
+      const good = turn({ instanceId: 'call-values', startedAt: at(1) });
+      const odd = turn({
+        instanceId: 'call-\u0000nul',
+        startedAt: at(2),
+        sentenceId: 2 ** 64,
+        httpStatus: 2 ** 40,
+        promptTokens: 2 ** 60,
+        completionTokens: -(2 ** 70),
+      });
+      const late = turn({ instanceId: 'call-values', startedAt: at(3) });
+      for (const record of [good, odd, late]) store.enqueue(record);
+      await store.flush();
+      assert.deepEqual([store.written, store.failed, store.rejected, store.dropped], [3, 0, 0, 0]);
+      assert.equal((await store.getCall('call-values'))?.turns, 2);
+      const stored = await store.getCall('call-\u0000nul');
+      assert.equal(stored?.turns, 1);
+      assert.match(stored?.instanceId ?? '', /^call-.nul$/);
+      const [record] = stored?.turnRecords ?? [];
+      assert.deepEqual(
+        [record?.sentenceId, record?.httpStatus, record?.promptTokens, record?.completionTokens],
+        [null, 0, null, null],
+      );
+      const exported: TurnRecord[] = [];
+      await store.exportTurns(undefined, (batch) => void exported.push(...batch));
+      assert.equal(exported.length, 3);
+    });
+
+    it('a record the database refuses is dropped alone and counted; the rest of its batch is stored', async () => {
+      const { store } = await fresh({ writeRetries: 0 });
+      const circular: Record<string, unknown> = { name: 'loop' };
+      circular['self'] = circular;
+      const bad = turn({ instanceId: 'call-bad', startedAt: at(3), toolRuns: [circular as unknown as TurnRecord['toolRuns'][number]] });
+      const good = [
+        turn({ instanceId: 'call-a', startedAt: at(1) }),
+        turn({ instanceId: 'call-b', startedAt: at(2) }),
+        turn({ instanceId: 'call-a', startedAt: at(4) }),
+        turn({ instanceId: 'call-b', startedAt: at(5) }),
+        turn({ instanceId: 'call-a', startedAt: at(6) }),
+      ];
+      for (const record of [good[0]!, good[1]!, bad, good[2]!, good[3]!, good[4]!]) store.enqueue(record);
+      await store.flush();
+      assert.deepEqual([store.written, store.rejected, store.failed, store.dropped], [5, 1, 0, 1]);
+      assert.deepEqual(store.droppedByReason, { queue_full: 0, write_failed: 0, invalid_record: 1 });
+      assert.equal((await store.getCall('call-a'))?.turns, 3);
+      assert.equal((await store.getCall('call-b'))?.turns, 2);
+      assert.equal(await store.getCall('call-bad'), undefined);
+      // The store keeps working for later batches.
+      store.enqueue(turn({ instanceId: 'call-b', startedAt: at(7) }));
+      await store.flush();
+      assert.equal((await store.getCall('call-b'))?.turns, 3);
+    });
+
     it('a turn stored twice (a retried batch) is kept once', async () => {
       const { store } = await fresh();
       const record = turn({ instanceId: 'call-dup' });
