@@ -61,6 +61,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         queueSize: config.records.queueSize,
         batchSize: config.records.batchSize,
         flushIntervalMs: config.records.flushIntervalMs,
+        limits: { maxTextChars: config.records.maxTextChars, maxToolRunsChars: config.records.maxToolRunsChars },
         logger,
       })
     : undefined;

@@ -273,8 +273,21 @@ export const recordsSchema = z
     /** Records written per batch, and how long a record may wait for its batch. */
     batchSize: z.number().int().positive().default(200),
     flushIntervalMs: z.number().int().positive().default(500),
+    /** Characters kept of each text field of a record (caller text, answer, userData, error, tool arguments and results); more is cut and marked. */
+    maxTextChars: z.number().int().min(100).default(8000),
+    /** Characters of JSON kept of a turn's tool runs; later runs are replaced by one marker run. */
+    maxToolRunsChars: z.number().int().min(1000).default(32_000),
   })
-  .default({ enabled: true, sqliteFile: 'records.db', retentionDays: 30, queueSize: 10_000, batchSize: 200, flushIntervalMs: 500 });
+  .default({
+    enabled: true,
+    sqliteFile: 'records.db',
+    retentionDays: 30,
+    queueSize: 10_000,
+    batchSize: 200,
+    flushIntervalMs: 500,
+    maxTextChars: 8000,
+    maxToolRunsChars: 32_000,
+  });
 
 export const gatewayConfigSchema = z
   .strictObject({
@@ -290,8 +303,15 @@ export const gatewayConfigSchema = z
       .strictObject({
         /** Keys for /admin/*; none configured: one is generated and kept in dataDir (admin-key). */
         apiKeys: z.array(z.string()).default([]),
+        /** Turns per page of GET /admin/calls/{id} without a limit, and the largest limit accepted. */
+        turnsPerPage: z.number().int().positive().default(100),
+        maxTurnsPerPage: z.number().int().positive().max(10_000).default(500),
       })
-      .default({ apiKeys: [] }),
+      .refine((admin) => admin.turnsPerPage <= admin.maxTurnsPerPage, {
+        message: 'turnsPerPage must not exceed maxTurnsPerPage',
+        path: ['turnsPerPage'],
+      })
+      .default({ apiKeys: [], turnsPerPage: 100, maxTurnsPerPage: 500 }),
     metrics: z
       .strictObject({
         enabled: z.boolean().default(true),

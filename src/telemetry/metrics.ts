@@ -51,11 +51,15 @@ export interface TurnSummary {
   cancellation?: CancellationReason;
 }
 
-/** What the record store exposes about its write queue (RecordStore fits). */
+/** What the record store exposes about its write queue (BatchedRecordStore fits). */
 export interface RecordQueueSource {
   readonly queueDepth: number;
   /** Records dropped since start (monotonic). */
   readonly dropped: number;
+  /** `dropped` by reason (queue_full, write_failed, invalid_record); monotonic. */
+  readonly droppedByReason: Readonly<Record<string, number>>;
+  /** Record fields cut to their cap since start, by field; monotonic. */
+  readonly truncated?: ReadonlyMap<string, number>;
 }
 
 export interface GatewayMetricsOptions {
@@ -78,7 +82,8 @@ export class GatewayMetrics {
 
   readonly #processMetrics: boolean;
   #recordQueue: RecordQueueSource | undefined;
-  #droppedSeen = 0;
+  readonly #droppedSeen = new MirroredTotals();
+  readonly #truncatedSeen = new MirroredTotals();
 
   readonly #agents = new BoundedLabel(200);
   readonly #providers = new BoundedLabel(200);
@@ -187,14 +192,22 @@ export class GatewayMetrics {
     });
     new Counter({
       name: 'vlg_records_dropped_total',
-      help: 'Turn records dropped because the record queue was full or the store failed.',
+      help: 'Turn records dropped, by reason: queue_full (the queue was full), write_failed (the store failed), invalid_record (the store refused that record).',
+      labelNames: ['reason'],
       registers,
       collect() {
-        const dropped = metrics.#recordQueue?.dropped ?? 0;
-        // A new source (or a restarted one) counts from where it is; the counter never goes down.
-        const delta = dropped >= metrics.#droppedSeen ? dropped - metrics.#droppedSeen : dropped;
-        metrics.#droppedSeen = dropped;
-        if (delta > 0) this.inc(delta);
+        const totals = Object.entries(metrics.#recordQueue?.droppedByReason ?? {});
+        for (const [reason, delta] of metrics.#droppedSeen.deltas(totals)) this.inc({ reason }, delta);
+      },
+    });
+    new Counter({
+      name: 'vlg_record_fields_truncated_total',
+      help: 'Turn record fields cut to their cap (records.maxTextChars, records.maxToolRunsChars, identifiers), by field.',
+      labelNames: ['field'],
+      registers,
+      collect() {
+        const totals = [...(metrics.#recordQueue?.truncated ?? new Map<string, number>())];
+        for (const [field, delta] of metrics.#truncatedSeen.deltas(totals)) this.inc({ field }, delta);
       },
     });
   }
@@ -202,7 +215,8 @@ export class GatewayMetrics {
   /** Reads the record store's queue depth and drops at each scrape (RecordStore fits). */
   trackRecordQueue(source: RecordQueueSource | undefined): void {
     this.#recordQueue = source;
-    this.#droppedSeen = 0;
+    this.#droppedSeen.reset();
+    this.#truncatedSeen.reset();
   }
 
   /** A response stream began (hot path: one unlabelled gauge increment). */
@@ -338,6 +352,30 @@ export function summarizeTurn(report: TurnReport, now = performance.now(), cance
 
 function cancellationOf(status: TurnStatus): CancellationReason | undefined {
   return status === 'client_closed' || status === 'superseded' || status === 'shutdown' ? status : undefined;
+}
+
+/**
+ * Turns monotonic per-label totals read from a source at scrape time into counter increments. A new
+ * source (or a restarted one) counts from where it is; the counter never goes down.
+ */
+class MirroredTotals {
+  #seen = new Map<string, number>();
+
+  reset(): void {
+    this.#seen = new Map();
+  }
+
+  /** The increase of each label since the last call (labels that did not grow are left out). */
+  deltas(totals: Iterable<[string, number]>): [string, number][] {
+    const result: [string, number][] = [];
+    for (const [label, total] of totals) {
+      const seen = this.#seen.get(label) ?? 0;
+      const delta = total >= seen ? total - seen : total;
+      this.#seen.set(label, total);
+      if (delta > 0) result.push([label, delta]);
+    }
+    return result;
+  }
 }
 
 /** Keeps at most `max` distinct values of one label; later ones become `other`. */

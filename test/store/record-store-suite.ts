@@ -282,6 +282,27 @@ export function recordStoreSuite(harness: StoreHarness): void {
       assert.equal((await store.getCall('call-b'))?.turns, 3);
     });
 
+    it('fields past their cap are stored cut, with a visible marker, and counted', async () => {
+      const { store } = await fresh({ limits: { maxTextChars: 1000, maxToolRunsChars: 5000 } });
+      const huge = turn({
+        instanceId: 'call-huge',
+        answerText: '好'.repeat(2_000_000),
+        userData: JSON.stringify({ blob: 'b'.repeat(100_000) }),
+        toolRuns: Array.from({ length: 50 }, () => ({ name: 't', arguments: 'a'.repeat(900), ok: true, error: null, status: 200, result: 'r', ms: 1 })),
+      });
+      store.enqueue(huge);
+      await store.flush();
+      const [stored] = (await store.getCall('call-huge'))?.turnRecords ?? [];
+      assert.ok(stored);
+      assert.equal(stored.answerText.length, 1000);
+      assert.match(stored.answerText, /^好+…\[truncated 19990\d\d chars\]$/);
+      assert.equal(stored.userData?.length, 1000);
+      assert.ok(JSON.stringify(stored.toolRuns).length < 5200);
+      assert.match(stored.toolRuns.at(-1)?.error ?? '', /truncated \d+ tool runs/);
+      assert.equal(stored.callerText, huge.callerText);
+      assert.deepEqual(Object.fromEntries(store.truncated), { answerText: 1, userData: 1, toolRuns: 1 });
+    });
+
     it('a turn stored twice (a retried batch) is kept once', async () => {
       const { store } = await fresh();
       const record = turn({ instanceId: 'call-dup' });

@@ -213,25 +213,39 @@ describe('GatewayMetrics', () => {
     const metrics = new GatewayMetrics();
     let families = await scrape(metrics);
     assert.equal(valueOf(family(families, 'vlg_record_queue_depth', 'GAUGE')), 0);
-    assert.equal(valueOf(family(families, 'vlg_records_dropped_total', 'COUNTER')), 0);
+    assert.equal(valueOf(family(families, 'vlg_records_dropped_total', 'COUNTER'), { reason: 'queue_full' }), 0);
 
-    const store = { queueDepth: 5, dropped: 2 };
+    const store = {
+      queueDepth: 5,
+      dropped: 2,
+      droppedByReason: { queue_full: 2, write_failed: 0, invalid_record: 0 },
+      truncated: new Map([['answerText', 1]]),
+    };
     metrics.trackRecordQueue(store);
     families = await scrape(metrics);
     assert.equal(valueOf(family(families, 'vlg_record_queue_depth', 'GAUGE')), 5);
-    assert.equal(valueOf(family(families, 'vlg_records_dropped_total', 'COUNTER')), 2);
+    assert.equal(valueOf(family(families, 'vlg_records_dropped_total', 'COUNTER'), { reason: 'queue_full' }), 2);
+    assert.equal(valueOf(family(families, 'vlg_record_fields_truncated_total', 'COUNTER'), { field: 'answerText' }), 1);
 
     store.queueDepth = 0;
-    store.dropped = 7;
+    store.droppedByReason = { queue_full: 5, write_failed: 1, invalid_record: 1 };
+    store.truncated.set('answerText', 3).set('toolRuns', 2);
     families = await scrape(metrics);
     assert.equal(valueOf(family(families, 'vlg_record_queue_depth', 'GAUGE')), 0);
-    assert.equal(valueOf(family(families, 'vlg_records_dropped_total', 'COUNTER')), 7);
+    const dropped = () => family(families, 'vlg_records_dropped_total', 'COUNTER');
+    assert.deepEqual(
+      ['queue_full', 'write_failed', 'invalid_record'].map((reason) => valueOf(dropped(), { reason })),
+      [5, 1, 1],
+    );
+    assert.equal(valueOf(family(families, 'vlg_record_fields_truncated_total', 'COUNTER'), { field: 'answerText' }), 3);
+    assert.equal(valueOf(family(families, 'vlg_record_fields_truncated_total', 'COUNTER'), { field: 'toolRuns' }), 2);
     families = await scrape(metrics); // scraping again counts nothing twice
-    assert.equal(valueOf(family(families, 'vlg_records_dropped_total', 'COUNTER')), 7);
+    assert.equal(valueOf(dropped(), { reason: 'queue_full' }), 5);
 
-    metrics.trackRecordQueue({ queueDepth: 1, dropped: 1 }); // a new store starts from 0
+    // A new store starts from 0.
+    metrics.trackRecordQueue({ queueDepth: 1, dropped: 1, droppedByReason: { queue_full: 1, write_failed: 0, invalid_record: 0 } });
     families = await scrape(metrics);
-    assert.equal(valueOf(family(families, 'vlg_records_dropped_total', 'COUNTER')), 8);
+    assert.equal(valueOf(dropped(), { reason: 'queue_full' }), 6);
   });
 
   it('counts admission rejections by reason', async () => {
