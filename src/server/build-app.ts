@@ -125,7 +125,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Operator endpoints live at the root only.
   if (deps.metrics) registerMetrics(app, deps.metrics, deps.config.metrics.apiKey);
   if (deps.records) {
-    registerAdminRoutes(app, { store: deps.records, auth: deps.adminAuth });
+    const { turnsPerPage, maxTurnsPerPage } = deps.config.admin;
+    registerAdminRoutes(app, { store: deps.records, auth: deps.adminAuth, turnPages: { turnsPerPage, maxTurnsPerPage } });
     registerImsCallbacks(app, { store: deps.records, token: deps.config.callbacks.token, logger: deps.logger });
   }
 

@@ -28,7 +28,7 @@ import {
   type SqlRow,
   type SqlValue,
 } from './sql-records.ts';
-import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnRecord } from './turn-record.ts';
+import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnPage, TurnRecord } from './turn-record.ts';
 
 export interface PostgresStoreOptions extends RecordStoreOptions {
   /** Connections at most. Default 4. */
@@ -140,9 +140,9 @@ class PostgresBackend implements RecordBackend {
     return listCalls(this.#exec, query);
   }
 
-  async getCall(instanceId: string): Promise<CallDetail | undefined> {
+  async getCall(instanceId: string, page?: TurnPage): Promise<CallDetail | undefined> {
     await this.ready();
-    return getCall(this.#exec, instanceId);
+    return getCall(this.#exec, instanceId, page);
   }
 
   async stats(query: StatsQuery): Promise<StatsRow[]> {

@@ -16,6 +16,7 @@ import type {
   RecordStore,
   StatsQuery,
   StatsRow,
+  TurnPage,
   TurnRecord,
 } from './turn-record.ts';
 import { LogThrottle } from './log-throttle.ts';
@@ -71,7 +72,7 @@ export interface RecordBackend {
   write(records: TurnRecord[]): Promise<void>;
   addEvent(event: CallEventRecord): Promise<boolean>;
   listCalls(query: CallQuery): Promise<{ calls: CallSummary[]; total: number }>;
-  getCall(instanceId: string): Promise<CallDetail | undefined>;
+  getCall(instanceId: string, page?: TurnPage): Promise<CallDetail | undefined>;
   stats(query: StatsQuery): Promise<StatsRow[]>;
   exportPage(since: string | undefined, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]>;
   purgeOlderThan(cutoff: string): Promise<number>;
@@ -350,7 +351,7 @@ export function createBatchedStore(backend: RecordBackend, options: RecordStoreO
     },
     addEvent: (event) => backend.addEvent(capper.capEvent(event)),
     listCalls: (query) => backend.listCalls(query),
-    getCall: (instanceId) => backend.getCall(instanceId),
+    getCall: (instanceId, page) => backend.getCall(instanceId, page),
     stats: (query) => backend.stats(query),
     async exportTurns(since, batch) {
       let after: ExportCursor | undefined;

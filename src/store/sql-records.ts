@@ -20,6 +20,8 @@ import type {
   CallSummary,
   StatsQuery,
   StatsRow,
+  TurnCursor,
+  TurnPage,
   TurnRecord,
 } from './turn-record.ts';
 
@@ -44,10 +46,7 @@ export const CALL_ENDING_EVENTS: readonly string[] = ['agent_stop', 'session_sto
 export const ERROR_OUTCOMES: readonly string[] = ['error', 'apologized', 'upstream_broken'];
 
 /** Where an export page resumes: after this turn in (started_at, id) order. */
-export interface ExportCursor {
-  startedAt: string;
-  id: string;
-}
+export type ExportCursor = TurnCursor;
 
 const MIGRATION_LOCK = 0x766c6777; // 'vlgw'
 const CALL_LOCK_CLASS = 0x766c67; // two-key advisory locks: (class, hashtext(instance_id))
@@ -296,18 +295,46 @@ export async function listCalls(
   }, 'read');
 }
 
-/** One call with all its turns (by start time) and events (by arrival). */
-export async function getCall(exec: SqlExecutor, rawInstanceId: string): Promise<CallDetail | undefined> {
+/**
+ * One call with its events (by arrival) and its turns by start time: all of them, or the page
+ * asked for (one turn more is read, to know whether another page follows).
+ */
+export async function getCall(exec: SqlExecutor, rawInstanceId: string, page?: TurnPage): Promise<CallDetail | undefined> {
   const instanceId = textEncoder(exec.dialect)(rawInstanceId) ?? '';
   return exec.transaction(async (tx) => {
     const [row] = await tx.all('SELECT * FROM calls WHERE instance_id = $1', [instanceId]);
     if (!row) return undefined;
-    const turns = await tx.all('SELECT * FROM turns WHERE instance_id = $1 ORDER BY started_at, id', [instanceId]);
+    const params: SqlValue[] = [instanceId];
+    const where = ['instance_id = $1'];
+    if (page?.after !== undefined) where.push(afterCursor(params, page.after));
+    let limitSql = '';
+    if (page !== undefined) {
+      params.push(Math.max(1, Math.floor(page.limit)) + 1);
+      limitSql = ` LIMIT $${params.length}`;
+    }
+    const turns = (await tx.all(`SELECT * FROM turns WHERE ${where.join(' AND ')} ORDER BY started_at, id${limitSql}`, params)).map(
+      (r) => decodeTurn(r, tx.dialect),
+    );
+    const more = page !== undefined && turns.length > Math.max(1, Math.floor(page.limit));
+    if (more) turns.pop();
+    const last = turns.at(-1);
     const events = await tx.all('SELECT * FROM call_events WHERE instance_id = $1 ORDER BY received_at, event_key', [
       instanceId,
     ]);
-    return { ...decodeCall(row), turnRecords: turns.map((r) => decodeTurn(r, tx.dialect)), events: events.map((r) => decodeEvent(r, tx.dialect)) };
+    return {
+      ...decodeCall(row),
+      turnRecords: turns,
+      events: events.map((r) => decodeEvent(r, tx.dialect)),
+      next: more && last ? { startedAt: last.startedAt, id: last.id } : null,
+    };
   }, 'read');
+}
+
+/** The condition "after this turn" in (started_at, id) order; adds its two parameters. */
+function afterCursor(params: SqlValue[], after: TurnCursor): string {
+  params.push(queryTime(after.startedAt, 'after'), after.id);
+  const at = `$${params.length - 1}`;
+  return `(started_at > ${at} OR (started_at = ${at} AND id > $${params.length}))`;
 }
 
 /** Turns that started in [since, ∞), oldest first, `limit` at a time after `after`. */
@@ -323,10 +350,7 @@ export async function exportPage(
     params.push(queryTime(since, 'since'));
     where.push(`started_at >= $${params.length}`);
   }
-  if (after !== undefined) {
-    params.push(queryTime(after.startedAt, 'after'), after.id);
-    where.push(`(started_at > $${params.length - 1} OR (started_at = $${params.length - 1} AND id > $${params.length}))`);
-  }
+  if (after !== undefined) where.push(afterCursor(params, after));
   params.push(Math.max(1, Math.floor(limit)));
   const rows = await exec.all(
     `SELECT * FROM turns ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at, id LIMIT $${params.length}`,

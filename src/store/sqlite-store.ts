@@ -23,7 +23,7 @@ import {
   type StoreLogger,
 } from './record-queue.ts';
 import type { ExportCursor } from './sql-records.ts';
-import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnRecord } from './turn-record.ts';
+import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnPage, TurnRecord } from './turn-record.ts';
 
 export interface SqliteStoreOptions extends RecordStoreOptions {
   /** A request the worker hasn't answered by then fails (the worker keeps running). Default 30 s. */
@@ -83,8 +83,8 @@ class SqliteWorkerBackend implements RecordBackend {
     return this.#request({ op: 'listCalls', query });
   }
 
-  getCall(instanceId: string): Promise<CallDetail | undefined> {
-    return this.#request({ op: 'getCall', instanceId });
+  getCall(instanceId: string, page?: TurnPage): Promise<CallDetail | undefined> {
+    return this.#request({ op: 'getCall', instanceId, page });
   }
 
   stats(query: StatsQuery): Promise<StatsRow[]> {

@@ -18,7 +18,7 @@ import {
   stats,
   type ExportCursor,
 } from './sql-records.ts';
-import type { CallEventRecord, CallQuery, StatsQuery, TurnRecord } from './turn-record.ts';
+import type { CallEventRecord, CallQuery, StatsQuery, TurnPage, TurnRecord } from './turn-record.ts';
 
 export interface SqliteWorkerData {
   file: string;
@@ -30,7 +30,7 @@ export type SqliteWorkerCommand =
   | { op: 'write'; records: TurnRecord[] }
   | { op: 'addEvent'; event: CallEventRecord }
   | { op: 'listCalls'; query: CallQuery }
-  | { op: 'getCall'; instanceId: string }
+  | { op: 'getCall'; instanceId: string; page: TurnPage | undefined }
   | { op: 'stats'; query: StatsQuery }
   | { op: 'exportPage'; since: string | undefined; after: ExportCursor | undefined; limit: number }
   | { op: 'purge'; cutoff: string }
@@ -90,7 +90,7 @@ async function handle(command: SqliteWorkerCommand): Promise<unknown> {
     case 'listCalls':
       return listCalls(await database(), command.query);
     case 'getCall':
-      return getCall(await database(), command.instanceId);
+      return getCall(await database(), command.instanceId, command.page);
     case 'stats':
       return stats(await database(), command.query);
     case 'exportPage':

@@ -95,8 +95,23 @@ export interface CallSummary {
 }
 
 export interface CallDetail extends CallSummary {
+  /** The call's turns in start order: all of them, or one page (see TurnPage). */
   turnRecords: TurnRecord[];
   events: CallEventRecord[];
+  /** Where the next page of turns starts; null when this page has the last turn. */
+  next: TurnCursor | null;
+}
+
+/** A position in a call's (or the whole store's) turns, in (startedAt, id) order: after this turn. */
+export interface TurnCursor {
+  startedAt: string;
+  id: string;
+}
+
+/** One page of a call's turns: at most `limit` turns, after `after` when given. */
+export interface TurnPage {
+  limit: number;
+  after?: TurnCursor;
 }
 
 export interface CallQuery {
@@ -135,7 +150,8 @@ export interface RecordStore {
   enqueue(record: TurnRecord): void;
   addEvent(event: CallEventRecord): Promise<boolean>;
   listCalls(query: CallQuery): Promise<{ calls: CallSummary[]; total: number }>;
-  getCall(instanceId: string): Promise<CallDetail | undefined>;
+  /** One call with its events and its turns: all of them, or the page asked for. */
+  getCall(instanceId: string, page?: TurnPage): Promise<CallDetail | undefined>;
   stats(query: StatsQuery): Promise<StatsRow[]>;
   /** Turns recorded since `since` (ISO), oldest first, for export. */
   exportTurns(since: string | undefined, batch: (records: TurnRecord[]) => Promise<void> | void): Promise<void>;

@@ -238,6 +238,47 @@ describe('admin routes (real SQLite store)', () => {
       assert.deepEqual(call.events, [
         { instanceId: A, event: 'agent_start', eventKey: 'k1', receivedAt: '2026-01-10T09:59:59.000Z', payload: { event: 'agent_start' } },
       ]);
+      assert.equal((response.json() as { nextCursor: unknown }).nextCursor, null);
+    });
+
+    it('pages the turns with limit and an opaque nextCursor (null on the last page)', async () => {
+      type Page = Omit<CallDetail, 'next'> & { nextCursor: string | null };
+      const first = await get(`/admin/calls/${A}?limit=2`);
+      assert.equal(first.statusCode, 200, first.body);
+      const page1 = first.json() as Page;
+      assert.deepEqual(page1.turnRecords.map((t) => t.id), ['a-1', 'a-2']);
+      assert.equal(page1.turns, 3);
+      assert.equal(typeof page1.nextCursor, 'string');
+      const page2 = (await get(`/admin/calls/${A}?limit=2&cursor=${encodeURIComponent(page1.nextCursor!)}`)).json() as Page;
+      assert.deepEqual(page2.turnRecords.map((t) => t.id), ['a-3']);
+      assert.equal(page2.nextCursor, null);
+      assert.deepEqual(page2.events, page1.events);
+
+      // The configured default page and maximum limit.
+      const small = Fastify();
+      registerAdminRoutes(small, { store, auth: new BearerAuth([ADMIN_KEY]), turnPages: { turnsPerPage: 1, maxTurnsPerPage: 2 } });
+      const inject = (url: string) => small.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      const defaultPage = (await inject(`/admin/calls/${A}`)).json() as Page;
+      assert.deepEqual(defaultPage.turnRecords.map((t) => t.id), ['a-1']);
+      assert.equal((await inject(`/admin/calls/${A}?limit=3`)).statusCode, 400);
+      await small.close();
+    });
+
+    it('refuses a bad limit or cursor, and unknown parameters', async () => {
+      const nul = Buffer.from(JSON.stringify(['2026-01-10T10:00:00.000Z', 'a\u0000'])).toString('base64url');
+      for (const [query, param] of [
+        ['limit=0', 'limit'],
+        ['limit=501', 'limit'],
+        ['limit=ten', 'limit'],
+        ['cursor=not-a-cursor', 'cursor'],
+        [`cursor=${Buffer.from('["soon","a-1"]').toString('base64url')}`, 'cursor'],
+        [`cursor=${nul}`, 'cursor'],
+        ['offset=2', 'offset'],
+      ] as const) {
+        const response = await get(`/admin/calls/${A}?${query}`);
+        assert.equal(response.statusCode, 400, query);
+        assert.equal((response.json() as { error: { param: string } }).error.param, param, query);
+      }
     });
 
     it('keeps the failed attempts of a failed turn', async () => {

@@ -162,8 +162,9 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const call = await store.getCall('call-rt');
       assert.ok(call);
       assert.deepEqual(call.turnRecords, records);
-      const { turnRecords, events, ...summary } = call;
+      const { turnRecords, events, next, ...summary } = call;
       assert.deepEqual(events, []);
+      assert.equal(next, null);
       assert.deepEqual(summary, {
         instanceId: 'call-rt',
         agent: 'support',
@@ -313,6 +314,37 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const call = await store.getCall('call-dup');
       assert.equal(call?.turns, 1);
       assert.equal(call?.turnRecords.length, 1);
+    });
+  });
+
+  describe('getCall paging', () => {
+    it('pages a call\'s turns in start order with a stable cursor; turns added earlier never shift a page', async () => {
+      const { store } = await fresh();
+      // Two turns share a start time: the id breaks the tie.
+      const records = [0, 1, 1, 2, 3, 4, 5].map((minutes) => turn({ instanceId: 'call-pages', startedAt: at(minutes) }));
+      for (const record of records) store.enqueue(record);
+      await store.flush();
+      const seen: string[] = [];
+      let page = await store.getCall('call-pages', { limit: 3 });
+      assert.equal(page?.turns, 7, 'the summary counts every turn');
+      const sizes: number[] = [];
+      for (;;) {
+        assert.ok(page);
+        sizes.push(page.turnRecords.length);
+        seen.push(...page.turnRecords.map((r) => r.id));
+        if (page.next === null) break;
+        if (sizes.length === 1) {
+          // A late turn that sorts before the cursor doesn't move the next page.
+          store.enqueue(turn({ instanceId: 'call-pages', startedAt: at(0) }));
+          await store.flush();
+        }
+        page = await store.getCall('call-pages', { limit: 3, after: page.next });
+      }
+      assert.deepEqual(sizes, [3, 3, 1]);
+      assert.deepEqual(seen, records.map((r) => r.id));
+      const exact = await store.getCall('call-pages', { limit: 8 });
+      assert.deepEqual([exact?.turnRecords.length, exact?.next], [8, null]);
+      assert.equal((await store.getCall('call-pages'))?.turnRecords.length, 8);
     });
   });
 

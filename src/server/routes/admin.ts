@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { GatewayError } from '../../protocol/gateway-error.ts';
-import type { CallQuery, RecordStore, StatsQuery } from '../../store/turn-record.ts';
+import type { CallQuery, RecordStore, StatsQuery, TurnPage } from '../../store/turn-record.ts';
 import type { BearerAuth } from '../bearer-auth.ts';
 import { toClientError } from '../client-errors.ts';
+import { decodeTurnCursor, encodeTurnCursor } from './turn-cursor.ts';
 
 export interface AdminRouteDeps {
   store: RecordStore;
@@ -11,6 +12,8 @@ export interface AdminRouteDeps {
   auth: BearerAuth;
   /** Where failures of the store are logged (optional: a bare app may have none). */
   logger?: { error(obj: object, msg?: string): void };
+  /** Turns per page of one call (admin.turnsPerPage, admin.maxTurnsPerPage). Default 100 and 500. */
+  turnPages?: { turnsPerPage: number; maxTurnsPerPage: number };
 }
 
 /** Outcomes a call can be filtered by: every turn outcome, and 'ended'. */
@@ -33,7 +36,8 @@ const MAX_TEXT = 256;
  * The admin API, every route behind the admin key (`Authorization: Bearer <admin key>`):
  *  - `GET /admin/calls?from&to&agent&caller&outcome&limit&offset`: calls, newest first, as
  *    `{ object: 'list', data: CallSummary[], total, limit, offset }`;
- *  - `GET /admin/calls/:instanceId`: one call with its turns (in order) and platform events;
+ *  - `GET /admin/calls/:instanceId?limit&cursor`: one call with a page of its turns (in order),
+ *    its platform events, and `nextCursor` (null on the last page);
  *  - `GET /admin/stats?from&to`: per agent and provider, as `{ object: 'list', data: StatsRow[] }`.
  * `from`/`to` are ISO dates (`2026-11-01`, UTC midnight) or date-times with a zone
  * (`2026-11-01T08:00:00Z`, `...+08:00`); an empty parameter counts as absent; an unknown one is
@@ -41,6 +45,24 @@ const MAX_TEXT = 256;
  * these routes themselves, so they keep that shape in any app.
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
+  const { turnsPerPage, maxTurnsPerPage } = deps.turnPages ?? { turnsPerPage: 100, maxTurnsPerPage: 500 };
+  const callQuerySchema = z.strictObject({
+    limit: wholeNumber(1, maxTurnsPerPage, turnsPerPage, `must be a whole number from 1 to ${maxTurnsPerPage}`),
+    cursor: z.preprocess(
+      blankToUndefined,
+      z
+        .string({ error: 'must be given once, as text' })
+        .transform((value, ctx) => {
+          const cursor = decodeTurnCursor(value);
+          if (cursor === undefined) {
+            ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of an earlier page' });
+            return z.NEVER;
+          }
+          return cursor;
+        })
+        .optional(),
+    ),
+  });
   void app.register(async (scope) => {
     scope.setErrorHandler(async (error, request, reply) => {
       const clientError = toClientError(error);
@@ -82,7 +104,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       if (instanceId.length > MAX_TEXT) {
         throw invalidParam('instanceId', `instanceId must be at most ${MAX_TEXT} characters.`);
       }
-      const call = await deps.store.getCall(instanceId);
+      const query = parseQuery(callQuerySchema, request.query);
+      const page: TurnPage = { limit: query.limit };
+      if (query.cursor !== undefined) page.after = query.cursor;
+      const call = await deps.store.getCall(instanceId, page);
       if (!call) {
         throw new GatewayError(`No call with instance id ${JSON.stringify(instanceId)} is recorded.`, {
           status: 404,
@@ -91,7 +116,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
           param: 'instanceId',
         });
       }
-      return call;
+      const { next, ...detail } = call;
+      return { ...detail, nextCursor: next === null ? null : encodeTurnCursor(next) };
     });
 
     scope.get('/admin/stats', async (request) => {
