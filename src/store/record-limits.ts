@@ -68,11 +68,11 @@ export class RecordCapper {
     return this.#truncated;
   }
 
-  /** The record within its caps (the same object when nothing needed cutting). */
+  /** A copy of the record within its caps. */
   capTurn(record: TurnRecord): TurnRecord {
     const key = (value: string | null) => this.#cut(value, KEY_CHARS, 'identifier');
     const text = (value: string | null, field: TruncatedField) => this.#cut(value, this.#limits.maxTextChars, field);
-    const capped: TurnRecord = {
+    return {
       ...record,
       id: key(record.id) ?? '',
       instanceId: key(record.instanceId),
@@ -97,7 +97,6 @@ export class RecordCapper {
       errorCode: key(record.errorCode),
       errorMessage: text(record.errorMessage, 'errorMessage'),
     };
-    return capped;
   }
 
   /** A platform event's identifiers within KEY_CHARS (its payload is bounded by the callback's body limit). */
