@@ -58,6 +58,18 @@ export interface RecordQueueSource {
   readonly dropped: number;
 }
 
+/** What the call registry exposes about the calls it holds (CallRegistry fits). */
+export interface CallMemorySource {
+  readonly size: number;
+  /** Approximate heap bytes of all calls. */
+  readonly memoryBytes: number;
+  /** Calls forgotten since start, by reason (monotonic). */
+  readonly evictions: Readonly<Record<string, number>>;
+}
+
+/** The extendData fields refused at the edge, the only values the rejection counter takes. */
+const CALL_ID_FIELDS: ReadonlySet<string> = new Set(['instanceId', 'channelId', 'sentenceId', 'callerNumber', 'calleeNumber']);
+
 export interface GatewayMetricsOptions {
   /** Append Node process metrics (shared by the process) to every scrape. Default true. */
   processMetrics?: boolean;
@@ -79,6 +91,8 @@ export class GatewayMetrics {
   readonly #processMetrics: boolean;
   #recordQueue: RecordQueueSource | undefined;
   #droppedSeen = 0;
+  #calls: CallMemorySource | undefined;
+  readonly #evictionsSeen = new Map<string, number>();
 
   readonly #agents = new BoundedLabel(200);
   readonly #providers = new BoundedLabel(200);
@@ -98,6 +112,7 @@ export class GatewayMetrics {
   readonly #hangups: Counter<'agent'>;
   readonly #transfers: Counter<'agent'>;
   readonly #admissionRejections: Counter<'reason'>;
+  readonly #rejectedCallIds: Counter<'field'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.#processMetrics = options.processMetrics ?? true;
@@ -175,8 +190,44 @@ export class GatewayMetrics {
       registers,
     });
 
-    // Read from the record store at scrape time only.
+    this.#rejectedCallIds = new Counter({
+      name: 'vlg_rejected_call_ids_total',
+      help: 'Requests refused with a 400 because an extendData id was invalid (sentenceId out of range, control characters, too long), by field.',
+      labelNames: ['field'],
+      registers,
+    });
+
+    // Read from the record store and the call registry at scrape time only.
     const metrics = this;
+    new Gauge({
+      name: 'vlg_calls',
+      help: 'Calls held in memory (barge-in, sentence order, call memory).',
+      registers,
+      collect() {
+        this.set(metrics.#calls?.size ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'vlg_call_memory_bytes',
+      help: 'Approximate heap bytes held by the calls in memory (calls.maxMemoryBytes bounds it).',
+      registers,
+      collect() {
+        this.set(metrics.#calls?.memoryBytes ?? 0);
+      },
+    });
+    new Counter({
+      name: 'vlg_call_evictions_total',
+      help: 'Calls forgotten, by reason: idle, memory_limit (the idlest, to stay within calls.maxMemoryBytes), call_limit, new_call (replaced by a new call under the same id).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        for (const [reason, count] of Object.entries(metrics.#calls?.evictions ?? {})) {
+          const delta = count - (metrics.#evictionsSeen.get(reason) ?? 0);
+          metrics.#evictionsSeen.set(reason, count);
+          if (delta > 0) this.inc({ reason }, delta);
+        }
+      },
+    });
     new Gauge({
       name: 'vlg_record_queue_depth',
       help: 'Turn records waiting to be written to the record store.',
@@ -203,6 +254,17 @@ export class GatewayMetrics {
   trackRecordQueue(source: RecordQueueSource | undefined): void {
     this.#recordQueue = source;
     this.#droppedSeen = 0;
+  }
+
+  /** Reads the call registry's size, bytes and evictions at each scrape (CallRegistry fits). */
+  trackCalls(source: CallMemorySource | undefined): void {
+    this.#calls = source;
+    this.#evictionsSeen.clear();
+  }
+
+  /** A request refused because `extendData.<field>` was invalid. */
+  countRejectedCallId(field: string): void {
+    this.#rejectedCallIds.inc({ field: CALL_ID_FIELDS.has(field) ? field : OTHER });
   }
 
   /** A response stream began (hot path: one unlabelled gauge increment). */

@@ -45,6 +45,11 @@ export class TurnTelemetry {
     this.options.metrics?.countAdmissionRejection(code);
   }
 
+  /** A request refused because `extendData.<field>` was invalid (400). */
+  rejectedCallId(field: string): void {
+    this.options.metrics?.countRejectedCallId(field);
+  }
+
   ended(report: TurnReport): void {
     const { metrics, records } = this.options;
     metrics?.streamEnded();
