@@ -78,12 +78,13 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     if (!res.writableFinished) controller.abort(clientClosedError());
   };
   res.on('close', onClose);
+  const callId = callIdentity(keyId, turn.call);
   const callTurn = deps.calls.beginTurn({
-    id: callIdentity(keyId, turn.call),
+    id: callId,
     controller,
     idleMs: agent.config.memory.idleMinutes * 60_000,
     sentenceId: turn.call.sentenceId,
-    opening: conversationOpening(turn.messages),
+    opening: callId === undefined ? [] : conversationOpening(turn.messages),
     keepTranscript: agent.config.memory.mode === 'full',
   });
 
