@@ -67,8 +67,8 @@ export interface CallMemorySource {
   readonly evictions: Readonly<Record<string, number>>;
 }
 
-/** The extendData fields refused at the edge, the only values the rejection counter takes. */
-const CALL_ID_FIELDS: ReadonlySet<string> = new Set(['instanceId', 'channelId', 'sentenceId', 'callerNumber', 'calleeNumber']);
+/** The extendData fields checked at the edge, the only values the rejection counter takes. */
+const EXTEND_DATA_FIELDS: ReadonlySet<string> = new Set(['instanceId', 'channelId', 'sentenceId', 'callerNumber', 'calleeNumber', 'userData']);
 
 export interface GatewayMetricsOptions {
   /** Append Node process metrics (shared by the process) to every scrape. Default true. */
@@ -112,7 +112,7 @@ export class GatewayMetrics {
   readonly #hangups: Counter<'agent'>;
   readonly #transfers: Counter<'agent'>;
   readonly #admissionRejections: Counter<'reason'>;
-  readonly #rejectedCallIds: Counter<'field'>;
+  readonly #rejectedExtendData: Counter<'field'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.#processMetrics = options.processMetrics ?? true;
@@ -190,9 +190,9 @@ export class GatewayMetrics {
       registers,
     });
 
-    this.#rejectedCallIds = new Counter({
-      name: 'vlg_rejected_call_ids_total',
-      help: 'Requests refused with a 400 because an extendData id was invalid (sentenceId out of range, control characters, too long), by field.',
+    this.#rejectedExtendData = new Counter({
+      name: 'vlg_rejected_extend_data_total',
+      help: 'Requests refused with a 400 because an extendData field was invalid (sentenceId out of range, an id with control characters or too long), by field.',
       labelNames: ['field'],
       registers,
     });
@@ -263,8 +263,8 @@ export class GatewayMetrics {
   }
 
   /** A request refused because `extendData.<field>` was invalid. */
-  countRejectedCallId(field: string): void {
-    this.#rejectedCallIds.inc({ field: CALL_ID_FIELDS.has(field) ? field : OTHER });
+  countRejectedExtendData(field: string): void {
+    this.#rejectedExtendData.inc({ field: EXTEND_DATA_FIELDS.has(field) ? field : OTHER });
   }
 
   /** A response stream began (hot path: one unlabelled gauge increment). */

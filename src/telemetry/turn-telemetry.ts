@@ -46,8 +46,8 @@ export class TurnTelemetry {
   }
 
   /** A request refused because `extendData.<field>` was invalid (400). */
-  rejectedCallId(field: string): void {
-    this.options.metrics?.countRejectedCallId(field);
+  rejectedExtendData(field: string): void {
+    this.options.metrics?.countRejectedExtendData(field);
   }
 
   ended(report: TurnReport): void {

@@ -88,7 +88,7 @@ describe('calls are isolated per API key, and never locked', () => {
     upstream.respondWith({ events: textEvents('Still here.') });
     const call = { instanceId: 'shared-3' };
     await readStream(await turn(TEST_KEY, { ...call, sentenceId: 1 }, [{ role: 'user', content: 'hi' }]));
-    const rejectedBefore = await metric(gateway, 'vlg_rejected_call_ids_total', { field: 'sentenceId' });
+    const rejectedBefore = await metric(gateway, 'vlg_rejected_extend_data_total', { field: 'sentenceId' });
 
     const huge = await turn(OTHER_KEY, { ...call, sentenceId: '9'.repeat(400) }, [{ role: 'user', content: 'x' }]);
     assert.equal(huge.status, 400);
@@ -96,7 +96,7 @@ describe('calls are isolated per API key, and never locked', () => {
     assert.equal(body.error.type, 'invalid_request_error');
     assert.equal(body.error.param, 'extendData.sentenceId');
     assert.match(body.error.message, /integer from 0 to 9007199254740991/);
-    assert.equal(await metric(gateway, 'vlg_rejected_call_ids_total', { field: 'sentenceId' }), rejectedBefore + 1);
+    assert.equal(await metric(gateway, 'vlg_rejected_extend_data_total', { field: 'sentenceId' }), rejectedBefore + 1);
 
     const largest = await turn(OTHER_KEY, { ...call, sentenceId: Number.MAX_SAFE_INTEGER }, [{ role: 'user', content: 'x' }]);
     assert.equal(largest.status, 200);

@@ -250,10 +250,10 @@ describe('GatewayMetrics', () => {
       'reason=new_call': 2,
     });
 
-    metrics.countRejectedCallId('sentenceId');
-    metrics.countRejectedCallId('instanceId');
-    metrics.countRejectedCallId('anything the client wrote');
-    assert.deepEqual(table(family(await scrape(metrics), 'vlg_rejected_call_ids_total', 'COUNTER')), {
+    metrics.countRejectedExtendData('sentenceId');
+    metrics.countRejectedExtendData('instanceId');
+    metrics.countRejectedExtendData('anything the client wrote');
+    assert.deepEqual(table(family(await scrape(metrics), 'vlg_rejected_extend_data_total', 'COUNTER')), {
       'field=instanceId': 1,
       'field=sentenceId': 1,
       [`field=${OTHER}`]: 1,

@@ -52,7 +52,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     turn = parseChatRequest(request.body, singleValues(request.query));
   } catch (error) {
     const field = error instanceof GatewayError ? extendDataField(error.param) : undefined;
-    if (field !== undefined) deps.telemetry?.rejectedCallId(field);
+    if (field !== undefined) deps.telemetry?.rejectedExtendData(field);
     throw error;
   }
   const agent = deps.agents.resolve(turn.model);
