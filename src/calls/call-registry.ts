@@ -79,8 +79,7 @@ export class CallRegistry {
   private readonly limits: CallsConfig;
   private bytes = 0;
   private readonly sweeper: NodeJS.Timeout;
-  /** Calls forgotten (or, for memory_limit, emptied) since start, by reason. */
-  readonly evictions: Record<CallEvictionReason, number> = { idle: 0, memory_limit: 0, call_limit: 0, new_call: 0 };
+  private readonly evicted: Record<CallEvictionReason, number> = { idle: 0, memory_limit: 0, call_limit: 0, new_call: 0 };
 
   constructor(limits: CallsConfig = DEFAULT_LIMITS) {
     this.limits = limits;
@@ -128,6 +127,11 @@ export class CallRegistry {
 
   get size(): number {
     return this.calls.size;
+  }
+
+  /** Calls forgotten (or, for memory_limit, emptied) since start, by reason. */
+  get evictions(): Readonly<Record<CallEvictionReason, number>> {
+    return this.evicted;
   }
 
   /** Approximate heap bytes held by all calls (entries and memory). */
@@ -221,7 +225,7 @@ export class CallRegistry {
         this.forget(call, 'memory_limit');
       } else if (call.memoryBytes > 0) {
         this.setMemory(call, EMPTY_MEMORY);
-        this.evictions.memory_limit++;
+        this.evicted.memory_limit++;
       }
     }
   }
@@ -239,6 +243,6 @@ export class CallRegistry {
   private forget(call: CallState, reason: CallEvictionReason): void {
     this.calls.delete(call.id);
     this.bytes -= call.fixedBytes + call.memoryBytes;
-    this.evictions[reason]++;
+    this.evicted[reason]++;
   }
 }

@@ -224,7 +224,7 @@ export class GatewayMetrics {
         for (const [reason, count] of Object.entries(metrics.#calls?.evictions ?? {})) {
           const delta = count - (metrics.#evictionsSeen.get(reason) ?? 0);
           metrics.#evictionsSeen.set(reason, count);
-          if (delta > 0) this.inc({ reason }, delta);
+          if (delta > 0) this.inc({ reason: metrics.#reasons.value(reason) }, delta);
         }
       },
     });
