@@ -51,7 +51,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const apiKeys = resolveApiKeys(config.server.apiKeys, dataDir);
   const adminKeys = resolveApiKeys(config.admin.apiKeys, dataDir, { file: 'admin-key', prefix: 'vlga-' });
   const agents = new AgentRegistry(config);
-  const calls = new CallRegistry();
+  const calls = new CallRegistry(config.calls);
   const turns = new LiveTurns(new AdmissionControl(config.server.limits));
   const readiness: Readiness = { ready: false };
   const records = config.records.enabled
@@ -68,6 +68,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const stopRetention = records ? startRetention(records, config.records.retentionDays, logger) : undefined;
   const metrics = config.metrics.enabled ? new GatewayMetrics() : undefined;
   metrics?.trackRecordQueue(records);
+  metrics?.trackCalls(calls);
   const tracing = startTracing();
   const telemetry = new TurnTelemetry({ metrics, tracing, records, maskPhoneNumbers: config.privacy.maskPhoneNumbers });
   const app = buildApp({

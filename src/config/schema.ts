@@ -289,10 +289,29 @@ export const recordsSchema = z
     maxToolRunsChars: 32_000,
   });
 
+/** The live calls the gateway holds in memory (barge-in, sentence order, memory.mode full). */
+export const callsSchema = z
+  .strictObject({
+    /** Calls held at most; past it the idlest call without a turn in progress is forgotten. */
+    maxCalls: z.number().int().positive().default(50_000),
+    /** All calls together (approximate heap bytes); past it the idlest calls' memory is forgotten first. */
+    maxMemoryBytes: z.number().int().positive().default(256 * 1024 * 1024),
+    /** One call's remembered conversation; past it its oldest messages are dropped. */
+    maxMemoryBytesPerCall: z.number().int().positive().default(256 * 1024),
+    /** A turn with a lower sentenceId than the call's newest begins a new call once the call has been quiet this long. */
+    newCallAfterIdleSeconds: z.number().positive().default(10),
+  })
+  .refine((calls) => calls.maxMemoryBytesPerCall <= calls.maxMemoryBytes, {
+    message: 'maxMemoryBytesPerCall must not exceed maxMemoryBytes',
+    path: ['maxMemoryBytesPerCall'],
+  })
+  .default({ maxCalls: 50_000, maxMemoryBytes: 256 * 1024 * 1024, maxMemoryBytesPerCall: 256 * 1024, newCallAfterIdleSeconds: 10 });
+
 export const gatewayConfigSchema = z
   .strictObject({
     server: serverConfigSchema.default(serverConfigSchema.parse({})),
     records: recordsSchema,
+    calls: callsSchema,
     privacy: z
       .strictObject({
         /** Records and logs show 138****0001 instead of the full number. */
@@ -391,3 +410,4 @@ export type RetryConfig = z.infer<typeof retrySchema>;
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;
 export type ServerLimits = ServerConfig['limits'];
 export type RecordsConfig = z.infer<typeof recordsSchema>;
+export type CallsConfig = z.infer<typeof callsSchema>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ChatMessage } from './chat-types.ts';
 import { GatewayError } from './gateway-error.ts';
 import { formatIssuePath } from '../validation/issue-path.ts';
-import { extendDataSchema, toCallMetadata, type CallMetadata } from './extend-data.ts';
+import { extendDataSchema, SENTENCE_ID_RULE, toCallMetadata, type CallMetadata } from './extend-data.ts';
 
 /** The incoming chat-completion request: validated strictly where it matters, loose elsewhere. */
 
@@ -155,7 +155,7 @@ function describeUnion(issue: z.core.$ZodIssue, param: string): string {
   if (param.endsWith('.content') || param === 'content') {
     return 'must be a string, an array of content parts ({type:"text",text} or {type:"image_url",image_url:{url}}) or null';
   }
-  if (param.endsWith('sentenceId')) return 'must be an integer or a numeric string';
+  if (param.endsWith('sentenceId')) return SENTENCE_ID_RULE;
   return issue.message;
 }
 

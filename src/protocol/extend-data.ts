@@ -3,21 +3,40 @@ import { z } from 'zod';
 /**
  * IMS call metadata (`extendData`). Documented types are loose in practice: sentenceId arrives as
  * an integer or a numeric string; userData is a string that may hold JSON, or not.
+ *
+ * Checked at the edge, because these values become map keys, log fields and database columns:
+ * ids are short, well-formed text without control characters (a NUL fails a PostgreSQL write);
+ * sentenceId is an integer a JavaScript number and a BIGINT both hold exactly (a 400-digit one
+ * would parse to Infinity and outrank every later turn).
  */
-const idString = z.union([z.string(), z.number().transform(String)]);
+export const MAX_CALL_ID_CHARS = 256;
+export const SENTENCE_ID_RULE = `must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, as a number or a string of digits`;
+
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+const idText = z
+  .string()
+  .max(MAX_CALL_ID_CHARS, `must be at most ${MAX_CALL_ID_CHARS} characters`)
+  .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters (such as NUL or a line break)')
+  .refine((value) => value.isWellFormed(), 'must be well-formed Unicode text');
+
+const idString = z.union([z.string(), z.number().transform(String)], { error: 'must be a string or a number' }).pipe(idText);
+
+const sentenceId = z
+  .union([z.number(), z.string()], { error: SENTENCE_ID_RULE })
+  .transform((value, ctx) => {
+    const parsed = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < 0) {
+      ctx.addIssue({ code: 'custom', message: SENTENCE_ID_RULE });
+      return z.NEVER;
+    }
+    return parsed + 0; // -0 becomes 0
+  });
 
 export const extendDataSchema = z.looseObject({
   instanceId: idString.optional(),
   channelId: idString.optional(),
-  sentenceId: z
-    .union([
-      z.number().int().nonnegative(),
-      z
-        .string()
-        .regex(/^\s*\d+\s*$/, 'must be an integer or a numeric string')
-        .transform((value) => Number.parseInt(value, 10)),
-    ])
-    .optional(),
+  sentenceId: sentenceId.optional(),
   callerNumber: idString.optional(),
   calleeNumber: idString.optional(),
   // Kept raw: the business decides what it holds. Parsed separately, never a reason to reject

@@ -62,6 +62,18 @@ export interface RecordQueueSource {
   readonly truncated?: ReadonlyMap<string, number>;
 }
 
+/** What the call registry exposes about the calls it holds (CallRegistry fits). */
+export interface CallMemorySource {
+  readonly size: number;
+  /** Approximate heap bytes of all calls. */
+  readonly memoryBytes: number;
+  /** Calls forgotten since start, by reason (monotonic). */
+  readonly evictions: Readonly<Record<string, number>>;
+}
+
+/** The extendData fields checked at the edge, the only values the rejection counter takes. */
+const EXTEND_DATA_FIELDS: ReadonlySet<string> = new Set(['instanceId', 'channelId', 'sentenceId', 'callerNumber', 'calleeNumber', 'userData']);
+
 export interface GatewayMetricsOptions {
   /** Append Node process metrics (shared by the process) to every scrape. Default true. */
   processMetrics?: boolean;
@@ -84,6 +96,8 @@ export class GatewayMetrics {
   #recordQueue: RecordQueueSource | undefined;
   readonly #droppedSeen = new MirroredTotals();
   readonly #truncatedSeen = new MirroredTotals();
+  #calls: CallMemorySource | undefined;
+  readonly #evictionsSeen = new MirroredTotals();
 
   readonly #agents = new BoundedLabel(200);
   readonly #providers = new BoundedLabel(200);
@@ -103,6 +117,7 @@ export class GatewayMetrics {
   readonly #hangups: Counter<'agent'>;
   readonly #transfers: Counter<'agent'>;
   readonly #admissionRejections: Counter<'reason'>;
+  readonly #rejectedExtendData: Counter<'field'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.#processMetrics = options.processMetrics ?? true;
@@ -180,8 +195,41 @@ export class GatewayMetrics {
       registers,
     });
 
-    // Read from the record store at scrape time only.
+    this.#rejectedExtendData = new Counter({
+      name: 'vlg_rejected_extend_data_total',
+      help: 'Requests refused with a 400 because an extendData field was invalid (sentenceId out of range, an id with control characters or too long), by field.',
+      labelNames: ['field'],
+      registers,
+    });
+
+    // Read from the record store and the call registry at scrape time only.
     const metrics = this;
+    new Gauge({
+      name: 'vlg_calls',
+      help: 'Calls held in memory (barge-in, sentence order, call memory).',
+      registers,
+      collect() {
+        this.set(metrics.#calls?.size ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'vlg_call_memory_bytes',
+      help: 'Approximate heap bytes held by the calls in memory (calls.maxMemoryBytes bounds it).',
+      registers,
+      collect() {
+        this.set(metrics.#calls?.memoryBytes ?? 0);
+      },
+    });
+    new Counter({
+      name: 'vlg_call_evictions_total',
+      help: 'Calls forgotten, by reason: idle, memory_limit (the idlest, to stay within calls.maxMemoryBytes), call_limit, new_call (replaced by a new call under the same id).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const totals = Object.entries(metrics.#calls?.evictions ?? {});
+        for (const [reason, delta] of metrics.#evictionsSeen.deltas(totals)) this.inc({ reason: metrics.#reasons.value(reason) }, delta);
+      },
+    });
     new Gauge({
       name: 'vlg_record_queue_depth',
       help: 'Turn records waiting to be written to the record store.',
@@ -217,6 +265,17 @@ export class GatewayMetrics {
     this.#recordQueue = source;
     this.#droppedSeen.reset();
     this.#truncatedSeen.reset();
+  }
+
+  /** Reads the call registry's size, bytes and evictions at each scrape (CallRegistry fits). */
+  trackCalls(source: CallMemorySource | undefined): void {
+    this.#calls = source;
+    this.#evictionsSeen.reset();
+  }
+
+  /** A request refused because `extendData.<field>` was invalid. */
+  countRejectedExtendData(field: string): void {
+    this.#rejectedExtendData.inc({ field: EXTEND_DATA_FIELDS.has(field) ? field : OTHER });
   }
 
   /** A response stream began (hot path: one unlabelled gauge increment). */

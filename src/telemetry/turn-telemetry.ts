@@ -45,6 +45,11 @@ export class TurnTelemetry {
     this.options.metrics?.countAdmissionRejection(code);
   }
 
+  /** A request refused because `extendData.<field>` was invalid (400). */
+  rejectedExtendData(field: string): void {
+    this.options.metrics?.countRejectedExtendData(field);
+  }
+
   ended(report: TurnReport): void {
     const { metrics, records } = this.options;
     metrics?.streamEnded();

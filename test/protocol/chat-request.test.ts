@@ -84,4 +84,24 @@ describe('parseChatRequest', () => {
     assert.equal(rejects({ ...base, n: 2 }).param, 'n');
     assert.equal(rejects(null).code, 'invalid_body');
   });
+
+  it('refuses call ids a map key, a log line or a database column cannot hold, naming the field', () => {
+    const refused = (extendData: Record<string, unknown>) => rejects({ ...base, extendData });
+    // A 400-digit sentenceId parsed to Infinity; above 2^53 it is no longer exact; above 2^63 no BIGINT holds it.
+    for (const sentenceId of ['9'.repeat(400), '9007199254740992', 2 ** 63, 1.5, '1e3', '']) {
+      const error = refused({ sentenceId });
+      assert.equal(error.param, 'extendData.sentenceId', String(sentenceId));
+      assert.match(error.message, /integer from 0 to 9007199254740991/);
+    }
+    assert.equal(parseChatRequest({ ...base, extendData: { sentenceId: '9007199254740991' } }).call.sentenceId, Number.MAX_SAFE_INTEGER);
+    assert.equal(parseChatRequest({ ...base, extendData: { sentenceId: ' 0 ' } }).call.sentenceId, 0);
+    for (const field of ['instanceId', 'channelId', 'callerNumber', 'calleeNumber']) {
+      assert.match(refused({ [field]: 'a\u0000b' }).message, new RegExp(`extendData\\.${field}: must not contain control characters`));
+      assert.equal(refused({ [field]: 'line\nbreak' }).param, `extendData.${field}`);
+      assert.match(refused({ [field]: 'x'.repeat(257) }).message, /at most 256 characters/);
+      assert.match(refused({ [field]: 'half \ud800 pair' }).message, /well-formed/);
+      assert.match(refused({ [field]: { id: 1 } }).message, /must be a string or a number/);
+    }
+    assert.equal(parseChatRequest({ ...base, extendData: { instanceId: 'x'.repeat(256), channelId: 42 } }).call.channelId, '42');
+  });
 });

@@ -248,6 +248,32 @@ describe('GatewayMetrics', () => {
     assert.equal(valueOf(dropped(), { reason: 'queue_full' }), 6);
   });
 
+  it('reads the calls at scrape time: count, bytes, evictions by reason (never going down); rejected call ids by field', async () => {
+    const metrics = new GatewayMetrics({ processMetrics: false });
+    const calls = { size: 3, memoryBytes: 4096, evictions: { idle: 1, memory_limit: 0, call_limit: 0, new_call: 2 } };
+    metrics.trackCalls(calls);
+    let families = await scrape(metrics);
+    assert.equal(valueOf(family(families, 'vlg_calls', 'GAUGE')), 3);
+    assert.equal(valueOf(family(families, 'vlg_call_memory_bytes', 'GAUGE')), 4096);
+    calls.evictions.memory_limit = 5;
+    families = await scrape(metrics);
+    families = await scrape(metrics); // scraping again counts nothing twice
+    assert.deepEqual(table(family(families, 'vlg_call_evictions_total', 'COUNTER')), {
+      'reason=idle': 1,
+      'reason=memory_limit': 5,
+      'reason=new_call': 2,
+    });
+
+    metrics.countRejectedExtendData('sentenceId');
+    metrics.countRejectedExtendData('instanceId');
+    metrics.countRejectedExtendData('anything the client wrote');
+    assert.deepEqual(table(family(await scrape(metrics), 'vlg_rejected_extend_data_total', 'COUNTER')), {
+      'field=instanceId': 1,
+      'field=sentenceId': 1,
+      [`field=${OTHER}`]: 1,
+    });
+  });
+
   it('counts admission rejections by reason', async () => {
     const metrics = new GatewayMetrics();
     metrics.countAdmissionRejection('rate_limit_exceeded');

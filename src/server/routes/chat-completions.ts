@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../../agent/agent-registry.ts';
 import { runTurn } from '../../agent/run-turn.ts';
+import { callIdentity } from '../../calls/call-identity.ts';
 import type { CallRegistry } from '../../calls/call-registry.ts';
 import { cancellationKind, clientClosedError } from '../../calls/cancellation.ts';
-import { parseChatRequest } from '../../protocol/chat-request.ts';
+import { conversationOpening } from '../../calls/conversation-opening.ts';
+import { parseChatRequest, type ChatTurnRequest } from '../../protocol/chat-request.ts';
 import { lastUserText, type ChatMessage } from '../../protocol/chat-types.ts';
 import { CompletionBuilder } from '../../protocol/completion-builder.ts';
 import { newCompletionId } from '../../protocol/completion-id.ts';
@@ -45,16 +47,24 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
       retryAfterSeconds: 1,
     });
   }
-  const turn = parseChatRequest(request.body, singleValues(request.query));
+  let turn: ChatTurnRequest;
+  try {
+    turn = parseChatRequest(request.body, singleValues(request.query));
+  } catch (error) {
+    const field = error instanceof GatewayError ? extendDataField(error.param) : undefined;
+    if (field !== undefined) deps.telemetry?.rejectedExtendData(field);
+    throw error;
+  }
   const agent = deps.agents.resolve(turn.model);
   const { logger } = deps;
   if (turn.call.userDataInvalid) {
     logger.warn({ instanceId: turn.call.instanceId, agent: agent.id }, 'extendData.userData is not valid JSON; kept as raw text');
   }
 
+  const keyId = deps.keyIdOf(request);
   let ticket: AdmissionTicket;
   try {
-    ticket = deps.turns.admission.admit(deps.keyIdOf(request));
+    ticket = deps.turns.admission.admit(keyId);
   } catch (error) {
     if (error instanceof GatewayError) deps.telemetry?.rejected(error.code);
     throw error;
@@ -68,12 +78,15 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     if (!res.writableFinished) controller.abort(clientClosedError());
   };
   res.on('close', onClose);
-  const callTurn = deps.calls.beginTurn(
-    turn.call.instanceId ?? turn.call.channelId,
+  const callId = callIdentity(keyId, turn.call);
+  const callTurn = deps.calls.beginTurn({
+    id: callId,
     controller,
-    agent.config.memory.idleMinutes * 60_000,
-    turn.call.sentenceId,
-  );
+    idleMs: agent.config.memory.idleMinutes * 60_000,
+    sentenceId: turn.call.sentenceId,
+    opening: callId === undefined ? [] : conversationOpening(turn.messages),
+    keepTranscript: agent.config.memory.mode === 'full',
+  });
 
   const id = newCompletionId();
   report.id = id;
@@ -158,6 +171,12 @@ function logTurn(logger: Logger, report: TurnReport): void {
   else if (report.status === 'upstream_broken') logger.warn(fields, 'turn cut short by the upstream');
   else if (report.status === 'apologized') logger.warn(fields, 'every provider failed; the caller heard an apology');
   else logger.info(fields, 'turn');
+}
+
+/** `instanceId` for the param `extendData.instanceId`; undefined for any other param. */
+function extendDataField(param: string | null): string | undefined {
+  const prefix = 'extendData.';
+  return param?.startsWith(prefix) ? param.slice(prefix.length) : undefined;
 }
 
 /** Query parameters as plain strings (the first value of a repeated one). */
