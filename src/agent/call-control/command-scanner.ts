@@ -2,7 +2,9 @@
  * Finds IMS workflow commands (`<imsagent_hangup …/>`, `<imsagent_transfer_call …/>`, any tag whose
  * name starts with `imsagent`, closing tags too) in streamed text and separates them from the text
  * around them. Any letter case; whitespace after `<` and around a closing `/` (`< imsagent_hangup`,
- * `</ IMSAGENT_…>`). A tag ends at the first `>` outside a quoted attribute value.
+ * `</ IMSAGENT_…>`); invisible format characters anywhere in the start. Where the workflow's own
+ * reading is unknown, more is taken for a command, never less. A tag ends at the first `>`
+ * outside a quoted attribute value.
  *
  * Streaming and linear: plain text is passed on at once; only a possible start of a command at the
  * end of a chunk (`<`, `< ims`, `</imsage`, ...) is held back until the next chunk decides it.
@@ -39,15 +41,27 @@ interface Prefix {
 const NONE = null;
 const START: Prefix = { matched: 0, slash: false };
 
+/** Invisible format characters (zero-width space and joiners, soft hyphen, BOM, bidi marks): a reader may drop them. */
+const INVISIBLE = /^\p{Cf}$/u;
+
+/**
+ * Whether `c` reads as the name's `letter` to a case-insensitive reader, Unicode case folding
+ * included (`ſ` folds to s, `ı` and `İ` to i, as Java's equalsIgnoreCase has it).
+ */
+function readsAs(c: string, letter: string): boolean {
+  return c.toLowerCase() === letter || c.toUpperCase() === letter.toUpperCase() || (c === '\u0130' && letter === 'i');
+}
+
 /** The next state after `c`; 'command' when the name is complete. */
 function step(state: Prefix | null, c: string): Prefix | null | 'command' {
   if (c === '<') return START;
   if (state === NONE) return NONE;
+  if (INVISIBLE.test(c)) return state;
   if (state.matched === 0) {
     if (c.trim() === '') return state;
     if (c === '/' && !state.slash) return { matched: 0, slash: true };
   }
-  if (c.toLowerCase() !== NAME[state.matched]) return NONE;
+  if (!readsAs(c, NAME[state.matched]!)) return NONE;
   return state.matched + 1 === NAME.length ? 'command' : { matched: state.matched + 1, slash: state.slash };
 }
 
