@@ -77,10 +77,12 @@ export class AgentRegistry {
         targets,
         router: new ToolRouter(agentConfig),
         // Built-in engines end calls on their own; a model only through the functions it is
-        // offered; the gateway itself after too many failed turns.
+        // offered (or its own commands, when the agent honours them); the gateway itself after
+        // too many failed turns.
         mayEndOrTransfer:
           agentConfig.endCall !== undefined ||
           agentConfig.transfer !== undefined ||
+          agentConfig.commands.fromModel ||
           agentConfig.onFailure.hangupAfterFailures > 0 ||
           targets.some((target) => target.provider.type === 'scripted'),
       });

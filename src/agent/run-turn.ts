@@ -12,7 +12,9 @@ import { withFiller } from '../resilience/filler.ts';
 import { callerLanguage, PHRASES } from './caller-language.ts';
 import { converse, type ToolRun } from './converse.ts';
 import { buildPrompt } from './prompt/build-prompt.ts';
+import { clientFunctionNames } from './tool-router.ts';
 import { emitCallSignals } from './transforms/emit-call-signals.ts';
+import { guardModelCommands, type ModelCommandEvent } from './transforms/guard-model-commands.ts';
 import { shapeSpeech } from './transforms/shape-speech.ts';
 
 /** How an agent without an `endCall` section signals an end of call its engine decides on. */
@@ -37,11 +39,14 @@ export interface TurnObserver {
   onUpstreamWait?: (ms: number) => void;
   /** The turn ended or transferred the call: 'hangup' or 'transfer:<destination>'. */
   onSignal?: (signal: string) => void;
+  /** The model wrote an IMS command (or called the workflow's hangup function) itself. */
+  onModelCommand?: (event: ModelCommandEvent) => void;
 }
 
 /**
  * One conversational turn, prompt in, speakable parts out: prompt ▸ provider rounds (fallbacks,
- * reasoning stripped, tools run) ▸ apology if all failed ▸ filler ▸ speech shaping ▸ call signals.
+ * reasoning stripped, tools run) ▸ model commands guarded ▸ apology if all failed ▸ filler ▸
+ * speech shaping (guarded again) ▸ call signals.
  * Nothing runs until the stream is pulled; `signal` stops it all.
  */
 export interface RunningTurn {
@@ -56,6 +61,20 @@ export function runTurn(input: TurnInput): RunningTurn {
   const config = agent.config;
   const prompt = buildPrompt(config, request, callTurn?.call.transcript);
   const language = callerLanguage(lastUserText(request.messages));
+  const endCall = config.endCall ?? DEFAULT_END_CALL;
+  const guard = (source: PartStream, honour: boolean): PartStream =>
+    guardModelCommands(source, {
+      honour,
+      transfer: config.transfer,
+      hangupFunctionName: endCall.hangupFunctionName,
+      clientFunctions: clientFunctionNames(request.params.tools),
+      onCommand: (event) => {
+        const fields = { agent: agent.id, instanceId: request.call.instanceId, ...event };
+        if (event.action === 'honoured') input.logger.info(fields, 'a command the model wrote became the gateway\'s signal');
+        else input.logger.warn(fields, 'a command the model wrote was taken out of its answer');
+        observer.onModelCommand?.(event);
+      },
+    });
   let parts = converse({
     agent,
     router: agent.router,
@@ -67,6 +86,8 @@ export function runTurn(input: TurnInput): RunningTurn {
     ...(observer.onAttempt ? { onAttempt: observer.onAttempt } : {}),
     ...(observer.onUpstreamWait ? { onUpstreamWait: observer.onUpstreamWait } : {}),
   });
+  // Only the signal stage below may command the workflow.
+  parts = guard(parts, config.commands.fromModel);
   parts = apologizeOnFailure(parts, {
     config: config.onFailure,
     defaultMessage: PHRASES.apology[language],
@@ -81,9 +102,10 @@ export function runTurn(input: TurnInput): RunningTurn {
     const phrases = config.filler.phrases ?? PHRASES.filler[language];
     parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
   }
-  if (config.speech.enabled) parts = shapeSpeech(parts);
+  // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
+  if (config.speech.enabled) parts = guard(shapeSpeech(parts), false);
   if (agent.mayEndOrTransfer) {
-    parts = emitCallSignals(parts, config.endCall ?? DEFAULT_END_CALL, config.transfer, observer.onSignal);
+    parts = emitCallSignals(parts, endCall, config.transfer, observer.onSignal);
   }
   return { parts, conversation: prompt.conversation };
 }

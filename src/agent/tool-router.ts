@@ -55,6 +55,11 @@ export class ToolRouter {
   }
 }
 
+/** The function names in a client's `tools` list. */
+export function clientFunctionNames(tools: unknown): Set<string> {
+  return new Set(Array.isArray(tools) ? tools.map(functionNameOf).filter((name) => name !== '') : []);
+}
+
 function functionNameOf(tool: unknown): string {
   const fn = (tool as { function?: { name?: unknown } } | null)?.function;
   return typeof fn?.name === 'string' ? fn.name : '';

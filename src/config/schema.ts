@@ -201,6 +201,13 @@ export const agentConfigSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).default({}),
   endCall: endCallSchema.optional(),
   transfer: transferSchema.optional(),
+  /** IMS commands the model writes itself (<imsagent_hangup/>, <imsagent_transfer_call/>, a call of the hangup function). */
+  commands: z
+    .strictObject({
+      /** false: taken out and counted. true: hangups honoured, transfers only to transfer.destinations; all on the record. */
+      fromModel: z.boolean().default(false),
+    })
+    .default({ fromModel: false }),
   tools: z.array(httpToolSchema).default([]),
   /** Tool round-trips within one turn before the model must answer. */
   maxToolRounds: z.number().int().min(1).max(10).default(3),

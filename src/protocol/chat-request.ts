@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ChatMessage } from './chat-types.ts';
 import { GatewayError } from './gateway-error.ts';
 import { formatIssuePath } from '../validation/issue-path.ts';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../validation/json-depth.ts';
 import { extendDataSchema, SENTENCE_ID_RULE, toCallMetadata, type CallMetadata } from './extend-data.ts';
 
 /** The incoming chat-completion request: validated strictly where it matters, loose elsewhere. */
@@ -109,6 +110,14 @@ export function parseChatRequest(body: unknown, query: Record<string, string> = 
       status: 400,
       type: 'invalid_request_error',
       code: 'invalid_body',
+    });
+  }
+  // Refused before anything walks it recursively (serialising it upstream would overflow the stack).
+  if (exceedsJsonDepth(body)) {
+    throw new GatewayError(`The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`, {
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'too_deeply_nested',
     });
   }
   const result = chatRequestSchema.safeParse(body);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { exceedsJsonDepth } from '../validation/json-depth.ts';
 
 /**
  * IMS call metadata (`extendData`). Documented types are loose in practice: sentenceId arrives as
@@ -84,7 +85,10 @@ export function toCallMetadata(extendData: z.output<typeof extendDataSchema> | u
     metadata.userDataRaw = raw;
     if (raw.trim() !== '') {
       try {
-        metadata.userData = JSON.parse(raw);
+        const parsed: unknown = JSON.parse(raw);
+        // Too deep to hand to tools (they serialise it): kept as raw text only.
+        if (exceedsJsonDepth(parsed)) metadata.userDataInvalid = true;
+        else metadata.userData = parsed;
       } catch {
         metadata.userDataInvalid = true;
       }

@@ -9,6 +9,7 @@ import { Agent, request as undiciRequest } from 'undici';
 import { newToolCallId } from '../protocol/completion-id.ts';
 import type { OpenAICompatibleProviderConfig } from '../config/schema.ts';
 import type { Provider, ProviderRequest } from './provider.ts';
+import { serializeRequestBody } from './request-body.ts';
 import type { FinishReason, PartStream, StreamPart } from './stream-part.ts';
 import {
   errorFromConnectionFailure,
@@ -273,7 +274,7 @@ export class OpenAICompatibleProvider implements Provider {
   async *#stream(request: ProviderRequest): AsyncGenerator<StreamPart, void, undefined> {
     const { signal } = request;
     if (signal.aborted) throw signal.reason;
-    const payload = JSON.stringify({
+    const payload = serializeRequestBody({
       ...this.#config.defaultParams,
       ...request.params,
       model: request.model,

@@ -8,6 +8,7 @@
  * | 429                                      | 429    | rate_limit_error      | upstream_rate_limited     | yes       |
  * | 401, 403                                 | 502    | upstream_error        | upstream_auth_failed      | no        |
  * | 400, 422                                 | 400    | invalid_request_error | upstream_rejected_request | no        |
+ * | 413                                      | 413    | invalid_request_error | upstream_rejected_request | no        |
  * | 404                                      | 502    | upstream_error        | upstream_not_found        | no        |
  * | 408, 5xx                                 | 502    | upstream_error        | upstream_error            | yes       |
  * | any other status                         | 502    | upstream_error        | upstream_error            | no        |
@@ -146,10 +147,11 @@ export function errorFromUpstreamResponse(
       { status: 502, type: 'upstream_error', code: 'upstream_auth_failed', retryable: false },
     );
   }
-  if (status === 400 || status === 422) {
+  // Caused by the request (bad parameters, context overflow, a body too large), not by the provider.
+  if (status === 400 || status === 413 || status === 422) {
     return new GatewayError(
       detail === undefined ? `${who} rejected the request (HTTP ${status})` : detail,
-      { status: 400, type: 'invalid_request_error', code: 'upstream_rejected_request', retryable: false },
+      { status: status === 413 ? 413 : 400, type: 'invalid_request_error', code: 'upstream_rejected_request', retryable: false },
     );
   }
   if (status === 404) {

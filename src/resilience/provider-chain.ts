@@ -3,6 +3,7 @@ import { GatewayError } from '../protocol/gateway-error.ts';
 import type { ProviderRequest } from '../providers/provider.ts';
 import type { PartStream, StreamPart } from '../providers/stream-part.ts';
 import { errorFromConnectionFailure } from '../providers/upstream-errors.ts';
+import { failureKind } from './failure-kind.ts';
 import type { ProviderTarget } from './provider-target.ts';
 import { Watchdog } from './watchdog.ts';
 
@@ -24,7 +25,8 @@ export type AttemptObserver = (event: AttemptEvent) => void;
  * Streams the answer from the first target that starts answering in time. Before the first
  * speakable part, connection errors, 429 and 5xx are retried with backoff (Retry-After honoured)
  * inside the first-token budget, then the next target is tried; a target whose circuit is open is
- * skipped. Once a part the caller would hear has arrived the target is committed: nothing is ever
+ * skipped. Only the provider's own failures count toward opening its circuit (see failure-kind.ts):
+ * a request the provider refused as invalid is thrown at once, untried elsewhere. Once a part the caller would hear has arrived the target is committed: nothing is ever
  * retried after that, and later faults (idle or total timeout, a broken stream) are thrown.
  * Throws the last target's error when every target failed.
  */
@@ -75,9 +77,13 @@ export async function* streamWithFallbacks(
           });
           continue;
         }
-        target.breaker.recordFailure();
+        const kind = failureKind(failure);
+        if (kind === 'provider') target.breaker.recordFailure();
+        else target.breaker.release();
         lastError = failure;
         observe?.({ provider: name, model: target.model, outcome: 'failed', error: failure, ms: performance.now() - started });
+        // Every provider would refuse this request: the client hears what was wrong, no fallback is asked.
+        if (kind === 'request') throw failure;
         break;
       }
 

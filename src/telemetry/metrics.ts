@@ -49,6 +49,8 @@ export interface TurnSummary {
   toolRuns: readonly ToolRunSummary[];
   signal?: 'hangup' | 'transfer';
   cancellation?: CancellationReason;
+  /** IMS commands the model wrote itself: which (hangup, transfer, hangup_function, other) and what became of it. */
+  modelCommands?: ReadonlyArray<{ command: string; action: string }>;
 }
 
 /** What the record store exposes about its write queue (BatchedRecordStore fits). */
@@ -118,6 +120,7 @@ export class GatewayMetrics {
   readonly #transfers: Counter<'agent'>;
   readonly #admissionRejections: Counter<'reason'>;
   readonly #rejectedExtendData: Counter<'field'>;
+  readonly #modelCommands: Counter<'agent' | 'command' | 'action'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.#processMetrics = options.processMetrics ?? true;
@@ -186,6 +189,12 @@ export class GatewayMetrics {
       name: 'vlg_transfers_total',
       help: 'Turns that transferred the call.',
       labelNames: ['agent'],
+      registers,
+    });
+    this.#modelCommands = new Counter({
+      name: 'vlg_model_commands_total',
+      help: 'IMS commands the model wrote itself, by command and action (removed, honoured, refused).',
+      labelNames: ['agent', 'command', 'action'],
       registers,
     });
     this.#admissionRejections = new Counter({
@@ -311,6 +320,12 @@ export class GatewayMetrics {
     if (turn.signal === 'hangup') this.countHangup(agent);
     else if (turn.signal === 'transfer') this.countTransfer(agent);
     if (turn.cancellation !== undefined) this.countCancellation(agent, turn.cancellation);
+    for (const event of turn.modelCommands ?? []) this.countModelCommand(agent, event.command, event.action);
+  }
+
+  /** `command` and `action` come from fixed sets (see ModelCommandEvent). */
+  countModelCommand(agent: string, command: string, action: string): void {
+    this.#modelCommands.inc({ agent: this.#agents.value(agent), command: this.#reasons.value(command), action: this.#reasons.value(action) });
   }
 
   countTurn(agent: string, provider: string, outcome: TurnStatus): void {
@@ -400,6 +415,7 @@ export function summarizeTurn(report: TurnReport, now = performance.now(), cance
           : { name: run.call.tool.name, ok: false, error: run.result.error },
     ),
   };
+  if (report.modelCommands.length > 0) summary.modelCommands = report.modelCommands;
   if (report.firstTextAt !== undefined) summary.ttftSeconds = (report.firstTextAt - report.startedAt) / 1000;
   if (clean) summary.overheadSeconds = report.overheadMs(now) / 1000;
   if (report.signal === 'hangup') summary.signal = 'hangup';

@@ -1,4 +1,5 @@
 import type { ToolRun } from '../agent/converse.ts';
+import type { ModelCommandEvent } from '../agent/transforms/guard-model-commands.ts';
 import type { CallMetadata } from '../protocol/extend-data.ts';
 import type { AttemptEvent } from '../resilience/provider-chain.ts';
 import type { TurnSpan } from './tracing.ts';
@@ -40,6 +41,8 @@ export class TurnReport {
   provider: string;
   readonly attempts: AttemptEvent[] = [];
   readonly toolRuns: ToolRun[] = [];
+  /** IMS commands the model wrote itself, and what became of each. */
+  readonly modelCommands: ModelCommandEvent[] = [];
   readonly call: CallMetadata;
   readonly stream: boolean;
 
@@ -108,6 +111,7 @@ export class TurnReport {
           ? this.attempts.map((a) => `${a.provider}:${a.outcome}${a.error ? `(${a.error.code})` : ''}`).join(' ')
           : undefined,
       tools: this.toolRuns.length > 0 ? this.toolRuns.map((run) => `${run.call.tool.name}:${run.result.ok ? 'ok' : run.result.error}`).join(' ') : undefined,
+      modelCommands: this.modelCommands.length > 0 ? this.modelCommands.map((event) => `${event.command}:${event.action}`).join(' ') : undefined,
     };
   }
 }

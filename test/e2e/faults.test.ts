@@ -45,7 +45,7 @@ function ims(model: string, text = 'hi', instanceId = `call-${++callCounter}`): 
   return imsRequest(model, text, { extendData: { instanceId, channelId: `chan-${instanceId}`, sentenceId: '1' } });
 }
 
-async function turn(gateway: TestGateway, body: Record<string, unknown>): Promise<TurnResult> {
+async function turn(gateway: TestGateway, body: Record<string, unknown> | string): Promise<TurnResult> {
   const started = performance.now();
   const response = await gateway.post('/v1/chat/completions', body, { signal: AbortSignal.timeout(REQUEST_LIMIT_MS) });
   const isStream = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
@@ -115,10 +115,11 @@ describe('fault injection end to end: what the caller gets, and when', () => {
   let failing: MockUpstream; // the primary of withFallback
   let backup: MockUpstream; // the fallback that answers
   let flaky: MockUpstream; // the primary of the circuit-breaker agents
+  let picky: MockUpstream; // the primary of the client-mistake agents (its own breaker)
   let gateway: TestGateway;
 
   before(async () => {
-    [main, failing, backup, flaky] = await Promise.all([startMockUpstream(), startMockUpstream(), startMockUpstream(), startMockUpstream()]);
+    [main, failing, backup, flaky, picky] = await Promise.all([startMockUpstream(), startMockUpstream(), startMockUpstream(), startMockUpstream(), startMockUpstream()]);
     backup.respondWith({ events: textEvents(BACKUP_ANSWER) });
     const provider = (baseUrl: string, circuitBreaker = { failureThreshold: 1000, cooldownMs: 60_000 }) => ({
       type: 'openai-compatible',
@@ -135,6 +136,7 @@ describe('fault injection end to end: what the caller gets, and when', () => {
         failing: provider(failing.url),
         backup: provider(backup.url),
         flaky: provider(flaky.url, { failureThreshold: 2, cooldownMs: 60_000 }),
+        picky: provider(picky.url, { failureThreshold: 2, cooldownMs: 60_000 }),
       },
       agents: {
         voice: { provider: 'primary', model: 'main-model' },
@@ -144,6 +146,8 @@ describe('fault injection end to end: what the caller gets, and when', () => {
         withFallback: { provider: 'failing', model: 'failing-model', fallbacks: [{ provider: 'backup', model: 'backup-model' }] },
         breaker: { provider: 'flaky', model: 'flaky-model', fallbacks: [{ provider: 'backup', model: 'backup-model' }] },
         breakerApi: { provider: 'flaky', model: 'flaky-model', onFailure: { mode: 'error' } },
+        picky: { provider: 'picky', model: 'picky-model', fallbacks: [{ provider: 'backup', model: 'backup-model' }] },
+        pickyApi: { provider: 'picky', model: 'picky-model', onFailure: { mode: 'error' } },
         hangup: { provider: 'primary', model: 'main-model', onFailure: { mode: 'apologize', hangupAfterFailures: 2 } },
         filler: { provider: 'primary', model: 'main-model', filler: { enabled: true, afterMs: 100, phrases: ['One moment.'] } },
       },
@@ -151,7 +155,7 @@ describe('fault injection end to end: what the caller gets, and when', () => {
   });
   after(async () => {
     await gateway?.close();
-    await Promise.all([main, failing, backup, flaky].map((mock) => mock?.close()));
+    await Promise.all([main, failing, backup, flaky, picky].map((mock) => mock?.close()));
   });
 
   it('connection refused: retried once, then the apology (voice) / 502 upstream_unreachable (api)', TEST_TIMEOUT, async () => {
@@ -437,6 +441,68 @@ describe('fault injection end to end: what the caller gets, and when', () => {
     const retryAfter = Number(alone.headers.get('retry-after'));
     assert.ok(retryAfter >= 1 && retryAfter <= 60, `retry-after ${retryAfter}`);
     assert.equal(flaky.requests.length, 4);
+  });
+
+  it('client mistakes never open the circuit: upstream 400s, 413s and 429s leave the primary answering; 5xx still opens it', TEST_TIMEOUT, async () => {
+    const rejected: MockScenario = { status: 400, body: '{"error":{"message":"This model\'s maximum context length is 8192 tokens"}}' };
+    const tooLarge: MockScenario = { status: 413, body: '{"error":{"message":"request entity too large"}}' };
+    const rateLimited: MockScenario = { status: 429, headers: { 'retry-after': '30' }, body: '{"error":{"message":"slow down"}}' };
+    const backupBefore = backup.requests.length;
+    for (const scenario of [rejected, rejected, rejected, tooLarge, rateLimited, rateLimited, rejected, rejected]) {
+      picky.respondWith(scenario);
+      const before = picky.requests.length;
+      const api = await turn(gateway, ims('pickyApi'));
+      assert.equal(picky.requests.length - before, 1, 'a client mistake is sent once: no retry');
+      assert.equal(api.status, scenario.status, `HTTP ${scenario.status} reaches the client as what it is`);
+      assert.equal(api.json?.error.type, scenario === rateLimited ? 'rate_limit_error' : 'invalid_request_error');
+    }
+    assert.equal(backup.requests.length, backupBefore, 'nobody asked the fallback to refuse the same request');
+
+    // A voice caller still hears something, and the fallback is not asked to refuse the same request.
+    picky.respondWith(rejected);
+    let since = gateway.logs.length;
+    const voice = await turn(gateway, ims('picky'));
+    assertSpoken(voice, APOLOGY_EN);
+    let line = await turnLog(gateway, since);
+    assert.equal(line.status, 'apologized');
+    assert.equal(line.errorCode, 'upstream_rejected_request');
+    assert.equal(line.attempts, 'picky:failed(upstream_rejected_request)');
+    assert.equal(backup.requests.length, backupBefore);
+
+    // Nine refused requests later the circuit (threshold 2) is still closed: the primary answers.
+    picky.respondWith({ events: textEvents(ANSWER) });
+    since = gateway.logs.length;
+    assertSpoken(await turn(gateway, ims('picky')), ANSWER);
+    line = await turnLog(gateway, since);
+    assert.equal(line.provider, 'picky');
+    assert.equal(line.attempts, undefined, 'answered at the first attempt');
+
+    // The provider's own failures still count: two failed turns open it.
+    picky.respondWith(fail500);
+    for (let i = 0; i < 2; i++) assertSpoken(await turn(gateway, ims('picky')), BACKUP_ANSWER);
+    const before = picky.requests.length;
+    since = gateway.logs.length;
+    assertSpoken(await turn(gateway, ims('picky')), BACKUP_ANSWER);
+    assert.equal(picky.requests.length, before, 'the open circuit sends the primary nothing');
+    assert.equal((await turnLog(gateway, since)).attempts, 'picky:skipped(circuit_open) backup:committed');
+  });
+
+  it('deeply nested JSON: a 400 before any upstream is tried, never a retried "upstream unreachable"', TEST_TIMEOUT, async () => {
+    // Written as text: the test's own JSON.stringify would overflow on it too.
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    const withField = (agent: string, field: string) => JSON.stringify(ims(agent)).replace(/}$/, `,${field}}`);
+    const before = main.requests.length;
+    for (const agent of ['voice', 'api']) {
+      for (const body of [
+        withField(agent, `"metadata":${deep}`),
+        withField(agent, `"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]`),
+        withField(agent, `"extendData":{"instanceId":"deep","userData":${deep}}`),
+      ]) {
+        const result = await turn(gateway, body);
+        assertError(result, 400, 'invalid_request_error', 'too_deeply_nested');
+      }
+    }
+    assert.equal(main.requests.length, before, 'nothing was sent upstream');
   });
 
   it('the apology is in Chinese when the caller speaks Chinese', TEST_TIMEOUT, async () => {

@@ -93,7 +93,16 @@ describe('relaying a real upstream stream end to end', () => {
       ),
     });
     const stream = await readStream(
-      await gateway.post('/v1/chat/completions', imsRequest('support', 'where is my order', { tools: [{ type: 'function', function: { name: 'lookup_order' } }] })),
+      // Both offered by the client: a hangup call it did not offer would be taken out (see model-commands.test.ts).
+      await gateway.post(
+        '/v1/chat/completions',
+        imsRequest('support', 'where is my order', {
+          tools: [
+            { type: 'function', function: { name: 'lookup_order' } },
+            { type: 'function', function: { name: 'hangup' } },
+          ],
+        }),
+      ),
     );
     assert.deepEqual(checkStreamRules(stream.chunks, stream.sawDone), []);
     assert.equal(stream.text, 'One moment.');
@@ -110,7 +119,7 @@ describe('relaying a real upstream stream end to end', () => {
     assert.deepEqual(JSON.parse(args.get(1)!), {});
     assert.equal(stream.chunks.at(-1)!.choices[0].finish_reason, 'tool_calls');
     const body = upstream.requests.at(-1)!.body as { tools: unknown[] };
-    assert.equal(body.tools.length, 1, 'caller tools are relayed');
+    assert.equal(body.tools.length, 2, 'caller tools are relayed');
   });
 
   it('sends usage in a final empty-choices chunk when stream_options.include_usage is set', async () => {

@@ -247,7 +247,7 @@ describe('voice behaviour end to end', () => {
     assert.deepEqual(roles, ['user']);
   });
 
-  it('makes output speech-safe: no markdown, no emoji, commands intact, even split across chunks', async () => {
+  it('makes output speech-safe: no markdown, no emoji, no model-written command, even split across chunks', async () => {
     const markdown = '## Plans\n\n**Basic** plan: *cheap* 👍\n- see [our site](https://x.example)\n<imsagent_hangup endword="Bye *now*"/>';
     upstream.respondWith({ events: textEvents(markdown, { chunkSize: 3 }) });
     const shaped = await readStream(await gateway.post('/v1/chat/completions', imsRequest('shaped', 'x')));
@@ -256,10 +256,10 @@ describe('voice behaviour end to end', () => {
     assert.match(shaped.text, /Plans/);
     assert.match(shaped.text, /Basic plan: cheap/);
     assert.match(shaped.text, /see our site/);
-    assert.match(shaped.text, /<imsagent_hangup endword="Bye \*now\*"\/>$/);
+    assert.doesNotMatch(shaped.text, /imsagent/, 'a command the model wrote itself is taken out (commands.fromModel is off)');
     upstream.respondWith({ events: textEvents(markdown, { chunkSize: 3 }) });
     const raw = await readStream(await gateway.post('/v1/chat/completions', imsRequest('plain', 'x')));
-    assert.equal(raw.text, markdown, 'speech shaping can be turned off');
+    assert.equal(raw.text, markdown.replace(/<imsagent_[^>]*>$/, ''), 'speech shaping can be turned off (the command is taken out all the same)');
   });
 
   it('runs a server-side HTTP tool within the same stream and feeds the result back', async () => {

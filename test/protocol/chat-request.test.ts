@@ -17,6 +17,21 @@ function rejects(body: unknown): GatewayError {
 }
 
 describe('parseChatRequest', () => {
+  it('refuses a body nested deeper than 64 levels (anywhere) with 400 too_deeply_nested', () => {
+    const nest = (levels: number): unknown => JSON.parse(`${'['.repeat(levels)}${']'.repeat(levels)}`);
+    assert.equal(rejects({ ...base, metadata: nest(64) }).code, 'too_deeply_nested');
+    assert.equal(rejects({ ...base, messages: [{ role: 'user', content: 'hi', x: nest(100_000) }] }).code, 'too_deeply_nested');
+    assert.doesNotThrow(() => parseChatRequest({ ...base, metadata: nest(62) }));
+  });
+
+  it('keeps userData too deep to serialise as raw text only (flagged invalid, never handed to tools)', () => {
+    const raw = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    const turn = parseChatRequest({ ...base, extendData: { instanceId: 'i', userData: raw } });
+    assert.equal(turn.call.userDataRaw, raw);
+    assert.equal(turn.call.userData, undefined);
+    assert.equal(turn.call.userDataInvalid, true);
+  });
+
   it('reads the IMS request: sentenceId as string or number, userData kept raw and parsed', () => {
     const turn = parseChatRequest(
       {

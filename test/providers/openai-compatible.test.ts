@@ -257,6 +257,17 @@ describe('OpenAICompatibleProvider', () => {
     assert.equal(err.message, 'Range of max_tokens should be [1, 8192]');
   });
 
+  it('a request too deep to serialise -> 400 request_not_serializable, not a retryable unreachable upstream; nothing is sent', async () => {
+    const before = mock.requests.length;
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 20_000; i++) deep = { a: deep };
+    const { error } = await collectUntilError(provider.stream(turn({ params: { metadata: deep } })));
+    const err = assertGatewayError(error, 400, 'request_not_serializable');
+    assert.equal(err.type, 'invalid_request_error');
+    assert.equal(err.retryable, false);
+    assert.equal(mock.requests.length, before);
+  });
+
   it('reads at most 64 KiB of a large error body', async () => {
     const message = 'x'.repeat(200 * 1024);
     mock.respondWith({ status: 503, headers: { 'retry-after': '3' }, body: JSON.stringify({ error: { message } }) });
@@ -489,6 +500,7 @@ describe('upstream error mapping', () => {
       [404, 502, 'upstream_not_found', false],
       [408, 502, 'upstream_error', true],
       [409, 502, 'upstream_error', false],
+      [413, 413, 'upstream_rejected_request', false],
       [422, 400, 'upstream_rejected_request', false],
       [429, 429, 'upstream_rate_limited', true],
       [500, 502, 'upstream_error', true],

@@ -112,6 +112,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
         },
         onUpstreamWait: (ms) => (report.upstreamWaitMs += ms),
         onSignal: (signal) => (report.signal = signal),
+        onModelCommand: (event) => report.modelCommands.push(event),
       },
     });
     const { parts } = running;
