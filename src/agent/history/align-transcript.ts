@@ -19,7 +19,9 @@ import { hasInterruptionMarker, removeInterruptionMarkers } from './interruption
  * after the leading system ones), for the longest overlap; undefined when they do not overlap.
  */
 export function messagesBeforeWindow(transcript: readonly ChatMessage[], conversation: readonly ChatMessage[]): number | undefined {
-  const keys = alignmentKeys(transcript.map(comparable), conversation.map(comparable));
+  // An overlap is never longer than the transcript: later window messages are never compared.
+  const head = conversation.slice(0, transcript.length);
+  const keys = alignmentKeys(transcript.map(comparable), head.map(comparable));
   let missing = missingBefore(transcript.length, keys);
   const newest = transcript[transcript.length - 1];
   if (missing === undefined && newest?.role === 'assistant') missing = missingBefore(transcript.length - 1, keys);
