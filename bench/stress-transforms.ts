@@ -19,7 +19,7 @@ const MB = 1 << 20;
 /** A size is skipped when quadratic growth from the previous one would pass this. */
 const BUDGET_MS = 15_000;
 /** Timings per size; the best counts. */
-const RUNS = 2;
+const RUNS = 3;
 
 interface Row {
   transform: string;
