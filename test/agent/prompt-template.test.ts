@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderTemplate } from '../../src/agent/prompt/render-template.ts';
 import { buildTemplateView, formatNow } from '../../src/agent/prompt/template-view.ts';
+import { growthRatio } from '../../src/testing/growth.ts';
 
 const at = new Date('2026-11-25T16:30:00Z');
 
@@ -35,5 +36,15 @@ describe('prompt templates', () => {
   it('formats now per time zone', () => {
     assert.equal(formatNow(at, 'UTC'), '2026-11-25 16:30, Wednesday (UTC)');
     assert.equal(formatNow(at, 'America/New_York'), '2026-11-25 11:30, Wednesday (America/New_York)');
+  });
+});
+
+describe('buildTemplateView on a large userData', () => {
+  it('copies userData once for all its defaults, not once per default', async () => {
+    const userData = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, 'v']));
+    const defaults = (scale: number): Record<string, string> =>
+      Object.fromEntries(Array.from({ length: 2 * scale }, (_, i) => [`userData.d${i}`, 'x']));
+    const ratio = await growthRatio(defaults, (d) => buildTemplateView({ userData, userDataInvalid: false }, {}, d, 'UTC', at));
+    assert.ok(ratio < 4, `8x the defaults took ${ratio.toFixed(1)}x the time`);
   });
 });

@@ -16,6 +16,7 @@
  */
 
 import type { ChatMessage, ContentPart, TextContentPart } from '../../protocol/chat-types.ts';
+import { isWhitespace } from '../../text/is-whitespace.ts';
 
 /** What the model is told, as a system message, after an answer the caller cut off. */
 export const INTERRUPTION_NOTE =
@@ -30,36 +31,105 @@ export interface MarkInterruptionsOptions {
 }
 
 const MARKER_NAME = 'ims_agent_interrupted';
-const MARKER_SOURCE = String.raw`<\s*\/?\s*ims_agent_interrupted\s*\/?\s*>`;
-/** One run of markers with the whitespace around it. */
-const MARKER_RUN = new RegExp(String.raw`(?:\s*${MARKER_SOURCE})+\s*`, 'gi');
-/** The first marker with the whitespace before it (the cut point). */
-const FIRST_MARKER = new RegExp(String.raw`\s*${MARKER_SOURCE}`, 'i');
-const WHITESPACE = /\s/;
+const LESS_THAN = 0x3c;
+const SLASH = 0x2f;
+const GREATER_THAN = 0x3e;
 
 /** Whether `text` holds an interruption marker in any tolerated spelling. */
 export function hasInterruptionMarker(text: string): boolean {
-  return text.toLowerCase().includes(MARKER_NAME) && FIRST_MARKER.test(text);
+  return text.toLowerCase().includes(MARKER_NAME) && findMarker(text, 0) !== undefined;
 }
 
 /**
  * `text` without markers (the same string when it has none). A marker at either end goes with the
  * whitespace next to it; one between words becomes a single space if whitespace surrounded it,
  * and nothing if not (Chinese text runs on without spaces).
+ *
+ * A run is markers separated by whitespace only, with the whitespace around them. Found by a
+ * single forward scan (no `\s*` pattern: those backtrack quadratically on long whitespace).
  */
 export function removeInterruptionMarkers(text: string): string {
-  if (!hasInterruptionMarker(text)) return text;
-  return text.replace(MARKER_RUN, (run: string, offset: number) => {
-    if (offset === 0 || offset + run.length === text.length) return '';
-    return WHITESPACE.test(run) ? ' ' : '';
-  });
+  if (!text.toLowerCase().includes(MARKER_NAME)) return text;
+  let marker = findMarker(text, 0);
+  if (marker === undefined) return text;
+  const pieces: string[] = [];
+  let copied = 0;
+  while (marker !== undefined) {
+    let start = marker.start;
+    while (start > copied && isWhitespace(text.charCodeAt(start - 1))) start--;
+    let end = marker.end;
+    for (;;) {
+      end = skipWhitespace(text, end);
+      const next = markerEnd(text, end);
+      if (next === undefined) break;
+      end = next;
+    }
+    pieces.push(text.slice(copied, start));
+    const atEdge = start === 0 || end === text.length;
+    if (!atEdge && containsWhitespace(text, start, end)) pieces.push(' ');
+    copied = end;
+    marker = findMarker(text, end);
+  }
+  pieces.push(text.slice(copied));
+  return pieces.join('');
 }
 
 /** The text before the first marker, trailing whitespace dropped; undefined when there is none. */
 export function textBeforeInterruption(text: string): string | undefined {
   if (!text.toLowerCase().includes(MARKER_NAME)) return undefined;
-  const match = FIRST_MARKER.exec(text);
-  return match === null ? undefined : text.slice(0, match.index).trimEnd();
+  const marker = findMarker(text, 0);
+  return marker === undefined ? undefined : text.slice(0, marker.start).trimEnd();
+}
+
+interface MarkerSpan {
+  /** Index of its `<`. */
+  start: number;
+  /** Index after its `>`. */
+  end: number;
+}
+
+/**
+ * The first marker at or after `from`. Linear: a marker holds no `<` after its first character,
+ * so each attempt reads only up to the next `<`, and attempts never overlap.
+ */
+function findMarker(text: string, from: number): MarkerSpan | undefined {
+  for (let at = text.indexOf('<', from); at >= 0; at = text.indexOf('<', at + 1)) {
+    const end = markerEnd(text, at);
+    if (end !== undefined) return { start: at, end };
+  }
+  return undefined;
+}
+
+/** The end of the marker starting exactly at `at` (`<\s*\/?\s*name\s*\/?\s*>`, any case), if any. */
+function markerEnd(text: string, at: number): number | undefined {
+  if (text.charCodeAt(at) !== LESS_THAN) return undefined;
+  let i = skipOptionalSlash(text, skipWhitespace(text, at + 1));
+  for (let k = 0; k < MARKER_NAME.length; k++, i++) {
+    if (asciiLower(text.charCodeAt(i)) !== MARKER_NAME.charCodeAt(k)) return undefined;
+  }
+  i = skipOptionalSlash(text, skipWhitespace(text, i));
+  return text.charCodeAt(i) === GREATER_THAN ? i + 1 : undefined;
+}
+
+/** After `\/?\s*` from `at` (the whitespace before it already skipped). */
+function skipOptionalSlash(text: string, at: number): number {
+  return text.charCodeAt(at) === SLASH ? skipWhitespace(text, at + 1) : at;
+}
+
+function skipWhitespace(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && isWhitespace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+function containsWhitespace(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (isWhitespace(text.charCodeAt(i))) return true;
+  return false;
+}
+
+/** ASCII letters folded to lower case; everything else unchanged (as the `i` flag does without `u`). */
+function asciiLower(code: number): number {
+  return code >= 0x41 && code <= 0x5a ? code + 0x20 : code;
 }
 
 /** `messages` with every assistant message free of markers; a new array, the input untouched. */

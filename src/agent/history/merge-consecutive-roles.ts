@@ -32,9 +32,10 @@ export function mergeConsecutiveRoles(messages: readonly ChatMessage[]): ChatMes
   while (leading < messages.length && isInstruction(messages[leading]!)) leading++;
 
   const out: ChatMessage[] = [];
-  if (leading > 0) out.push(messages.slice(1, leading).reduce((merged, next) => mergePair(merged, next, '\n\n'), messages[0]!));
-  const firstMergeable = out.length;
+  if (leading > 0) out.push(mergeRun(messages.slice(0, leading), '\n\n'));
 
+  // Each run is merged once at its end: merging pair by pair re-copied the text merged so far.
+  let run: ChatMessage[] = [];
   for (let i = leading; i < messages.length; i++) {
     let message = messages[i]!;
     if (isInstruction(message)) {
@@ -42,10 +43,14 @@ export function mergeConsecutiveRoles(messages: readonly ChatMessage[]): ChatMes
       if (text === '') continue;
       message = { role: 'user', content: NOTE_PREFIX + text };
     }
-    const previous = out.length > firstMergeable ? out[out.length - 1] : undefined;
-    if (previous !== undefined && canMerge(previous, message)) out[out.length - 1] = mergePair(previous, message, '\n');
-    else out.push(message);
+    const previous = run[run.length - 1];
+    if (previous !== undefined && !canMerge(previous, message)) {
+      out.push(mergeRun(run, '\n'));
+      run = [];
+    }
+    run.push(message);
   }
+  if (run.length > 0) out.push(mergeRun(run, '\n'));
   return out;
 }
 
@@ -63,20 +68,29 @@ function hasToolCalls(message: ChatMessage): boolean {
   return (message.tool_calls?.length ?? 0) > 0;
 }
 
-/** One message holding `first` then `second` (roles already known to match, or leading instructions). */
-function mergePair(first: ChatMessage, second: ChatMessage, separator: string): ChatMessage {
-  const merged: ChatMessage = { role: first.role, content: mergeContent(first.content, second.content, separator) };
-  if (first.name !== undefined && first.name === second.name) merged.name = first.name;
+/**
+ * One message holding `run` in order, with the first one's role (the same object for a run of
+ * one). Strings before the first array of parts join with `separator` into one text; from the
+ * first array on, every non-empty string becomes a text part of its own.
+ */
+function mergeRun(run: readonly ChatMessage[], separator: string): ChatMessage {
+  const first = run[0]!;
+  if (run.length === 1) return first;
+  const texts: string[] = [];
+  let parts: ContentPart[] | undefined;
+  for (const { content } of run) {
+    if (parts === undefined && !Array.isArray(content)) {
+      if (content) texts.push(content);
+      continue;
+    }
+    if (parts === undefined) {
+      const joined = texts.join(separator);
+      parts = joined === '' ? [] : [{ type: 'text', text: joined }];
+    }
+    if (Array.isArray(content)) for (const part of content) parts.push(part);
+    else if (content) parts.push({ type: 'text', text: content });
+  }
+  const merged: ChatMessage = { role: first.role, content: parts ?? texts.join(separator) };
+  if (first.name !== undefined && run.every((message) => message.name === first.name)) merged.name = first.name;
   return merged;
-}
-
-function mergeContent(first: ChatMessage['content'], second: ChatMessage['content'], separator: string): string | ContentPart[] {
-  if (Array.isArray(first) || Array.isArray(second)) return [...asParts(first), ...asParts(second)];
-  const texts = [first ?? '', second ?? ''].filter((text) => text !== '');
-  return texts.join(separator);
-}
-
-function asParts(content: ChatMessage['content']): ContentPart[] {
-  if (Array.isArray(content)) return content;
-  return content ? [{ type: 'text', text: content }] : [];
 }

@@ -42,7 +42,7 @@ export function dropOrphanToolMessages(messages: readonly ChatMessage[]): ChatMe
     }
     const assistant = withAnsweredCalls(message, calls, answered);
     if (assistant !== undefined) out.push(assistant);
-    out.push(...results);
+    for (const result of results) out.push(result); // spreading 100k+ results would overflow the stack
   }
   return out;
 }

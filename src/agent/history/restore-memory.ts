@@ -20,7 +20,7 @@
  */
 
 import { messageText, type ChatMessage, type ContentPart, type TextContentPart } from '../../protocol/chat-types.ts';
-import { hasInterruptionMarker, removeInterruptionMarkers } from './interruptions.ts';
+import { messagesBeforeWindow } from './align-transcript.ts';
 
 export interface RestoredHistory {
   /** The window's leading system messages, the restored messages, then the window's conversation. */
@@ -45,11 +45,7 @@ export function restoreDroppedTurns(
   const unchanged = (): RestoredHistory => ({ messages: [...window], restored: 0 });
   if (conversation.length === 0 || transcript.length === 0) return unchanged();
 
-  const sent = conversation.map(comparable);
-  const remembered = transcript.map(comparable);
-  let missing = missingBefore(remembered, remembered.length, sent);
-  const newest = transcript[transcript.length - 1]!;
-  if (missing === undefined && newest.role === 'assistant') missing = missingBefore(remembered, remembered.length - 1, sent);
+  const missing = messagesBeforeWindow(transcript, conversation);
   if (missing === undefined || missing === 0) return unchanged();
 
   const restored: ChatMessage[] = [];
@@ -64,44 +60,6 @@ export function restoreDroppedTurns(
   if (restored.length === 0) return unchanged();
   restored.reverse();
   return { messages: [...window.slice(0, leading), ...restored, ...conversation], restored: restored.length };
-}
-
-interface Comparable {
-  role: ChatMessage['role'];
-  /** The text with every whitespace character and marker removed. */
-  key: string;
-  /** An assistant message holding a marker: only a prefix of the answer was played. */
-  played: boolean;
-}
-
-const ALL_WHITESPACE = /\s+/g;
-
-function comparable(message: ChatMessage): Comparable {
-  const text = messageText(message);
-  return {
-    role: message.role,
-    key: removeInterruptionMarkers(text).replace(ALL_WHITESPACE, ''),
-    played: message.role === 'assistant' && hasInterruptionMarker(text),
-  };
-}
-
-/**
- * How many of `remembered[0, end)` come before the window, for the longest overlap of its tail
- * with the head of `sent`; undefined when they do not overlap at all.
- */
-function missingBefore(remembered: readonly Comparable[], end: number, sent: readonly Comparable[]): number | undefined {
-  for (let k = Math.min(end, sent.length); k >= 1; k--) {
-    let matches = true;
-    for (let j = 0; j < k && matches; j++) matches = same(remembered[end - k + j]!, sent[j]!);
-    if (matches) return end - k;
-  }
-  return undefined;
-}
-
-function same(remembered: Comparable, sent: Comparable): boolean {
-  if (remembered.role !== sent.role) return false;
-  if (remembered.key === sent.key) return true;
-  return sent.played && remembered.key.startsWith(sent.key);
 }
 
 /** `message` without image or other non-text parts (the same object when it has none). */

@@ -39,11 +39,13 @@ export function buildTemplateView(
     query,
     now: formatNow(at, timezone),
   };
-  for (const [path, value] of Object.entries(defaults)) applyDefault(view, path.split('.'), value);
+  const copies = new Set<object>();
+  for (const [path, value] of Object.entries(defaults)) applyDefault(view, path.split('.'), value, copies);
   return view;
 }
 
-function applyDefault(target: Record<string, unknown>, path: string[], value: string): void {
+/** Sets a default at `path`; `copies` are the objects already copied for this view (each is copied once, not per default). */
+function applyDefault(target: Record<string, unknown>, path: string[], value: string, copies: Set<object>): void {
   const [head, ...rest] = path;
   if (head === undefined) return;
   const current = target[head];
@@ -53,11 +55,16 @@ function applyDefault(target: Record<string, unknown>, path: string[], value: st
   }
   if (!isPlainObject(current)) {
     if (current !== undefined && current !== '' && current !== null) return; // a scalar the call set wins
-    target[head] = {};
-  } else {
-    target[head] = { ...current }; // never mutate the call's parsed userData
+    target[head] = ownObject({}, copies);
+  } else if (!copies.has(current)) {
+    target[head] = ownObject({ ...current }, copies); // never mutate the call's parsed userData
   }
-  applyDefault(target[head] as Record<string, unknown>, rest, value);
+  applyDefault(target[head] as Record<string, unknown>, rest, value, copies);
+}
+
+function ownObject(object: Record<string, unknown>, copies: Set<object>): Record<string, unknown> {
+  copies.add(object);
+  return object;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

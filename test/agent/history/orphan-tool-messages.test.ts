@@ -101,4 +101,12 @@ describe('dropOrphanToolMessages', () => {
     assert.equal(out.length, input.length);
     out.forEach((message, i) => assert.equal(message, input[i]));
   });
+
+  it('keeps 200,000 results of one tool-calling message (a 26 MB request, under the default body limit)', () => {
+    const count = 200_000;
+    const calls = Array.from({ length: count }, (_, i) => ({ id: `c${i}`, type: 'function' as const, function: { name: 'f', arguments: '{}' } }));
+    const results = calls.map((call): ChatMessage => ({ role: 'tool', tool_call_id: call.id, content: 'ok' }));
+    const out = dropOrphanToolMessages([{ role: 'assistant', content: null, tool_calls: calls }, ...results]);
+    assert.equal(out.length, count + 1);
+  });
 });
