@@ -81,7 +81,10 @@ export function runTurn(input: TurnInput): RunningTurn {
     const phrases = config.filler.phrases ?? PHRASES.filler[language];
     parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
   }
-  if (config.speech.enabled) parts = shapeSpeech(parts);
+  if (config.speech.enabled) {
+    const { urls, codeFallback } = config.speech;
+    parts = shapeSpeech(parts, { language, urls, ...(codeFallback !== undefined ? { codeFallback } : {}) });
+  }
   if (agent.mayEndOrTransfer) {
     parts = emitCallSignals(parts, config.endCall ?? DEFAULT_END_CALL, config.transfer, observer.onSignal);
   }
