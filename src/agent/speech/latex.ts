@@ -70,13 +70,14 @@ export function takesArguments(name: string): number {
 
 const SPACE_RUN = /\s+/g;
 const SPACE_NEAR_CJK = / (?=[\p{Script=Han}，。；：、）])|(?<=[\p{Script=Han}（，。；：、]) /gu;
-const SPACE_BEFORE_PUNCT = / (?=[,.;:!?)])/g;
+const SPACE_BEFORE_PUNCT = / (?=[,.;:!?)\]])/g;
+const SPACE_AFTER_OPEN = /(?<=[([]) /g;
 
 /** The expression `src` (delimiters removed) as words in `language`. */
 export function mathToSpeech(src: string, language: SpeechLanguage): string {
   const reader = new MathReader(src, SPEECH_WORDS[language]);
   let text = reader.sequence(false).replace(SPACE_RUN, ' ').trim();
-  text = text.replace(SPACE_BEFORE_PUNCT, '');
+  text = text.replace(SPACE_BEFORE_PUNCT, '').replace(SPACE_AFTER_OPEN, '');
   return language === 'zh' ? text.replace(SPACE_NEAR_CJK, '') : text;
 }
 

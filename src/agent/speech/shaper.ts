@@ -38,7 +38,7 @@ import {
   skipIndent,
   startsWithAt,
 } from './scan.ts';
-import { ARROWS, isArrow, isBullet, isMark, MIDDLE_DOT, SYMBOL_CHARS } from './symbols.ts';
+import { ARROWS, isArrow, isBullet, isMark, isRatingStar, MIDDLE_DOT, ratingEnd, SYMBOL_CHARS } from './symbols.ts';
 import { HOST_LIMIT, hostOf, isHostChar, isTrailingPunct, isUrlChar, TRAILING_PUNCT_LIMIT, urlStart } from './urls.ts';
 import { SPEECH_WORDS, type SpeechLanguage, type SpeechShapeOptions, type SpeechWords, type UrlMode } from './words.ts';
 
@@ -83,7 +83,7 @@ function plainRun(hashIsPlain: boolean): RegExp {
     String.raw`&(?=\s)`,
     String.raw`\{(?=[^{])`,
     String.raw`(?<=[A-Za-z0-9])[hHwW]`,
-    String.raw`[ \t](?=[^|[\-=${ARROWS}])`,
+    String.raw`[ \t](?=[^|[\-=${ARROWS}${hashIsPlain ? '' : '#'}])`,
   ];
   return new RegExp(`(?:${alternatives.join('|')})+`, 'uy');
 }
@@ -98,6 +98,14 @@ const PLAIN_RUN_IN_HEADING = plainRun(false);
  */
 const EMOJI =
   /[\p{Extended_Pictographic}\u20e3\ufe0e\ufe0f\u{1F1E6}-\u{1F1FF}\u{1F3FB}-\u{1F3FF}\u{E0020}-\u{E007F}]/u;
+
+/** End of a heading's closing hashes (`## Hours ##`) at `pos`, with the blanks after them; or 0. */
+function closingHashesEnd(buf: string, pos: number, final: boolean): number {
+  const run = runEnd(buf, pos, '#', MAX_HEADING_LEVEL + 1);
+  const end = skipIndent(buf, run, INDENT_LIMIT);
+  if (end === buf.length) return final ? end : NEED_MORE;
+  return buf[end] === '\n' ? end : 0;
+}
 
 /** Length of a keycap emoji (`1️⃣`, `#⃣`) starting at `at`, 0 when there is none. */
 function keycapLength(buf: string, at: number, final: boolean): number {
@@ -536,6 +544,10 @@ export class SpeechShaper {
       if (!final) return NEED_MORE;
     } else if (next === '|') {
       return 1;
+    } else if (next === '#' && this.headingLine) {
+      const end = closingHashesEnd(buf, pos + 1, final);
+      if (end === NEED_MORE) return NEED_MORE;
+      if (end > 0) return end - pos;
     } else if (next === '[') {
       const cite = citationEnd(buf, pos + 1, final);
       if (cite === NEED_MORE) return NEED_MORE;
@@ -563,8 +575,9 @@ export class SpeechShaper {
     if (count === 1) {
       const keycap = keycapLength(buf, pos, final);
       if (keycap === NEED_MORE) return NEED_MORE;
+      // A keycap `*️⃣` is the star key: its character stays, the emoji parts go.
       if (keycap > 0) {
-        this.dropped(true);
+        this.emit('*');
         return keycap;
       }
     }
@@ -781,8 +794,10 @@ export class SpeechShaper {
       this.dropped(false);
       return;
     }
-    const spaced = this.options.language === 'en' && isSpacedWordChar(this.prev) && isSpacedWordChar(text[0]);
-    this.emit(spaced ? ` ${text}` : text);
+    const english = this.options.language === 'en';
+    this.emit(english && isSpacedWordChar(this.prev) && isSpacedWordChar(text[0]) ? ` ${text}` : text);
+    // `$2^\circ$C` → "2 degrees C", not "degreesC".
+    if (english) this.fuse = true;
   }
 
   /** A character reference (`&amp;`, `&#39;`) is spoken as its character. */
@@ -887,6 +902,21 @@ export class SpeechShaper {
     return end - pos;
   }
 
+  /** A rating `★★★★☆` is said ("4 out of 5 stars"); a single star decorates and goes. */
+  private stars(buf: string, pos: number, final: boolean): number {
+    const end = ratingEnd(buf, pos, final);
+    if (end === NEED_MORE) return NEED_MORE;
+    if (end === 0) {
+      this.dropped(true);
+      return 1;
+    }
+    const run = buf.slice(pos, end);
+    const filled = run.length - run.replaceAll('★', '').length;
+    const spoken = this.options.words.stars(filled, run.length);
+    this.emit(isSpacedWordChar(this.prev) ? ` ${spoken}` : spoken);
+    return end - pos;
+  }
+
   private speakHost(host: string): void {
     if (this.options.urls === 'host' && host !== '') this.emit(host);
     else this.dropped(false);
@@ -896,22 +926,17 @@ export class SpeechShaper {
   private symbol(buf: string, pos: number, final: boolean): number {
     const c = buf[pos]!;
     if (c === '#' && this.headingLine && isBlank(this.prev)) {
-      // Closing hashes of a heading: `## Hours ##`.
-      const run = runEnd(buf, pos, '#', MAX_HEADING_LEVEL + 1);
-      const end = skipIndent(buf, run, INDENT_LIMIT);
-      if (end === buf.length && !final) return NEED_MORE;
-      if (end === buf.length || buf[end] === '\n') return end - pos;
+      const end = closingHashesEnd(buf, pos, final);
+      if (end !== 0) return end === NEED_MORE ? NEED_MORE : end - pos;
     }
     if (c === '#' || isDigit(c)) {
+      // A keycap `1️⃣` is the key: "Press 1️⃣ for sales" keeps its 1.
       const keycap = keycapLength(buf, pos, final);
       if (keycap === NEED_MORE) return NEED_MORE;
-      if (keycap > 0) {
-        this.dropped(true);
-        return keycap;
-      }
       this.emit(c);
-      return 1;
+      return keycap > 0 ? keycap : 1;
     }
+    if (isRatingStar(c)) return this.stars(buf, pos, final);
     if (isArrow(c)) {
       this.arrow();
       return 1;

@@ -40,6 +40,8 @@ export interface SpeechWords {
   root: (radicand: string, index: string | undefined) => string;
   /** Greek letters by name (English) or as the letter (Chinese TTS reads π as 派). */
   greek: (name: string, letter: string) => string;
+  /** A star rating: `★★★★☆` is 4 of 5. */
+  stars: (filled: number, total: number) => string;
   codeFallback: string;
 }
 
@@ -68,6 +70,7 @@ const EN: SpeechWords = {
   fraction: (a, b) => ` ${a} over ${b} `,
   root: (x, n) => ` the ${n === undefined ? 'square' : (ORDINAL_ROOT[n] ?? `${n}th`)} root of ${x} `,
   greek: (name) => ` ${name} `,
+  stars: (filled, total) => `${filled} out of ${total} stars`,
   codeFallback: "That part is code, which I can't read out well on a call.",
 };
 
@@ -94,6 +97,7 @@ const ZH: SpeechWords = {
   fraction: (a, b) => `${b}分之${a}`,
   root: (x, n) => (n === undefined ? `根号${x}` : `${x}的${n}次方根`),
   greek: (_name, letter) => letter,
+  stars: (filled, total) => `${total}星中的${filled}星`,
   codeFallback: '这部分是代码，电话里不方便念出来。',
 };
 
