@@ -131,10 +131,15 @@ describe('shapeSpeech', () => {
       'word', ' ', '\n', '*', '_', '~', '`', '#', '-', '+', '>', '|', '[', ']', '(', ')', '!', '<', '1', '.',
       ':', 'http', '你', '👍', '\u{1F3FD}', '\u200d', '\ufe0f', '\u20e3', '🇨', '```', '---', '<imsagent_hangup endword="x"/>',
       '<https://a.b>', '2 * 3', 'snake_case',
+      // Rules of issue 10: math, money, escapes, citations, HTML, entities, URLs, symbols, workflow tags.
+      '$', '$$', '5', '\\', '\\(', '\\)', '\\[', '\\]', '\\times', '\\frac{1}{2}', '^2', '{', '}', '&', '&amp;',
+      '&#39;', '<br>', '<b>', '</td>', '<td>', '<!--', '-->', '<No Interrupting>', '<flush />', '{{emotion=happy}}',
+      'https://', 'www.', 'h', 'w', 'a.com', '/x?y=1', '->', '=>', '→', '•', '★', '☆', '✓', '·', '[1]', '[^1]',
+      '[ref_1]', ']:', '[x] ', '号', '*100#', '1️⃣', '42. ', '1. ', '###', '营业', '&nbsp;',
     ];
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.constantFrom(...tokens), { maxLength: 40 }),
+        fc.array(fc.constantFrom(...tokens), { maxLength: 60 }),
         fc.array(fc.nat(), { maxLength: 8 }),
         async (parts, rawCuts) => {
           const input = parts.join('');
@@ -143,7 +148,7 @@ describe('shapeSpeech', () => {
           assert.equal(await shape(chunks), await shape([input]));
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 
