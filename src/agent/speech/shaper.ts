@@ -347,7 +347,8 @@ export class SpeechShaper {
         break;
       }
       default:
-        if (isBullet(c) || isMark(c) || c === MIDDLE_DOT) {
+        // A bullet or a mark starts an item; stars may be a rating (`★★★★☆`), said inline.
+        if (isBullet(c) || (isMark(c) && !isRatingStar(c)) || c === MIDDLE_DOT) {
           return this.listMarker(skipIndent(buf, at + 1, INDENT_LIMIT) - pos);
         }
     }
