@@ -42,7 +42,15 @@ export function htmlTagAt(buf: string, pos: number, final: boolean): HtmlTag | 0
   const kind = tagKind(name, closing);
   if (kind === undefined) return 0;
   const next = buf[at]!;
-  if (next !== '>' && next !== '/' && next !== ' ' && next !== '\t' && next !== '\n') return 0;
+  if (next === ' ' || next === '\t') {
+    // Attributes follow (`<a href="...">`, `<br />`); `a <b and c` is text, decided at once.
+    let i = at + 1;
+    while (i < buf.length && i - at <= NAME_LIMIT && /[A-Za-z-]/.test(buf[i]!)) i++;
+    if (i === buf.length) return final ? 0 : NEED_MORE;
+    if (!/[=>/]/.test(buf[i]!)) return 0;
+  } else if (next !== '>' && next !== '/') {
+    return 0;
+  }
   const close = buf.slice(at, pos + TAG_LIMIT).indexOf('>');
   if (close < 0) return buf.length - pos < TAG_LIMIT && !final ? NEED_MORE : 0;
   return { end: at + close + 1, kind };

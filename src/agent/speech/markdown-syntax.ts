@@ -122,13 +122,20 @@ export function referenceLabelEnd(buf: string, open: number, final: boolean): nu
   return open + close + 1;
 }
 
-/** At a line start `[`: whether it is a reference definition `[label]: url` (or `[^1]: note`). */
+/** A definition's label as models write it (`1`, `^1`, `docs`, `ref-2`): short, no blanks. */
+const DEFINITION_LABEL = /^\[\^?[\w.-]{0,32}(\]:?)?$/;
+
+/**
+ * At a line start `[`: whether it is a reference definition `[label]: url` (or `[^1]: note`).
+ * Decided as soon as the label stops looking like one, so `[Click here](...)` is not held.
+ */
 export function isDefinitionLine(buf: string, open: number, final: boolean): boolean | typeof NEED_MORE {
-  const end = referenceLabelEnd(buf, open, final);
-  if (end === NEED_MORE) return NEED_MORE;
-  if (end === 0) return false;
-  if (end === buf.length) return final ? false : NEED_MORE;
-  return buf[end] === ':' && end > open + 2;
+  const window = buf.slice(open, open + LABEL_LIMIT);
+  const close = window.indexOf(']');
+  const head = close < 0 ? window : window.slice(0, close + 2);
+  if (!DEFINITION_LABEL.test(head)) return false;
+  if (close < 0 || close + 1 === window.length) return final ? false : NEED_MORE;
+  return window[close + 1] === ':' && close > 1;
 }
 
 /** At a line start `[`: the length of a task box `[ ] ` / `[x] `, or 0. */

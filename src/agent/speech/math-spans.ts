@@ -9,6 +9,9 @@ import { isBlank, isDigit, NEED_MORE } from './scan.ts';
 
 /** Longest math expression waited for; a longer one is not math. */
 export const MATH_LIMIT = 600;
+/** Longest `$...$` waited for: inline math is short. */
+const INLINE_MATH_LIMIT = 200;
+const SENTENCE_END = /[。，；！？]/;
 const MONEY_NUMBER_LIMIT = 24;
 const COMMAND_NAME_LIMIT = 24;
 const ARGUMENT_LIMIT = 200;
@@ -47,9 +50,11 @@ export function dollarMath(buf: string, pos: number, final: boolean): MathSpan |
     if (next !== '$' && !OPERATOR_AFTER_NUMBER.test(next)) return 0;
   }
   for (let i = pos + 1; i < buf.length; i++) {
-    if (i - pos > MATH_LIMIT) return 0;
-    const ch = buf[i];
-    if (ch === '\n') return 0;
+    if (i - pos > INLINE_MATH_LIMIT) return 0;
+    const ch = buf[i]!;
+    // Inline math ends within its sentence: a `$` not closed by then is text, decided early.
+    if (ch === '\n' || SENTENCE_END.test(ch)) return 0;
+    if ((ch === '.' || ch === '?' || ch === '!') && i + 1 < buf.length && isBlank(buf[i + 1])) return 0;
     if (ch === '\\') {
       i++;
       continue;

@@ -205,6 +205,25 @@ describe('shapeSpeech', () => {
     assert.deepEqual(link.rest, [text(' now')]);
   });
 
+  it('holds back nothing more for the rules of issue 10 (money, keys, citations, links, tags)', async () => {
+    const cases: Array<[first: string, early: string]> = [
+      ['It costs $5 a month', 'It costs $5 a month'],
+      ['To go back, press * and', 'To go back, press * and'],
+      ['Dial *100', 'Dial *10'], // a digit at the chunk's end may wait
+      ['We open at 9 [1', 'We open at 9'],
+      ['[Click here', 'Click here'],
+      ['{{emotion=happy}}Hi', '{{emotion=happy}}Hi'],
+      ['<No Interrupting>Please', '<No Interrupting>Please'],
+      ['Thanks🙏Have', 'Thanks Have'],
+      ['a <b and c', 'a <b and c'],
+      ['The variable $HOME. Then', 'The variable $HOME. Then'],
+    ];
+    for (const [first, expected] of cases) {
+      const { early } = await beforeRelease(first, ' more');
+      assert.deepEqual(early, { done: false, value: text(expected) }, first);
+    }
+  });
+
   it('bounds the hold-back of an unfinished command or image', async () => {
     const command = `<imsagent_${'x'.repeat(600)}`;
     const ims = await beforeRelease(command, ' end');
