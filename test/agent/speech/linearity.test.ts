@@ -48,8 +48,9 @@ const ADVERSARIAL: Record<string, (n: number) => string> = {
   '*#': (n) => '*#'.repeat(n / 2),
 };
 
-const SIZE = 4_000;
+const SIZE = 8_000;
 const RUNS = 3;
+const ATTEMPTS = 3;
 const MAX_RATIO = 24;
 
 /** Time to shape `input` pushed in chunks of `chunk` code units (0: whole). */
@@ -77,9 +78,14 @@ describe('speech shaping is linear (issue 9.1)', () => {
       const small = make(SIZE);
       const large = make(8 * SIZE);
       for (const chunk of [0, 1, 7]) {
-        // Warm up, then compare the best runs; a floor of 0.5 ms keeps timer noise out.
+        // Warm up, then compare the best runs; a floor of 1 ms keeps timer noise out. The CPU is
+        // shared: a ratio over the bound is measured again (up to 3 times) before it counts, which
+        // a quadratic rule (64x) never passes.
         time(small, chunk);
-        const ratio = best(large, chunk) / Math.max(best(small, chunk), 0.5);
+        let ratio = Infinity;
+        for (let attempt = 0; attempt < ATTEMPTS && ratio >= MAX_RATIO; attempt++) {
+          ratio = Math.min(ratio, best(large, chunk) / Math.max(best(small, chunk), 1));
+        }
         assert.ok(ratio < MAX_RATIO, `chunks of ${chunk || 'all'}: 8x input took ${ratio.toFixed(1)}x the time`);
       }
     });
