@@ -56,7 +56,10 @@ const INFO_LIMIT = 200;
 const MARKER_RUN_LIMIT = 4;
 const ZWJ = 0x200d;
 const NON_BLANK = /\S/;
-/** After a lone `*` these show it is the star key or content: `*号键`, `*100#`, `press *.` */
+/**
+ * After a lone `*` these show it is the star key or content: `*号键`, `*100#`, `*67` (a digit:
+ * losing the star of a dialing code is worse than reading one in a rare `*2 left*`).
+ */
 const STAR_KEY_NEXT = /^[号键#0-9]$/;
 const CLOSING_PUNCT = /^[.,;:!?)\]。，；：！？）」』]$/;
 const ASCII_PUNCT = /^[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]$/;
