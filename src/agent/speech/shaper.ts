@@ -40,7 +40,7 @@ import {
 } from './scan.ts';
 import { ARROWS, isArrow, isBullet, isMark, isRatingStar, MIDDLE_DOT, ratingEnd, SYMBOL_CHARS } from './symbols.ts';
 import { HOST_LIMIT, hostOf, isHostChar, isTrailingPunct, isUrlChar, TRAILING_PUNCT_LIMIT, urlStart } from './urls.ts';
-import { SPEECH_WORDS, type SpeechLanguage, type SpeechShapeOptions, type SpeechWords, type UrlMode } from './words.ts';
+import { resolveSpeechOptions, type ResolvedSpeechOptions, type SpeechShapeOptions } from './options.ts';
 
 /** Longest indentation looked past at a line start. */
 const INDENT_LIMIT = 16;
@@ -121,22 +121,9 @@ function keycapLength(buf: string, at: number, final: boolean): number {
   return keycap === '\u20e3' ? 3 : 0;
 }
 
-interface ResolvedOptions {
-  language: SpeechLanguage;
-  words: SpeechWords;
-  urls: UrlMode;
-  codeFallback: string;
-}
-
-export function resolveOptions(options: SpeechShapeOptions = {}): ResolvedOptions {
-  const language = options.language ?? 'en';
-  const words = SPEECH_WORDS[language];
-  return { language, words, urls: options.urls ?? 'host', codeFallback: options.codeFallback ?? words.codeFallback };
-}
-
 /** The state machine. `push` / `end` / `finish` return the speakable text decided so far. */
 export class SpeechShaper {
-  private readonly options: ResolvedOptions;
+  private readonly options: ResolvedSpeechOptions;
   /** Text not decided yet: the shortest suffix that could still become a marker. */
   private held = '';
   /** Output slices of the current call, joined once. */
@@ -187,7 +174,7 @@ export class SpeechShaper {
   private codePending = false;
 
   constructor(options?: SpeechShapeOptions) {
-    this.options = resolveOptions(options);
+    this.options = resolveSpeechOptions(options);
   }
 
   push(text: string): string {

@@ -4,16 +4,6 @@
  */
 
 export type SpeechLanguage = 'en' | 'zh';
-export type UrlMode = 'host' | 'drop';
-
-export interface SpeechShapeOptions {
-  /** The language of the spoken words ("times" / "乘以"). Default 'en'. */
-  language?: SpeechLanguage;
-  /** A bare URL: say its host, or drop it. Default 'host'. */
-  urls?: UrlMode;
-  /** Said when the answer ends on code that was not read out; '' for nothing. Default by language. */
-  codeFallback?: string;
-}
 
 export interface SpeechWords {
   plus: string;

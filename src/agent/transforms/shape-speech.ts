@@ -14,9 +14,9 @@
 
 import type { PartStream, PartTransform, StreamPart } from '../../providers/stream-part.ts';
 import { SpeechShaper } from '../speech/shaper.ts';
-import type { SpeechShapeOptions } from '../speech/words.ts';
+import type { SpeechShapeOptions } from '../speech/options.ts';
 
-export type { SpeechShapeOptions } from '../speech/words.ts';
+export type { SpeechShapeOptions } from '../speech/options.ts';
 
 export const shapeSpeech = async function* shapeSpeech(
   parts: PartStream,
