@@ -38,7 +38,7 @@ import {
   skipIndent,
   startsWithAt,
 } from './scan.ts';
-import { ARROWS, isArrow, isBullet, isMark, isRatingStar, MIDDLE_DOT, ratingEnd, SYMBOL_CHARS } from './symbols.ts';
+import { isArrow, isBullet, isMark, isRatingStar, MIDDLE_DOT, ratingEnd, SYMBOL_CHARS } from './symbols.ts';
 import { HOST_LIMIT, hostOf, isHostChar, isTrailingPunct, isUrlChar, TRAILING_PUNCT_LIMIT, urlStart } from './urls.ts';
 import { resolveSpeechOptions, type ResolvedSpeechOptions, type SpeechShapeOptions } from './options.ts';
 
@@ -71,11 +71,12 @@ const EMOJI_PARTS = String.raw`\u200d\u20e3\ufe0e\ufe0f\u{1F1E6}-\u{1F1FF}\u{1F3
  * A run of characters that are spoken as they are, whatever follows. Excluded: characters that
  * may start or be a marker, emoji (and their components, lone surrogates), symbols, and
  * characters whose meaning the next one decides (`#` / digits before a keycap mark, `!` before
- * `[`, `-` before `>`, `h` / `w` starting a word (a URL?), a blank before `|`, `[` or an arrow).
+ * `[`, `-` before `>`, `h` / `w` starting a word (a URL?)). Blanks are always plain: a blank
+ * at a chunk's end goes out at once.
  * In a heading line `#` is never plain: closing hashes are looked for.
  */
 function plainRun(hashIsPlain: boolean): RegExp {
-  const special = String.raw`\n*_~\x60[\]!<|#0-9$\\&{\-=hHwW \t` + SYMBOL_CHARS + EMOJI_PARTS;
+  const special = String.raw`\n*_~\x60[\]!<|#0-9$\\&{\-=hHwW` + SYMBOL_CHARS + EMOJI_PARTS;
   const alternatives = [
     `[^${special}]`,
     hashIsPlain ? String.raw`[#0-9](?=[^\u20e3\ufe0f])` : String.raw`[0-9](?=[^\u20e3\ufe0f])`,
@@ -86,7 +87,6 @@ function plainRun(hashIsPlain: boolean): RegExp {
     String.raw`&(?=\s)`,
     String.raw`\{(?=[^{])`,
     String.raw`(?<=[A-Za-z0-9])[hHwW]`,
-    String.raw`[ \t](?=[^|[\-=${ARROWS}${hashIsPlain ? '' : '#'}])`,
   ];
   return new RegExp(`(?:${alternatives.join('|')})+`, 'uy');
 }
@@ -144,6 +144,8 @@ export class SpeechShaper {
   private headingLine = false;
   /** The current line is a table row: pipes separate cells. */
   private tableRow = false;
+  /** A table without outer pipes is being read: its next lines are rows from their start. */
+  private pipeRows = false;
   private rowHasText = false;
   /** A cell boundary was passed: ", " goes before the next cell's text. */
   private pendingSeparator = false;
@@ -349,6 +351,12 @@ export class SpeechShaper {
     this.lineStart = false;
     // A line that is not indented and not an item ends the list.
     if (!this.markerOnLine && at === pos && c !== '\n' && c !== undefined) this.inList = false;
+    // A blank line ends a table; until then each line is a row, its cell blanks held for a pipe.
+    if (c === '\n' || c === undefined) this.pipeRows = false;
+    else if (this.pipeRows && !this.tableRow) {
+      this.tableRow = true;
+      this.rowHasText = false;
+    }
     return 0;
   }
 
@@ -442,9 +450,6 @@ export class SpeechShaper {
     switch (buf[pos]) {
       case '\n':
         return this.newline();
-      case ' ':
-      case '\t':
-        return this.blank(buf, pos, final);
       case '*':
         return this.asterisks(buf, pos, final);
       case '_':
@@ -523,35 +528,6 @@ export class SpeechShaper {
     this.lineHadRemoval = false;
     this.lineHasText = false;
     this.markerOnLine = false;
-  }
-
-  /**
-   * The last blank before a `|` (a cell boundary follows), a citation (`9 [1].` → "9."), or an
-   * arrow (Chinese needs no space around 到); or at the end of the text so far.
-   */
-  private blank(buf: string, pos: number, final: boolean): number {
-    const next = buf[pos + 1];
-    if (next === undefined) {
-      if (!final) return NEED_MORE;
-    } else if (next === '|') {
-      return 1;
-    } else if (next === '#' && this.headingLine) {
-      const end = closingHashesEnd(buf, pos + 1, final);
-      if (end === NEED_MORE) return NEED_MORE;
-      if (end > 0) return end - pos;
-    } else if (next === '[') {
-      const cite = citationEnd(buf, pos + 1, final);
-      if (cite === NEED_MORE) return NEED_MORE;
-      if (cite > 0) return 1;
-    } else if (this.options.language === 'zh') {
-      if (isArrow(next)) return 1;
-      if (next === '-' || next === '=') {
-        if (pos + 2 === buf.length && !final) return NEED_MORE;
-        if (buf[pos + 2] === '>') return 1;
-      }
-    }
-    this.emit(buf[pos]!);
-    return 1;
   }
 
   /**
@@ -723,6 +699,7 @@ export class SpeechShaper {
   private pipe(): number {
     if (!this.tableRow) {
       this.tableRow = true;
+      this.pipeRows = true;
       this.rowHasText = this.lineHasText;
     }
     this.cellBoundary();

