@@ -8,7 +8,7 @@ import { NEED_MORE, startsWithAt } from './scan.ts';
 
 const IMS_PREFIX = '<imsagent_';
 /** An `<imsagent_` with no `>` this far on is not a command after all: released as text. */
-export const IMS_LIMIT = 512;
+const IMS_LIMIT = 512;
 const FIXED_TAGS = ['<No Interrupting>', '<flush />', '<flush/>'];
 const DIRECTIVE_LIMIT = 64;
 const DIRECTIVE = /^\{\{[A-Za-z_][\w-]*=[^{}\n]*\}\}$/;

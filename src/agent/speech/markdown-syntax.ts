@@ -6,7 +6,7 @@
 import { isBlank, NEED_MORE } from './scan.ts';
 
 /** Longest link or image (`[...](...)`, `<scheme:...>`) waited for before it counts as text. */
-export const LINK_LIMIT = 300;
+const LINK_LIMIT = 300;
 /** Longest rule / table-separator line looked at. */
 const DECOR_LIMIT = 512;
 const MAX_SCHEME_LENGTH = 32;

@@ -8,7 +8,7 @@ import { isMathCommand, takesArguments } from './latex.ts';
 import { isBlank, isDigit, NEED_MORE } from './scan.ts';
 
 /** Longest math expression waited for; a longer one is not math. */
-export const MATH_LIMIT = 600;
+const MATH_LIMIT = 600;
 /** Longest `$...$` waited for: inline math is short. */
 const INLINE_MATH_LIMIT = 200;
 const SENTENCE_END = /[。，；！？]/;

@@ -24,10 +24,6 @@ export function isDigit(ch: string | undefined): boolean {
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3000-\u303f\uff00-\uffef]/u;
 const WORD = /[\p{L}\p{N}\p{M}]/u;
 
-export function isCjk(ch: string | undefined): boolean {
-  return ch !== undefined && CJK.test(ch);
-}
-
 /** A letter, digit or mark of a script that separates words with spaces (not CJK). */
 export function isSpacedWordChar(ch: string | undefined): boolean {
   return ch !== undefined && ch !== '' && WORD.test(ch) && !CJK.test(ch);
@@ -76,10 +72,4 @@ export function startsWithAt(buf: string, pos: number, literal: string, final: b
   if (have.length === literal.length) return a === b;
   if (!b.startsWith(a)) return false;
   return final ? false : NEED_MORE;
-}
-
-/** Index of `ch` in `buf` from `from`, looking at most `max` characters; -1 when not found. */
-export function boundedIndexOf(buf: string, ch: string, from: number, max: number): number {
-  const found = buf.slice(from, from + max).indexOf(ch);
-  return found < 0 ? -1 : from + found;
 }

@@ -6,10 +6,10 @@
 import { NEED_MORE } from './scan.ts';
 
 /** Bullets: a list marker at a line start, decoration elsewhere. */
-export const BULLETS = '•●▪◦‣■□►▸➤➢◆◇';
+const BULLETS = '•●▪◦‣■□►▸➤➢◆◇';
 /** Marks that only decorate a line: dropped. */
-export const MARKS = '✓✗✘☆★';
-export const ARROWS = '→⇒➔➜⟶⟹';
+const MARKS = '✓✗✘☆★';
+const ARROWS = '→⇒➔➜⟶⟹';
 /** A middle dot: between words it is part of a name (迈克尔·杰克逊), between blanks a bullet. */
 export const MIDDLE_DOT = '·';
 
