@@ -102,8 +102,12 @@ export function runTurn(input: TurnInput): RunningTurn {
     const phrases = config.filler.phrases ?? PHRASES.filler[language];
     parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
   }
-  // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
-  if (config.speech.enabled) parts = guard(shapeSpeech(parts), false);
+  if (config.speech.enabled) {
+    const { urls, codeFallback } = config.speech;
+    const shaped = shapeSpeech(parts, { language, urls, ...(codeFallback !== undefined ? { codeFallback } : {}) });
+    // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
+    parts = guard(shaped, false);
+  }
   if (agent.mayEndOrTransfer) {
     parts = emitCallSignals(parts, endCall, config.transfer, observer.onSignal);
   }

@@ -220,7 +220,15 @@ export const agentConfigSchema = z.strictObject({
     })
     .default({ markInterruptions: true, mergeConsecutiveRoles: false }),
   /** Shape the output for text-to-speech: no markdown, no emoji. */
-  speech: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  speech: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** A bare URL in the answer: say its host, or drop it. */
+      urls: z.enum(['host', 'drop']).default('host'),
+      /** Said when the answer ends on code that is not read out; '' for nothing. Default: in the caller's language. */
+      codeFallback: z.string().optional(),
+    })
+    .default({ enabled: true, urls: 'host' }),
   memory: z
     .strictObject({
       /** window: use what the workflow sends; full: restore older turns it dropped. */

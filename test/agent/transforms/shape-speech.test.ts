@@ -40,6 +40,8 @@ async function assertShaped(input: string, expected: string): Promise<void> {
   assert.equal(await shape(units(input)), expected, 'one code unit per chunk');
 }
 
+const CODE_FALLBACK = "That part is code, which I can't read out well on a call.";
+
 const hangup = '<imsagent_hangup endword="Bye *now*, [ok](x) 👍"/>';
 const transfer = '<imsagent_transfer_call caller="1" callee="2" msg="Hold on **please**" err_msg="_Sorry_ &amp; bye"/>';
 
@@ -57,7 +59,8 @@ const CASES: Array<[name: string, input: string, expected: string]> = [
   ['a backtick fenced block is dropped', 'Here:\n```ts\nconst x = 1;\n```\nDone.', 'Here:\nDone.'],
   ['a tilde fenced block is dropped', 'Here:\n~~~\nx = 1\n~~~~\nDone.', 'Here:\nDone.'],
   ['a fence closes only with a fence as long', 'A\n````\n```\ninner\n````\nB', 'A\nB'],
-  ['an unclosed fence drops the rest', 'Try:\n```sh\nrm -rf x\n', 'Try:\n'],
+  // Was 'Try:\n': the caller heard "Try:" and then nothing (issue 10.3).
+  ['an unclosed fence drops the rest and says why', 'Try:\n```sh\nrm -rf x\n', `Try:\n${CODE_FALLBACK}`],
   ['a fenced block leaves no run of blank lines', 'Text\n\n```js\nx()\n```\n\nMore', 'Text\n\nMore'],
   [
     'list markers',
@@ -71,16 +74,21 @@ const CASES: Array<[name: string, input: string, expected: string]> = [
   ['a setext underline', 'Title\n=====\nBody', 'Title\nBody'],
   ['tables', '| Name | Age |\n|---|:--:|\n| Ann | 30 |\n| **Bo** |  | 7 |\n', 'Name, Age\nAnn, 30\nBo, 7\n'],
   ['links', 'See [the docs](https://x.io/a_(b)) and [`cfg`](./c.md).', 'See the docs and cfg.'],
-  ['brackets that are not links', 'Cite [1] and [2] (an aside).', 'Cite 1 and 2 (an aside).'],
+  // Was 'Cite 1 and 2 (an aside).': citation markers read as numbers (issue 10.5).
+  ['citation markers are dropped, other brackets kept', 'Cite [1] and [2] (an aside) [sic].', 'Cite and (an aside) sic.'],
   ['images are dropped', 'Look ![a cat](http://x/c.png) here\n![logo](l.svg)\nEnd', 'Look here\nEnd'],
   ['an exclamation mark stays', 'Wow! Great!', 'Wow! Great!'],
-  ['autolinks are dropped', 'Go to <https://example.com/x?y=1> now', 'Go to now'],
-  ['angle brackets that are not links', '1 < 2, a<b, <b>x</b> and <no:>', '1 < 2, a<b, <b>x</b> and <no:>'],
-  ['emoji', 'Great 👍🏽 job 👨‍👩‍👧 from 🇨🇳 1️⃣ ❤️ ok', 'Great job from ok'],
+  // Was 'Go to now': the caller lost where to go (issue 10.7, URLs say their host).
+  ['autolinks say their host', 'Go to <https://example.com/x?y=1> now', 'Go to example.com now'],
+  // Was kept verbatim: `<b>` was read out (issue 10.6).
+  ['angle brackets that are not links or HTML', '1 < 2, a<b, <b>x</b> and <no:>', '1 < 2, a<b, x and <no:>'],
+  // Was 'Great job from ok': a keycap is a key ("Press 1️⃣") and keeps its character (issue 10.2).
+  ['emoji', 'Great 👍🏽 job 👨‍👩‍👧 from 🇨🇳 1️⃣ ❤️ ok', 'Great job from 1 ok'],
   ['emoji at a line start and at the end', '😀 Hi\n✅ Done 🎉', 'Hi\nDone '],
   ['emoji-only lines leave no blank-line run', 'Hi!\n\n🎉🎉\n\nBye', 'Hi!\n\nBye'],
   ['a line emptied by removals goes with its newline', 'Hi!\n🎉 ✅\n👍\nBye', 'Hi!\nBye'],
-  ['a keycap hash and a zero-width joiner in text', '#️⃣ x क्‍ष', 'x क्‍ष'],
+  // Was 'x क्‍ष': the pound key was lost (issue 10.2).
+  ['a keycap hash and a zero-width joiner in text', '#️⃣ x क्‍ष', '# x क्‍ष'],
   ['CJK with markdown', '**你好**，欢迎！\n## 标题\n- 第一', '你好，欢迎！\n标题\n第一'],
   ['CJK unchanged', '你好！今天怎么样？', '你好！今天怎么样？'],
   ['newlines are kept', 'One.\n\n\nTwo.\nThree.', 'One.\n\n\nTwo.\nThree.'],
@@ -123,10 +131,15 @@ describe('shapeSpeech', () => {
       'word', ' ', '\n', '*', '_', '~', '`', '#', '-', '+', '>', '|', '[', ']', '(', ')', '!', '<', '1', '.',
       ':', 'http', '你', '👍', '\u{1F3FD}', '\u200d', '\ufe0f', '\u20e3', '🇨', '```', '---', '<imsagent_hangup endword="x"/>',
       '<https://a.b>', '2 * 3', 'snake_case',
+      // Rules of issue 10: math, money, escapes, citations, HTML, entities, URLs, symbols, workflow tags.
+      '$', '$$', '5', '\\', '\\(', '\\)', '\\[', '\\]', '\\times', '\\frac{1}{2}', '^2', '{', '}', '&', '&amp;',
+      '&#39;', '<br>', '<b>', '</td>', '<td>', '<!--', '-->', '<No Interrupting>', '<flush />', '{{emotion=happy}}',
+      'https://', 'www.', 'h', 'w', 'a.com', '/x?y=1', '->', '=>', '→', '•', '★', '☆', '✓', '·', '[1]', '[^1]',
+      '[ref_1]', ']:', '[x] ', '号', '*100#', '1️⃣', '42. ', '1. ', '###', '营业', '&nbsp;',
     ];
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.constantFrom(...tokens), { maxLength: 40 }),
+        fc.array(fc.constantFrom(...tokens), { maxLength: 60 }),
         fc.array(fc.nat(), { maxLength: 8 }),
         async (parts, rawCuts) => {
           const input = parts.join('');
@@ -135,7 +148,7 @@ describe('shapeSpeech', () => {
           assert.equal(await shape(chunks), await shape([input]));
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 
@@ -192,6 +205,26 @@ describe('shapeSpeech', () => {
     assert.deepEqual(link.rest, [text(' now')]);
   });
 
+  it('holds back nothing more for the rules of issue 10 (money, keys, citations, links, tags)', async () => {
+    const cases: Array<[first: string, early: string]> = [
+      ['It costs $5 a month', 'It costs $5 a month'],
+      ['To go back, press * and', 'To go back, press * and'],
+      ['Dial *100', 'Dial *10'], // a digit at the chunk's end may wait
+      ['We open at 9 [1', 'We open at 9 '],
+      ['ok ', 'ok '], // a blank at a chunk's end goes out at once
+      ['[Click here', 'Click here'],
+      ['{{emotion=happy}}Hi', '{{emotion=happy}}Hi'],
+      ['<No Interrupting>Please', '<No Interrupting>Please'],
+      ['Thanks🙏Have', 'Thanks Have'],
+      ['a <b and c', 'a <b and c'],
+      ['The variable $HOME. Then', 'The variable $HOME. Then'],
+    ];
+    for (const [first, expected] of cases) {
+      const { early } = await beforeRelease(first, ' more');
+      assert.deepEqual(early, { done: false, value: text(expected) }, first);
+    }
+  });
+
   it('bounds the hold-back of an unfinished command or image', async () => {
     const command = `<imsagent_${'x'.repeat(600)}`;
     const ims = await beforeRelease(command, ' end');
@@ -215,8 +248,16 @@ describe('shapeSpeech', () => {
     assert.deepEqual(out, [reasoning, text('Sure'), text('!'), start, delta, end, text('Bye'), usage, text('\n'), finish]);
   });
 
-  it('yields nothing for text that is all markup', async () => {
+  // Was: nothing at all. An answer that is only code now says so (issue 10.3).
+  it('says the code fallback, before the finish, for an answer that is only code', async () => {
     assert.deepEqual(await run([text('```'), text('\ncode\n'), text('```'), { type: 'finish', reason: 'stop' }]), [
+      text(CODE_FALLBACK),
+      { type: 'finish', reason: 'stop' },
+    ]);
+  });
+
+  it('yields nothing for text that is all markup', async () => {
+    assert.deepEqual(await run([text('---\n'), text('## '), text('👍'), { type: 'finish', reason: 'stop' }]), [
       { type: 'finish', reason: 'stop' },
     ]);
   });
