@@ -181,6 +181,9 @@ export const httpToolSchema = z.strictObject({
   maxResultChars: z.number().int().positive().default(4000),
 });
 
+/** How a model marks reasoning in its answer text: see src/agent/transforms/strip-think-blocks.ts. */
+const reasoningModeSchema = z.enum(['auto', 'unopened']).default('auto');
+
 export const agentConfigSchema = z.strictObject({
   /** Name of an entry under `providers`. */
   provider: nonEmpty,
@@ -197,6 +200,8 @@ export const agentConfigSchema = z.strictObject({
     .default('UTC'),
   /** What to do with a system message the caller sends. */
   callerSystemPrompt: z.enum(['append', 'replace', 'ignore']).default('append'),
+  /** How the model marks reasoning in its text: auto (tags, separate fields) or unopened (the answer starts inside a block). */
+  reasoning: reasoningModeSchema,
   /** Body parameters for this agent, over the provider's defaultParams, under the client's. */
   params: z.record(z.string(), z.unknown()).default({}),
   endCall: endCallSchema.optional(),
@@ -228,7 +233,14 @@ export const agentConfigSchema = z.strictObject({
   images: z.union([z.enum(['pass', 'drop']), z.number().int().min(0)]).default('pass'),
   /** Tried in order when the agent's provider fails before its first word. */
   fallbacks: z
-    .array(z.strictObject({ provider: nonEmpty, model: nonEmpty.optional(), params: z.record(z.string(), z.unknown()).default({}) }))
+    .array(
+      z.strictObject({
+        provider: nonEmpty,
+        model: nonEmpty.optional(),
+        params: z.record(z.string(), z.unknown()).default({}),
+        reasoning: reasoningModeSchema,
+      }),
+    )
     .default([]),
   /** When every provider failed: speak an apology (voice) or answer an HTTP error (other clients). */
   onFailure: z
