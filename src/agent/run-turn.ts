@@ -13,7 +13,7 @@ import { callerLanguage, PHRASES } from './caller-language.ts';
 import { converse, type ToolRun } from './converse.ts';
 import { buildPrompt } from './prompt/build-prompt.ts';
 import { emitCallSignals } from './transforms/emit-call-signals.ts';
-import { shapeSpeech } from './transforms/shape-speech.ts';
+import { speechStages } from './transforms/speech-stages.ts';
 
 /** How an agent without an `endCall` section signals an end of call its engine decides on. */
 const DEFAULT_END_CALL = endCallSchema.parse({ enabled: false });
@@ -41,7 +41,8 @@ export interface TurnObserver {
 
 /**
  * One conversational turn, prompt in, speakable parts out: prompt ▸ provider rounds (fallbacks,
- * reasoning stripped, tools run) ▸ apology if all failed ▸ filler ▸ speech shaping ▸ call signals.
+ * reasoning stripped, tools run) ▸ apology if all failed ▸ filler ▸ speech shaping ▸ pronunciations
+ * ▸ digits ▸ call signals (whose farewells go through the same speech stages).
  * Nothing runs until the stream is pulled; `signal` stops it all.
  */
 export interface RunningTurn {
@@ -81,9 +82,10 @@ export function runTurn(input: TurnInput): RunningTurn {
     const phrases = config.filler.phrases ?? PHRASES.filler[language];
     parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
   }
-  if (config.speech.enabled) parts = shapeSpeech(parts);
+  const speech = speechStages(config.speech, language);
+  if (speech) parts = speech(parts);
   if (agent.mayEndOrTransfer) {
-    parts = emitCallSignals(parts, config.endCall ?? DEFAULT_END_CALL, config.transfer, observer.onSignal);
+    parts = emitCallSignals(parts, config.endCall ?? DEFAULT_END_CALL, config.transfer, observer.onSignal, speech);
   }
   return { parts, conversation: prompt.conversation };
 }

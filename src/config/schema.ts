@@ -181,6 +181,23 @@ export const httpToolSchema = z.strictObject({
   maxResultChars: z.number().int().positive().default(4000),
 });
 
+const pronunciationSchema = z.strictObject({
+  written: z.string().min(1).max(200),
+  spoken: z.string(),
+  /** Match any letter case. */
+  ignoreCase: z.boolean().default(false),
+  /** Not inside a longer word or number of an alphabetic script (CJK neighbours do not count). */
+  wholeWord: z.boolean().default(true),
+});
+
+const readDigitsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** Runs with this many digits are read one by one (from 3 after "code", "call", 验证码, ...). */
+    minDigits: z.number().int().min(3).max(32).default(7),
+  })
+  .default({ enabled: false, minDigits: 7 });
+
 /** How a model marks reasoning in its answer text: see src/agent/transforms/strip-think-blocks.ts. */
 const reasoningModeSchema = z.enum(['auto', 'unopened']).default('auto');
 
@@ -217,8 +234,16 @@ export const agentConfigSchema = z.strictObject({
       mergeConsecutiveRoles: z.boolean().default(false),
     })
     .default({ markInterruptions: true, mergeConsecutiveRoles: false }),
-  /** Shape the output for text-to-speech: no markdown, no emoji. */
-  speech: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+  speech: z
+    .strictObject({
+      /** Shape the output for text-to-speech: no markdown, no emoji. */
+      enabled: z.boolean().default(true),
+      /** Literal replacements in what is spoken (brand names, `110` → `幺幺零`). */
+      pronunciations: z.array(pronunciationSchema).default([]),
+      /** Read phone numbers and codes digit by digit. */
+      readDigits: readDigitsSchema,
+    })
+    .default({ enabled: true, pronunciations: [], readDigits: readDigitsSchema.parse(undefined) }),
   memory: z
     .strictObject({
       /** window: use what the workflow sends; full: restore older turns it dropped. */
