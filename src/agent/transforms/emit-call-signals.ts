@@ -43,8 +43,8 @@ export async function* emitCallSignals(
         } else if (ending) {
           onSignal?.('hangup');
           // A farewell that says nothing once spoken counts as none.
-          const own = ending.farewell === undefined ? '' : await spokenText(speech, ending.farewell);
-          const farewell = own !== '' || spoke ? own : await spokenText(speech, endCall.farewell);
+          const own = ending.farewell === undefined ? '' : await spokenPhrase(speech, ending.farewell);
+          const farewell = own !== '' || spoke ? own : await spokenPhrase(speech, endCall.farewell);
           if (endCall.mode === 'text') {
             yield { type: 'text', text: hangupCommand(farewell) };
             yield { type: 'finish', reason: 'stop' };
@@ -71,7 +71,12 @@ async function spokenDestination(destination: TransferDestination, speech: PartT
   const { msg, errMsg } = destination;
   return {
     ...destination,
-    ...(msg === undefined ? {} : { msg: await spokenText(speech, msg) }),
-    ...(errMsg === undefined ? {} : { errMsg: await spokenText(speech, errMsg) }),
+    ...(msg === undefined ? {} : { msg: await spokenPhrase(speech, msg) }),
+    ...(errMsg === undefined ? {} : { errMsg: await spokenPhrase(speech, errMsg) }),
   };
+}
+
+/** A phrase the gateway adds, as spoken: shaping may leave a space where an emoji was. */
+async function spokenPhrase(speech: PartTransform | undefined, phrase: string): Promise<string> {
+  return (await spokenText(speech, phrase)).trim();
 }
