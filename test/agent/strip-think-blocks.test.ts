@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { stripThinkBlocks, type ReasoningMode } from '../../src/agent/transforms/strip-think-blocks.ts';
 import type { StreamPart } from '../../src/providers/stream-part.ts';
+import { chunksAt, gatedSource } from '../support/chunked-text.ts';
 
 async function* from(parts: StreamPart[]): AsyncGenerator<StreamPart> {
   for (const part of parts) yield part;
@@ -138,15 +139,10 @@ describe('stripThinkBlocks', () => {
   });
 
   it('unopened: no hold when the server sends reasoning apart or the text opens its own block', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { parts, release } = gatedSource(text('We open'), text(' at 9.'));
     async function* source(): AsyncGenerator<StreamPart> {
       yield { type: 'reasoning', text: 'thinking apart' };
-      yield text('We open');
-      await gate;
-      yield text(' at 9.');
+      yield* parts;
     }
     const iterator = stripThinkBlocks(source(), { mode: () => 'unopened' })[Symbol.asyncIterator]();
     assert.deepEqual((await iterator.next()).value, { type: 'reasoning', text: 'thinking apart' });
@@ -169,8 +165,7 @@ describe('stripThinkBlocks', () => {
         fc.constantFrom<ReasoningMode>('auto', 'unopened'),
         async (pieces, cuts, mode) => {
           const whole = pieces.join('');
-          const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
-          const chunks = [0, ...points].map((at, i, all) => whole.slice(at, all[i + 1] ?? whole.length));
+          const chunks = chunksAt(whole, cuts);
           const end: StreamPart = { type: 'finish', reason: 'stop' };
           assert.deepEqual(outcome(await run([...chunks.map(text), end], mode)), outcome(await run([text(whole), end], mode)));
         },

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { applyPronunciations, type PronunciationRule } from '../../../src/agent/transforms/apply-pronunciations.ts';
 import type { StreamPart } from '../../../src/providers/stream-part.ts';
+import { chunksAt, gatedSource } from '../../support/chunked-text.ts';
 
 const text = (t: string): StreamPart => ({ type: 'text', text: t });
 
@@ -65,16 +66,8 @@ describe('applyPronunciations', () => {
   });
 
   it('holds back only a suffix that may still become a match', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    async function* source(): AsyncGenerator<StreamPart> {
-      yield text('Call 11');
-      await gate;
-      yield text('0 now');
-    }
-    const iterator = applyPronunciations(source(), RULES)[Symbol.asyncIterator]();
+    const { parts, release } = gatedSource(text('Call 11'), text('0 now'));
+    const iterator = applyPronunciations(parts, RULES)[Symbol.asyncIterator]();
     assert.deepEqual((await iterator.next()).value, text('Call '));
     release();
     assert.deepEqual((await iterator.next()).value, text('幺幺零 now'));
@@ -90,9 +83,7 @@ describe('applyPronunciations', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.constantFrom(...tokens), { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 6 }), async (pieces, cuts) => {
         const whole = pieces.join('');
-        const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
-        const chunks = [0, ...points].map((at, i, all) => whole.slice(at, all[i + 1] ?? whole.length));
-        assert.equal(await spoken(chunks), await spoken([whole]));
+        assert.equal(await spoken(chunksAt(whole, cuts)), await spoken([whole]));
       }),
     );
   });

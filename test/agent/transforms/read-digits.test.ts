@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { CallerLanguage } from '../../../src/agent/caller-language.ts';
 import { readDigits } from '../../../src/agent/transforms/read-digits.ts';
 import type { StreamPart } from '../../../src/providers/stream-part.ts';
+import { chunksAt, gatedSource } from '../../support/chunked-text.ts';
 
 const text = (t: string): StreamPart => ({ type: 'text', text: t });
 
@@ -52,16 +53,8 @@ describe('readDigits', () => {
   });
 
   it('holds only a digit run at the end of a chunk', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    async function* source(): AsyncGenerator<StreamPart> {
-      yield text('Call us on 138');
-      await gate;
-      yield text('00138000 today.');
-    }
-    const iterator = readDigits(source(), { language: 'en', minDigits: 7 })[Symbol.asyncIterator]();
+    const { parts, release } = gatedSource(text('Call us on 138'), text('00138000 today.'));
+    const iterator = readDigits(parts, { language: 'en', minDigits: 7 })[Symbol.asyncIterator]();
     assert.deepEqual((await iterator.next()).value, text('Call us on '));
     release();
     assert.deepEqual((await iterator.next()).value, text('1 3 8 0 0 1 3 8 0 0 0 today.'));
@@ -76,8 +69,7 @@ describe('readDigits', () => {
         fc.constantFrom<CallerLanguage>('en', 'zh'),
         async (pieces, cuts, language) => {
           const whole = pieces.join('');
-          const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
-          const chunks = [0, ...points].map((at, i, all) => whole.slice(at, all[i + 1] ?? whole.length));
+          const chunks = chunksAt(whole, cuts);
           assert.equal(await spoken(chunks, language), await spoken([whole], language));
         },
       ),
