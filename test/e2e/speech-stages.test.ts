@@ -19,9 +19,11 @@ describe('what the caller hears, end to end', () => {
     upstream = await startMockUpstream();
     const provider = { type: 'openai-compatible', baseUrl: upstream.url, apiKey: 'sk-x' };
     gateway = await startTestGateway({
-      providers: { mock: provider },
+      providers: { mock: provider, down: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', retry: { maxRetries: 0 } } },
       agents: {
         thinker: { provider: 'mock', model: 'm', reasoning: 'unopened' },
+        thinkingFallback: { provider: 'down', model: 'm', fallbacks: [{ provider: 'mock', model: 'm', reasoning: 'unopened' }] },
+        autoFallback: { provider: 'down', model: 'm', reasoning: 'unopened', fallbacks: [{ provider: 'mock', model: 'm' }] },
         auto: { provider: 'mock', model: 'm' },
         ender: { provider: 'mock', model: 'm', endCall: { farewell: '**Bye** 👋' } },
         texter: { provider: 'mock', model: 'm', endCall: { mode: 'text', farewell: '**Bye** 👋' } },
@@ -59,6 +61,24 @@ describe('what the caller hears, end to end', () => {
   it('reasoning: unopened does not hold back a model that sends its reasoning apart', async () => {
     upstream.respondWith({ events: [{ role: 'assistant', reasoning_content: 'Hours question.' }, ...textEvents('We open at 9.').slice(1)] });
     assert.equal((await ask('thinker')).text, 'We open at 9.');
+  });
+
+  it('reasoning: the mode of the model that answers counts, a fallback\'s included', async () => {
+    upstream.respondWith({ events: textEvents(DEEPSEEK_UNOPENED, { chunkSize: 4 }) });
+    assert.equal((await ask('thinkingFallback')).text, 'We open at 9.');
+    upstream.respondWith({ events: textEvents('We open at 9.', { chunkSize: 4 }), eventIntervalMs: 30 });
+    const started = performance.now();
+    const response = await gateway.post('/v1/chat/completions', imsRequest('autoFallback', 'hi'));
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let firstWordMs = -1;
+    for (let seen = ''; firstWordMs < 0; ) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+      if (seen.includes('"content":"We')) firstWordMs = performance.now() - started;
+    }
+    await reader.cancel();
+    assert.ok(firstWordMs >= 0 && firstWordMs < 100, `the auto fallback streams at once (first word after ${firstWordMs.toFixed(0)} ms, answer takes 150 ms)`);
   });
 
   it('reasoning: auto never speaks the literal tag', async () => {

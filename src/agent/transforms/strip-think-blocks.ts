@@ -47,11 +47,7 @@ function mayBecomeTag(suffix: string): boolean {
 
 type Region = 'answer' | 'reasoning' | 'undecided';
 
-export function stripThinkBlocks(parts: PartStream, options: StripThinkOptions = {}): PartStream {
-  return strip(parts, options);
-}
-
-async function* strip(parts: PartStream, options: StripThinkOptions): AsyncGenerator<StreamPart, void, undefined> {
+export async function* stripThinkBlocks(parts: PartStream, options: StripThinkOptions = {}): AsyncGenerator<StreamPart, void, undefined> {
   let region: Region | undefined;
   /** A suffix held back because it may be the start of a tag. */
   let held = '';
