@@ -1,3 +1,4 @@
+import type { ReasoningMode } from '../config/schema.ts';
 import type { ChatTurnRequest } from '../protocol/chat-request.ts';
 import type { ChatMessage } from '../protocol/chat-types.ts';
 import type { FinishPart, PartStream, TokenUsage } from '../providers/stream-part.ts';
@@ -7,7 +8,7 @@ import type { Agent } from './agent-registry.ts';
 import type { ToolRouter } from './tool-router.ts';
 import { runHttpTool, toolCallContext, type ToolResult } from './tools/http-tool.ts';
 import { routeToolCalls, type ServerToolCall } from './transforms/route-tool-calls.ts';
-import { stripThinkBlocks, type ReasoningMode } from './transforms/strip-think-blocks.ts';
+import { stripThinkBlocks } from './transforms/strip-think-blocks.ts';
 
 /** A finished server-side tool call, for the turn's record. */
 export interface ToolRun {
@@ -104,7 +105,7 @@ export async function* converse(options: ConverseOptions): PartStream {
   }
 }
 
-/** How the target the chain committed to marks its reasoning: the agent's model, or a fallback's. */
+/** How the target the chain committed to marks its reasoning: the agent's model (also when unmatched), or a fallback's. */
 function reasoningModeOf(agent: Agent, event: AttemptEvent): ReasoningMode {
   const index = agent.targets.findIndex((target) => target.provider.name === event.provider && target.model === event.model);
   return index <= 0 ? agent.config.reasoning : (agent.config.fallbacks[index - 1]?.reasoning ?? 'auto');

@@ -403,6 +403,7 @@ export type EndCallConfig = z.infer<typeof endCallSchema>;
 export type TransferConfig = z.infer<typeof transferSchema>;
 export type TransferDestination = z.infer<typeof transferDestinationSchema>;
 export type HttpToolConfig = z.infer<typeof httpToolSchema>;
+export type ReasoningMode = z.infer<typeof reasoningModeSchema>;
 export type ProviderTimeouts = z.infer<typeof providerTimeoutsSchema>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;

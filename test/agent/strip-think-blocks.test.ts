@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { stripThinkBlocks, type ReasoningMode } from '../../src/agent/transforms/strip-think-blocks.ts';
+import { stripThinkBlocks } from '../../src/agent/transforms/strip-think-blocks.ts';
+import type { ReasoningMode } from '../../src/config/schema.ts';
 import type { StreamPart } from '../../src/providers/stream-part.ts';
 import { chunksAt, gatedSource } from '../support/chunked-text.ts';
 

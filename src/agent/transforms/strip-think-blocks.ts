@@ -18,10 +18,8 @@
  * through unchanged and in order.
  */
 
+import type { ReasoningMode } from '../../config/schema.ts';
 import type { PartStream, StreamPart } from '../../providers/stream-part.ts';
-
-/** How a model marks its reasoning in the answer text (see the module comment). */
-export type ReasoningMode = 'auto' | 'unopened';
 
 export interface StripThinkOptions {
   /** Read when the first part arrives, once the provider chain committed to a target. Default `auto`. */
