@@ -26,8 +26,9 @@ export function imsCommandEnd(text: string, at: number, final: boolean): number 
   const known = Math.min(IMS_PREFIX.length, text.length - at);
   if (text.slice(at, at + known) !== IMS_PREFIX.slice(0, known)) return 0;
   if (known < IMS_PREFIX.length) return final ? 0 : NEED_MORE;
-  const close = text.indexOf('>', at + known);
-  if (close >= 0) return close - at < IMS_LIMIT ? close + 1 : 0;
+  // Looked for only within the limit, so a long text without `>` is not searched again and again.
+  const close = text.slice(at + known, at + IMS_LIMIT).indexOf('>');
+  if (close >= 0) return at + known + close + 1;
   return final || text.length - at >= IMS_LIMIT ? 0 : NEED_MORE;
 }
 

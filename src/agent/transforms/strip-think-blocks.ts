@@ -49,8 +49,13 @@ export async function* stripThinkBlocks(parts: PartStream, options: StripThinkOp
   let region: Region | undefined;
   /** A suffix held back because it may be the start of a tag. */
   let held = '';
-  /** Text that is reasoning if a closing tag follows, else the answer. */
+  /** Text that is reasoning if a closing tag follows, else the answer; and whether it has more than whitespace. */
   let undecided = '';
+  let undecidedSaysSomething = false;
+  const holdUndecided = (text: string): void => {
+    undecided += text;
+    undecidedSaysSomething ||= text.trim() !== '';
+  };
   /** Drop whitespace before the first answer text after a closing tag. */
   let trimLeading = false;
   let out: StreamPart[] = [];
@@ -67,7 +72,7 @@ export async function* stripThinkBlocks(parts: PartStream, options: StripThinkOp
     else out.push({ type: as, text });
   };
   const sayIn = (text: string): void => {
-    if (region === 'undecided') undecided += text;
+    if (region === 'undecided') holdUndecided(text);
     else say(text, region === 'reasoning' ? 'reasoning' : 'text');
   };
   const closeBlock = (): void => {
@@ -87,10 +92,10 @@ export async function* stripThinkBlocks(parts: PartStream, options: StripThinkOp
       say(undecided, 'reasoning');
       undecided = '';
       closeBlock();
-    } else if (undecided.trim() === '') {
+    } else if (!undecidedSaysSomething) {
       undecided = '';
       region = 'reasoning';
-    } else undecided += tag;
+    } else holdUndecided(tag);
   };
   /** Splits `text` at its tags; holds back a suffix that may still become one unless `final`. */
   const scan = (text: string, final: boolean): void => {
@@ -145,7 +150,7 @@ export async function* stripThinkBlocks(parts: PartStream, options: StripThinkOp
       scan(text, true);
     }
     if (part.type === 'reasoning') {
-      if (undecided.trim() === '') decide('text');
+      if (!undecidedSaysSomething) decide('text');
     } else if (part.type !== 'usage') {
       decide(part.type === 'finish' && part.reason === 'length' ? 'reasoning' : 'text');
     }
