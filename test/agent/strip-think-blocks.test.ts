@@ -156,6 +156,16 @@ describe('stripThinkBlocks', () => {
     assert.equal(joined(opened, 'text'), 'Hi there');
   });
 
+  it('stays linear on long reasoning held in unopened mode', async () => {
+    const reasoning = 'a < b, so <th not a tag. '.repeat(10_000);
+    const whole = `${reasoning}</think>\n\nWe open at 9.`;
+    const started = performance.now();
+    const out = await run([...whole.match(/.{1,5}/gs)!.map(text), { type: 'finish', reason: 'stop' }], 'unopened');
+    assert.equal(joined(out, 'text'), 'We open at 9.');
+    assert.ok(joined(out, 'reasoning') === reasoning);
+    assert.ok(performance.now() - started < 2000, 'a quarter of a million characters in under 2 s');
+  });
+
   it('gives the same output for any chunking, in both modes (property)', async () => {
     const tokens = ['a', ' ', '\n', '<', '>', '/', 'think', 'THINKING', '<think>', '</think>', '< /reasoning >', '<thi', 'nk>', '你好', '.'];
     const outcome = (parts: StreamPart[]) => [joined(parts, 'text'), joined(parts, 'reasoning')];
