@@ -1,8 +1,9 @@
+import type { ReasoningMode } from '../config/schema.ts';
 import type { ChatTurnRequest } from '../protocol/chat-request.ts';
 import type { ChatMessage } from '../protocol/chat-types.ts';
 import type { FinishPart, PartStream, TokenUsage } from '../providers/stream-part.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { streamWithFallbacks, type AttemptObserver } from '../resilience/provider-chain.ts';
+import { streamWithFallbacks, type AttemptEvent, type AttemptObserver } from '../resilience/provider-chain.ts';
 import type { Agent } from './agent-registry.ts';
 import type { ToolRouter } from './tool-router.ts';
 import { runHttpTool, toolCallContext, type ToolResult } from './tools/http-tool.ts';
@@ -55,7 +56,15 @@ export async function* converse(options: ConverseOptions): PartStream {
       }
       pending.push({ call, result: runHttpTool(call.tool, call.argumentsJson, context, signal) });
     };
-    const source = stripThinkBlocks(streamWithFallbacks(agent.targets, { messages, params }, signal, options.onAttempt, options.onUpstreamWait));
+    let reasoning: ReasoningMode = 'auto';
+    const onAttempt = (event: AttemptEvent): void => {
+      if (event.outcome === 'committed') reasoning = reasoningModeOf(agent, event);
+      options.onAttempt?.(event);
+    };
+    const source = stripThinkBlocks(streamWithFallbacks(agent.targets, { messages, params }, signal, onAttempt, options.onUpstreamWait), {
+      mode: () => reasoning,
+      onStrayClose: () => options.logger.warn({ agent: agent.id }, 'the model closed a reasoning block it never opened: its text before the tag was spoken (see reasoning: unopened)'),
+    });
     let said = '';
     let finish: FinishPart = { type: 'finish', reason: 'stop' };
     const routed = router.isEmpty ? source : routeToolCalls(source, router, agent.config.transfer, onServerCall);
@@ -94,4 +103,10 @@ export async function* converse(options: ConverseOptions): PartStream {
       ...pending.map(({ call }, index) => ({ role: 'tool' as const, tool_call_id: call.callId, content: results[index]!.content })),
     ];
   }
+}
+
+/** How the target the chain committed to marks its reasoning: the agent's model (also when unmatched), or a fallback's. */
+function reasoningModeOf(agent: Agent, event: AttemptEvent): ReasoningMode {
+  const index = agent.targets.findIndex((target) => target.provider.name === event.provider && target.model === event.model);
+  return index <= 0 ? agent.config.reasoning : (agent.config.fallbacks[index - 1]?.reasoning ?? 'auto');
 }

@@ -15,7 +15,7 @@ import { buildPrompt } from './prompt/build-prompt.ts';
 import { clientFunctionNames } from './tool-router.ts';
 import { emitCallSignals } from './transforms/emit-call-signals.ts';
 import { guardModelCommands, type ModelCommandEvent } from './transforms/guard-model-commands.ts';
-import { shapeSpeech } from './transforms/shape-speech.ts';
+import { speechStages } from './transforms/speech-stages.ts';
 
 /** How an agent without an `endCall` section signals an end of call its engine decides on. */
 const DEFAULT_END_CALL = endCallSchema.parse({ enabled: false });
@@ -46,7 +46,8 @@ export interface TurnObserver {
 /**
  * One conversational turn, prompt in, speakable parts out: prompt ▸ provider rounds (fallbacks,
  * reasoning stripped, tools run) ▸ model commands guarded ▸ apology if all failed ▸ filler ▸
- * speech shaping (guarded again) ▸ call signals.
+ * speech shaping ▸ pronunciations ▸ digits (guarded again) ▸ call signals (whose farewells go
+ * through the same speech stages).
  * Nothing runs until the stream is pulled; `signal` stops it all.
  */
 export interface RunningTurn {
@@ -102,14 +103,11 @@ export function runTurn(input: TurnInput): RunningTurn {
     const phrases = config.filler.phrases ?? PHRASES.filler[language];
     parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
   }
-  if (config.speech.enabled) {
-    const { urls, codeFallback } = config.speech;
-    const shaped = shapeSpeech(parts, { language, urls, ...(codeFallback !== undefined ? { codeFallback } : {}) });
-    // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
-    parts = guard(shaped, false);
-  }
+  const speech = speechStages(config.speech, language);
+  // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
+  if (speech) parts = guard(speech(parts), false);
   if (agent.mayEndOrTransfer) {
-    parts = emitCallSignals(parts, endCall, config.transfer, observer.onSignal);
+    parts = emitCallSignals(parts, endCall, config.transfer, observer.onSignal, speech);
   }
   return { parts, conversation: prompt.conversation };
 }

@@ -181,6 +181,26 @@ export const httpToolSchema = z.strictObject({
   maxResultChars: z.number().int().positive().default(4000),
 });
 
+const pronunciationSchema = z.strictObject({
+  written: z.string().min(1).max(200),
+  spoken: z.string(),
+  /** Match any letter case. */
+  ignoreCase: z.boolean().default(false),
+  /** Not inside a longer word or number of an alphabetic script (CJK neighbours do not count). */
+  wholeWord: z.boolean().default(true),
+});
+
+const readDigitsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** Runs with this many digits are read one by one (from 3 after "code", "call", 验证码, ...). */
+    minDigits: z.number().int().min(3).max(32).default(7),
+  })
+  .default({ enabled: false, minDigits: 7 });
+
+/** How a model marks reasoning in its answer text: see src/agent/transforms/strip-think-blocks.ts. */
+const reasoningModeSchema = z.enum(['auto', 'unopened']).default('auto');
+
 export const agentConfigSchema = z.strictObject({
   /** Name of an entry under `providers`. */
   provider: nonEmpty,
@@ -197,6 +217,8 @@ export const agentConfigSchema = z.strictObject({
     .default('UTC'),
   /** What to do with a system message the caller sends. */
   callerSystemPrompt: z.enum(['append', 'replace', 'ignore']).default('append'),
+  /** How the model marks reasoning in its text: auto (tags, separate fields) or unopened (the answer starts inside a block). */
+  reasoning: reasoningModeSchema,
   /** Body parameters for this agent, over the provider's defaultParams, under the client's. */
   params: z.record(z.string(), z.unknown()).default({}),
   endCall: endCallSchema.optional(),
@@ -219,16 +241,20 @@ export const agentConfigSchema = z.strictObject({
       mergeConsecutiveRoles: z.boolean().default(false),
     })
     .default({ markInterruptions: true, mergeConsecutiveRoles: false }),
-  /** Shape the output for text-to-speech: no markdown, no emoji. */
   speech: z
     .strictObject({
+      /** Shape the output for text-to-speech: no markdown, no emoji. */
       enabled: z.boolean().default(true),
       /** A bare URL in the answer: say its host, or drop it. */
       urls: z.enum(['host', 'drop']).default('host'),
       /** Said when the answer ends on code that is not read out; '' for nothing. Default: in the caller's language. */
       codeFallback: z.string().optional(),
+      /** Literal replacements in what is spoken (brand names, `110` → `幺幺零`). */
+      pronunciations: z.array(pronunciationSchema).default([]),
+      /** Read phone numbers and codes digit by digit. */
+      readDigits: readDigitsSchema,
     })
-    .default({ enabled: true, urls: 'host' }),
+    .default({ enabled: true, urls: 'host', pronunciations: [], readDigits: readDigitsSchema.parse(undefined) }),
   memory: z
     .strictObject({
       /** window: use what the workflow sends; full: restore older turns it dropped. */
@@ -243,7 +269,14 @@ export const agentConfigSchema = z.strictObject({
   images: z.union([z.enum(['pass', 'drop']), z.number().int().min(0)]).default('pass'),
   /** Tried in order when the agent's provider fails before its first word. */
   fallbacks: z
-    .array(z.strictObject({ provider: nonEmpty, model: nonEmpty.optional(), params: z.record(z.string(), z.unknown()).default({}) }))
+    .array(
+      z.strictObject({
+        provider: nonEmpty,
+        model: nonEmpty.optional(),
+        params: z.record(z.string(), z.unknown()).default({}),
+        reasoning: reasoningModeSchema,
+      }),
+    )
     .default([]),
   /** When every provider failed: speak an apology (voice) or answer an HTTP error (other clients). */
   onFailure: z
@@ -420,6 +453,7 @@ export type EndCallConfig = z.infer<typeof endCallSchema>;
 export type TransferConfig = z.infer<typeof transferSchema>;
 export type TransferDestination = z.infer<typeof transferDestinationSchema>;
 export type HttpToolConfig = z.infer<typeof httpToolSchema>;
+export type ReasoningMode = z.infer<typeof reasoningModeSchema>;
 export type ProviderTimeouts = z.infer<typeof providerTimeoutsSchema>;
 export type RetryConfig = z.infer<typeof retrySchema>;
 export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;

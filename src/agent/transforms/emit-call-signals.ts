@@ -1,19 +1,23 @@
-import type { EndCallConfig, TransferConfig } from '../../config/schema.ts';
+import type { EndCallConfig, TransferConfig, TransferDestination } from '../../config/schema.ts';
 import { newToolCallId } from '../../protocol/completion-id.ts';
-import type { EndCallPart, PartStream, TransferPart } from '../../providers/stream-part.ts';
+import type { EndCallPart, PartStream, PartTransform, TransferPart } from '../../providers/stream-part.ts';
 import { hangupCommand, transferCommand } from '../call-control/ims-commands.ts';
+import { spokenText } from './speech-stages.ts';
 
 /**
  * Turns `end-call` / `transfer` parts into what the workflow acts on, after everything else the
  * turn said: a hangup tool call (finish_reason `tool_calls`, matched by the FunctionMap) or the
  * `<imsagent_hangup/>` text command; transfers are always the `<imsagent_transfer_call/>` command.
  * A call that ends without a word gets the configured farewell, so it never ends in silence.
+ * Everything the gateway says here (farewell, endword, transfer messages) goes through `speech`,
+ * the stages the answer went through, so it is spoken as the model's text is.
  */
 export async function* emitCallSignals(
   parts: PartStream,
   endCall: EndCallConfig,
   transfer: TransferConfig | undefined,
   onSignal?: (signal: string) => void,
+  speech?: PartTransform,
 ): PartStream {
   let spoke = false;
   let ending: EndCallPart | undefined;
@@ -34,13 +38,15 @@ export async function* emitCallSignals(
         const destination = transferring && transfer?.destinations[transferring.destination];
         if (destination) {
           onSignal?.(`transfer:${transferring!.destination}`);
-          yield { type: 'text', text: transferCommand(destination) };
+          yield { type: 'text', text: transferCommand(await spokenDestination(destination, speech)) };
           yield { type: 'finish', reason: 'stop' };
         } else if (ending) {
           onSignal?.('hangup');
-          const farewell = ending.farewell ?? (spoke ? undefined : endCall.farewell);
+          // A farewell that says nothing once spoken counts as none.
+          const own = ending.farewell === undefined ? '' : await spokenPhrase(speech, ending.farewell);
+          const farewell = own !== '' || spoke ? own : await spokenPhrase(speech, endCall.farewell);
           if (endCall.mode === 'text') {
-            yield { type: 'text', text: hangupCommand(farewell ?? '') };
+            yield { type: 'text', text: hangupCommand(farewell) };
             yield { type: 'finish', reason: 'stop' };
           } else {
             if (farewell) yield { type: 'text', text: spoke ? ` ${farewell}` : farewell };
@@ -59,4 +65,18 @@ export async function* emitCallSignals(
         yield part;
     }
   }
+}
+
+async function spokenDestination(destination: TransferDestination, speech: PartTransform | undefined): Promise<TransferDestination> {
+  const { msg, errMsg } = destination;
+  return {
+    ...destination,
+    ...(msg === undefined ? {} : { msg: await spokenPhrase(speech, msg) }),
+    ...(errMsg === undefined ? {} : { errMsg: await spokenPhrase(speech, errMsg) }),
+  };
+}
+
+/** A phrase the gateway adds, as spoken: shaping may leave a space where an emoji was. */
+async function spokenPhrase(speech: PartTransform | undefined, phrase: string): Promise<string> {
+  return (await spokenText(speech, phrase)).trim();
 }

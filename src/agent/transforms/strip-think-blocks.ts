@@ -1,103 +1,163 @@
 /**
- * Turns `<think>...</think>` spans inside text parts into reasoning parts (Qwen3 / DeepSeek-R1
- * style models that think out loud in `content`), so the thinking is never spoken.
+ * Turns a model's inline reasoning into reasoning parts, so it is never spoken: `<think>…</think>`
+ * blocks (Qwen3, DeepSeek-R1 and similar), also spelled `<thinking>` or `<reasoning>`, in any
+ * letter case, with spaces inside the brackets. A closing tag that no opening tag preceded is
+ * never spoken either (`onStrayClose` is told: the model likely needs the `unopened` mode).
  *
- * Streaming with bounded look-ahead: only a trailing suffix that could still become a tag
- * (`<`, `<th`, `</thi`, ...) is held back; everything else is yielded at once. Held-back text is
- * flushed when a part that is not text arrives, and at the end. The whitespace run right after
- * `</think>` is dropped so the answer does not start with blank lines. Other parts pass through
- * unchanged and in order.
+ * Mode `unopened` is for deployments whose chat template already opened the block in the prompt
+ * (DeepSeek-R1 behind some vLLM versions, Qwen3 "Thinking" models): the answer starts inside it,
+ * so text is held until the first closing tag and everything before it is reasoning. The hold
+ * ends without a closing tag when the turn shows the model is not thinking in its text: the
+ * server sent its reasoning apart (a reasoning part came first), the text opens a block itself,
+ * or a tool call or the end arrives (the held text is then the answer; after a `length` finish it
+ * was reasoning cut short).
+ *
+ * Streaming with bounded look-ahead: only a trailing suffix that could still become a tag is held
+ * back, and flushed when a part that is not text arrives, and at the end. The whitespace run right
+ * after a closing tag is dropped so the answer does not start with blank lines. Other parts pass
+ * through unchanged and in order.
  */
 
-import type { PartStream, PartTransform, StreamPart } from '../../providers/stream-part.ts';
+import type { ReasoningMode } from '../../config/schema.ts';
+import type { PartStream, StreamPart } from '../../providers/stream-part.ts';
 
-const OPEN = '<think>';
-const CLOSE = '</think>';
-
-/**
- * Where the part of `text` that could still grow into `tag` begins (`text.length` when none).
- * Both tags hold a single `<`, at their start, so such a suffix starts at the last `<`.
- */
-function partialTagStart(text: string, tag: string): number {
-  const at = text.lastIndexOf('<');
-  if (at < 0 || text.length - at >= tag.length) return text.length;
-  return tag.startsWith(text.slice(at)) ? at : text.length;
+export interface StripThinkOptions {
+  /** Read when the first part arrives, once the provider chain committed to a target. Default `auto`. */
+  mode?: () => ReasoningMode;
+  onStrayClose?: () => void;
 }
 
+/** An opening or closing tag; the name and the spaces tolerated are bounded, so is the look-ahead. */
+const TAG = /<[ \t]{0,2}(\/?)[ \t]{0,2}(?:think|thinking|reasoning)[ \t]{0,2}>/iy;
+const TAG_START = /^<[ \t]{0,2}\/?[ \t]{0,2}([A-Za-z]*)([ \t]{0,2})$/;
+const NAMES = ['think', 'thinking', 'reasoning'];
+const LONGEST_TAG = 22;
 const LEADING_WHITESPACE = /^\s+/;
 
-export const stripThinkBlocks: PartTransform = async function* stripThinkBlocks(
-  parts: PartStream,
-): AsyncGenerator<StreamPart, void, undefined> {
-  let inThink = false;
+/** Whether `suffix` (from a `<` to the end of the text so far) may still grow into a tag. */
+function mayBecomeTag(suffix: string): boolean {
+  if (suffix.length >= LONGEST_TAG) return false;
+  const parts = TAG_START.exec(suffix);
+  if (parts === null) return false;
+  const name = parts[1]!.toLowerCase();
+  return parts[2] === '' ? NAMES.some((full) => full.startsWith(name)) : NAMES.includes(name);
+}
+
+type Region = 'answer' | 'reasoning' | 'undecided';
+
+export async function* stripThinkBlocks(parts: PartStream, options: StripThinkOptions = {}): AsyncGenerator<StreamPart, void, undefined> {
+  let region: Region | undefined;
   /** A suffix held back because it may be the start of a tag. */
   let held = '';
-  /** Drop whitespace before the first answer text after `</think>`. */
-  let trimLeading = false;
-
-  /** Text outside a block, with the post-`</think>` whitespace dropped; '' when nothing remains. */
-  const answerText = (text: string): string => {
-    if (!trimLeading || text === '') return text;
-    const trimmed = text.replace(LEADING_WHITESPACE, '');
-    if (trimmed !== '') trimLeading = false;
-    return trimmed;
+  /** Text that is reasoning if a closing tag follows, else the answer; and whether it has more than whitespace. */
+  let undecided = '';
+  let undecidedSaysSomething = false;
+  const holdUndecided = (text: string): void => {
+    undecided += text;
+    undecidedSaysSomething ||= text.trim() !== '';
   };
+  /** Drop whitespace before the first answer text after a closing tag. */
+  let trimLeading = false;
+  let out: StreamPart[] = [];
 
-  /** The held-back suffix as a part, or undefined when there is none. */
-  const flush = (): StreamPart | undefined => {
-    if (held === '') return undefined;
-    const text = inThink ? held : answerText(held);
-    held = '';
-    if (text === '') return undefined;
-    return inThink ? { type: 'reasoning', text } : { type: 'text', text };
+  const say = (text: string, as: 'text' | 'reasoning'): void => {
+    if (text === '') return;
+    if (as === 'text' && trimLeading) {
+      text = text.replace(LEADING_WHITESPACE, '');
+      if (text === '') return;
+      trimLeading = false;
+    }
+    const last = out.at(-1);
+    if (last !== undefined && last.type === as) last.text += text;
+    else out.push({ type: as, text });
+  };
+  const sayIn = (text: string): void => {
+    if (region === 'undecided') holdUndecided(text);
+    else say(text, region === 'reasoning' ? 'reasoning' : 'text');
+  };
+  const closeBlock = (): void => {
+    region = 'answer';
+    trimLeading = true;
+  };
+  const onTag = (closing: boolean, tag: string): void => {
+    if (region === 'answer') {
+      if (closing) {
+        trimLeading = true;
+        options.onStrayClose?.();
+      } else region = 'reasoning';
+    } else if (region === 'reasoning') {
+      if (closing) closeBlock();
+      else say(tag, 'reasoning');
+    } else if (closing) {
+      say(undecided, 'reasoning');
+      undecided = '';
+      closeBlock();
+    } else if (!undecidedSaysSomething) {
+      undecided = '';
+      region = 'reasoning';
+    } else holdUndecided(tag);
+  };
+  /** Splits `text` at its tags; holds back a suffix that may still become one unless `final`. */
+  const scan = (text: string, final: boolean): void => {
+    let from = 0;
+    for (let at = text.indexOf('<'); at >= 0; at = text.indexOf('<', at + 1)) {
+      TAG.lastIndex = at;
+      const tag = TAG.exec(text);
+      if (tag !== null) {
+        sayIn(text.slice(from, at));
+        onTag(tag[1] === '/', tag[0]);
+        from = at + tag[0].length;
+        at = from - 1;
+      } else if (!final && mayBecomeTag(text.slice(at))) {
+        sayIn(text.slice(from, at));
+        held = text.slice(at);
+        return;
+      }
+    }
+    sayIn(text.slice(from));
+  };
+  /** The model is not thinking in its text: held undecided text is the answer (or cut-off reasoning). */
+  const decide = (as: 'text' | 'reasoning'): void => {
+    if (region !== 'undecided') return;
+    region = 'answer';
+    say(undecided, as);
+    undecided = '';
+  };
+  const take = (): StreamPart[] => {
+    const taken = out;
+    out = [];
+    return taken;
   };
 
   for await (const part of parts) {
-    if (part.type !== 'text') {
-      const pending = flush();
-      if (pending !== undefined) yield pending;
-      yield part;
+    region ??= options.mode?.() === 'unopened' ? 'undecided' : 'answer';
+    if (part.type === 'text') {
+      if (part.text === '') continue;
+      // Fast path: plain answer text with nothing held and no tag in sight.
+      if (region === 'answer' && held === '' && !trimLeading && !part.text.includes('<')) {
+        yield part;
+        continue;
+      }
+      const text = held + part.text;
+      held = '';
+      scan(text, false);
+      yield* take();
       continue;
     }
-
-    if (part.text === '') continue;
-    // Fast path: plain answer text with nothing held and no tag in sight.
-    if (!inThink && held === '' && !trimLeading && !part.text.includes('<')) {
-      yield part;
-      continue;
+    if (held !== '') {
+      const text = held;
+      held = '';
+      scan(text, true);
     }
-
-    let rest = held + part.text;
-    held = '';
-    while (rest !== '') {
-      const tag = inThink ? CLOSE : OPEN;
-      const found = rest.indexOf(tag);
-      if (found < 0) {
-        const keepFrom = partialTagStart(rest, tag);
-        const ready = rest.slice(0, keepFrom);
-        held = rest.slice(keepFrom);
-        if (inThink) {
-          if (ready !== '') yield { type: 'reasoning', text: ready };
-        } else {
-          const text = answerText(ready);
-          if (text !== '') yield { type: 'text', text };
-        }
-        break;
-      }
-      const before = rest.slice(0, found);
-      rest = rest.slice(found + tag.length);
-      if (inThink) {
-        if (before !== '') yield { type: 'reasoning', text: before };
-        inThink = false;
-        trimLeading = true;
-      } else {
-        const text = answerText(before);
-        if (text !== '') yield { type: 'text', text };
-        inThink = true;
-      }
+    if (part.type === 'reasoning') {
+      if (!undecidedSaysSomething) decide('text');
+    } else if (part.type !== 'usage') {
+      decide(part.type === 'finish' && part.reason === 'length' ? 'reasoning' : 'text');
     }
+    yield* take();
+    yield part;
   }
-
-  const pending = flush();
-  if (pending !== undefined) yield pending;
-};
+  if (held !== '') scan(held, true);
+  decide('text');
+  yield* take();
+}
