@@ -17,6 +17,9 @@ import { ToolRouter } from '../src/agent/tool-router.ts';
 import { routeToolCalls } from '../src/agent/transforms/route-tool-calls.ts';
 import { shapeSpeech } from '../src/agent/transforms/shape-speech.ts';
 import { stripThinkBlocks } from '../src/agent/transforms/strip-think-blocks.ts';
+import { guardModelCommands } from '../src/agent/transforms/guard-model-commands.ts';
+import { applyPronunciations } from '../src/agent/transforms/apply-pronunciations.ts';
+import { readDigits } from '../src/agent/transforms/read-digits.ts';
 import { agentConfigSchema } from '../src/config/schema.ts';
 import { parseChatRequest } from '../src/protocol/chat-request.ts';
 import { messageText, type ChatMessage, type ContentPart } from '../src/protocol/chat-types.ts';
@@ -55,6 +58,11 @@ const texts: Record<string, (chars: number) => string> = {
   'unclosed <imsagent_': (n) => fill('<imsagent_', n),
   'unclosed [link](': (n) => fill('[a](', n),
   prose: (n) => fill('The line is fine, **thanks** for asking. ', n),
+  'run of unclosed < imsagent': (n) => fill('< imsagent_transfer_call callee="', n),
+  'half-matching rules': (n) => fill('Voice LLM Gatewa', n),
+  'run of digits': (n) => fill('1380013800', n),
+  'digits and separators': (n) => fill('1-', n),
+  'stray </think>': (n) => `${fill('I should be brief. ', n)}</think>We open at 9.`,
 };
 
 /** `names` of {@link texts}: the kinds a transform is stressed with. */
@@ -193,6 +201,17 @@ export const stressCases: StressCase[] = [
     }),
   ),
   ...streamCases('stripThinkBlocks', ['run of <', 'think tags', 'whitespace, then no marker', 'prose'], stripThinkBlocks),
+  ...streamCases('stripThinkBlocks (unopened)', ['stray </think>', 'prose'], (parts) => stripThinkBlocks(parts, { mode: () => 'unopened' })),
+  ...streamCases('guardModelCommands', ['run of <', 'unclosed <imsagent_', 'run of unclosed < imsagent', 'prose'], (parts) =>
+    guardModelCommands(parts, { honour: false, transfer: undefined, hangupFunctionName: 'hangup', clientFunctions: new Set(), onCommand: () => {} }),
+  ),
+  ...streamCases('applyPronunciations', ['half-matching rules', 'run of digits', 'prose'], (parts) =>
+    applyPronunciations(parts, [
+      { written: 'Voice LLM Gateway', spoken: 'voice gateway', ignoreCase: true, wholeWord: true },
+      { written: '110', spoken: '幺幺零', ignoreCase: false, wholeWord: true },
+    ]),
+  ),
+  ...streamCases('readDigits', ['run of digits', 'digits and separators', 'prose'], (parts) => readDigits(parts, { minDigits: 7, language: 'en' })),
   ...streamCases(
     'shapeSpeech',
     ['run of *', 'run of _', 'run of ~', 'run of #', 'backticks at line starts', 'run of <', 'unclosed <imsagent_', 'unclosed [link](', 'whitespace, then no marker', 'prose'],
