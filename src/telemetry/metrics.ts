@@ -98,6 +98,7 @@ export class GatewayMetrics {
   readonly #hangups: Counter<'agent'>;
   readonly #transfers: Counter<'agent'>;
   readonly #admissionRejections: Counter<'reason'>;
+  readonly #refusals: Counter<'reason'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.#processMetrics = options.processMetrics ?? true;
@@ -171,6 +172,12 @@ export class GatewayMetrics {
     this.#admissionRejections = new Counter({
       name: 'vlg_admission_rejections_total',
       help: 'Requests refused before a turn started, by reason (the error code).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#refusals = new Counter({
+      name: 'vlg_refused_requests_total',
+      help: 'Requests refused as a setup mistake (wrong or missing key, unknown model, unknown route), by reason.',
       labelNames: ['reason'],
       registers,
     });
@@ -291,6 +298,11 @@ export class GatewayMetrics {
    */
   countAdmissionRejection(reason: string): void {
     this.#admissionRejections.inc({ reason: this.#reasons.value(reason) });
+  }
+
+  /** A request refused as a setup mistake; `reason` is a fixed RefusalReason (server/refusal-log.ts). */
+  countRefusal(reason: string): void {
+    this.#refusals.inc({ reason: this.#reasons.value(reason) });
   }
 
   /** The Prometheus text exposition of this gateway's metrics and the process metrics. */
