@@ -8,6 +8,7 @@ import { guardProvider, type GuardedProvider, type ProviderTarget } from '../res
 import { NO_EXTRA_PARAMS } from '../resilience/provider-chain.ts';
 import { checkTemplate } from './prompt/render-template.ts';
 import { ToolRouter } from './tool-router.ts';
+import { argumentValidator } from './tools/tool-arguments.ts';
 
 /** Built-in engines answer at once and never fail upstream: the default budgets are ample. */
 const BUILT_IN_ENGINE_SETTINGS = {
@@ -60,6 +61,13 @@ export class AgentRegistry {
           problems.push(`agents.${id}.systemPrompt: not a valid template: ${(error as Error).message}`);
         }
       }
+      agentConfig.tools.forEach((tool, index) => {
+        try {
+          argumentValidator(tool);
+        } catch (error) {
+          problems.push(`agents.${id}.tools[${index}].parameters: not a usable JSON Schema: ${(error as Error).message}`);
+        }
+      });
       // The schema guarantees the provider exists.
       const primary = this.providers.get(agentConfig.provider)!;
       const targets: ProviderTarget[] = [
