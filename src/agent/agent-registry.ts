@@ -7,6 +7,7 @@ import type { Provider } from '../providers/provider.ts';
 import { guardProvider, type GuardedProvider, type ProviderTarget } from '../resilience/provider-target.ts';
 import { NO_EXTRA_PARAMS } from '../resilience/provider-chain.ts';
 import { checkTemplate } from './prompt/render-template.ts';
+import { describeUnknownVariable, unknownTemplateVariables } from './prompt/template-variables.ts';
 import { ToolRouter } from './tool-router.ts';
 import { argumentValidator } from './tools/tool-arguments.ts';
 
@@ -57,6 +58,9 @@ export class AgentRegistry {
       if (agentConfig.systemPrompt !== undefined) {
         try {
           checkTemplate(agentConfig.systemPrompt);
+          for (const variable of unknownTemplateVariables(agentConfig.systemPrompt, Object.keys(agentConfig.variables))) {
+            problems.push(`agents.${id}.systemPrompt: ${describeUnknownVariable(variable)}`);
+          }
         } catch (error) {
           problems.push(`agents.${id}.systemPrompt: not a valid template: ${(error as Error).message}`);
         }

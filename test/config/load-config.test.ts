@@ -74,7 +74,7 @@ defaultAgent: nobody
     assert.match(text, /^server\.port: /m);
     assert.match(text, /^providers\.qwen\.baseUrl: must be an http\(s\) URL/m);
     assert.match(text, /^providers\.other\.type: /m);
-    assert.match(text, /^agents\.sales: unknown key\(s\) "colour"/m);
+    assert.match(text, /^agents\.sales: unknown key "colour"/m);
   });
 
   it('reports cross-references: unknown provider, missing model, unknown default agent', () => {
