@@ -2,11 +2,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.ts';
 import { loadConfig } from '../config/load-config.ts';
+import { startUpstreamProbe } from '../diagnostics/startup-probe.ts';
 import { startGateway } from '../gateway.ts';
 import { bannerLines, sourceLabel } from './banner.ts';
 import { runBench } from './commands/bench.ts';
 import { runCalls } from './commands/calls.ts';
 import { runCheck } from './commands/check.ts';
+import { runDoctor } from './commands/doctor.ts';
 import { runSimulate } from './commands/simulate.ts';
 
 const USAGE = `Usage: voice-llm-gateway <command> [options]
@@ -15,6 +17,7 @@ Commands:
   serve      Run the gateway (default)
   simulate   Rehearse a call as the Alibaba IMS workflow would make it (see: simulate --help)
   check      Check any custom-LLM server against the protocol and strict stream rules
+  doctor     Check the configuration end to end: keys, upstreams and models, templates, tools
   calls      Export call records: calls export --since 24h --format jsonl|csv
   bench      Measure the gateway against a direct connection (TTFT, throughput, CPU, memory, cancellation)
 
@@ -29,6 +32,7 @@ Options for serve:
 const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
   simulate: (args) => runSimulate(args),
   check: (args) => runCheck(args),
+  doctor: (args) => runDoctor(args),
   calls: (args) => runCalls(args),
   bench: (args) => runBench(args),
 };
@@ -85,10 +89,12 @@ async function serve(options: { config?: string; port?: string; host?: string })
   for (const warning of loaded.warnings) logger.warn(warning);
   const banner = bannerLines({ loaded, host, port: gateway.port, url: gateway.url, generated: gateway.apiKeys.generated, generatedAdmin: gateway.adminKeys.generated });
   process.stdout.write(`${banner.join('\n')}\n\n`);
+  const stopProbe = loaded.config.server.probeUpstreams ? startUpstreamProbe(loaded.config, logger) : undefined;
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'shutting down');
+      stopProbe?.();
       gateway.close().then(resolve, resolve);
     };
     process.once('SIGINT', stop);

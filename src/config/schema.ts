@@ -43,6 +43,8 @@ export const serverConfigSchema = z.strictObject({
     }),
   /** On SIGTERM/SIGINT, turns in flight get this long to finish before they are ended. */
   drainTimeoutMs: z.number().int().min(0).default(10_000),
+  /** At start, check each upstream in the background (reachable, key, model) and log what is wrong. */
+  probeUpstreams: z.boolean().default(true),
 });
 
 export const providerTimeoutsSchema = z
