@@ -115,6 +115,7 @@ const TURN_COLUMNS = [
   'cancellation',
   'error_code',
   'error_message',
+  'synthetic',
 ] as const;
 
 /**
@@ -473,6 +474,7 @@ function encodeTurn(r: TurnRecord, dialect: Dialect): SqlValue[] {
     text(r.cancellation),
     text(r.errorCode),
     text(r.errorMessage),
+    text(r.synthetic),
   ];
 }
 
@@ -505,6 +507,7 @@ function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
     cancellation: str(row['cancellation']),
     errorCode: str(row['error_code']),
     errorMessage: str(row['error_message']),
+    synthetic: str(row['synthetic']),
   };
 }
 

@@ -16,6 +16,7 @@ import type { AdmissionTicket } from '../admission.ts';
 import type { LiveTurns } from '../live-turns.ts';
 import type { RefusalLog } from '../refusal-log.ts';
 import { writeStream } from '../write-stream.ts';
+import { OUTCOME_HEADER, SYNTHETIC_HEADER, syntheticMarker } from '../../protocol/synthetic-traffic.ts';
 
 export interface ChatRouteDeps {
   agents: AgentRegistry;
@@ -81,6 +82,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   const id = newCompletionId();
   report.id = id;
   report.callerText = lastUserText(turn.messages);
+  report.synthetic = syntheticMarker(request.headers[SYNTHETIC_HEADER]);
   const traceparent = request.headers.traceparent;
   if (typeof traceparent === 'string') report.traceparent = traceparent;
   deps.telemetry?.started(report);
@@ -99,6 +101,8 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
         onApology: (error) => {
           const failure = toClientError(error);
           report.fail('apologized', failure.code, failure.message);
+          // Decided before the first byte unless a filler phrase was already said: `check` reads it.
+          if (!res.headersSent) res.setHeader(OUTCOME_HEADER, 'apology');
         },
         onUpstreamWait: (ms) => (report.upstreamWaitMs += ms),
         onSignal: (signal) => (report.signal = signal),
