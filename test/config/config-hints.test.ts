@@ -4,19 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentRegistry } from '../../src/agent/agent-registry.ts';
-import { ConfigError } from '../../src/config/config-error.ts';
 import { loadConfig, parseConfig } from '../../src/config/load-config.ts';
 import { closestName } from '../../src/text/did-you-mean.ts';
+import { configProblems } from '../support/config-problems.ts';
 
-function problems(run: () => unknown): readonly string[] {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.problems;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 function folderWith(yaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'vlg-hints-'));
@@ -29,7 +20,7 @@ const parse = (raw: Record<string, unknown>, env: Record<string, string> = {}) =
 
 describe('config mistakes come with the fix', () => {
   it('says where a misplaced key belongs', () => {
-    const found = problems(() =>
+    const found = configProblems(() =>
       parse({ providers: { qwen: { ...provider, model: 'qwen-plus' } }, agents: { support: { provider: 'qwen', model: 'm', temperature: 0.7 } }, port: 9000 }),
     );
     assert.ok(found.includes('agents.support: unknown key "temperature" (did you mean agents.support.params.temperature?)'), found.join('\n'));
@@ -38,7 +29,7 @@ describe('config mistakes come with the fix', () => {
   });
 
   it('suggests the spelling of a mistyped key', () => {
-    const found = problems(() => parse({ providers: { qwen: provider }, agents: { support: { provider: 'qwen', model: 'm', systemprompt: 'x' } } }));
+    const found = configProblems(() => parse({ providers: { qwen: provider }, agents: { support: { provider: 'qwen', model: 'm', systemprompt: 'x' } } }));
     assert.ok(found.includes('agents.support: unknown key "systemprompt" (did you mean "systemPrompt"?)'), found.join('\n'));
   });
 
@@ -52,7 +43,7 @@ agents:
       destinations:
         人工客服: { callee: 05712345678 }
 `;
-    const found = problems(() => loadConfig({ env: {}, cwd: folderWith(yaml) }));
+    const found = configProblems(() => loadConfig({ env: {}, cwd: folderWith(yaml) }));
     assert.equal(found.length, 1, found.join('\n'));
     assert.match(found[0]!, /^agents\.support\.transfer\.destinations\.人工客服\.callee: expected text, got the number 5712345678: quote it/);
     assert.match(found[0]!, /leading 0/);
@@ -67,14 +58,14 @@ agents:
   });
 
   it('refuses a baseUrl that already ends in /chat/completions', () => {
-    const found = problems(() =>
+    const found = configProblems(() =>
       parse({ providers: { qwen: { ...provider, baseUrl: 'https://llm.example.com/v1/chat/completions' } }, agents: { a: { provider: 'qwen', model: 'm' } } }),
     );
     assert.match(found[0]!, /^providers\.qwen\.baseUrl: ends in \/chat\/completions, which the gateway appends itself: drop it/);
   });
 
   it('names every missing environment variable at once', () => {
-    const found = problems(() =>
+    const found = configProblems(() =>
       parse({ server: { apiKeys: ['${KEY_A}'] }, providers: { qwen: { ...provider, apiKey: '${KEY_B}' } }, agents: { a: { provider: 'qwen', model: '${MODEL_C}' } } }),
     );
     assert.equal(found[0], '3 environment variables are not set: KEY_A, KEY_B, MODEL_C (set them all before starting)');
@@ -99,7 +90,7 @@ agents: { a: { provider: s } }
       providers: { s: { type: 'scripted' } },
       agents: { a: { provider: 's', systemPrompt: 'Caller {{callerNumer}}, {{userData.name}}, {{query.x}}, {{shop}}, {{vip}}', variables: { shop: 'Example' } } },
     });
-    const found = problems(() => new AgentRegistry(config));
+    const found = configProblems(() => new AgentRegistry(config));
     assert.equal(found.length, 2, found.join('\n'));
     assert.match(found[0]!, /^agents\.a\.systemPrompt: unknown template variable \{\{callerNumer\}\} \(did you mean \{\{callerNumber\}\}\?\)/);
     assert.match(found[1]!, /\{\{vip\}\}: it would render empty/);
