@@ -128,7 +128,7 @@ export const providerConfigSchema = z.discriminatedUnion('type', [
 
 const agentIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9._:\/-]+$/, 'agent ids may use letters, digits and . _ : / -');
+  .regex(/^[\p{L}\p{N}._:\/-]+$/u, 'agent ids may use letters and digits (any language) and . _ : / -');
 
 const functionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'function names use letters, digits, _ and - (at most 64)');
 

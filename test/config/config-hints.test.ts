@@ -52,9 +52,9 @@ agents:
   it('accepts names in any language', () => {
     const config = parse({
       providers: { s: { type: 'scripted' } },
-      agents: { support: { provider: 's', transfer: { destinations: { 人工客服: { callee: '0571' } } } } },
+      agents: { 客服: { provider: 's', transfer: { destinations: { 人工客服: { callee: '0571' } } } } },
     });
-    assert.deepEqual(Object.keys(config.agents.support!.transfer!.destinations), ['人工客服']);
+    assert.deepEqual(Object.keys(config.agents.客服!.transfer!.destinations), ['人工客服']);
   });
 
   it('refuses a baseUrl that already ends in /chat/completions', () => {
