@@ -89,7 +89,8 @@ async function diagnose(options: Parameters<typeof loadConfig>[0], timeoutMs: nu
     diagnosis(loaded.source === 'demo' ? 'WARN' : 'PASS', 'config', `${sourceLabel(loaded)}${loaded.source === 'demo' ? ': the built-in demo agent would answer, no model' : ''}`),
   ];
   for (const warning of loaded.warnings) findings.push(diagnosis('WARN', 'config', warning));
-  findings.push(chatKeys(config.server.apiKeys));
+  const keys = chatKeys(config.server.apiKeys);
+  if (keys) findings.push(keys);
   try {
     new AgentRegistry(config);
   } catch (error) {
@@ -112,12 +113,12 @@ async function diagnose(options: Parameters<typeof loadConfig>[0], timeoutMs: nu
   return findings;
 }
 
-function chatKeys(keys: readonly string[]): Diagnosis {
+/** Undefined when a key is too short: the config warnings above already say which. */
+function chatKeys(keys: readonly string[]): Diagnosis | undefined {
   const present = keys.filter((key) => key.trim() !== '');
   if (present.length === 0) {
     return diagnosis('WARN', 'server.apiKeys', 'none configured: the gateway generates one and keeps it in server.dataDir (api-key); the console\'s API-KEY must be that key');
   }
-  const short = present.filter((key) => key.trim().length < MIN_KEY_LENGTH).length;
-  if (short > 0) return diagnosis('WARN', 'server.apiKeys', `${present.length} key(s), ${short} shorter than ${MIN_KEY_LENGTH} characters`);
+  if (present.some((key) => key.trim().length < MIN_KEY_LENGTH)) return undefined;
   return diagnosis('PASS', 'server.apiKeys', `${present.length} key(s), each at least ${MIN_KEY_LENGTH} characters`);
 }
