@@ -81,7 +81,12 @@ async function tryModel(target: UpstreamTarget, model: string, listed: string[] 
   const detail = upstreamMessage(answer.body);
   const suggestion = listed ? closestName(model, listed) : undefined;
   const hint = suggestion ? ` (did you mean "${suggestion}"?)` : listed ? ` (the upstream lists: ${listed.slice(0, 8).join(', ')}${listed.length > 8 ? ', …' : ''})` : '';
-  const what = answer.status === 404 || answer.status === 400 ? 'unknown model, or a wrong baseUrl' : 'the upstream refused a one-token request';
+  const what =
+    answer.status === 404
+      ? 'unknown model, or a wrong baseUrl'
+      : answer.status === 400
+        ? 'a one-token request was refused (an unknown model name? a parameter the model needs in defaultParams?)'
+        : 'the upstream refused a one-token request';
   return diagnosis('FAIL', subject, `${what}: HTTP ${answer.status}${detail ? ` "${redactSecrets(detail)}"` : ''}${hint}`);
 }
 
