@@ -1,5 +1,5 @@
 /** One finding of `doctor` or the startup probe: what was checked, how it went, what to do. */
-export type DiagnosisStatus = 'PASS' | 'WARN' | 'FAIL' | 'SKIP';
+export type DiagnosisStatus = 'PASS' | 'WARN' | 'FAIL';
 
 export interface Diagnosis {
   status: DiagnosisStatus;
