@@ -7,7 +7,9 @@ import type { Provider } from '../providers/provider.ts';
 import { guardProvider, type GuardedProvider, type ProviderTarget } from '../resilience/provider-target.ts';
 import { NO_EXTRA_PARAMS } from '../resilience/provider-chain.ts';
 import { checkTemplate } from './prompt/render-template.ts';
+import { describeUnknownVariable, unknownTemplateVariables } from './prompt/template-variables.ts';
 import { ToolRouter } from './tool-router.ts';
+import { argumentValidator } from './tools/tool-arguments.ts';
 
 /** Built-in engines answer at once and never fail upstream: the default budgets are ample. */
 const BUILT_IN_ENGINE_SETTINGS = {
@@ -56,10 +58,20 @@ export class AgentRegistry {
       if (agentConfig.systemPrompt !== undefined) {
         try {
           checkTemplate(agentConfig.systemPrompt);
+          for (const variable of unknownTemplateVariables(agentConfig.systemPrompt, Object.keys(agentConfig.variables))) {
+            problems.push(`agents.${id}.systemPrompt: ${describeUnknownVariable(variable)}`);
+          }
         } catch (error) {
           problems.push(`agents.${id}.systemPrompt: not a valid template: ${(error as Error).message}`);
         }
       }
+      agentConfig.tools.forEach((tool, index) => {
+        try {
+          argumentValidator(tool);
+        } catch (error) {
+          problems.push(`agents.${id}.tools[${index}].parameters: not a usable JSON Schema: ${(error as Error).message}`);
+        }
+      });
       // The schema guarantees the provider exists.
       const primary = this.providers.get(agentConfig.provider)!;
       const targets: ProviderTarget[] = [

@@ -7,6 +7,7 @@ import { streamWithFallbacks, type AttemptEvent, type AttemptObserver } from '..
 import type { Agent } from './agent-registry.ts';
 import type { ToolRouter } from './tool-router.ts';
 import { runHttpTool, toolCallContext, type ToolResult } from './tools/http-tool.ts';
+import { checkToolArguments } from './tools/tool-arguments.ts';
 import { routeToolCalls, type ServerToolCall } from './transforms/route-tool-calls.ts';
 import { stripThinkBlocks } from './transforms/strip-think-blocks.ts';
 
@@ -54,7 +55,8 @@ export async function* converse(options: ConverseOptions): PartStream {
         options.logger.warn({ agent: agent.id, tool: call.tool.name }, 'tool call past maxToolRounds ignored');
         return;
       }
-      pending.push({ call, result: runHttpTool(call.tool, call.argumentsJson, context, signal) });
+      const invalid = checkToolArguments(call.tool, call.argumentsJson);
+      pending.push({ call, result: invalid ? Promise.resolve(invalid) : runHttpTool(call.tool, call.argumentsJson, context, signal) });
     };
     let reasoning: ReasoningMode = 'auto';
     const onAttempt = (event: AttemptEvent): void => {

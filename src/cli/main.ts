@@ -2,10 +2,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.ts';
 import { loadConfig } from '../config/load-config.ts';
+import { startUpstreamProbe } from '../diagnostics/startup-probe.ts';
 import { startGateway } from '../gateway.ts';
+import { bannerLines, sourceLabel } from './banner.ts';
 import { runBench } from './commands/bench.ts';
 import { runCalls } from './commands/calls.ts';
 import { runCheck } from './commands/check.ts';
+import { runDoctor } from './commands/doctor.ts';
 import { runSimulate } from './commands/simulate.ts';
 
 const USAGE = `Usage: voice-llm-gateway <command> [options]
@@ -14,6 +17,7 @@ Commands:
   serve      Run the gateway (default)
   simulate   Rehearse a call as the Alibaba IMS workflow would make it (see: simulate --help)
   check      Check any custom-LLM server against the protocol and strict stream rules
+  doctor     Check the configuration end to end: keys, upstreams and models, templates, tools
   calls      Export call records: calls export --since 24h --format jsonl|csv
   bench      Measure the gateway against a direct connection (TTFT, throughput, CPU, memory, cancellation)
 
@@ -28,6 +32,7 @@ Options for serve:
 const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
   simulate: (args) => runSimulate(args),
   check: (args) => runCheck(args),
+  doctor: (args) => runDoctor(args),
   calls: (args) => runCalls(args),
   bench: (args) => runBench(args),
 };
@@ -75,15 +80,21 @@ async function serve(options: { config?: string; port?: string; host?: string })
   if (options.host !== undefined) startOptions.host = options.host;
   const gateway = await startGateway(startOptions);
   const { logger } = gateway;
+  const host = options.host ?? loaded.config.server.host;
   logger.info(
-    { url: gateway.url, source: loaded.path ?? loaded.source, agents: Object.keys(loaded.config.agents) },
+    { url: gateway.url, host, port: gateway.port, source: sourceLabel(loaded), agents: Object.keys(loaded.config.agents), defaultAgent: loaded.config.defaultAgent },
     'voice-llm-gateway listening',
   );
-  printBanner(gateway.url, loaded.source, Object.keys(loaded.config.agents), gateway.apiKeys.generated, gateway.adminKeys.generated);
+  if (loaded.source === 'demo') logger.warn({ searched: loaded.searched }, 'no configuration found: running the built-in demo agent');
+  for (const warning of loaded.warnings) logger.warn(warning);
+  const banner = bannerLines({ loaded, host, port: gateway.port, url: gateway.url, generated: gateway.apiKeys.generated, generatedAdmin: gateway.adminKeys.generated });
+  process.stdout.write(`${banner.join('\n')}\n\n`);
+  const stopProbe = loaded.config.server.probeUpstreams ? startUpstreamProbe(loaded.config, logger) : undefined;
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'shutting down');
+      stopProbe?.();
       gateway.close().then(resolve, resolve);
     };
     process.once('SIGINT', stop);
@@ -91,33 +102,6 @@ async function serve(options: { config?: string; port?: string; host?: string })
   });
   return 0;
 }
-
-/** What a person starting the server needs to see: where it listens, which models, which key. */
-function printBanner(
-  url: string,
-  source: string,
-  agents: string[],
-  generated: GeneratedKey | undefined,
-  generatedAdmin: GeneratedKey | undefined,
-): void {
-  const lines = [
-    '',
-    `  Voice LLM Gateway on ${url}  (base URL for clients: ${url}/v1)`,
-    `  Models (ModelId): ${agents.join(', ')}${source === 'demo' ? '  [built-in demo: no upstream configured]' : ''}`,
-  ];
-  if (generated) {
-    lines.push(
-      `  API key: ${generated.key}`,
-      `  (${generated.createdNow ? 'generated now and saved to' : 'generated earlier, read from'} ${generated.file}; set server.apiKeys or GATEWAY_API_KEYS to choose your own)`,
-    );
-  }
-  if (generatedAdmin) {
-    lines.push(`  Admin key (/admin/*): kept in ${generatedAdmin.file}; set admin.apiKeys to choose your own`);
-  }
-  process.stdout.write(`${lines.join('\n')}\n\n`);
-}
-
-type GeneratedKey = { key: string; file: string; createdNow: boolean };
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,4 +1,5 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser';
+import { OUTCOME_HEADER } from '../protocol/synthetic-traffic.ts';
 
 /** One streamed chat-completion turn as a client saw it: every event, timed, and what it adds up to. */
 export interface StreamedTurn {
@@ -21,6 +22,8 @@ export interface StreamedTurn {
   body?: string;
   /** The client stopped reading (caller's signal or `stopAfterMs`). */
   stopped: boolean;
+  /** The gateway's x-vlg-outcome response header (`apology` when every provider failed), if sent. */
+  outcome?: string;
 }
 
 export interface StreamChatOptions {
@@ -50,6 +53,8 @@ export async function streamChat(options: StreamChatOptions): Promise<StreamedTu
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(options.body), signal });
   turn.status = response.status;
   turn.contentType = response.headers.get('content-type') ?? '';
+  const outcome = response.headers.get(OUTCOME_HEADER);
+  if (outcome !== null) turn.outcome = outcome;
   if (!turn.contentType.startsWith('text/event-stream')) {
     turn.body = await response.text();
     turn.totalMs = performance.now() - started;

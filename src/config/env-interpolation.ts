@@ -8,6 +8,16 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 export interface InterpolationProblem {
   path: string;
   message: string;
+  /** The variable that is not set. */
+  variable: string;
+}
+
+/** Every unset variable in one error: a summary line when there are several, then each place. */
+export function describeInterpolationProblems(problems: readonly InterpolationProblem[]): string[] {
+  const lines = problems.map((p) => `${p.path}: ${p.message}`);
+  const names = [...new Set(problems.map((p) => p.variable))];
+  if (names.length < 2) return lines;
+  return [`${names.length} environment variables are not set: ${names.join(', ')} (set them all before starting)`, ...lines];
 }
 
 export function interpolateEnv(
@@ -24,6 +34,7 @@ export function interpolateEnv(
       if (fallback !== undefined) return fallback;
       problems.push({
         path,
+        variable: name,
         message: `environment variable ${name} is not set (write \${${name}:-} to allow it to be empty)`,
       });
       return '';

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
-import { formatIssuePath } from '../validation/issue-path.ts';
 import { ConfigError } from './config-error.ts';
+import { configWarnings } from './config-warnings.ts';
 import { demoConfigSource } from './demo-config.ts';
-import { interpolateEnv, type InterpolationProblem } from './env-interpolation.ts';
+import { describeIssues } from './describe-issues.ts';
+import { describeInterpolationProblems, interpolateEnv, type InterpolationProblem } from './env-interpolation.ts';
 import { gatewayConfigSchema, type GatewayConfig } from './schema.ts';
 
 export type ConfigSourceKind = 'file' | 'environment' | 'demo';
@@ -15,6 +15,10 @@ export interface LoadedConfig {
   source: ConfigSourceKind;
   /** The file read, when source is 'file'. */
   path?: string;
+  /** The folder searched for config.yaml. */
+  searched: string;
+  /** Legal but probably wrong (short keys, UPSTREAM_* variables a config file overrode): log them. */
+  warnings: string[];
 }
 
 export interface LoadConfigOptions {
@@ -50,7 +54,12 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const label = path ?? (source === 'environment' ? 'UPSTREAM_* environment variables' : 'built-in demo');
 
   const config = parseConfig(applyServerOverrides(raw ?? {}, env), env, label);
-  const loaded: LoadedConfig = { config, source };
+  const warnings = configWarnings(config);
+  const ignored = QUICK_START_VARIABLES.filter((name) => nonEmpty(env[name]));
+  if (path && ignored.length > 0) {
+    warnings.unshift(`${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set but ignored: the config file ${path} wins over the UPSTREAM_* variables`);
+  }
+  const loaded: LoadedConfig = { config, source, searched: cwd, warnings };
   if (path) loaded.path = path;
   return loaded;
 }
@@ -63,9 +72,10 @@ export function parseConfig(
 ): GatewayConfig {
   const problems: InterpolationProblem[] = [];
   const interpolated = interpolateEnv(raw, env, problems);
-  if (problems.length > 0) throw new ConfigError(label, problems.map((p) => `${p.path}: ${p.message}`));
-  const parsed = gatewayConfigSchema.safeParse(interpolated);
-  if (!parsed.success) throw new ConfigError(label, describeIssues(parsed.error));
+  if (problems.length > 0) throw new ConfigError(label, describeInterpolationProblems(problems));
+  // The input of each issue is kept for quoting advice (a YAML number where text is expected).
+  const parsed = gatewayConfigSchema.safeParse(interpolated, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(label, describeIssues(parsed.error, gatewayConfigSchema));
   return parsed.data;
 }
 
@@ -82,6 +92,8 @@ function readYaml(path: string): unknown {
   }
   return document.toJS();
 }
+
+const QUICK_START_VARIABLES = ['UPSTREAM_BASE_URL', 'UPSTREAM_API_KEY', 'UPSTREAM_MODEL'] as const;
 
 function quickStartSource(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
   const baseUrl = nonEmpty(env.UPSTREAM_BASE_URL);
@@ -118,14 +130,6 @@ function applyServerOverrides(tree: unknown, env: Readonly<Record<string, string
   }
   config.server = server;
   return config;
-}
-
-function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const path = formatIssuePath(issue.path) || '(top level)';
-    if (issue.code === 'unrecognized_keys') return `${path}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `${path}: ${issue.message}`;
-  });
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

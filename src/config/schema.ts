@@ -43,6 +43,8 @@ export const serverConfigSchema = z.strictObject({
     }),
   /** On SIGTERM/SIGINT, turns in flight get this long to finish before they are ended. */
   drainTimeoutMs: z.number().int().min(0).default(10_000),
+  /** At start, check each upstream in the background (reachable, key, model) and log what is wrong. */
+  probeUpstreams: z.boolean().default(true),
 });
 
 export const providerTimeoutsSchema = z
@@ -79,7 +81,11 @@ export const circuitBreakerSchema = z
 export const openAICompatibleProviderSchema = z.strictObject({
   type: z.literal('openai-compatible'),
   /** e.g. https://dashscope.aliyuncs.com/compatible-mode/v1 ; /chat/completions is appended. */
-  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .refine((url) => !/\/chat\/completions\/?$/.test(url), {
+      message: 'ends in /chat/completions, which the gateway appends itself: drop it (e.g. https://dashscope.aliyuncs.com/compatible-mode/v1)',
+    }),
   apiKey: z.string().optional(),
   /** Extra request headers (e.g. an api-key header for Azure). */
   headers: z.record(z.string(), z.string()).default({}),
@@ -122,7 +128,7 @@ export const providerConfigSchema = z.discriminatedUnion('type', [
 
 const agentIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9._:\/-]+$/, 'agent ids may use letters, digits and . _ : / -');
+  .regex(/^[\p{L}\p{N}._:\/-]+$/u, 'agent ids may use letters and digits (any language) and . _ : / -');
 
 const functionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'function names use letters, digits, _ and - (at most 64)');
 
@@ -161,7 +167,8 @@ export const transferSchema = z.strictObject({
     .string()
     .default('Transfer the call to a human. Call this when the caller asks for a person or you cannot help.'),
   destinations: z
-    .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'destination names use letters, digits, _ and -'), transferDestinationSchema)
+    // Names in any script (人工客服): letters and digits of any language, _ and -.
+    .record(z.string().regex(/^[\p{L}\p{N}_-]+$/u, 'destination names use letters (any language), digits, _ and -'), transferDestinationSchema)
     .refine((d) => Object.keys(d).length > 0, 'at least one destination is required'),
 });
 

@@ -3,7 +3,8 @@
  * to, how serious a breach is, and how to fix it (one sentence, shown with every finding).
  */
 
-export type CheckStatus = 'pass' | 'warn' | 'fail';
+/** `skip`: the case could not be exercised (never reported as a pass). */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
 export interface RuleInfo {
   /** The case whose row reports it. */
@@ -19,6 +20,16 @@ export const RULES: Readonly<Record<string, RuleInfo>> = {
   'request-failed': { caseId: '', severity: 'fail', fix: 'Make the server reachable at the base URL and keep the connection open until the answer is complete.' },
   timeout: { caseId: '', severity: 'fail', fix: 'Finish every answer (first token in well under a second, [DONE] at the end) within the request timeout; voice platforms give up after 3 to 20 s.' },
   'http-status': { caseId: '', severity: 'fail', fix: 'Answer every well-formed request the workflow sends with 200 and an event stream.' },
+  apology: {
+    caseId: '',
+    severity: 'fail',
+    fix: "The server answered with the gateway's apology because every upstream model failed: check that the upstream is up, its apiKey and the model name (voice-llm-gateway doctor, and the gateway's log).",
+  },
+  'apology-text': {
+    caseId: '',
+    severity: 'warn',
+    fix: "The answer reads like the gateway's default apology (said when every upstream model fails): check the upstream with voice-llm-gateway doctor and the gateway's log.",
+  },
   'empty-answer': { caseId: '', severity: 'warn', fix: 'Always stream some content (or a tool call): silence is the worst failure on a call.' },
   'image-refused': { caseId: 'multimodal', severity: 'warn', fix: 'Accept content arrays with text and image_url parts (pass them to a vision model, or drop the images and answer the text).' },
   'auth-required': { caseId: '', severity: 'fail', fix: 'Check "Authorization: Bearer <key>" on every request and refuse a missing or wrong key with 401.' },

@@ -14,8 +14,9 @@ export function formatReportTable(report: CheckReport): string {
   lines.push(line(header));
   for (const row of rows) lines.push(line(row));
   lines.push('');
-  const { pass, warn, fail } = report.counts;
-  lines.push(`${report.cases.length} cases: ${pass} pass, ${warn} warn, ${fail} fail (${ms(report.durationMs)})`);
+  const { pass, warn, fail, skip } = report.counts;
+  const skipped = skip > 0 ? `, ${skip} skip (not exercised)` : '';
+  lines.push(`${report.cases.length} cases: ${pass} pass, ${warn} warn, ${fail} fail${skipped} (${ms(report.durationMs)})`);
   const flagged = report.cases.filter((c) => c.findings.length > 0);
   if (flagged.length > 0) {
     lines.push('', 'Details:');
@@ -46,7 +47,7 @@ export function formatReportJUnit(report: CheckReport): string {
   const suiteName = `voice-llm-gateway check ${report.baseUrl} model=${report.model}`;
   out.push(`<testsuites name="${xml(suiteName)}" tests="${report.cases.length}" failures="${failures}" errors="0" time="${seconds(report.durationMs)}">`);
   out.push(
-    `  <testsuite name="${xml(suiteName)}" tests="${report.cases.length}" failures="${failures}" errors="0" skipped="0" time="${seconds(report.durationMs)}" timestamp="${xml(report.startedAt.replace(/\.\d+Z$/, ''))}">`,
+    `  <testsuite name="${xml(suiteName)}" tests="${report.cases.length}" failures="${failures}" errors="0" skipped="${report.counts.skip}" time="${seconds(report.durationMs)}" timestamp="${xml(report.startedAt.replace(/\.\d+Z$/, ''))}">`,
   );
   for (const c of report.cases) {
     const name = `${c.id}: ${c.title}`;
@@ -54,7 +55,8 @@ export function formatReportJUnit(report: CheckReport): string {
     const fails = c.findings.filter((f) => f.status === 'fail');
     const warns = c.findings.filter((f) => f.status === 'warn');
     if (fails.length === 0 && warns.length === 0) {
-      out.push(`    <testcase ${attrs}>`, `      <system-out>${xml(summaryLine(c))}</system-out>`, '    </testcase>');
+      const skipped = c.status === 'skip' ? [`      <skipped message="${xml(c.summary)}"/>`] : [];
+      out.push(`    <testcase ${attrs}>`, ...skipped, `      <system-out>${xml(summaryLine(c))}</system-out>`, '    </testcase>');
       continue;
     }
     out.push(`    <testcase ${attrs}>`);

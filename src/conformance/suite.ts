@@ -12,6 +12,8 @@
 import { chatCompletionsUrl, newStreamedTurn, streamChat, turnEventParser } from '../client/stream-chat.ts';
 import { ruleInfo, type CheckStatus } from './check-rules.ts';
 import { SAMPLE_JPEG_DATA_URL } from './sample-image.ts';
+import { looksLikeApology } from './apology-text.ts';
+import { SYNTHETIC_HEADER } from '../protocol/synthetic-traffic.ts';
 import { checkStreamRules, checkToolCallSemantics, type StreamViolation } from './stream-rules.ts';
 
 export type { CheckStatus } from './check-rules.ts';
@@ -88,6 +90,8 @@ export const CHECK_CASES: ReadonlyArray<{ id: string; title: string }> = [
 ];
 
 const QUOTE_CHARS = 400;
+/** Every request says it is test traffic, so the gateway's records can tell it from real calls. */
+const CHECK_HEADERS: Readonly<Record<string, string>> = { [SYNTHETIC_HEADER]: 'check' };
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_CONCURRENCY = 4;
 
@@ -115,6 +119,8 @@ interface Exchange {
   error?: string;
   /** Judge its stream against the stream rules. */
   judged: boolean;
+  /** The answer was the gateway's apology: said by its x-vlg-outcome header, or by its words. */
+  apology?: 'header' | 'text';
 }
 
 interface RequestPlan {
@@ -279,14 +285,14 @@ export async function runConformanceSuite(options: CheckOptions): Promise<CheckR
     return {
       id,
       title,
-      status: findings.some((f) => f.status === 'fail') ? 'fail' : findings.length > 0 ? 'warn' : 'pass',
+      status: findings.some((f) => f.status === 'fail') ? 'fail' : findings.length > 0 ? 'warn' : judged.skipped ? 'skip' : 'pass',
       durationMs: round(ran ? ran.durationMs : performance.now() - t0),
       ...(ttft === undefined ? {} : { ttftMs: round(ttft) }),
       summary: judged.summary,
       findings,
     };
   });
-  const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0 };
+  const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of cases) counts[c.status]++;
   return {
     baseUrl,
@@ -337,6 +343,7 @@ async function exchange(plan: RequestPlan, context: { baseUrl: string; apiKey: s
       baseUrl,
       ...(apiKey === undefined ? {} : { apiKey }),
       body: plan.body,
+      headers: CHECK_HEADERS,
       ...(plan.query === undefined ? {} : { query: plan.query }),
       signal: timeout,
       ...(plan.stopAfterFirstContentMs === undefined ? {} : { stopAfterFirstContentMs: plan.stopAfterFirstContentMs }),
@@ -353,6 +360,8 @@ async function exchange(plan: RequestPlan, context: { baseUrl: string; apiKey: s
       totalMs: turn.totalMs,
     });
     if (turn.body !== undefined) result.body = turn.body;
+    if (turn.outcome === 'apology') result.apology = 'header';
+    else if (looksLikeApology(turn.text)) result.apology = 'text';
     if (turn.ttftMs !== undefined) result.ttftMs = turn.ttftMs;
     if (turn.stopped) {
       if (timeout.aborted) result.timedOut = true;
@@ -391,7 +400,7 @@ async function sendMalformed(context: { baseUrl: string; apiKey: string; timeout
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${context.apiKey}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${context.apiKey}`, ...CHECK_HEADERS },
       body,
       signal: timeout,
     });
@@ -412,6 +421,8 @@ async function sendMalformed(context: { baseUrl: string; apiKey: string; timeout
 interface Judged {
   summary: string;
   findings: CheckFinding[];
+  /** The case could not be exercised: reported as skip, never pass. */
+  skipped?: boolean;
 }
 
 function finding(rule: string, message: string, extra: { quote?: string; where?: string; occurrences?: number; status?: 'warn' | 'fail' } = {}): CheckFinding {
@@ -462,7 +473,7 @@ function judgeCase(
         calls === 0
           ? `${own}; no stream carried tool calls, nothing to check`
           : `${own}; tool calls in ${calls} of ${judgedStreams.length} streams`;
-      return { summary: judged.findings.length > 0 ? judged.summary : summary, findings: [...judged.findings, ...fromStreams] };
+      return { summary: judged.findings.length > 0 ? judged.summary : summary, findings: [...judged.findings, ...fromStreams], skipped: calls === 0 };
     }
     case 'content-type':
     case 'event-json':
@@ -512,6 +523,11 @@ function judgeAccepted(x: Exchange, context: { timeoutMs: number }, refusedHint?
   const findings: CheckFinding[] = [];
   if (x.chunks.length > 0 && x.text === '' && x.toolCalls === 0) {
     findings.push(finding('empty-answer', 'the stream carried neither content nor a tool call', { where: where(x) }));
+  }
+  if (x.apology === 'header') {
+    findings.push(finding('apology', "the answer is the gateway's apology (x-vlg-outcome: apology): every upstream model failed", { where: where(x), quote: x.text.slice(0, QUOTE_CHARS) }));
+  } else if (x.apology === 'text') {
+    findings.push(finding('apology-text', "the answer reads like the gateway's apology said when every upstream model fails", { where: where(x), quote: x.text.slice(0, QUOTE_CHARS) }));
   }
   const summary = `${x.status}, ${x.events.length} events, ${x.text.length} chars${x.toolCalls > 0 ? ', tool call' : ''}${x.sawDone ? ', [DONE]' : ', no [DONE]'}`;
   return { summary, findings };
@@ -613,7 +629,7 @@ function judgeBargeIn(exchanges: Exchange[], context: { timeoutMs: number }): Ju
     findings.push(finding('barge-in-next-turn', 'the next turn for the same instanceId streamed no answer', { where: where(next), quote: bodyQuote(next) }));
   }
   const summary = `${closed}; next turn ${next.status || 'failed'} in ${Math.round(next.totalMs)} ms`;
-  return { summary, findings };
+  return { summary, findings, skipped: !first.stopped };
 }
 
 function judgeMalformed(x: Exchange, context: { timeoutMs: number }): Judged {

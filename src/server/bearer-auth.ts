@@ -1,6 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../protocol/gateway-error.ts';
 
+export type AuthFailure = 'missing_api_key' | 'malformed_authorization' | 'wrong_api_key';
+
+/** A 401 that says which mistake it was (for the refusal log and metric). */
+export class UnauthorizedError extends GatewayError {
+  readonly failure: AuthFailure;
+
+  constructor(message: string, failure: AuthFailure) {
+    super(message, { status: 401, type: 'authentication_error', code: 'invalid_api_key' });
+    this.failure = failure;
+  }
+}
+
 /**
  * Checks `Authorization: Bearer <key>` against several keys in constant time: every key is
  * compared (no early exit), on fixed-length digests (no length leak).
@@ -20,18 +32,21 @@ export class BearerAuth {
   verify(authorization: string | undefined): string {
     const presented = parseBearer(authorization);
     if (presented === undefined) {
-      throw unauthorized(
-        authorization === undefined
-          ? 'Missing API key: send "Authorization: Bearer <key>" (the API-KEY field of the workflow console).'
-          : 'Malformed Authorization header: expected "Bearer <key>".',
-      );
+      throw authorization === undefined
+        ? new UnauthorizedError('Missing API key: send "Authorization: Bearer <key>" (the API-KEY field of the workflow console).', 'missing_api_key')
+        : new UnauthorizedError('Malformed Authorization header: expected "Bearer <key>".', 'malformed_authorization');
     }
     const candidate = digest(presented);
     let matched = -1;
     this.digests.forEach((known, index) => {
       if (timingSafeEqual(known, candidate)) matched = index;
     });
-    if (matched < 0) throw unauthorized('Incorrect API key provided.');
+    if (matched < 0) {
+      throw new UnauthorizedError(
+        "Incorrect API key provided. The console's API-KEY must be one of the gateway's keys (server.apiKeys), not the model provider's key.",
+        'wrong_api_key',
+      );
+    }
     return `key-${matched + 1}`;
   }
 }
@@ -46,6 +61,3 @@ function digest(key: string): Buffer {
   return createHash('sha256').update(key).digest();
 }
 
-function unauthorized(message: string): GatewayError {
-  return new GatewayError(message, { status: 401, type: 'authentication_error', code: 'invalid_api_key' });
-}

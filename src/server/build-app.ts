@@ -10,13 +10,15 @@ import { registerImsCallbacks } from './routes/ims-callbacks.ts';
 import { registerMetrics } from './routes/metrics.ts';
 import { GatewayError, openAIErrorBody } from '../protocol/gateway-error.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import type { BearerAuth } from './bearer-auth.ts';
+import { UnauthorizedError, type BearerAuth } from './bearer-auth.ts';
 import { toClientError } from './client-errors.ts';
 import type { LiveTurns } from './live-turns.ts';
 import { registerMethodNotAllowed } from './method-not-allowed.ts';
 import { registerChatCompletions } from './routes/chat-completions.ts';
 import { registerHealth, type Readiness } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
+import { RefusalLog } from './refusal-log.ts';
+import { unknownRouteHint } from './route-hint.ts';
 
 interface HttpClientError {
   status: number;
@@ -46,6 +48,13 @@ const HTTP_CLIENT_ERRORS: Readonly<Record<string, HttpClientError>> = {
     code: 'request_timeout',
     message: 'The request was not received in time (server.limits.requestTimeoutMs).',
   },
+};
+
+/** What the log says to do about each kind of 401. */
+const AUTH_HINTS: Readonly<Record<UnauthorizedError['failure'], string>> = {
+  missing_api_key: 'no API key: fill in the console\'s API-KEY field with one of `server.apiKeys`',
+  malformed_authorization: 'the Authorization header is not "Bearer <key>"',
+  wrong_api_key: "wrong API key: the console's API-KEY must be one of `server.apiKeys`, not the model provider's key",
 };
 
 export interface AppDeps {
@@ -100,9 +109,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   // Only JSON bodies: a text/plain body is a client mistake worth a clear 415.
   app.removeContentTypeParser('text/plain');
+  const refusals = new RefusalLog({ logger: deps.logger, count: (reason) => deps.metrics?.countRefusal(reason) });
   const keyIds = new WeakMap<FastifyRequest, string>();
   const authenticate = (request: FastifyRequest) => {
-    keyIds.set(request, deps.auth.verify(request.headers.authorization));
+    try {
+      keyIds.set(request, deps.auth.verify(request.headers.authorization));
+    } catch (error) {
+      if (error instanceof UnauthorizedError) {
+        refusals.refused(error.failure, AUTH_HINTS[error.failure], { method: request.method, path: request.url.split('?')[0] });
+      }
+      throw error;
+    }
   };
 
   const routes = async (scope: FastifyInstance) => {
@@ -114,6 +131,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       onRequest: authenticate,
       keyIdOf: (request) => keyIds.get(request) ?? 'anonymous',
       telemetry: deps.telemetry,
+      refusals,
     });
     registerModels(scope, deps.agents, authenticate);
     registerHealth(scope, deps.readiness);
@@ -131,7 +149,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
 
   app.setNotFoundHandler(async (request) => {
-    throw new GatewayError(`Unknown route ${request.method} ${request.url.split('?')[0]}. The chat endpoint is POST /v1/chat/completions.`, {
+    const path = request.url.split('?')[0] ?? '';
+    const hint = unknownRouteHint(path);
+    if (hint) refusals.refused('unknown_route', hint, { method: request.method, path: path.slice(0, 200) });
+    throw new GatewayError(`Unknown route ${request.method} ${path}. The chat endpoint is POST /v1/chat/completions${hint ? `; ${hint}` : ''}.`, {
       status: 404,
       type: 'invalid_request_error',
       code: 'unknown_route',

@@ -1,4 +1,5 @@
 import { streamChat, type StreamedTurn } from '../client/stream-chat.ts';
+import { SYNTHETIC_HEADER } from '../protocol/synthetic-traffic.ts';
 import { checkStreamRules, type StreamViolation } from '../conformance/stream-rules.ts';
 import {
   callOutcome,
@@ -118,6 +119,7 @@ export async function simulateTurn(
       baseUrl: connection.baseUrl,
       apiKey: connection.apiKey,
       body,
+      headers: { [SYNTHETIC_HEADER]: 'simulate' },
       ...(connection.query ? { query: connection.query } : {}),
       signal,
       ...(options.onText ? { onText: options.onText } : {}),
@@ -181,6 +183,9 @@ export async function simulateTurn(
   result.outcome = callOutcome(result.signals);
   for (const signal of result.signals) {
     if (signal.type === 'ignored-tool-call') result.warnings.push(describeSignal(signal));
+  }
+  if (turn.outcome === 'apology') {
+    result.warnings.push("the answer is the gateway's apology: every upstream model failed (check the upstream with voice-llm-gateway doctor)");
   }
   if (turn.text.toLowerCase().includes('ims_agent_interrupted')) {
     result.problems.push(`the answer contains the interruption marker ${INTERRUPTION_MARKER}: it would be spoken`);

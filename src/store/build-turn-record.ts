@@ -56,6 +56,7 @@ export function buildTurnRecord(report: TurnReport, options: { maskPhoneNumbers:
     cancellation: cancelled,
     errorCode: report.errorCode ?? null,
     errorMessage: report.errorMessage ?? null,
+    synthetic: report.synthetic ?? null,
   };
 }
 

@@ -93,6 +93,12 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS call_events_received_at ON call_events (received_at)`,
     ],
   },
+  {
+    version: 2,
+    name: 'turns.synthetic',
+    // 'check' or 'simulate' for the gateway's own test traffic, so it can be told from real calls.
+    statements: () => [`ALTER TABLE turns ADD COLUMN synthetic TEXT`],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -116,6 +116,7 @@ const TURN_COLUMNS = [
   'cancellation',
   'error_code',
   'error_message',
+  'synthetic',
 ] as const;
 
 /**
@@ -503,6 +504,7 @@ function encodeTurn(r: TurnRecord, dialect: Dialect): SqlValue[] {
     text(r.cancellation),
     text(r.errorCode),
     text(r.errorMessage),
+    text(r.synthetic),
   ];
 }
 
@@ -535,6 +537,7 @@ function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
     cancellation: str(row['cancellation']),
     errorCode: str(row['error_code']),
     errorMessage: str(row['error_message']),
+    synthetic: str(row['synthetic']),
   };
 }
 

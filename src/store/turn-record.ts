@@ -68,6 +68,8 @@ export interface TurnRecord {
   cancellation: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** 'check' or 'simulate' when the gateway's own tools sent the turn (x-vlg-synthetic); null for real calls. */
+  synthetic: string | null;
 }
 
 /** A platform event callback (IMS agent events) attached to a call. */

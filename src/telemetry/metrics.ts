@@ -121,6 +121,7 @@ export class GatewayMetrics {
   readonly #admissionRejections: Counter<'reason'>;
   readonly #rejectedExtendData: Counter<'field'>;
   readonly #modelCommands: Counter<'agent' | 'command' | 'action'>;
+  readonly #refusals: Counter<'reason'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.#processMetrics = options.processMetrics ?? true;
@@ -200,6 +201,12 @@ export class GatewayMetrics {
     this.#admissionRejections = new Counter({
       name: 'vlg_admission_rejections_total',
       help: 'Requests refused before a turn started, by reason (the error code).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#refusals = new Counter({
+      name: 'vlg_refused_requests_total',
+      help: 'Requests refused as a setup mistake (wrong or missing key, unknown model, unknown route), by reason.',
       labelNames: ['reason'],
       registers,
     });
@@ -379,6 +386,11 @@ export class GatewayMetrics {
    */
   countAdmissionRejection(reason: string): void {
     this.#admissionRejections.inc({ reason: this.#reasons.value(reason) });
+  }
+
+  /** A request refused as a setup mistake; `reason` is a fixed RefusalReason (server/refusal-log.ts). */
+  countRefusal(reason: string): void {
+    this.#refusals.inc({ reason: this.#reasons.value(reason) });
   }
 
   /** The Prometheus text exposition of this gateway's metrics and the process metrics. */

@@ -35,6 +35,8 @@ export class TurnReport {
   finishReason: FinishReason | undefined;
   errorCode: string | undefined;
   errorMessage: string | undefined;
+  /** 'check' or 'simulate': the gateway's own test traffic (the x-vlg-synthetic header). */
+  synthetic: string | undefined;
 
   readonly agent: string;
   /** The provider that answered (the agent's own until a fallback commits). */
@@ -106,6 +108,7 @@ export class TurnReport {
       finishReason: this.finishReason,
       errorCode: this.errorCode,
       error: this.errorMessage,
+      synthetic: this.synthetic,
       attempts:
         this.attempts.length > 1 || this.attempts[0]?.outcome !== 'committed'
           ? this.attempts.map((a) => `${a.provider}:${a.outcome}${a.error ? `(${a.error.code})` : ''}`).join(' ')

@@ -39,6 +39,7 @@ function turn(overrides: Partial<TurnRecord> & { id: string; startedAt: string }
     cancellation: null,
     errorCode: null,
     errorMessage: null,
+    synthetic: null,
     ...overrides,
   };
 }

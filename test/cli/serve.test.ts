@@ -24,7 +24,7 @@ async function serve(cwd: string, args: string[], env = cleanEnv()): Promise<{ c
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const match = /Voice LLM Gateway on (http:\/\/[^\s]+)/.exec(output);
+    const match = /Voice LLM Gateway listening on .*?(http:\/\/\S+)\/v1/.exec(output);
     if (match) return { child, url: match[1]!, output: () => output };
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -41,7 +41,10 @@ describe('voice-llm-gateway serve', () => {
     const key = /API key: (\S+)/.exec(output())?.[1];
     assert.ok(key, output());
     assert.equal(readFileSync(join(cwd, 'data', 'api-key'), 'utf8').trim(), key);
-    assert.match(output(), /demo/);
+    assert.match(output(), /listening on 127\.0\.0\.1:\d+ \(this machine only\); clients: http/);
+    assert.match(output(), /Running the BUILT-IN DEMO agent/);
+    assert.ok(output().includes(cwd), 'names the folder searched for config.yaml');
+    assert.match(output(), /default agent: demo/);
 
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
@@ -82,6 +85,13 @@ describe('voice-llm-gateway serve', () => {
     const env = cleanEnv({ UPSTREAM_BASE_URL: 'http://127.0.0.1:9/v1', UPSTREAM_MODEL: 'qwen-plus', GATEWAY_API_KEYS: 'k1,k2' });
     const { child, url, output } = await serve(cwd, [], env);
     assert.doesNotMatch(output(), /API key:/, 'configured keys are not printed');
+    assert.match(output(), /Config: UPSTREAM_\* environment variables/);
+    assert.match(output(), /default agent: qwen-plus/);
+    // The startup probe runs in the background and says what is wrong with the upstream.
+    for (const deadline = Date.now() + 10_000; !/upstream probe: providers\.upstream: unreachable/.test(output()) && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(output(), /upstream probe: providers\.upstream: unreachable at http:\/\/127\.0\.0\.1:9\/v1 \(ECONNREFUSED\)/);
     const models = await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer k2' } });
     assert.deepEqual(((await models.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id), ['qwen-plus']);
     child.kill('SIGINT');

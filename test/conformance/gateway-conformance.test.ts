@@ -20,7 +20,8 @@ function assertCleanPass(report: CheckReport): void {
     CHECK_CASES.map((c) => c.id),
   );
   for (const c of report.cases) {
-    assert.equal(c.status, 'pass', c.id);
+    // What could not be exercised (an answer done before the barge-in close) is a skip, never a pass.
+    assert.equal(c.status, /not exercised|nothing to check/.test(c.summary) ? 'skip' : 'pass', `${c.id}: ${c.summary}`);
     assert.ok(c.durationMs >= 0, `${c.id} is timed`);
   }
   // Every streaming case reports its time to first token.

@@ -10,7 +10,7 @@ const report: CheckReport = {
   timeoutMs: 10_000,
   startedAt: '2026-01-01T00:00:00.000Z',
   durationMs: 1234,
-  counts: { pass: 1, warn: 1, fail: 1 },
+  counts: { pass: 1, warn: 1, fail: 1, skip: 0 },
   cases: [
     { id: 'stream-basic', title: 'a plain turn', status: 'pass', durationMs: 12.3, ttftMs: 4.5, summary: '200, 5 events', findings: [] },
     {

@@ -58,6 +58,7 @@ async function simulatedCallIsOnRecord(databaseUrl: string | undefined): Promise
       assert.ok(turn.ttftMs >= 0 && turn.ttftMs <= turn.totalMs, `ttft ${turn.ttftMs} within total ${turn.totalMs}`);
       assert.ok(turn.answerText.length > 0);
       assert.equal(turn.userData, '{"plan":"gold"}');
+      assert.equal(turn.synthetic, 'simulate', 'simulated turns are marked as test traffic');
     }
     assert.match(turns[0]!.answerText, /connection works/);
     assert.equal(turns[2]!.signal, 'hangup');

@@ -52,7 +52,7 @@ describe('voice behaviour end to end', () => {
           provider: 'mock',
           model: 'm',
           systemPrompt:
-            'Caller {{callerNumber}} (to {{calleeNumber}}), VIP={{userData.vip}}, name={{userData.name}}, task={{query.task_id}}, missing=[{{nope}}], call {{instanceId}}/{{channelId}}#{{sentenceId}}, now {{now}}.',
+            'Caller {{callerNumber}} (to {{calleeNumber}}), VIP={{userData.vip}}, name={{userData.name}}, task={{query.task_id}}, missing=[{{userData.nope}}], call {{instanceId}}/{{channelId}}#{{sentenceId}}, now {{now}}.',
           variables: { 'userData.name': 'there' },
           timezone: 'Asia/Shanghai',
         },
@@ -320,6 +320,21 @@ describe('voice behaviour end to end', () => {
     assert.equal(results.length, 2);
     assert.match(results[0]!, /503/);
     assert.match(stream.text, /Sorry, I cannot check orders right now\.$/);
+  });
+
+  it('checks the arguments against the tool\'s parameters: a mismatch goes back to the model, the endpoint is not called', async () => {
+    toolRequests.length = 0;
+    toolAnswer = { status: 200, body: '{"status":"shipped"}' };
+    upstream.respondWith((request) =>
+      JSON.stringify(request.body).includes('"role":"tool"')
+        ? { events: textEvents('Which order number, please?') }
+        : { events: toolCallEvents([{ name: 'lookup_order', arguments: '{"order_id":17}' }]) },
+    );
+    const stream = await readStream(await gateway.post('/v1/chat/completions', imsRequest('tooled', 'order 17?')));
+    assert.equal(toolRequests.length, 0, 'the endpoint is not called with arguments that do not match');
+    const result = upstreamBody(upstream.requests.at(-1)!).messages.find((m) => m.role === 'tool')!;
+    assert.match(String(result.content), /^Error: the arguments do not match the parameters of lookup_order: order_id: .*expected string/);
+    assert.match(stream.text, /Which order number, please\?$/);
   });
 
   it('full memory restores the turns the workflow\'s window dropped', async () => {

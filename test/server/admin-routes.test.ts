@@ -42,6 +42,7 @@ function turn(overrides: Partial<TurnRecord> & { id: string; startedAt: string }
     cancellation: null,
     errorCode: null,
     errorMessage: null,
+    synthetic: null,
     ...overrides,
   };
 }

@@ -42,6 +42,7 @@ function turn(id: string, instanceId: string, startedAt: string): TurnRecord {
     cancellation: null,
     errorCode: null,
     errorMessage: null,
+    synthetic: null,
   };
 }
 

@@ -6,6 +6,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BatchedRecordStore, RecordStoreOptions } from '../../src/store/record-queue.ts';
+import { MIGRATIONS } from '../../src/store/schema.ts';
 import type { CallEventRecord, TurnOutcome, TurnRecord } from '../../src/store/turn-record.ts';
 
 export interface TestDatabase {
@@ -71,6 +72,7 @@ export function turn(overrides: Partial<TurnRecord> = {}): TurnRecord {
     cancellation: null,
     errorCode: null,
     errorMessage: null,
+    synthetic: null,
     ...overrides,
   };
 }
@@ -657,7 +659,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const again = track(db.open(DEFAULTS));
       await again.ready();
       assert.equal((await again.getCall('life'))?.turns, 3);
-      assert.deepEqual(await db.migrationVersions(), [1]);
+      assert.deepEqual(await db.migrationVersions(), MIGRATIONS.map((m) => m.version));
     });
 
     it('flush() with nothing queued resolves at once; flush waits only for what was queued before it', async () => {

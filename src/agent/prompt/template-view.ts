@@ -16,6 +16,19 @@ export interface TemplateView {
   [name: string]: unknown;
 }
 
+/** The variables every call's view has (declared `variables` add more). */
+export const TEMPLATE_VARIABLES = [
+  'callerNumber',
+  'calleeNumber',
+  'instanceId',
+  'channelId',
+  'sentenceId',
+  'userData',
+  'userDataRaw',
+  'query',
+  'now',
+] as const satisfies ReadonlyArray<keyof TemplateView>;
+
 /**
  * The variables for one turn. Declared defaults (`variables`, dotted keys allowed, e.g.
  * `userData.name: "there"`) fill in what the call does not provide; a variable with neither

@@ -77,6 +77,7 @@ const CSV_COLUMNS = Object.keys({
   cancellation: 0,
   errorCode: 0,
   errorMessage: 0,
+  synthetic: 0,
 } satisfies Record<keyof TurnRecord, 0>) as (keyof TurnRecord)[];
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i;

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AgentRegistry } from '../../agent/agent-registry.ts';
+import type { Agent, AgentRegistry } from '../../agent/agent-registry.ts';
 import { runTurn } from '../../agent/run-turn.ts';
 import { callIdentity } from '../../calls/call-identity.ts';
 import type { CallRegistry } from '../../calls/call-registry.ts';
@@ -16,7 +16,9 @@ import type { TurnTelemetry } from '../../telemetry/turn-telemetry.ts';
 import { toClientError } from '../client-errors.ts';
 import type { AdmissionTicket } from '../admission.ts';
 import type { LiveTurns } from '../live-turns.ts';
+import type { RefusalLog } from '../refusal-log.ts';
 import { writeStream } from '../write-stream.ts';
+import { OUTCOME_HEADER, SYNTHETIC_HEADER, syntheticMarker } from '../../protocol/synthetic-traffic.ts';
 
 export interface ChatRouteDeps {
   agents: AgentRegistry;
@@ -28,6 +30,8 @@ export interface ChatRouteDeps {
   keyIdOf: (request: FastifyRequest) => string;
   /** Metrics, traces and records of each turn. */
   telemetry?: TurnTelemetry;
+  /** Logs (rate-limited) and counts requests refused as a setup mistake. */
+  refusals?: RefusalLog;
 }
 
 /** `POST /chat/completions` and `POST /v1/chat/completions`: one conversational turn each. */
@@ -55,7 +59,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     if (field !== undefined) deps.telemetry?.rejectedExtendData(field);
     throw error;
   }
-  const agent = deps.agents.resolve(turn.model);
+  const agent = resolveAgent(deps, turn.model);
   const { logger } = deps;
   if (turn.call.userDataInvalid) {
     logger.warn({ instanceId: turn.call.instanceId, agent: agent.id }, 'extendData.userData is not valid JSON; kept as raw text');
@@ -91,6 +95,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   const id = newCompletionId();
   report.id = id;
   report.callerText = lastUserText(turn.messages);
+  report.synthetic = syntheticMarker(request.headers[SYNTHETIC_HEADER]);
   const traceparent = request.headers.traceparent;
   if (typeof traceparent === 'string') report.traceparent = traceparent;
   deps.telemetry?.started(report);
@@ -109,6 +114,8 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
         onApology: (error) => {
           const failure = toClientError(error);
           report.fail('apologized', failure.code, failure.message);
+          // Decided before the first byte unless a filler phrase was already said: `check` reads it.
+          if (!res.headersSent) res.setHeader(OUTCOME_HEADER, 'apology');
         },
         onUpstreamWait: (ms) => (report.upstreamWaitMs += ms),
         onSignal: (signal) => (report.signal = signal),
@@ -163,6 +170,23 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     res.off('close', onClose);
     logTurn(logger, report);
     deps.telemetry?.ended(report);
+  }
+}
+
+/** The agent for the ModelId; an unknown one (no defaultAgent) is logged with the known ones. */
+function resolveAgent(deps: ChatRouteDeps, model: string): Agent {
+  try {
+    return deps.agents.resolve(model);
+  } catch (error) {
+    if (error instanceof GatewayError && error.code === 'model_not_found') {
+      const known = deps.agents.ids().join(', ');
+      deps.refusals?.refused(
+        'unknown_model',
+        `unknown ModelId "${model.slice(0, 100)}" and no defaultAgent: type one of the known models (${known}) into the console's ModelId, or set defaultAgent`,
+        { model: model.slice(0, 100), known: deps.agents.ids() },
+      );
+    }
+    throw error;
   }
 }
 
