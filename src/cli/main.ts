@@ -7,6 +7,7 @@ import { runBench } from './commands/bench.ts';
 import { runCalls } from './commands/calls.ts';
 import { runCheck } from './commands/check.ts';
 import { runSimulate } from './commands/simulate.ts';
+import { onShutdownSignals } from './shutdown-signals.ts';
 
 const USAGE = `Usage: voice-llm-gateway <command> [options]
 
@@ -81,13 +82,18 @@ async function serve(options: { config?: string; port?: string; host?: string })
   );
   printBanner(gateway.url, loaded.source, Object.keys(loaded.config.agents), gateway.apiKeys.generated, gateway.adminKeys.generated);
 
+  const drainTimeoutMs = loaded.config.server.drainTimeoutMs;
   await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down');
-      gateway.close().then(resolve, resolve);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    onShutdownSignals({
+      drain: (signal) => {
+        logger.info({ signal, drainTimeoutMs }, 'shutting down: running turns may finish; a second Ctrl-C stops at once');
+        gateway.close().then(resolve, resolve);
+      },
+      force: (signal) => {
+        logger.warn({ signal }, 'stopping at once: running turns are cut');
+        process.exit(130);
+      },
+    });
   });
   return 0;
 }
