@@ -86,11 +86,14 @@ async function serve(options: { config?: string; port?: string; host?: string })
   await new Promise<void>((resolve) => {
     onShutdownSignals({
       drain: (signal) => {
-        logger.info({ signal, drainTimeoutMs }, 'shutting down: running turns may finish; a second Ctrl-C stops at once');
+        logger.info({ signal, drainTimeoutMs }, 'shutting down');
+        if (process.stderr.isTTY) {
+          process.stderr.write(`Stopping: running answers get up to ${drainTimeoutMs / 1000} s to finish. Press Ctrl-C again to stop at once.\n`);
+        }
         gateway.close().then(resolve, resolve);
       },
       force: (signal) => {
-        logger.warn({ signal }, 'stopping at once: running turns are cut');
+        logger.warn({ signal }, 'stopping at once (second Ctrl-C): running turns are cut');
         process.exit(130);
       },
     });
@@ -112,8 +115,10 @@ function printBanner(
     `  Models (ModelId): ${agents.join(', ')}${source === 'demo' ? '  [built-in demo: no upstream configured]' : ''}`,
   ];
   if (generated) {
+    // The key itself only once, to a person at a terminal: logs are collected and kept elsewhere.
+    const shown = generated.createdNow && process.stdout.isTTY === true;
     lines.push(
-      `  API key: ${generated.key}`,
+      shown ? `  API key: ${generated.key}` : `  API key: kept in ${generated.file}`,
       `  (${generated.createdNow ? 'generated now and saved to' : 'generated earlier, read from'} ${generated.file}; set server.apiKeys or GATEWAY_API_KEYS to choose your own)`,
     );
   }
