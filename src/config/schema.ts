@@ -322,14 +322,14 @@ export const gatewayConfigSchema = z
       if (agent.transfer) claim(agent.transfer.functionName, 'transfer', ['transfer', 'functionName']);
       agent.tools.forEach((tool, index) => claim(tool.name, `tools[${index}]`, ['tools', index, 'name']));
       agent.fallbacks.forEach((fallback, index) => {
-        const target = config.providers[fallback.provider];
+        const target = own(config.providers, fallback.provider);
         if (!target) {
           ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'provider'], message: `unknown provider "${fallback.provider}"` });
         } else if (target.type === 'openai-compatible' && !fallback.model) {
           ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'model'], message: 'an openai-compatible fallback needs "model"' });
         }
       });
-      const provider = config.providers[agent.provider];
+      const provider = own(config.providers, agent.provider);
       if (!provider) {
         ctx.addIssue({
           code: 'custom',
@@ -347,7 +347,7 @@ export const gatewayConfigSchema = z
     if (Object.keys(config.agents).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['agents'], message: 'at least one agent is required' });
     }
-    if (config.defaultAgent !== undefined && !config.agents[config.defaultAgent]) {
+    if (config.defaultAgent !== undefined && !own(config.agents, config.defaultAgent)) {
       ctx.addIssue({
         code: 'custom',
         path: ['defaultAgent'],
@@ -355,6 +355,11 @@ export const gatewayConfigSchema = z
       });
     }
   });
+
+/** A configured entry by name; never an inherited property ("constructor", "toString", ...). */
+function own<T>(entries: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(entries, name) ? entries[name] : undefined;
+}
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
