@@ -32,6 +32,8 @@ export const serverConfigSchema = z.strictObject({
       requestTimeoutMs: z.number().int().positive().default(30_000),
       /** An idle keep-alive connection is closed after this time. */
       keepAliveTimeoutMs: z.number().int().positive().default(65_000),
+      /** Open client connections at once; more are closed on arrival (idle keep-alives count too). */
+      maxConnections: z.number().int().positive().default(10_000),
     })
     .default({
       maxConcurrentStreams: 2000,
@@ -40,6 +42,7 @@ export const serverConfigSchema = z.strictObject({
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 65_000,
+      maxConnections: 10_000,
     }),
   /** On SIGTERM/SIGINT, turns in flight get this long to finish before they are ended. */
   drainTimeoutMs: z.number().int().min(0).default(10_000),
