@@ -32,6 +32,8 @@ export const serverConfigSchema = z.strictObject({
       requestTimeoutMs: z.number().int().positive().default(30_000),
       /** An idle keep-alive connection is closed after this time. */
       keepAliveTimeoutMs: z.number().int().positive().default(65_000),
+      /** Open client connections at once; more are closed on arrival (idle keep-alives count too). */
+      maxConnections: z.number().int().positive().default(10_000),
     })
     .default({
       maxConcurrentStreams: 2000,
@@ -40,6 +42,7 @@ export const serverConfigSchema = z.strictObject({
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 65_000,
+      maxConnections: 10_000,
     }),
   /** On SIGTERM/SIGINT, turns in flight get this long to finish before they are ended. */
   drainTimeoutMs: z.number().int().min(0).default(10_000),
@@ -416,14 +419,14 @@ export const gatewayConfigSchema = z
       if (agent.transfer) claim(agent.transfer.functionName, 'transfer', ['transfer', 'functionName']);
       agent.tools.forEach((tool, index) => claim(tool.name, `tools[${index}]`, ['tools', index, 'name']));
       agent.fallbacks.forEach((fallback, index) => {
-        const target = config.providers[fallback.provider];
+        const target = own(config.providers, fallback.provider);
         if (!target) {
           ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'provider'], message: `unknown provider "${fallback.provider}"` });
         } else if (target.type === 'openai-compatible' && !fallback.model) {
           ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'model'], message: 'an openai-compatible fallback needs "model"' });
         }
       });
-      const provider = config.providers[agent.provider];
+      const provider = own(config.providers, agent.provider);
       if (!provider) {
         ctx.addIssue({
           code: 'custom',
@@ -441,7 +444,7 @@ export const gatewayConfigSchema = z
     if (Object.keys(config.agents).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['agents'], message: 'at least one agent is required' });
     }
-    if (config.defaultAgent !== undefined && !config.agents[config.defaultAgent]) {
+    if (config.defaultAgent !== undefined && !own(config.agents, config.defaultAgent)) {
       ctx.addIssue({
         code: 'custom',
         path: ['defaultAgent'],
@@ -449,6 +452,11 @@ export const gatewayConfigSchema = z
       });
     }
   });
+
+/** A configured entry by name; never an inherited property ("constructor", "toString", ...). */
+function own<T>(entries: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(entries, name) ? entries[name] : undefined;
+}
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type ServerConfig = z.infer<typeof serverConfigSchema>;

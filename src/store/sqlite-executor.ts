@@ -6,13 +6,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { createPrivateFile } from './private-files.ts';
 import type { SqlExecutor, SqlRow, SqlValue } from './sql-records.ts';
 
 const STATEMENT_CACHE = 200;
 
 /** Opens (creating it and its folder if needed) a database in WAL mode. */
 export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: number } = {}): DatabaseSync {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    createPrivateFile(file); // else SQLite creates it readable by everyone (umask 022)
+  }
   const db = new DatabaseSync(file);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);

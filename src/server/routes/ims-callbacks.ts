@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import type { CallEventRecord, RecordStore } from '../../store/turn-record.ts';
+import { exceedsJsonDepth } from '../../validation/json-depth.ts';
 import { toClientError } from '../client-errors.ts';
 
 /** What the route logs with (a pino logger fits). */
@@ -24,6 +25,8 @@ export const IMS_CALLBACK_PATH = '/ims/callbacks';
 const BODY_LIMIT_BYTES = 1024 * 1024;
 const MAX_ID_CHARS = 256;
 const MAX_EVENT_CHARS = 128;
+/** Real callbacks nest a few levels; the body is hashed and stored by recursive code. */
+const MAX_DEPTH = 32;
 
 /*
  * What a callback body may look like. The IMS agent callback is a JSON object such as
@@ -134,6 +137,9 @@ export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps
       return reject('invalid_json', 'The callback body is not valid JSON.');
     }
     if (!isObject(payload)) return reject('invalid_callback', 'The callback body must be a JSON object.');
+    if (exceedsJsonDepth(payload, MAX_DEPTH)) {
+      return reject('too_deep', `The callback body is nested more than ${MAX_DEPTH} levels deep.`);
+    }
     const fields = Object.keys(payload).slice(0, 20);
     const scopes = [payload, ...NESTED_FIELDS.map((name) => asObject(field(payload, [name]))).filter(isObject)];
     const event = firstValue(scopes, EVENT_FIELDS);
