@@ -38,6 +38,14 @@ describe('prompt templates', () => {
     assert.equal(formatNow(at, 'UTC'), '2026-11-25 16:30, Wednesday (UTC)');
     assert.equal(formatNow(at, 'America/New_York'), '2026-11-25 11:30, Wednesday (America/New_York)');
   });
+
+  it('formats now in Chinese: date, weekday, then the time', () => {
+    assert.equal(formatNow(at, 'UTC', 'zh'), '2026年11月25日 星期三 16:30（UTC）');
+    assert.equal(formatNow(at, 'Asia/Shanghai', 'zh'), '2026年11月26日 星期四 00:30（Asia/Shanghai）');
+    assert.equal(formatNow(new Date('2026-01-04T01:05:00Z'), 'Asia/Shanghai', 'zh'), '2026年1月4日 星期日 09:05（Asia/Shanghai）');
+    const view = buildTemplateView({ userDataInvalid: false }, {}, {}, 'Asia/Shanghai', 'zh', at);
+    assert.equal(renderTemplate('现在是{{now}}。', view), '现在是2026年11月26日 星期四 00:30（Asia/Shanghai）。');
+  });
 });
 
 describe('buildTemplateView on a large userData', () => {
