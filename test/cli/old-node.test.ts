@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { cleanEnv, killGroup, waitForBanner } from '../support/cli-process.ts';
 import { findOldNode } from '../support/old-node.ts';
 
 /**
@@ -17,14 +17,6 @@ import { findOldNode } from '../support/old-node.ts';
 const CLI = resolve(import.meta.dirname, '../../bin/voice-llm-gateway.js');
 const OLD_NODE = findOldNode();
 const skip = OLD_NODE === undefined && 'no Node.js older than the engines field on this machine (which -a node, /usr/bin/node)';
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(UPSTREAM_|GATEWAY_|PORT$|DATABASE_URL$|REDIS_URL$|npm_)/.test(key)) env[key] = value;
-  }
-  return env;
-}
 
 function run(args: string[], cwd: string) {
   return spawnSync(OLD_NODE!, [CLI, ...args], { cwd, env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
@@ -54,17 +46,10 @@ describe(`the CLI run with the machine's old Node.js (${OLD_NODE ?? 'none'})`, {
   });
 
   it('serve records a turn, drains on SIGTERM to the launcher and exits 0; calls export then lists the turn', async () => {
-    const child = spawn(OLD_NODE!, [CLI, 'serve', '--port', '0', '--host', '127.0.0.1'], { cwd, env: cleanEnv() });
+    const child = spawn(OLD_NODE!, [CLI, 'serve', '--port', '0', '--host', '127.0.0.1'], { cwd, env: cleanEnv(), detached: true });
     const exit = once(child, 'exit');
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const { url, output } = await waitForBanner(child);
     try {
-      let url: string | undefined;
-      for (const deadline = Date.now() + 20_000; url === undefined; await sleep(20)) {
-        url = /Voice LLM Gateway listening on .*?(http:\/\/\S+)\/v1/.exec(output)?.[1];
-        assert.ok(child.exitCode === null && Date.now() < deadline, `the server did not start:\n${output}`);
-      }
       const key = readFileSync(join(cwd, 'data', 'api-key'), 'utf8').trim();
       const response = await fetch(`${url}/v1/chat/completions`, {
         method: 'POST',
@@ -74,9 +59,9 @@ describe(`the CLI run with the machine's old Node.js (${OLD_NODE ?? 'none'})`, {
       assert.match(await response.text(), /data: \[DONE\]\n\n$/);
       child.kill('SIGTERM'); // to the launcher alone: it passes the signal on to the server
       const [code] = await exit;
-      assert.equal(code, 0, output);
+      assert.equal(code, 0, output());
     } finally {
-      child.kill('SIGKILL');
+      killGroup(child); // the launcher and the server it started, if the test failed half-way
     }
 
     const exported = run(['calls', 'export', '--since', '1h', '--format', 'jsonl'], cwd);
