@@ -191,11 +191,15 @@ describe('deployment files', () => {
       assert.ok('GATEWAY_API_KEYS' in secretEnv && 'DATABASE_URL' in secretEnv && 'REDIS_URL' in secretEnv);
     });
 
-    it('runs as a non-root user on a read-only root filesystem, with writable data and /tmp', () => {
+    it('runs as a non-root user on a read-only root filesystem; the data folder is made inside a writable volume', () => {
       assert.equal(tree(pod, 'securityContext').runAsNonRoot, true);
       assert.equal(tree(container, 'securityContext').readOnlyRootFilesystem, true);
-      const mounted = list(container, 'volumeMounts').map((m) => String(tree(m).mountPath));
-      assert.ok(mounted.includes('/app/data') && mounted.includes('/tmp'));
+      const emptyDirs = new Set(list(pod, 'volumes').map((v) => tree(v)).filter((v) => isTree(v.emptyDir)).map((v) => v.name));
+      const writable = list(container, 'volumeMounts').map((m) => tree(m)).filter((m) => emptyDirs.has(m.name)).map((m) => String(m.mountPath));
+      assert.ok(writable.includes('/tmp'), '/tmp is writable');
+      // Not the mount point itself: the gateway sets its data folder's mode, and a mount point is root's.
+      const { dataDir } = loadDeployedConfig(configText, secretEnv).config.server;
+      assert.ok(writable.includes(dirname(dataDir)), `${dataDir} is made inside a writable volume`);
     });
 
     it('the Ingress example routes to the Service port by name', () => {
