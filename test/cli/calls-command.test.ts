@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CALLS_USAGE, CSV_HEADER, csvRow, csvValues, parseSince, runCalls } from '../../src/cli/commands/calls.ts';
+import { CALLS_USAGE, CSV_HEADER, csvRow, csvValues, runCalls } from '../../src/cli/commands/calls.ts';
+import { parseTimeBound } from '../../src/store/time-bound.ts';
 import { openRecordStore } from '../../src/store/open-store.ts';
 import type { TurnRecord } from '../../src/store/turn-record.ts';
 import { textSink } from '../support/text-sink.ts';
@@ -271,7 +272,7 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
 
   it('reports an invalid config (exit 78)', async () => {
     const config = join(dir, 'broken.yaml');
-    writeFileSync(config, 'agents: {}\n');
+    writeFileSync(config, 'agents: {}\nrecords: { batchSize: 0 }\n');
     const { code, error } = await run(['export', '--since', '1h', '--config', config]);
     assert.equal(code, 78);
     assert.match(error, /Invalid configuration/);
@@ -339,14 +340,16 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     for (const value of row) assert.doesNotMatch(value, /^[=+@\t\r]|^-[^0-9]/);
   });
 
-  it('parseSince: durations back from now and ISO times, canonical UTC', () => {
-    assert.equal(parseSince('24h', NOW), '2026-02-28T12:00:00.000Z');
-    assert.equal(parseSince('90m', NOW), '2026-03-01T10:30:00.000Z');
-    assert.equal(parseSince('2w', NOW), '2026-02-15T12:00:00.000Z');
-    assert.equal(parseSince('1.5d', NOW), '2026-02-28T00:00:00.000Z');
-    assert.equal(parseSince('2026-11-01', NOW), '2026-11-01T00:00:00.000Z');
-    assert.equal(parseSince('2026-11-01T08:00:00+08:00', NOW), '2026-11-01T00:00:00.000Z');
-    assert.throws(() => parseSince('-1h', NOW));
-    assert.throws(() => parseSince('1y', NOW));
+  it('parseTimeBound (--since, --until, from, to): durations back from now and ISO times, canonical UTC', () => {
+    assert.equal(parseTimeBound('24h', NOW), '2026-02-28T12:00:00.000Z');
+    assert.equal(parseTimeBound('90m', NOW), '2026-03-01T10:30:00.000Z');
+    assert.equal(parseTimeBound('2w', NOW), '2026-02-15T12:00:00.000Z');
+    assert.equal(parseTimeBound('1.5d', NOW), '2026-02-28T00:00:00.000Z');
+    assert.equal(parseTimeBound('2026-11-01', NOW), '2026-11-01T00:00:00.000Z');
+    assert.equal(parseTimeBound('2026-11-01T08:00:00+08:00', NOW), '2026-11-01T00:00:00.000Z');
+    assert.equal(parseTimeBound('-1h', NOW), undefined);
+    assert.equal(parseTimeBound('1y', NOW), undefined);
+    assert.equal(parseTimeBound('2026-02-30', NOW), undefined);
+    assert.equal(parseTimeBound('2026-11-01T08:00:00', NOW), undefined);
   });
 });

@@ -171,6 +171,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         instanceId: 'call-rt',
         agent: 'support',
         callerNumber: '138****0001',
+        calleeNumber: '0571****0000',
         startedAt: records[0]!.startedAt,
         lastTurnAt: records.at(-1)!.startedAt,
         turns: records.length,
@@ -178,6 +179,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         endedAt: null,
         hangup: true,
         transferred: true,
+        synthetic: null,
       });
       assert.equal(await store.getCall('nope'), undefined);
     });
@@ -206,7 +208,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
       store.enqueue(bare);
       await store.flush();
       const exported: TurnRecord[] = [];
-      await store.exportTurns(undefined, (batch) => void exported.push(...batch));
+      await store.exportTurns({}, (batch) => void exported.push(...batch));
       assert.deepEqual(exported, [bare]);
       assert.equal((await store.listCalls({ limit: 10, offset: 0 })).total, 0);
     });
@@ -256,7 +258,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         [null, 0, null, null],
       );
       const exported: TurnRecord[] = [];
-      await store.exportTurns(undefined, (batch) => void exported.push(...batch));
+      await store.exportTurns({}, (batch) => void exported.push(...batch));
       assert.equal(exported.length, 3);
     });
 
@@ -377,6 +379,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         instanceId: 'call-d',
         agent: 'support',
         callerNumber: '137****0004',
+        calleeNumber: '0571****0000',
         startedAt: at(240),
         lastTurnAt: at(242),
         turns: 3,
@@ -384,6 +387,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         endedAt: null,
         hangup: false,
         transferred: false,
+        synthetic: null,
       });
       const page1 = await store.listCalls({ limit: 2, offset: 0 });
       const page2 = await store.listCalls({ limit: 2, offset: 2 });
@@ -465,7 +469,8 @@ export function recordStoreSuite(harness: StoreHarness): void {
           ttftP50: null,
           ttftP95: null,
           ttftP99: null,
-          errorRate: 3 / 16,
+          // 3/16, to 3 decimals.
+          errorRate: 0.188,
           hangups: 2,
           transfers: 1,
           cancellations: 2,
@@ -571,14 +576,14 @@ export function recordStoreSuite(harness: StoreHarness): void {
       await store.flush();
       assert.equal(store.written, 1100);
       const pages: TurnRecord[][] = [];
-      await store.exportTurns(undefined, async (batch) => {
+      await store.exportTurns({}, async (batch) => {
         pages.push(batch);
       });
       assert.deepEqual(pages.map((p) => p.length), [500, 500, 100]);
       const byTimeThenId = [...records].sort((a, b) => (a.startedAt === b.startedAt ? (a.id < b.id ? -1 : 1) : a.startedAt < b.startedAt ? -1 : 1));
       assert.deepEqual(pages.flat().map((r) => r.id), byTimeThenId.map((r) => r.id));
       const since: TurnRecord[] = [];
-      await store.exportTurns(at(500), (batch) => void since.push(...batch));
+      await store.exportTurns({ from: at(500) }, (batch) => void since.push(...batch));
       assert.deepEqual(since.map((r) => r.id), byTimeThenId.filter((r) => r.startedAt >= at(500)).map((r) => r.id));
     });
   });
@@ -639,7 +644,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
       assert.equal((await store.getCall('orphan-new'))?.events.length, 1);
       assert.equal(await store.purgeOlderThan(at(10 * DAY)), 0);
       const exported: TurnRecord[] = [];
-      await store.exportTurns(undefined, (batch) => void exported.push(...batch));
+      await store.exportTurns({}, (batch) => void exported.push(...batch));
       assert.equal(exported.length, 5);
     });
   });
