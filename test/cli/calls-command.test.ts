@@ -242,6 +242,9 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
       ['export', '--since', '2026-02-30'],
       ['export', '--since', '2026-03-01T10:00:00'],
       ['export', '--since', '1h', '--format', 'xml'],
+      ['export', '--since', '1h', '--until', 'later'],
+      ['export', '--since', '1h', '--until', '2h'],
+      ['export', '--since', '1h', '--synthetic', 'no'],
       ['export', '--since', '1h', '--bogus'],
       ['export', 'extra', '--since', '1h'],
     ];
@@ -268,6 +271,54 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     assert.equal(code, 1);
     assert.match(error, /no records database at .*records\.db/);
     assert.equal(existsSync(join(emptyData, 'records.db')), false);
+  });
+
+  it('ends the range with --until (exclusive) and selects test traffic with --synthetic', async () => {
+    const ids = (output: string) => output.trimEnd().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as TurnRecord).id);
+    const until = await run(['export', '--since', '2h', '--until', minutesAgo(40), '--config', configFile]);
+    assert.equal(until.code, 0, until.error);
+    assert.deepEqual(ids(until.output), ['old-1', 'new-1']);
+    assert.match(until.error, /exported 2 turns since 2026-03-01T10:00:00\.000Z until 2026-03-01T11:20:00\.000Z/);
+    const durations = await run(['export', '--since', '1h', '--until', '30m', '--config', configFile]);
+    assert.deepEqual(ids(durations.output), ['new-1', 'new-2']);
+    // new-3 is a check run's turn.
+    const dataDir = join(dir, 'synthetic-data');
+    const config = join(dir, 'synthetic.yaml');
+    writeFileSync(config, `server: { dataDir: ${JSON.stringify(dataDir)} }\n`);
+    const store = openRecordStore({ sqlitePath: join(dataDir, 'records.db'), queueSize: 100, batchSize: 50, flushIntervalMs: 10 });
+    store.enqueue(turn({ id: 'real-1', startedAt: minutesAgo(20) }));
+    store.enqueue(turn({ id: 'check-1', startedAt: minutesAgo(10), synthetic: 'check' }));
+    await store.close();
+    const every = await run(['export', '--since', '1h', '--config', config]);
+    assert.deepEqual(ids(every.output), ['real-1', 'check-1']);
+    assert.deepEqual(ids((await run(['export', '--since', '1h', '--synthetic', 'exclude', '--config', config])).output), ['real-1']);
+    assert.deepEqual(ids((await run(['export', '--since', '1h', '--synthetic', 'only', '--config', config])).output), ['check-1']);
+  });
+
+  it('needs no upstream secret: only server.dataDir and records are read from the config', async () => {
+    const config = join(dir, 'secrets.yaml');
+    writeFileSync(
+      config,
+      [
+        'server:',
+        `  dataDir: ${JSON.stringify(join(dir, 'data'))}`,
+        '  apiKeys: ["${GATEWAY_KEY}"]',
+        'records:',
+        '  sqliteFile: calls.db',
+        'providers:',
+        '  qwen: { type: openai-compatible, baseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1", apiKey: "${DASHSCOPE_API_KEY}" }',
+        'agents:',
+        '  sales: { provider: qwen, model: qwen-plus }',
+      ].join('\n'),
+    );
+    const { code, output, error } = await run(['export', '--since', '1h', '--config', config], {});
+    assert.equal(code, 0, error);
+    assert.equal(output.trimEnd().split('\n').length, 3);
+    // A variable the records section needs is still required.
+    writeFileSync(config, 'server: { dataDir: "${RECORDS_DIR}" }\n');
+    const missing = await run(['export', '--since', '1h', '--config', config], {});
+    assert.equal(missing.code, 78);
+    assert.match(missing.error, /RECORDS_DIR is not set/);
   });
 
   it('reports an invalid config (exit 78)', async () => {
