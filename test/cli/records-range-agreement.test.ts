@@ -11,12 +11,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import pg from 'pg';
 import { runCalls } from '../../src/cli/commands/calls.ts';
 import { BearerAuth } from '../../src/server/bearer-auth.ts';
 import { registerAdminRoutes } from '../../src/server/routes/admin.ts';
 import { openRecordStore } from '../../src/store/open-store.ts';
 import type { CallSummary, StatsRow, TurnRecord } from '../../src/store/turn-record.ts';
+import { postgresSchemas } from '../support/postgres-schemas.ts';
 import { textSink } from '../support/text-sink.ts';
 import { turn } from '../store/record-store-suite.ts';
 
@@ -108,23 +108,11 @@ describe('one range, read alike by the admin API and calls export', () => {
   });
 
   const databaseUrl = process.env.DATABASE_URL;
-  const schemas: string[] = [];
+  const schemas = databaseUrl ? postgresSchemas(databaseUrl, 'vlg_range') : undefined;
   after(async () => {
-    if (!databaseUrl || schemas.length === 0) return;
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await schemas?.dropAll();
   });
-  it('PostgreSQL', { skip: databaseUrl ? false : 'DATABASE_URL is not set' }, async () => {
-    const schema = `vlg_range_${process.pid}_${Date.now()}`;
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    await client.query(`CREATE SCHEMA ${schema}`);
-    await client.end();
-    schemas.push(schema);
-    const url = new URL(databaseUrl!);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    await agreement(url.toString());
+  it('PostgreSQL', { skip: schemas ? false : 'DATABASE_URL is not set' }, async () => {
+    await agreement(await schemas!.create());
   });
 });

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { runSimulate } from '../../src/cli/commands/simulate.ts';
 import { demoConfigSource } from '../../src/config/demo-config.ts';
 import { startMockUpstream, textEvents } from '../../src/testing/mock-upstream.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
+import { postgresSchemas } from '../support/postgres-schemas.ts';
 import { textSink } from '../support/text-sink.ts';
 import { startTestGateway, TEST_ADMIN_KEY, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 
@@ -110,27 +110,15 @@ describe('every call on the record', () => {
   });
 
   const databaseUrl = process.env.DATABASE_URL;
-  const schemas: string[] = [];
+  const schemas = databaseUrl ? postgresSchemas(databaseUrl, 'vlg_e2e') : undefined;
   after(async () => {
-    if (!databaseUrl || schemas.length === 0) return;
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await schemas?.dropAll();
   });
   it(
     'PostgreSQL: the same call on the record',
-    { skip: databaseUrl ? false : 'DATABASE_URL is not set: PostgreSQL records are not tested here (.ci/run sets it)' },
+    { skip: schemas ? false : 'DATABASE_URL is not set: PostgreSQL records are not tested here (.ci/run sets it)' },
     async () => {
-      const schema = `vlg_e2e_${process.pid}_${Date.now()}`;
-      const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
-      await client.query(`CREATE SCHEMA ${schema}`);
-      await client.end();
-      schemas.push(schema);
-      const url = new URL(databaseUrl!);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      await simulatedCallIsOnRecord(url.toString());
+      await simulatedCallIsOnRecord(await schemas!.create());
     },
   );
 
