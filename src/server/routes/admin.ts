@@ -54,22 +54,7 @@ const MAX_TEXT = 256;
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
   const { turnsPerPage, maxTurnsPerPage } = deps.turnPages ?? { turnsPerPage: 100, maxTurnsPerPage: 500 };
-  const time = timeBound(deps.now ?? (() => new Date()));
-  const callsQuerySchema = z.strictObject({
-    from: time,
-    to: time,
-    agent: text,
-    caller: text,
-    callee: text,
-    outcome: z.preprocess(
-      blankToUndefined,
-      z.enum(CALL_OUTCOMES, { error: `must be one of ${CALL_OUTCOMES.join(', ')}` }).optional(),
-    ),
-    synthetic: syntheticFilter('include'),
-    limit: wholeNumber(1, MAX_LIMIT, DEFAULT_LIMIT, `must be a whole number from 1 to ${MAX_LIMIT}`),
-    offset: wholeNumber(0, Number.MAX_SAFE_INTEGER, 0, 'must be a whole number, 0 or more'),
-  });
-  const statsQuerySchema = z.strictObject({ from: time, to: time, synthetic: syntheticFilter('exclude') });
+  const now = deps.now ?? (() => new Date());
   const callQuerySchema = z.strictObject({
     limit: wholeNumber(1, maxTurnsPerPage, turnsPerPage, `must be a whole number from 1 to ${maxTurnsPerPage}`),
     cursor: z.preprocess(
@@ -112,10 +97,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 
     scope.get('/admin/calls', async (request) => {
       const query = parseQuery(callsQuerySchema, request.query);
-      checkRange(query);
-      const callQuery: CallQuery = { limit: query.limit, offset: query.offset, synthetic: query.synthetic };
-      if (query.from !== undefined) callQuery.from = query.from;
-      if (query.to !== undefined) callQuery.to = query.to;
+      const callQuery: CallQuery = { ...timeRange(query, now()), limit: query.limit, offset: query.offset, synthetic: query.synthetic };
       if (query.agent !== undefined) callQuery.agent = query.agent;
       if (query.caller !== undefined) callQuery.caller = query.caller;
       const callerHash = deps.phoneLookup?.hash(query.caller);
@@ -151,8 +133,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 
     scope.get('/admin/stats', async (request) => {
       const query = parseQuery(statsQuerySchema, request.query);
-      checkRange(query);
-      return { object: 'list', data: await deps.store.stats(query) };
+      return { object: 'list', data: await deps.store.stats({ ...timeRange(query, now()), synthetic: query.synthetic }) };
     });
   });
 }
@@ -179,28 +160,38 @@ const wholeNumber = (min: number, max: number, fallback: number, message: string
       .pipe(z.number().int(message).min(min, message).max(max, message)),
   );
 
-/** A time bound (time-bound.ts), normalized to the canonical UTC form. */
-const timeBound = (now: () => Date) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string({ error: `must be ${TIME_BOUND_FORMAT}` })
-      .transform((value, ctx) => {
-        const iso = parseTimeBound(value, now());
-        if (iso === undefined) {
-          ctx.addIssue({ code: 'custom', message: `must be ${TIME_BOUND_FORMAT}` });
-          return z.NEVER;
-        }
-        return iso;
-      })
-      .optional(),
-  );
+/** A time bound (time-bound.ts), checked here and read against the clock by `timeRange`. */
+const timeBound = z.preprocess(
+  blankToUndefined,
+  z
+    .string({ error: `must be ${TIME_BOUND_FORMAT}` })
+    .trim()
+    .refine((value) => parseTimeBound(value, new Date()) !== undefined, `must be ${TIME_BOUND_FORMAT}`)
+    .optional(),
+);
 
 const syntheticFilter = (fallback: SyntheticFilter) =>
   z.preprocess(
     (value) => blankToUndefined(value) ?? fallback,
     z.enum(SYNTHETIC_FILTERS, { error: `must be one of ${SYNTHETIC_FILTERS.join(', ')}` }),
   );
+
+const callsQuerySchema = z.strictObject({
+  from: timeBound,
+  to: timeBound,
+  agent: text,
+  caller: text,
+  callee: text,
+  outcome: z.preprocess(
+    blankToUndefined,
+    z.enum(CALL_OUTCOMES, { error: `must be one of ${CALL_OUTCOMES.join(', ')}` }).optional(),
+  ),
+  synthetic: syntheticFilter('include'),
+  limit: wholeNumber(1, MAX_LIMIT, DEFAULT_LIMIT, `must be a whole number from 1 to ${MAX_LIMIT}`),
+  offset: wholeNumber(0, Number.MAX_SAFE_INTEGER, 0, 'must be a whole number, 0 or more'),
+});
+
+const statsQuerySchema = z.strictObject({ from: timeBound, to: timeBound, synthetic: syntheticFilter('exclude') });
 
 function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
   const parsed = schema.safeParse(query ?? {});
@@ -214,10 +205,20 @@ function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S>
   throw invalidParam(name, `Invalid query parameter ${JSON.stringify(name)}: ${issue.message}.`);
 }
 
-function checkRange(query: { from?: string | undefined; to?: string | undefined }): void {
-  if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+/** from/to as canonical UTC times (durations counted back from `now`); from must not be after to. */
+function timeRange(query: { from?: string | undefined; to?: string | undefined }, now: Date): { from?: string; to?: string } {
+  const range: { from?: string; to?: string } = {};
+  for (const name of ['from', 'to'] as const) {
+    const value = query[name];
+    if (value === undefined) continue;
+    const iso = parseTimeBound(value, now);
+    if (iso === undefined) throw invalidParam(name, `Invalid query parameter "${name}": must be ${TIME_BOUND_FORMAT}.`);
+    range[name] = iso;
+  }
+  if (range.from !== undefined && range.to !== undefined && range.from > range.to) {
     throw invalidParam('from', 'Invalid query parameters: "from" is after "to".');
   }
+  return range;
 }
 
 function invalidParam(param: string, message: string): GatewayError {
