@@ -11,7 +11,9 @@ import { BearerAuth } from './server/bearer-auth.ts';
 import { buildApp } from './server/build-app.ts';
 import type { Readiness } from './server/routes/health.ts';
 import { join, resolve } from 'node:path';
+import { readOrCreateSecret } from './store/generated-secret.ts';
 import { openRecordStore } from './store/open-store.ts';
+import { PhoneLookup } from './store/phone-lookup.ts';
 import { ensurePrivateDir, restrictFiles, sqliteFiles } from './store/private-files.ts';
 import { startRetention } from './store/retention.ts';
 import type { RecordStore } from './store/turn-record.ts';
@@ -44,6 +46,9 @@ export interface RunningGateway {
   close(drainTimeoutMs?: number): Promise<void>;
 }
 
+/** Where the generated secret of the phone lookup hashes is kept, when privacy.lookupKey is unset. */
+const LOOKUP_KEY_FILE = 'lookup-key';
+
 /** Builds everything from a validated config and starts listening. */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
@@ -52,7 +57,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const sqlitePath = resolve(dataDir, config.records.sqliteFile);
   // Keys and records are private: fix the modes of what an older version left readable.
   ensurePrivateDir(dataDir);
-  restrictFiles([join(dataDir, 'api-key'), join(dataDir, 'admin-key'), ...sqliteFiles(sqlitePath)]);
+  restrictFiles([join(dataDir, 'api-key'), join(dataDir, 'admin-key'), join(dataDir, LOOKUP_KEY_FILE), ...sqliteFiles(sqlitePath)]);
   const apiKeys = resolveApiKeys(config.server.apiKeys, dataDir);
   const adminKeys = resolveApiKeys(config.admin.apiKeys, dataDir, { file: 'admin-key', prefix: 'vlga-' });
   const agents = new AgentRegistry(config);
@@ -70,12 +75,21 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         logger,
       })
     : undefined;
+  const phoneLookup = records
+    ? new PhoneLookup(config.privacy.lookupKey?.trim() || readOrCreateSecret(dataDir, LOOKUP_KEY_FILE, 'vlgl-').value)
+    : undefined;
   const stopRetention = records ? startRetention(records, config.records.retentionDays, logger) : undefined;
   const metrics = config.metrics.enabled ? new GatewayMetrics() : undefined;
   metrics?.trackRecordQueue(records);
   metrics?.trackCalls(calls);
   const tracing = startTracing();
-  const telemetry = new TurnTelemetry({ metrics, tracing, records, maskPhoneNumbers: config.privacy.maskPhoneNumbers });
+  const telemetry = new TurnTelemetry({
+    metrics,
+    tracing,
+    records,
+    maskPhoneNumbers: config.privacy.maskPhoneNumbers,
+    phoneLookup,
+  });
   const app = buildApp({
     config,
     agents,
@@ -88,6 +102,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     telemetry,
     metrics,
     records,
+    phoneLookup,
   });
 
   const host = options.host ?? config.server.host;

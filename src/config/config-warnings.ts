@@ -18,5 +18,6 @@ export function configWarnings(config: GatewayConfig): string[] {
   config.server.apiKeys.forEach((key, i) => check(`server.apiKeys[${i}]`, key));
   config.admin.apiKeys.forEach((key, i) => check(`admin.apiKeys[${i}]`, key));
   check('metrics.apiKey', config.metrics.apiKey);
+  check('privacy.lookupKey', config.privacy.lookupKey);
   return warnings;
 }

@@ -35,9 +35,7 @@ export interface LoadConfigOptions {
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const explicitPath = options.configPath ?? nonEmpty(env.GATEWAY_CONFIG);
-  const defaultPath = resolve(cwd, 'config.yaml');
-  const path = explicitPath ? resolve(cwd, explicitPath) : existsSync(defaultPath) ? defaultPath : undefined;
+  const path = findConfigFile(options);
 
   let raw: unknown;
   let source: ConfigSourceKind;
@@ -64,6 +62,15 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   return loaded;
 }
 
+/** The config file to read: --config, else GATEWAY_CONFIG, else ./config.yaml if present; undefined: none. */
+export function findConfigFile(options: LoadConfigOptions): string | undefined {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicitPath = options.configPath ?? nonEmpty(env.GATEWAY_CONFIG);
+  const defaultPath = resolve(cwd, 'config.yaml');
+  return explicitPath ? resolve(cwd, explicitPath) : existsSync(defaultPath) ? defaultPath : undefined;
+}
+
 /** Resolves `${VAR}` references in a config tree and validates it; problems name their paths. */
 export function parseConfig(
   raw: unknown,
@@ -79,7 +86,7 @@ export function parseConfig(
   return parsed.data;
 }
 
-function readYaml(path: string): unknown {
+export function readYaml(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -374,6 +374,11 @@ export const gatewayConfigSchema = z
       .strictObject({
         /** Records and logs show 138****0001 instead of the full number. */
         maskPhoneNumbers: z.boolean().default(true),
+        /**
+         * The secret of the keyed hashes that find a call by its full number; unset: one is
+         * generated and kept in dataDir (lookup-key). Gateways sharing a database need the same one.
+         */
+        lookupKey: z.string().optional(),
       })
       .default({ maskPhoneNumbers: true }),
     admin: z

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readOrCreateSecret } from '../store/generated-secret.ts';
 
 export interface ResolvedApiKeys {
   keys: string[];
@@ -20,15 +18,6 @@ export function resolveApiKeys(
 ): ResolvedApiKeys {
   const keys = configured.map((k) => k.trim()).filter((k) => k !== '');
   if (keys.length > 0) return { keys };
-  const file = join(dataDir, kind.file);
-  try {
-    const existing = readFileSync(file, 'utf8').trim();
-    if (existing !== '') return { keys: [existing], generated: { key: existing, file, createdNow: false } };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const key = `${kind.prefix}${randomBytes(24).toString('base64url')}`;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  return { keys: [key], generated: { key, file, createdNow: true } };
+  const { value, file, createdNow } = readOrCreateSecret(dataDir, kind.file, kind.prefix);
+  return { keys: [value], generated: { key: value, file, createdNow } };
 }

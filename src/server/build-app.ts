@@ -6,6 +6,7 @@ import type { RecordStore } from '../store/turn-record.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { TurnTelemetry } from '../telemetry/turn-telemetry.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import type { PhoneLookup } from '../store/phone-lookup.ts';
 import { registerImsCallbacks } from './routes/ims-callbacks.ts';
 import { registerMetrics } from './routes/metrics.ts';
 import { GatewayError, openAIErrorBody } from '../protocol/gateway-error.ts';
@@ -69,6 +70,8 @@ export interface AppDeps {
   telemetry: TurnTelemetry;
   metrics: GatewayMetrics | undefined;
   records: RecordStore | undefined;
+  /** Finds calls by a full phone number in the admin API (optional: without it, only the stored form matches). */
+  phoneLookup?: PhoneLookup | undefined;
 }
 
 /** The HTTP application: routes (at the root and under server.pathPrefix), auth, errors. */
@@ -147,7 +150,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.metrics) registerMetrics(app, deps.metrics, deps.config.metrics.apiKey);
   if (deps.records) {
     const { turnsPerPage, maxTurnsPerPage } = deps.config.admin;
-    registerAdminRoutes(app, { store: deps.records, auth: deps.adminAuth, turnPages: { turnsPerPage, maxTurnsPerPage } });
+    registerAdminRoutes(app, {
+      store: deps.records,
+      auth: deps.adminAuth,
+      turnPages: { turnsPerPage, maxTurnsPerPage },
+      phoneLookup: deps.phoneLookup,
+    });
     registerImsCallbacks(app, { store: deps.records, token: deps.config.callbacks.token, logger: deps.logger });
   }
 

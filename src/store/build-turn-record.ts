@@ -1,9 +1,13 @@
 import type { TurnReport } from '../telemetry/turn-report.ts';
 import { maskPhoneNumber } from './mask-phone-number.ts';
+import type { PhoneLookup } from './phone-lookup.ts';
 import type { TurnRecord } from './turn-record.ts';
 
 /** The record of a finished turn, from what its report measured. */
-export function buildTurnRecord(report: TurnReport, options: { maskPhoneNumbers: boolean; endedAt?: number }): TurnRecord {
+export function buildTurnRecord(
+  report: TurnReport,
+  options: { maskPhoneNumbers: boolean; phoneLookup?: PhoneLookup | undefined; endedAt?: number },
+): TurnRecord {
   const { call } = report;
   const endedAt = options.endedAt ?? performance.now();
   const mask = (value: string | undefined) =>
@@ -14,7 +18,7 @@ export function buildTurnRecord(report: TurnReport, options: { maskPhoneNumbers:
       : report.errorCode?.endsWith('_timeout')
         ? 'timeout'
         : null;
-  return {
+  const record: TurnRecord = {
     id: report.id,
     startedAt: new Date(report.startedAtWall).toISOString(),
     endedAt: new Date(report.startedAtWall + (endedAt - report.startedAt)).toISOString(),
@@ -58,6 +62,8 @@ export function buildTurnRecord(report: TurnReport, options: { maskPhoneNumbers:
     errorMessage: report.errorMessage ?? null,
     synthetic: report.synthetic ?? null,
   };
+  if (options.phoneLookup) record.numberHashes = options.phoneLookup.hashes(call.callerNumber, call.calleeNumber);
+  return record;
 }
 
 function round(ms: number): number {

@@ -28,7 +28,7 @@ import {
   type SqlRow,
   type SqlValue,
 } from './sql-records.ts';
-import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnPage, TurnRecord } from './turn-record.ts';
+import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnPage, TurnRange, TurnRecord } from './turn-record.ts';
 
 export interface PostgresStoreOptions extends RecordStoreOptions {
   /** Connections at most. Default 4. */
@@ -150,9 +150,9 @@ class PostgresBackend implements RecordBackend {
     return stats(this.#exec, query);
   }
 
-  async exportPage(since: string | undefined, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]> {
+  async exportPage(range: TurnRange, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]> {
     await this.ready();
-    return exportPage(this.#exec, since, after, limit);
+    return exportPage(this.#exec, range, after, limit);
   }
 
   async purgeOlderThan(cutoff: string): Promise<number> {

@@ -17,6 +17,7 @@ import type {
   StatsQuery,
   StatsRow,
   TurnPage,
+  TurnRange,
   TurnRecord,
 } from './turn-record.ts';
 import { LogThrottle } from './log-throttle.ts';
@@ -74,7 +75,7 @@ export interface RecordBackend {
   listCalls(query: CallQuery): Promise<{ calls: CallSummary[]; total: number }>;
   getCall(instanceId: string, page?: TurnPage): Promise<CallDetail | undefined>;
   stats(query: StatsQuery): Promise<StatsRow[]>;
-  exportPage(since: string | undefined, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]>;
+  exportPage(range: TurnRange, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]>;
   purgeOlderThan(cutoff: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -353,10 +354,10 @@ export function createBatchedStore(backend: RecordBackend, options: RecordStoreO
     listCalls: (query) => backend.listCalls(query),
     getCall: (instanceId, page) => backend.getCall(instanceId, page),
     stats: (query) => backend.stats(query),
-    async exportTurns(since, batch) {
+    async exportTurns(range, batch) {
       let after: ExportCursor | undefined;
       for (;;) {
-        const page = await backend.exportPage(since, after, EXPORT_PAGE);
+        const page = await backend.exportPage(range, after, EXPORT_PAGE);
         if (page.length === 0) return;
         await batch(page);
         if (page.length < EXPORT_PAGE) return;

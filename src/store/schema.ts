@@ -99,6 +99,25 @@ export const MIGRATIONS: readonly Migration[] = [
     // 'check' or 'simulate' for the gateway's own test traffic, so it can be told from real calls.
     statements: () => [`ALTER TABLE turns ADD COLUMN synthetic TEXT`],
   },
+  {
+    version: 3,
+    name: 'number lookup hashes; calls.callee_number, calls.synthetic',
+    // Keyed hashes of the full numbers, so a call is found by a number stored masked; the calls'
+    // callee and synthetic kind are derived like the rest of the summary (from turns written before).
+    statements: () => [
+      `ALTER TABLE turns ADD COLUMN caller_hash TEXT`,
+      `ALTER TABLE turns ADD COLUMN callee_hash TEXT`,
+      `CREATE INDEX IF NOT EXISTS turns_caller_hash ON turns (caller_hash) WHERE caller_hash IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS turns_callee_hash ON turns (callee_hash) WHERE callee_hash IS NOT NULL`,
+      `ALTER TABLE calls ADD COLUMN callee_number TEXT`,
+      `ALTER TABLE calls ADD COLUMN synthetic TEXT`,
+      `UPDATE calls SET
+         callee_number = (SELECT t.callee_number FROM turns t
+                           WHERE t.instance_id = calls.instance_id AND t.callee_number IS NOT NULL
+                           ORDER BY t.started_at, t.id LIMIT 1),
+         synthetic = (SELECT MAX(t.synthetic) FROM turns t WHERE t.instance_id = calls.instance_id)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -20,8 +20,10 @@ import type {
   CallSummary,
   StatsQuery,
   StatsRow,
+  SyntheticFilter,
   TurnCursor,
   TurnPage,
+  TurnRange,
   TurnRecord,
 } from './turn-record.ts';
 
@@ -51,7 +53,7 @@ export type ExportCursor = TurnCursor;
 const MIGRATION_LOCK = 0x766c6777; // 'vlgw'
 const CALL_LOCK_CLASS = 0x766c67; // two-key advisory locks: (class, hashtext(instance_id))
 /**
- * Rows per INSERT. PostgreSQL: multi-row inserts save round trips (500 × 27 parameters stays far
+ * Rows per INSERT. PostgreSQL: multi-row inserts save round trips (500 × 30 parameters stays far
  * below its limit). SQLite has no round trips, and binding many parameters to one statement gets
  * slower than linearly: one cached single-row statement per turn is several times faster.
  */
@@ -117,6 +119,8 @@ const TURN_COLUMNS = [
   'error_code',
   'error_message',
   'synthetic',
+  'caller_hash',
+  'callee_hash',
 ] as const;
 
 /**
@@ -191,21 +195,25 @@ async function refreshCallsById(tx: SqlExecutor, instanceIds: readonly string[])
 /**
  * Recomputes the summary row of every call whose turns match `filter` (a condition on turns),
  * from its turns and events: first/last turn, count, the last turn's agent and outcome, the first
- * caller number seen, hangup/transfer signals, and 'ended' once an ending event arrived. Derived,
+ * caller and callee numbers seen, hangup/transfer signals, the synthetic kind of any turn, and
+ * 'ended' once an ending event arrived. Derived,
  * never incremented, so repeats, retries and purges can't make it drift.
  */
 async function refreshCalls(tx: SqlExecutor, filter: string, params: readonly SqlValue[]): Promise<void> {
   const ending = CALL_ENDING_EVENTS.map(sqlString).join(', ');
   await tx.run(
-    `INSERT INTO calls (instance_id, agent, caller_number, started_at, last_turn_at, turns, last_outcome, outcome,
-                        ended_at, hangup, transferred)
-     SELECT d.instance_id, l.agent, d.caller_number, d.first_at, d.last_at, d.turns, l.outcome,
-            CASE WHEN d.ended_at IS NULL THEN l.outcome ELSE 'ended' END, d.ended_at, d.hangup, d.transferred
+    `INSERT INTO calls (instance_id, agent, caller_number, callee_number, started_at, last_turn_at, turns, last_outcome,
+                        outcome, ended_at, hangup, transferred, synthetic)
+     SELECT d.instance_id, l.agent, d.caller_number, d.callee_number, d.first_at, d.last_at, d.turns, l.outcome,
+            CASE WHEN d.ended_at IS NULL THEN l.outcome ELSE 'ended' END, d.ended_at, d.hangup, d.transferred, d.synthetic
      FROM (
-       SELECT s.instance_id, s.first_at, s.last_at, s.turns, s.hangup, s.transferred,
+       SELECT s.instance_id, s.first_at, s.last_at, s.turns, s.hangup, s.transferred, s.synthetic,
               (SELECT c.caller_number FROM turns c
                 WHERE c.instance_id = s.instance_id AND c.caller_number IS NOT NULL
                 ORDER BY c.started_at, c.id LIMIT 1) AS caller_number,
+              (SELECT c.callee_number FROM turns c
+                WHERE c.instance_id = s.instance_id AND c.callee_number IS NOT NULL
+                ORDER BY c.started_at, c.id LIMIT 1) AS callee_number,
               (SELECT x.id FROM turns x WHERE x.instance_id = s.instance_id
                 ORDER BY x.started_at DESC, x.id DESC LIMIT 1) AS last_id,
               (SELECT MIN(e.received_at) FROM call_events e
@@ -213,7 +221,8 @@ async function refreshCalls(tx: SqlExecutor, filter: string, params: readonly Sq
        FROM (
          SELECT instance_id, MIN(started_at) AS first_at, MAX(started_at) AS last_at, COUNT(*) AS turns,
                 MAX(CASE WHEN signal = 'hangup' THEN 1 ELSE 0 END) AS hangup,
-                MAX(CASE WHEN signal LIKE 'transfer:%' THEN 1 ELSE 0 END) AS transferred
+                MAX(CASE WHEN signal LIKE 'transfer:%' THEN 1 ELSE 0 END) AS transferred,
+                MAX(synthetic) AS synthetic
          FROM turns WHERE instance_id IS NOT NULL AND ${filter}
          GROUP BY instance_id
        ) AS s
@@ -221,10 +230,11 @@ async function refreshCalls(tx: SqlExecutor, filter: string, params: readonly Sq
      JOIN turns l ON l.id = d.last_id
      WHERE true
      ON CONFLICT (instance_id) DO UPDATE SET
-       agent = excluded.agent, caller_number = excluded.caller_number, started_at = excluded.started_at,
+       agent = excluded.agent, caller_number = excluded.caller_number, callee_number = excluded.callee_number,
+       started_at = excluded.started_at,
        last_turn_at = excluded.last_turn_at, turns = excluded.turns, last_outcome = excluded.last_outcome,
        outcome = excluded.outcome, ended_at = excluded.ended_at, hangup = excluded.hangup,
-       transferred = excluded.transferred`,
+       transferred = excluded.transferred, synthetic = excluded.synthetic`,
     params,
   );
 }
@@ -256,10 +266,11 @@ export async function purgeOlderThan(exec: SqlExecutor, cutoff: string): Promise
 // Reading
 
 /**
- * Calls newest first. `from`/`to` select calls active in [from, to): a last turn at or after
- * `from` and a first turn before `to`. `caller` matches part of the (masked) number. `outcome`
- * matches the summary outcome or the last turn's (so 'error' finds calls that ended after an
- * error too).
+ * Calls newest first. `from`/`to` select the calls with a turn that started in [from, to), the
+ * turns `stats` and `exportPage` cover with the same range. `caller`/`callee` match part of the
+ * stored (masked) number, or the keyed hash of the full number on any of the call's turns.
+ * `outcome` matches the summary outcome or the last turn's (so 'error' finds calls that ended
+ * after an error too). `synthetic` looks at the call's kind (any of its turns').
  */
 export async function listCalls(
   exec: SqlExecutor,
@@ -271,11 +282,19 @@ export async function listCalls(
     return `$${params.length}`;
   };
   const where: string[] = [];
-  if (query.from !== undefined) where.push(`last_turn_at >= ${p(queryTime(query.from, 'from'))}`);
-  if (query.to !== undefined) where.push(`started_at < ${p(queryTime(query.to, 'to'))}`);
+  const from = query.from === undefined ? undefined : p(queryTime(query.from, 'from'));
+  const to = query.to === undefined ? undefined : p(queryTime(query.to, 'to'));
+  // One bound alone is exact on the summary; with both, a call spanning the range may have no turn in it.
+  if (from !== undefined) where.push(`last_turn_at >= ${from}`);
+  if (to !== undefined) where.push(`started_at < ${to}`);
+  if (from !== undefined && to !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM turns t WHERE t.instance_id = calls.instance_id AND t.started_at >= ${from} AND t.started_at < ${to})`);
+  }
+  where.push(...syntheticCondition(query.synthetic));
   const text = textEncoder(exec.dialect);
   if (query.agent !== undefined) where.push(`agent = ${p(text(query.agent))}`);
-  if (query.caller !== undefined) where.push(`caller_number LIKE ${p(`%${escapeLike(text(query.caller) ?? '')}%`)} ESCAPE '\\'`);
+  if (query.caller !== undefined) where.push(numberCondition('caller', p, text(query.caller) ?? '', query.callerHash));
+  if (query.callee !== undefined) where.push(numberCondition('callee', p, text(query.callee) ?? '', query.calleeHash));
   if (query.outcome !== undefined) {
     const outcome = p(query.outcome);
     where.push(`(outcome = ${outcome} OR last_outcome = ${outcome})`);
@@ -331,6 +350,34 @@ export async function getCall(exec: SqlExecutor, rawInstanceId: string, page?: T
   }, 'read');
 }
 
+/** Part of the stored number (a masked number matches its visible digits), or the full number's hash on any turn. */
+function numberCondition(party: 'caller' | 'callee', p: (value: SqlValue) => string, part: string, hash: string | undefined): string {
+  const like = `${party}_number LIKE ${p(`%${escapeLike(part)}%`)} ESCAPE '\\'`;
+  if (hash === undefined) return like;
+  return `(${like} OR instance_id IN (SELECT instance_id FROM turns WHERE ${party}_hash = ${p(hash)}))`;
+}
+
+/** Real calls only, test traffic only, or both (no condition); the column is named alike in turns and calls. */
+function syntheticCondition(filter: SyntheticFilter | undefined): string[] {
+  if (filter === 'exclude') return ['synthetic IS NULL'];
+  if (filter === 'only') return ['synthetic IS NOT NULL'];
+  return [];
+}
+
+/** The conditions on turns of a range, adding their parameters: started in [from, to), of the traffic asked for. */
+function turnRangeConditions(params: SqlValue[], range: TurnRange): string[] {
+  const where: string[] = [];
+  if (range.from !== undefined) {
+    params.push(queryTime(range.from, 'from'));
+    where.push(`started_at >= $${params.length}`);
+  }
+  if (range.to !== undefined) {
+    params.push(queryTime(range.to, 'to'));
+    where.push(`started_at < $${params.length}`);
+  }
+  return [...where, ...syntheticCondition(range.synthetic)];
+}
+
 /** The condition "after this turn" in (started_at, id) order; adds its two parameters. */
 function afterCursor(params: SqlValue[], after: TurnCursor): string {
   params.push(queryTime(after.startedAt, 'after'), after.id);
@@ -338,19 +385,15 @@ function afterCursor(params: SqlValue[], after: TurnCursor): string {
   return `(started_at > ${at} OR (started_at = ${at} AND id > $${params.length}))`;
 }
 
-/** Turns that started in [since, ∞), oldest first, `limit` at a time after `after`. */
+/** The turns of a range, oldest first, `limit` at a time after `after`. */
 export async function exportPage(
   exec: SqlExecutor,
-  since: string | undefined,
+  range: TurnRange,
   after: ExportCursor | undefined,
   limit: number,
 ): Promise<TurnRecord[]> {
   const params: SqlValue[] = [];
-  const where: string[] = [];
-  if (since !== undefined) {
-    params.push(queryTime(since, 'since'));
-    where.push(`started_at >= $${params.length}`);
-  }
+  const where = turnRangeConditions(params, range);
   if (after !== undefined) where.push(afterCursor(params, after));
   params.push(Math.max(1, Math.floor(limit)));
   const rows = await exec.all(
@@ -363,21 +406,13 @@ export async function exportPage(
 const PERCENTILES = [0.5, 0.95, 0.99] as const;
 
 /**
- * Per agent and provider, over turns that started in [from, to): turns, time-to-first-token
- * percentiles (continuous, i.e. linear interpolation between ranks — PostgreSQL's
- * percentile_cont), error rate, hangups, transfers and cancellations.
+ * Per agent and provider, over the turns of the range: turns, time-to-first-token percentiles
+ * (continuous, i.e. linear interpolation between ranks — PostgreSQL's percentile_cont) in whole
+ * milliseconds, the error rate to 3 decimals, hangups, transfers and cancellations.
  */
 export async function stats(exec: SqlExecutor, query: StatsQuery): Promise<StatsRow[]> {
   const params: SqlValue[] = [];
-  const where: string[] = [];
-  if (query.from !== undefined) {
-    params.push(queryTime(query.from, 'from'));
-    where.push(`started_at >= $${params.length}`);
-  }
-  if (query.to !== undefined) {
-    params.push(queryTime(query.to, 'to'));
-    where.push(`started_at < $${params.length}`);
-  }
+  const where = turnRangeConditions(params, query);
   const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
   const percentileColumns =
     exec.dialect === 'postgres'
@@ -407,10 +442,10 @@ export async function stats(exec: SqlExecutor, query: StatsQuery): Promise<Stats
           agent,
           provider,
           turns,
-          ttftP50: p50 ?? null,
-          ttftP95: p95 ?? null,
-          ttftP99: p99 ?? null,
-          errorRate: turns > 0 ? Number(row['errors']) / turns : 0,
+          ttftP50: roundTo(p50 ?? null, 0),
+          ttftP95: roundTo(p95 ?? null, 0),
+          ttftP99: roundTo(p99 ?? null, 0),
+          errorRate: turns > 0 ? (roundTo(Number(row['errors']) / turns, 3) ?? 0) : 0,
           hangups: Number(row['hangups']),
           transfers: Number(row['transfers']),
           cancellations: Number(row['cancellations']),
@@ -505,6 +540,8 @@ function encodeTurn(r: TurnRecord, dialect: Dialect): SqlValue[] {
     text(r.errorCode),
     text(r.errorMessage),
     text(r.synthetic),
+    r.numberHashes?.caller ?? null,
+    r.numberHashes?.callee ?? null,
   ];
 }
 
@@ -546,6 +583,7 @@ function decodeCall(row: SqlRow): CallSummary {
     instanceId: String(row['instance_id']),
     agent: String(row['agent']),
     callerNumber: str(row['caller_number']),
+    calleeNumber: str(row['callee_number']),
     startedAt: time(row['started_at']),
     lastTurnAt: time(row['last_turn_at']),
     turns: Number(row['turns']),
@@ -553,6 +591,7 @@ function decodeCall(row: SqlRow): CallSummary {
     endedAt: row['ended_at'] === null || row['ended_at'] === undefined ? null : time(row['ended_at']),
     hangup: Number(row['hangup']) === 1,
     transferred: Number(row['transferred']) === 1,
+    synthetic: str(row['synthetic']),
   };
 }
 
@@ -628,6 +667,13 @@ function int(value: number | null | undefined, max = Number.MAX_SAFE_INTEGER): n
 
 function real(value: number | null | undefined): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** Rounded to `decimals` places (stats are read by people: 512 ms, not 512.3999999). */
+function roundTo(value: number | null, decimals: number): number | null {
+  if (value === null) return null;
+  const scale = 10 ** decimals;
+  return Math.round(value * scale) / scale;
 }
 
 function escapeLike(value: string): string {

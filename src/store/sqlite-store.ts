@@ -23,7 +23,7 @@ import {
   type StoreLogger,
 } from './record-queue.ts';
 import type { ExportCursor } from './sql-records.ts';
-import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnPage, TurnRecord } from './turn-record.ts';
+import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnPage, TurnRange, TurnRecord } from './turn-record.ts';
 
 export interface SqliteStoreOptions extends RecordStoreOptions {
   /** A request the worker hasn't answered by then fails (the worker keeps running). Default 30 s. */
@@ -91,8 +91,8 @@ class SqliteWorkerBackend implements RecordBackend {
     return this.#request({ op: 'stats', query });
   }
 
-  exportPage(since: string | undefined, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]> {
-    return this.#request({ op: 'exportPage', since, after, limit });
+  exportPage(range: TurnRange, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]> {
+    return this.#request({ op: 'exportPage', range, after, limit });
   }
 
   purgeOlderThan(cutoff: string): Promise<number> {

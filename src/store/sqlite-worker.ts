@@ -18,7 +18,7 @@ import {
   stats,
   type ExportCursor,
 } from './sql-records.ts';
-import type { CallEventRecord, CallQuery, StatsQuery, TurnPage, TurnRecord } from './turn-record.ts';
+import type { CallEventRecord, CallQuery, StatsQuery, TurnPage, TurnRange, TurnRecord } from './turn-record.ts';
 
 export interface SqliteWorkerData {
   file: string;
@@ -32,7 +32,7 @@ export type SqliteWorkerCommand =
   | { op: 'listCalls'; query: CallQuery }
   | { op: 'getCall'; instanceId: string; page: TurnPage | undefined }
   | { op: 'stats'; query: StatsQuery }
-  | { op: 'exportPage'; since: string | undefined; after: ExportCursor | undefined; limit: number }
+  | { op: 'exportPage'; range: TurnRange; after: ExportCursor | undefined; limit: number }
   | { op: 'purge'; cutoff: string }
   | { op: 'close' };
 
@@ -94,7 +94,7 @@ async function handle(command: SqliteWorkerCommand): Promise<unknown> {
     case 'stats':
       return stats(await database(), command.query);
     case 'exportPage':
-      return exportPage(await database(), command.since, command.after, command.limit);
+      return exportPage(await database(), command.range, command.after, command.limit);
     case 'purge': {
       const removed = await purgeOlderThan(await database(), command.cutoff);
       // Give the space of a large purge back to the WAL file's next cycle.

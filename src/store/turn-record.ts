@@ -70,6 +70,16 @@ export interface TurnRecord {
   errorMessage: string | null;
   /** 'check' or 'simulate' when the gateway's own tools sent the turn (x-vlg-synthetic); null for real calls. */
   synthetic: string | null;
+  /**
+   * Keyed hashes of the full numbers (phone-lookup.ts), written so that the admin API can find a
+   * call by a number stored masked. Written only: never read back, exported or shown.
+   */
+  numberHashes?: NumberHashes;
+}
+
+export interface NumberHashes {
+  caller: string | null;
+  callee: string | null;
 }
 
 /** A platform event callback (IMS agent events) attached to a call. */
@@ -86,6 +96,7 @@ export interface CallSummary {
   instanceId: string;
   agent: string;
   callerNumber: string | null;
+  calleeNumber: string | null;
   startedAt: string;
   lastTurnAt: string;
   turns: number;
@@ -94,6 +105,8 @@ export interface CallSummary {
   endedAt: string | null;
   hangup: boolean;
   transferred: boolean;
+  /** 'check' or 'simulate' when the call's turns were the gateway's own test traffic; null for a real call. */
+  synthetic: string | null;
 }
 
 export interface CallDetail extends CallSummary {
@@ -116,20 +129,34 @@ export interface TurnPage {
   after?: TurnCursor;
 }
 
-export interface CallQuery {
+/** Which traffic a query covers: real calls only, the gateway's own check/simulate runs only, or both. */
+export type SyntheticFilter = 'exclude' | 'only' | 'include';
+export const SYNTHETIC_FILTERS: readonly SyntheticFilter[] = ['exclude', 'only', 'include'];
+
+/**
+ * The turns a query covers, the same for the call list, the stats and the export: turns that
+ * started in [from, to) (ISO; either may be absent), and which traffic (absent: all of it).
+ */
+export interface TurnRange {
   from?: string;
   to?: string;
+  synthetic?: SyntheticFilter;
+}
+
+/** Calls with a turn in the range. `caller`/`callee` match part of the stored number, or its hash. */
+export interface CallQuery extends TurnRange {
   agent?: string;
   caller?: string;
+  /** The keyed hash of `caller` read as a full number (finds it although stored masked). */
+  callerHash?: string;
+  callee?: string;
+  calleeHash?: string;
   outcome?: string;
   limit: number;
   offset: number;
 }
 
-export interface StatsQuery {
-  from?: string;
-  to?: string;
-}
+export type StatsQuery = TurnRange;
 
 export interface StatsRow {
   agent: string;
@@ -155,8 +182,8 @@ export interface RecordStore {
   /** One call with its events and its turns: all of them, or the page asked for. */
   getCall(instanceId: string, page?: TurnPage): Promise<CallDetail | undefined>;
   stats(query: StatsQuery): Promise<StatsRow[]>;
-  /** Turns recorded since `since` (ISO), oldest first, for export. */
-  exportTurns(since: string | undefined, batch: (records: TurnRecord[]) => Promise<void> | void): Promise<void>;
+  /** The turns in the range, oldest first, for export. */
+  exportTurns(range: TurnRange, batch: (records: TurnRecord[]) => Promise<void> | void): Promise<void>;
   /** Deletes records older than the retention; returns how many turns were removed. */
   purgeOlderThan(cutoff: string): Promise<number>;
   /** Waits until everything queued is written. */

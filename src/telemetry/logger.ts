@@ -25,6 +25,8 @@ export function createLogger(settings: LoggerSettings): Logger {
         '*.*.apiKey',
         'apiKeys',
         '*.apiKeys',
+        'lookupKey',
+        '*.lookupKey',
         'authorization',
         '*.authorization',
         'headers.authorization',

@@ -1,4 +1,5 @@
 import { buildTurnRecord } from '../store/build-turn-record.ts';
+import type { PhoneLookup } from '../store/phone-lookup.ts';
 import type { RecordStore } from '../store/turn-record.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { summarizeTurn } from './metrics.ts';
@@ -10,6 +11,8 @@ export interface TurnTelemetryOptions {
   tracing: Tracing;
   records: RecordStore | undefined;
   maskPhoneNumbers: boolean;
+  /** Hashes the full numbers into each record, for lookups by number. */
+  phoneLookup?: PhoneLookup | undefined;
 }
 
 /**
@@ -55,6 +58,8 @@ export class TurnTelemetry {
     metrics?.streamEnded();
     metrics?.observeTurn(summarizeTurn(report, undefined, report.errorCode?.endsWith('_timeout') ? 'timeout' : undefined));
     report.span?.end(report.status, report.status === 'error' ? report.errorMessage : undefined);
-    records?.enqueue(buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers }));
+    records?.enqueue(
+      buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers, phoneLookup: this.options.phoneLookup }),
+    );
   }
 }

@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { CALLS_USAGE, CSV_HEADER, csvRow, csvValues, parseSince, runCalls } from '../../src/cli/commands/calls.ts';
+import { CALLS_USAGE, CSV_HEADER, csvRow, csvValues, runCalls } from '../../src/cli/commands/calls.ts';
+import { parseTimeBound } from '../../src/store/time-bound.ts';
 import { openRecordStore } from '../../src/store/open-store.ts';
 import type { TurnRecord } from '../../src/store/turn-record.ts';
 import { textSink } from '../support/text-sink.ts';
@@ -241,6 +242,9 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
       ['export', '--since', '2026-02-30'],
       ['export', '--since', '2026-03-01T10:00:00'],
       ['export', '--since', '1h', '--format', 'xml'],
+      ['export', '--since', '1h', '--until', 'later'],
+      ['export', '--since', '1h', '--until', '2h'],
+      ['export', '--since', '1h', '--synthetic', 'no'],
       ['export', '--since', '1h', '--bogus'],
       ['export', 'extra', '--since', '1h'],
     ];
@@ -269,9 +273,57 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     assert.equal(existsSync(join(emptyData, 'records.db')), false);
   });
 
+  it('ends the range with --until (exclusive) and selects test traffic with --synthetic', async () => {
+    const ids = (output: string) => output.trimEnd().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as TurnRecord).id);
+    const until = await run(['export', '--since', '2h', '--until', minutesAgo(40), '--config', configFile]);
+    assert.equal(until.code, 0, until.error);
+    assert.deepEqual(ids(until.output), ['old-1', 'new-1']);
+    assert.match(until.error, /exported 2 turns since 2026-03-01T10:00:00\.000Z until 2026-03-01T11:20:00\.000Z/);
+    const durations = await run(['export', '--since', '1h', '--until', '30m', '--config', configFile]);
+    assert.deepEqual(ids(durations.output), ['new-1', 'new-2']);
+    // new-3 is a check run's turn.
+    const dataDir = join(dir, 'synthetic-data');
+    const config = join(dir, 'synthetic.yaml');
+    writeFileSync(config, `server: { dataDir: ${JSON.stringify(dataDir)} }\n`);
+    const store = openRecordStore({ sqlitePath: join(dataDir, 'records.db'), queueSize: 100, batchSize: 50, flushIntervalMs: 10 });
+    store.enqueue(turn({ id: 'real-1', startedAt: minutesAgo(20) }));
+    store.enqueue(turn({ id: 'check-1', startedAt: minutesAgo(10), synthetic: 'check' }));
+    await store.close();
+    const every = await run(['export', '--since', '1h', '--config', config]);
+    assert.deepEqual(ids(every.output), ['real-1', 'check-1']);
+    assert.deepEqual(ids((await run(['export', '--since', '1h', '--synthetic', 'exclude', '--config', config])).output), ['real-1']);
+    assert.deepEqual(ids((await run(['export', '--since', '1h', '--synthetic', 'only', '--config', config])).output), ['check-1']);
+  });
+
+  it('needs no upstream secret: only server.dataDir and records are read from the config', async () => {
+    const config = join(dir, 'secrets.yaml');
+    writeFileSync(
+      config,
+      [
+        'server:',
+        `  dataDir: ${JSON.stringify(join(dir, 'data'))}`,
+        '  apiKeys: ["${GATEWAY_KEY}"]',
+        'records:',
+        '  sqliteFile: calls.db',
+        'providers:',
+        '  qwen: { type: openai-compatible, baseUrl: "https://dashscope.aliyuncs.com/compatible-mode/v1", apiKey: "${DASHSCOPE_API_KEY}" }',
+        'agents:',
+        '  sales: { provider: qwen, model: qwen-plus }',
+      ].join('\n'),
+    );
+    const { code, output, error } = await run(['export', '--since', '1h', '--config', config], {});
+    assert.equal(code, 0, error);
+    assert.equal(output.trimEnd().split('\n').length, 3);
+    // A variable the records section needs is still required.
+    writeFileSync(config, 'server: { dataDir: "${RECORDS_DIR}" }\n');
+    const missing = await run(['export', '--since', '1h', '--config', config], {});
+    assert.equal(missing.code, 78);
+    assert.match(missing.error, /RECORDS_DIR is not set/);
+  });
+
   it('reports an invalid config (exit 78)', async () => {
     const config = join(dir, 'broken.yaml');
-    writeFileSync(config, 'agents: {}\n');
+    writeFileSync(config, 'agents: {}\nrecords: { batchSize: 0 }\n');
     const { code, error } = await run(['export', '--since', '1h', '--config', config]);
     assert.equal(code, 78);
     assert.match(error, /Invalid configuration/);
@@ -339,14 +391,16 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     for (const value of row) assert.doesNotMatch(value, /^[=+@\t\r]|^-[^0-9]/);
   });
 
-  it('parseSince: durations back from now and ISO times, canonical UTC', () => {
-    assert.equal(parseSince('24h', NOW), '2026-02-28T12:00:00.000Z');
-    assert.equal(parseSince('90m', NOW), '2026-03-01T10:30:00.000Z');
-    assert.equal(parseSince('2w', NOW), '2026-02-15T12:00:00.000Z');
-    assert.equal(parseSince('1.5d', NOW), '2026-02-28T00:00:00.000Z');
-    assert.equal(parseSince('2026-11-01', NOW), '2026-11-01T00:00:00.000Z');
-    assert.equal(parseSince('2026-11-01T08:00:00+08:00', NOW), '2026-11-01T00:00:00.000Z');
-    assert.throws(() => parseSince('-1h', NOW));
-    assert.throws(() => parseSince('1y', NOW));
+  it('parseTimeBound (--since, --until, from, to): durations back from now and ISO times, canonical UTC', () => {
+    assert.equal(parseTimeBound('24h', NOW), '2026-02-28T12:00:00.000Z');
+    assert.equal(parseTimeBound('90m', NOW), '2026-03-01T10:30:00.000Z');
+    assert.equal(parseTimeBound('2w', NOW), '2026-02-15T12:00:00.000Z');
+    assert.equal(parseTimeBound('1.5d', NOW), '2026-02-28T00:00:00.000Z');
+    assert.equal(parseTimeBound('2026-11-01', NOW), '2026-11-01T00:00:00.000Z');
+    assert.equal(parseTimeBound('2026-11-01T08:00:00+08:00', NOW), '2026-11-01T00:00:00.000Z');
+    assert.equal(parseTimeBound('-1h', NOW), undefined);
+    assert.equal(parseTimeBound('1y', NOW), undefined);
+    assert.equal(parseTimeBound('2026-02-30', NOW), undefined);
+    assert.equal(parseTimeBound('2026-11-01T08:00:00', NOW), undefined);
   });
 });

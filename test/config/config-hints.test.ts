@@ -75,14 +75,16 @@ agents:
   it('warns about keys short enough to guess, and UPSTREAM_* variables a config file overrides', () => {
     const yaml = `
 server: { apiKeys: [short-key] }
+privacy: { lookupKey: tiny-secret }
 providers: { s: { type: scripted } }
 agents: { a: { provider: s } }
 `;
     const loaded = loadConfig({ env: { UPSTREAM_MODEL: 'qwen-plus' }, cwd: folderWith(yaml) });
-    assert.equal(loaded.warnings.length, 2);
+    assert.equal(loaded.warnings.length, 3);
     assert.match(loaded.warnings[0]!, /^UPSTREAM_MODEL is set but ignored: the config file .*config\.yaml wins/);
     assert.match(loaded.warnings[1]!, /^server\.apiKeys\[0\]: a key of 9 characters can be guessed/);
-    assert.equal(loaded.warnings.join('').includes('short-key'), false);
+    assert.match(loaded.warnings[2]!, /^privacy\.lookupKey: a key of 11 characters can be guessed/);
+    assert.equal(loaded.warnings.join('').includes('short-key') || loaded.warnings.join('').includes('tiny-secret'), false);
   });
 
   it('refuses template variables no call can fill, with the likely spelling', () => {

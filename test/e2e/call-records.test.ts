@@ -1,18 +1,19 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { runSimulate } from '../../src/cli/commands/simulate.ts';
 import { demoConfigSource } from '../../src/config/demo-config.ts';
 import { startMockUpstream, textEvents } from '../../src/testing/mock-upstream.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
+import { postgresSchemas } from '../support/postgres-schemas.ts';
 import { textSink } from '../support/text-sink.ts';
 import { startTestGateway, TEST_ADMIN_KEY, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 
 const SCRIPT = `
 caller: "13800000001"
+callee: "4001234567"
 userData: { plan: gold }
 turns:
   - say: hello
@@ -66,11 +67,38 @@ async function simulatedCallIsOnRecord(databaseUrl: string | undefined): Promise
 
     const list = (await (await admin(gateway, '/admin/calls?agent=demo')).json()) as { data: Array<{ instanceId: string }>; total: number };
     assert.ok(list.data.some((c) => c.instanceId === 'rec-call-1'));
-    const stats = (await (await admin(gateway, '/admin/stats')).json()) as { data: Array<Record<string, any>> };
+
+    // Found by the full number, however it is written, although only the mask is stored.
+    const found = async (query: string) => {
+      const response = await admin(gateway, `/admin/calls?${query}`);
+      assert.equal(response.status, 200, query);
+      return ((await response.json()) as { data: Array<{ instanceId: string }> }).data.map((c) => c.instanceId);
+    };
+    for (const caller of ['13800000001', '+8613800000001', '+86 138-0000-0001', '008613800000001', '0001', '138****0001']) {
+      assert.deepEqual(await found(`caller=${encodeURIComponent(caller)}`), ['rec-call-1'], caller);
+    }
+    assert.deepEqual(await found('caller=13800000002'), []);
+    assert.deepEqual(await found(`callee=${encodeURIComponent('400-123-4567')}`), ['rec-call-1']);
+    assert.deepEqual(await found('callee=13800000001'), []);
+    assert.deepEqual(await found('synthetic=exclude'), []);
+    assert.deepEqual(await found('synthetic=only'), ['rec-call-1']);
+    const keyFile = join(gateway.dataDir, 'lookup-key');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'the generated lookup key is private');
+    const stored = JSON.stringify(call);
+    assert.doesNotMatch(stored, /13800000001|4001234567/, 'no full number is shown');
+    const lookupKey = readFileSync(keyFile, 'utf8').trim();
+    assert.ok(!stored.includes(lookupKey));
+    assert.ok(!gateway.logText().includes(lookupKey) && !/13800000001|4001234567/.test(gateway.logText()), 'nor in a log');
+
+    // The stats leave test traffic out unless asked.
+    const defaultStats = (await (await admin(gateway, '/admin/stats')).json()) as { data: Array<Record<string, any>> };
+    assert.equal(defaultStats.data.find((row) => row.agent === 'demo'), undefined);
+    const stats = (await (await admin(gateway, '/admin/stats?synthetic=only')).json()) as { data: Array<Record<string, any>> };
     const demo = stats.data.find((row) => row.agent === 'demo')!;
     assert.ok(demo.turns >= 3);
     assert.ok(demo.hangups >= 1);
     assert.equal(typeof demo.ttftP50, 'number');
+    assert.ok(Number.isInteger(demo.ttftP50), 'whole milliseconds');
   } finally {
     await gateway.close();
   }
@@ -82,27 +110,15 @@ describe('every call on the record', () => {
   });
 
   const databaseUrl = process.env.DATABASE_URL;
-  const schemas: string[] = [];
+  const schemas = databaseUrl ? postgresSchemas(databaseUrl, 'vlg_e2e') : undefined;
   after(async () => {
-    if (!databaseUrl || schemas.length === 0) return;
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await schemas?.dropAll();
   });
   it(
     'PostgreSQL: the same call on the record',
-    { skip: databaseUrl ? false : 'DATABASE_URL is not set: PostgreSQL records are not tested here (.ci/run sets it)' },
+    { skip: schemas ? false : 'DATABASE_URL is not set: PostgreSQL records are not tested here (.ci/run sets it)' },
     async () => {
-      const schema = `vlg_e2e_${process.pid}_${Date.now()}`;
-      const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
-      await client.query(`CREATE SCHEMA ${schema}`);
-      await client.end();
-      schemas.push(schema);
-      const url = new URL(databaseUrl!);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      await simulatedCallIsOnRecord(url.toString());
+      await simulatedCallIsOnRecord(await schemas!.create());
     },
   );
 

@@ -7,10 +7,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { BearerAuth } from '../../src/server/bearer-auth.ts';
 import { registerAdminRoutes } from '../../src/server/routes/admin.ts';
 import { openRecordStore } from '../../src/store/open-store.ts';
+import { PhoneLookup } from '../../src/store/phone-lookup.ts';
 import type { BatchedRecordStore } from '../../src/store/record-queue.ts';
 import type { CallDetail, CallSummary, StatsRow, TurnRecord } from '../../src/store/turn-record.ts';
 
 const ADMIN_KEY = 'admin-key-0123456789';
+const lookup = new PhoneLookup('lookup-key-for-tests-0123456789');
 const CHAT_KEY = 'chat-key-9876543210';
 
 /** A complete turn record; `startedAt` is an ISO time, the rest has plausible defaults. */
@@ -52,10 +54,13 @@ const A = 'call-a';
 const B = 'call-b';
 const C = 'call-c';
 const D = 'call-d';
+/** The clock of durations in from/to: a day after call D. */
+const NOW = new Date('2026-01-14T09:00:00.000Z');
 const RECORDS: TurnRecord[] = [
-  turn({ id: 'a-2', instanceId: A, startedAt: '2026-01-10T10:01:00.000Z', sentenceId: 2, callerNumber: '138****0001', ttftMs: 300,
+  turn({ id: 'a-2', instanceId: A, startedAt: '2026-01-10T10:01:00.000Z', sentenceId: 2, callerNumber: '138****0001', ttftMs: 300.4,
     toolRuns: [{ name: 'lookup_order', arguments: '{"id":"42"}', ok: true, error: null, status: 200, result: '{"state":"shipped"}', ms: 80 }] }),
-  turn({ id: 'a-1', instanceId: A, startedAt: '2026-01-10T10:00:00.000Z', sentenceId: 1, callerNumber: '138****0001', ttftMs: 100 }),
+  turn({ id: 'a-1', instanceId: A, startedAt: '2026-01-10T10:00:00.000Z', sentenceId: 1, callerNumber: '138****0001', ttftMs: 100,
+    calleeNumber: '400****0000', numberHashes: { caller: lookup.hash('13800000001')!, callee: lookup.hash('4000000000')! } }),
   turn({ id: 'a-3', instanceId: A, startedAt: '2026-01-10T10:02:00.000Z', sentenceId: 3, callerNumber: '138****0001', ttftMs: 200,
     signal: 'hangup', answerText: 'Goodbye.' }),
   turn({ id: 'b-1', instanceId: B, agent: 'support', startedAt: '2026-01-11T09:00:00.000Z', callerNumber: '139****0002' }),
@@ -85,7 +90,7 @@ describe('admin routes (real SQLite store)', () => {
     assert.equal(store.written, RECORDS.length);
     await store.addEvent({ instanceId: A, event: 'agent_start', eventKey: 'k1', receivedAt: '2026-01-10T09:59:59.000Z', payload: { event: 'agent_start' } });
     app = Fastify();
-    registerAdminRoutes(app, { store, auth: new BearerAuth([ADMIN_KEY, 'second-admin-key']) });
+    registerAdminRoutes(app, { store, auth: new BearerAuth([ADMIN_KEY, 'second-admin-key']), phoneLookup: lookup, now: () => NOW });
     await app.ready();
   });
 
@@ -145,6 +150,7 @@ describe('admin routes (real SQLite store)', () => {
         instanceId: A,
         agent: 'sales',
         callerNumber: '138****0001',
+        calleeNumber: '400****0000',
         startedAt: '2026-01-10T10:00:00.000Z',
         lastTurnAt: '2026-01-10T10:02:00.000Z',
         turns: 3,
@@ -152,6 +158,7 @@ describe('admin routes (real SQLite store)', () => {
         endedAt: null,
         hangup: true,
         transferred: false,
+        synthetic: null,
       });
       assert.equal(body.data.find((c) => c.instanceId === C)!.transferred, true);
     });
@@ -164,16 +171,39 @@ describe('admin routes (real SQLite store)', () => {
       assert.deepEqual(ids((await list('?outcome=error')).data), [B]);
       assert.deepEqual(ids((await list('?outcome=apologized')).data), [D]);
       assert.deepEqual(ids((await list('?agent=nobody')).data), []);
-      // Calls active in [from, to): last turn at or after from, first turn before to.
+      // Calls with a turn that started in [from, to).
       const window = await list('?from=2026-01-11&to=2026-01-13');
       assert.deepEqual(ids(window.data), [C, B]);
       assert.equal(window.total, 2);
       assert.deepEqual(ids((await list('?from=2026-01-10T10:01:30Z&to=2026-01-10T13:00:00%2B02:00')).data), [A]);
+      // A's turns are at 10:00, 10:01 and 10:02: a range between two of them holds none.
+      assert.deepEqual(ids((await list('?from=2026-01-10T10:00:10Z&to=2026-01-10T10:00:50Z')).data), []);
       assert.deepEqual(ids((await list('?agent=sales&from=2026-01-11')).data), [C]);
+      // Durations back from now, as calls export --since reads them (now: 2026-01-14T09:00Z).
+      assert.deepEqual(ids((await list('?from=24h')).data), [D]);
+      assert.deepEqual(ids((await list('?from=3d&to=2d')).data), [B]);
+    });
+
+    it('finds a call by the full number (its keyed hash), however it is written, and still by the masked form', async () => {
+      for (const caller of ['13800000001', '+8613800000001', '+86 138 0000 0001', '8613800000001', '0001', '138****0001']) {
+        assert.deepEqual(ids((await list(`?caller=${encodeURIComponent(caller)}`)).data), [A], caller);
+      }
+      assert.deepEqual(ids((await list('?caller=13800000009')).data), []);
+      for (const callee of ['4000000000', '400-000-0000', '+86 400 000 0000', '400****0000']) {
+        assert.deepEqual(ids((await list(`?callee=${encodeURIComponent(callee)}`)).data), [A], callee);
+      }
+      // A number is found in the range asked for only.
+      assert.deepEqual(ids((await list('?caller=13800000001&from=2026-01-11')).data), []);
+    });
+
+    it('filters test traffic with synthetic (include by default)', async () => {
+      assert.equal((await list('?synthetic=include')).total, 4);
+      assert.equal((await list('?synthetic=exclude')).total, 4);
+      assert.equal((await list('?synthetic=only')).total, 0);
     });
 
     it('treats empty parameters as absent', async () => {
-      const body = await list('?agent=&caller=&outcome=&from=&to=&limit=&offset=');
+      const body = await list('?agent=&caller=&callee=&outcome=&synthetic=&from=&to=&limit=&offset=');
       assert.equal(body.total, 4);
       assert.equal(body.limit, 50);
     });
@@ -208,6 +238,8 @@ describe('admin routes (real SQLite store)', () => {
         ['to=2026-01-10T10:00:00', 'to'],
         ['from=2026-01-12&to=2026-01-11', 'from'],
         ['outcome=bogus', 'outcome'],
+        ['synthetic=yes', 'synthetic'],
+        ['from=1y', 'from'],
         [`agent=${'x'.repeat(300)}`, 'agent'],
         ['agentId=sales', 'agentId'],
       ];
@@ -232,8 +264,13 @@ describe('admin routes (real SQLite store)', () => {
       assert.equal(call.turns, 3);
       assert.equal(call.hangup, true);
       assert.deepEqual(call.turnRecords.map((t) => t.id), ['a-1', 'a-2', 'a-3']);
-      const expected = ['a-1', 'a-2', 'a-3'].map((id) => RECORDS.find((r) => r.id === id)!);
+      // The number hashes are written only: never shown.
+      const expected = ['a-1', 'a-2', 'a-3'].map((id) => {
+        const { numberHashes: _hashes, ...shown } = RECORDS.find((r) => r.id === id)!;
+        return shown;
+      });
       assert.deepEqual(call.turnRecords, expected);
+      assert.doesNotMatch(response.body, /[0-9a-f]{64}/);
       assert.equal(call.turnRecords[1]!.toolRuns[0]!.name, 'lookup_order');
       assert.equal(call.turnRecords[0]!.ttftMs, 100);
       assert.deepEqual(call.events, [
@@ -320,6 +357,8 @@ describe('admin routes (real SQLite store)', () => {
       assert.equal(sales.cancellations, 1);
       assert.equal(sales.errorRate, 0);
       assert.equal(sales.ttftP50, 100);
+      // 100, 100, 100, 200, 300.4: p95 interpolates to 280.32 ms, shown in whole milliseconds.
+      assert.equal(sales.ttftP95, 280);
       const support = row('support', 'primary')!;
       assert.equal(support.turns, 2);
       assert.equal(support.errorRate, 0.5);
@@ -332,7 +371,7 @@ describe('admin routes (real SQLite store)', () => {
       assert.deepEqual(body.data.map((r) => [r.agent, r.provider, r.turns]), [['support', 'primary', 2]]);
       const empty = (await get('/admin/stats?from=2030-01-01')).json() as { data: StatsRow[] };
       assert.deepEqual(empty.data, []);
-      for (const [query, param] of [['from=soon', 'from'], ['to=2026-13-01', 'to'], ['limit=5', 'limit']] as const) {
+      for (const [query, param] of [['from=soon', 'from'], ['to=2026-13-01', 'to'], ['limit=5', 'limit'], ['synthetic=no', 'synthetic']] as const) {
         const response = await get(`/admin/stats?${query}`);
         assert.equal(response.statusCode, 400, query);
         assert.equal((response.json() as { error: { param: string } }).error.param, param);

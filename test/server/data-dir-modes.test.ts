@@ -19,7 +19,17 @@ describe('data folder permissions', { skip: process.platform === 'win32' && 'POS
       assert.equal(calls.status, 200);
       for (let i = 0; i < 100 && !existsSync(join(dataDir, 'records.db')); i++) await sleep(20);
       assert.equal(mode(dataDir), 0o700);
-      for (const file of ['api-key', 'admin-key', 'records.db']) assert.equal(mode(join(dataDir, file)), 0o600, file);
+      for (const file of ['api-key', 'admin-key', 'lookup-key', 'records.db']) assert.equal(mode(join(dataDir, file)), 0o600, file);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('keeps no lookup-key file when privacy.lookupKey is configured', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'vlg-modes-')), 'data');
+    const gateway = await startTestGateway({ ...AGENT, server: { dataDir }, privacy: { lookupKey: 'a-configured-lookup-key-0123' } });
+    try {
+      assert.equal(existsSync(join(dataDir, 'lookup-key')), false);
     } finally {
       await gateway.close();
     }
@@ -30,7 +40,7 @@ describe('data folder permissions', { skip: process.platform === 'win32' && 'POS
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o755);
     // Keys and an (empty) database as an older version left them under umask 022.
-    for (const file of ['api-key', 'admin-key', 'records.db']) {
+    for (const file of ['api-key', 'admin-key', 'lookup-key', 'records.db']) {
       writeFileSync(join(dataDir, file), file === 'records.db' ? '' : `vlg-existing-${file}\n`);
       chmodSync(join(dataDir, file), 0o644);
     }
@@ -38,7 +48,7 @@ describe('data folder permissions', { skip: process.platform === 'win32' && 'POS
     const gateway = await startTestGateway({ ...AGENT, server: { dataDir, apiKeys: [] }, admin: { apiKeys: [] } });
     try {
       assert.equal(mode(dataDir), 0o700);
-      for (const file of ['api-key', 'admin-key', 'records.db']) assert.equal(mode(join(dataDir, file)), 0o600, file);
+      for (const file of ['api-key', 'admin-key', 'lookup-key', 'records.db']) assert.equal(mode(join(dataDir, file)), 0o600, file);
       assert.deepEqual(gateway.apiKeys.keys, ['vlg-existing-api-key'], 'the existing key is kept');
     } finally {
       await gateway.close();

@@ -64,6 +64,9 @@ describe('PostgreSQL record store', { skip }, () => {
           (await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)).rows.map((row) =>
             Number(row.version),
           ),
+        exec: async (sql) => {
+          await admin.query(`BEGIN; SET LOCAL search_path TO ${schema}; ${sql}; COMMIT`);
+        },
       };
     },
     openBroken(options) {

@@ -14,6 +14,8 @@ export interface TestDatabase {
   open(options?: Partial<RecordStoreOptions>): BatchedRecordStore;
   /** Applied schema_migrations versions, read directly. */
   migrationVersions(): Promise<number[]>;
+  /** Runs statements directly (`;`-separated; no store may be open). */
+  exec(sql: string): Promise<void>;
 }
 
 export interface StoreHarness {
@@ -171,6 +173,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         instanceId: 'call-rt',
         agent: 'support',
         callerNumber: '138****0001',
+        calleeNumber: '0571****0000',
         startedAt: records[0]!.startedAt,
         lastTurnAt: records.at(-1)!.startedAt,
         turns: records.length,
@@ -178,6 +181,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         endedAt: null,
         hangup: true,
         transferred: true,
+        synthetic: null,
       });
       assert.equal(await store.getCall('nope'), undefined);
     });
@@ -206,7 +210,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
       store.enqueue(bare);
       await store.flush();
       const exported: TurnRecord[] = [];
-      await store.exportTurns(undefined, (batch) => void exported.push(...batch));
+      await store.exportTurns({}, (batch) => void exported.push(...batch));
       assert.deepEqual(exported, [bare]);
       assert.equal((await store.listCalls({ limit: 10, offset: 0 })).total, 0);
     });
@@ -256,7 +260,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         [null, 0, null, null],
       );
       const exported: TurnRecord[] = [];
-      await store.exportTurns(undefined, (batch) => void exported.push(...batch));
+      await store.exportTurns({}, (batch) => void exported.push(...batch));
       assert.equal(exported.length, 3);
     });
 
@@ -377,6 +381,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         instanceId: 'call-d',
         agent: 'support',
         callerNumber: '137****0004',
+        calleeNumber: '0571****0000',
         startedAt: at(240),
         lastTurnAt: at(242),
         turns: 3,
@@ -384,6 +389,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
         endedAt: null,
         hangup: false,
         transferred: false,
+        synthetic: null,
       });
       const page1 = await store.listCalls({ limit: 2, offset: 0 });
       const page2 = await store.listCalls({ limit: 2, offset: 2 });
@@ -417,6 +423,71 @@ export function recordStoreSuite(harness: StoreHarness): void {
       assert.deepEqual(await list({ from: '2024-05-01T11:30:00+08:00' }), ['call-d']);
       assert.deepEqual(await list({ agent: 'support', outcome: 'ok', from: at(100) }), ['call-c']);
       await assert.rejects(store.listCalls({ limit: 10, offset: 0, from: 'yesterday-ish' }), /not a date-time/);
+    });
+  });
+
+  describe('listCalls by number, test traffic and range', () => {
+    const hash = (number: string) => `hash-of-${number}`;
+    async function seeded() {
+      const { store } = await fresh();
+      const enqueue = (instanceId: string, minutes: number, fields: Partial<TurnRecord> = {}) =>
+        store.enqueue(turn({ instanceId, startedAt: at(minutes), ...fields }));
+      enqueue('n-1', 10, { callerNumber: '138****0001', calleeNumber: '400****0000', numberHashes: { caller: hash('13800000001'), callee: hash('4000000000') } });
+      enqueue('n-1', 40, { callerNumber: '138****0001', calleeNumber: '400****0000', numberHashes: { caller: hash('13800000001'), callee: hash('4000000000') } });
+      enqueue('n-2', 20, { callerNumber: '138****0001', calleeNumber: '400****0001', numberHashes: { caller: hash('13811110001'), callee: hash('4000000001') } });
+      enqueue('sim', 30, { callerNumber: '139****0009', calleeNumber: null, synthetic: 'simulate' });
+      enqueue('chk', 31, { callerNumber: null, calleeNumber: null, synthetic: 'check' });
+      await store.flush();
+      return store;
+    }
+    const listed = async (store: BatchedRecordStore, filter: object) => {
+      const result = await store.listCalls({ limit: 10, offset: 0, ...filter });
+      assert.equal(result.total, result.calls.length);
+      return ids(result.calls);
+    };
+
+    it('finds a call by the hash of its number, and still by part of the masked number', async () => {
+      const store = await seeded();
+      // Both callers are masked alike: only the hash tells them apart.
+      assert.deepEqual(await listed(store, { caller: '0001' }), ['n-2', 'n-1']);
+      assert.deepEqual(await listed(store, { caller: '13800000001', callerHash: hash('13800000001') }), ['n-1']);
+      assert.deepEqual(await listed(store, { caller: '13811110001', callerHash: hash('13811110001') }), ['n-2']);
+      assert.deepEqual(await listed(store, { caller: '13900000000', callerHash: hash('13900000000') }), []);
+      assert.deepEqual(await listed(store, { callee: '4000000000', calleeHash: hash('4000000000') }), ['n-1']);
+      assert.deepEqual(await listed(store, { callee: '****0001' }), ['n-2']);
+      assert.deepEqual(await listed(store, { callee: '400' }), ['n-2', 'n-1']);
+      const [call] = (await store.listCalls({ limit: 1, offset: 0, callee: '****0001' })).calls;
+      assert.equal(call?.calleeNumber, '400****0001');
+    });
+
+    it('selects or leaves out test traffic; each call says its kind', async () => {
+      const store = await seeded();
+      assert.deepEqual(await listed(store, {}), ['chk', 'sim', 'n-2', 'n-1']);
+      assert.deepEqual(await listed(store, { synthetic: 'include' }), ['chk', 'sim', 'n-2', 'n-1']);
+      assert.deepEqual(await listed(store, { synthetic: 'exclude' }), ['n-2', 'n-1']);
+      assert.deepEqual(await listed(store, { synthetic: 'only' }), ['chk', 'sim']);
+      const kinds = Object.fromEntries((await store.listCalls({ limit: 10, offset: 0 })).calls.map((c) => [c.instanceId, c.synthetic]));
+      assert.deepEqual(kinds, { chk: 'check', sim: 'simulate', 'n-2': null, 'n-1': null });
+      const stats = await store.stats({ synthetic: 'exclude' });
+      assert.equal(stats.reduce((sum, row) => sum + row.turns, 0), 3);
+      assert.equal((await store.stats({ synthetic: 'only' })).reduce((sum, row) => sum + row.turns, 0), 2);
+      const exported: TurnRecord[] = [];
+      await store.exportTurns({ synthetic: 'only' }, (batch) => void exported.push(...batch));
+      assert.deepEqual(exported.map((r) => r.synthetic), ['simulate', 'check']);
+    });
+
+    it('a range gives the calls of the turns it covers, as the export and the stats do', async () => {
+      const store = await seeded();
+      for (const range of [{ from: at(15), to: at(35) }, { from: at(11), to: at(19) }, { from: at(20) }, { to: at(20) }, { from: at(10), to: at(41) }]) {
+        const exported: TurnRecord[] = [];
+        await store.exportTurns(range, (batch) => void exported.push(...batch));
+        const fromExport = [...new Set(exported.map((r) => r.instanceId))].sort();
+        assert.deepEqual((await listed(store, range)).sort(), fromExport, JSON.stringify(range));
+        const counted = (await store.stats(range)).reduce((sum, row) => sum + row.turns, 0);
+        assert.equal(counted, exported.length, JSON.stringify(range));
+      }
+      // n-1 spans 10 to 40 with no turn between: not in a range that holds none of its turns.
+      assert.deepEqual(await listed(store, { from: at(11), to: at(19) }), []);
     });
   });
 
@@ -465,7 +536,8 @@ export function recordStoreSuite(harness: StoreHarness): void {
           ttftP50: null,
           ttftP95: null,
           ttftP99: null,
-          errorRate: 3 / 16,
+          // 3/16, to 3 decimals.
+          errorRate: 0.188,
           hangups: 2,
           transfers: 1,
           cancellations: 2,
@@ -571,14 +643,14 @@ export function recordStoreSuite(harness: StoreHarness): void {
       await store.flush();
       assert.equal(store.written, 1100);
       const pages: TurnRecord[][] = [];
-      await store.exportTurns(undefined, async (batch) => {
+      await store.exportTurns({}, async (batch) => {
         pages.push(batch);
       });
       assert.deepEqual(pages.map((p) => p.length), [500, 500, 100]);
       const byTimeThenId = [...records].sort((a, b) => (a.startedAt === b.startedAt ? (a.id < b.id ? -1 : 1) : a.startedAt < b.startedAt ? -1 : 1));
       assert.deepEqual(pages.flat().map((r) => r.id), byTimeThenId.map((r) => r.id));
       const since: TurnRecord[] = [];
-      await store.exportTurns(at(500), (batch) => void since.push(...batch));
+      await store.exportTurns({ from: at(500) }, (batch) => void since.push(...batch));
       assert.deepEqual(since.map((r) => r.id), byTimeThenId.filter((r) => r.startedAt >= at(500)).map((r) => r.id));
     });
   });
@@ -639,7 +711,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
       assert.equal((await store.getCall('orphan-new'))?.events.length, 1);
       assert.equal(await store.purgeOlderThan(at(10 * DAY)), 0);
       const exported: TurnRecord[] = [];
-      await store.exportTurns(undefined, (batch) => void exported.push(...batch));
+      await store.exportTurns({}, (batch) => void exported.push(...batch));
       assert.equal(exported.length, 5);
     });
   });
@@ -659,6 +731,26 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const again = track(db.open(DEFAULTS));
       await again.ready();
       assert.equal((await again.getCall('life'))?.turns, 3);
+      assert.deepEqual(await db.migrationVersions(), MIGRATIONS.map((m) => m.version));
+    });
+
+    it('migration 3 fills the new summary columns of calls recorded before it', async () => {
+      const { db, store } = await fresh();
+      store.enqueue(turn({ instanceId: 'old', startedAt: at(1), calleeNumber: null, synthetic: 'check' }));
+      store.enqueue(turn({ instanceId: 'old', startedAt: at(2), calleeNumber: '400****0000', synthetic: 'check' }));
+      store.enqueue(turn({ instanceId: 'real', startedAt: at(3) }));
+      await store.close();
+      // Back to version 2, with the rows it had.
+      await db.exec(`DROP INDEX turns_caller_hash; DROP INDEX turns_callee_hash;
+        ALTER TABLE turns DROP COLUMN caller_hash; ALTER TABLE turns DROP COLUMN callee_hash;
+        ALTER TABLE calls DROP COLUMN callee_number; ALTER TABLE calls DROP COLUMN synthetic;
+        DELETE FROM schema_migrations WHERE version = 3`);
+      const again = track(db.open(DEFAULTS));
+      const { calls } = await again.listCalls({ limit: 10, offset: 0 });
+      assert.deepEqual(
+        calls.map((c) => [c.instanceId, c.calleeNumber, c.synthetic]),
+        [['real', '0571****0000', null], ['old', '400****0000', 'check']],
+      );
       assert.deepEqual(await db.migrationVersions(), MIGRATIONS.map((m) => m.version));
     });
 

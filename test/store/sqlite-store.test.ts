@@ -34,6 +34,14 @@ describe('SQLite record store', () => {
               .all()
               .map((row) => Number(row['version'])),
           ),
+        exec: async (sql) => {
+          const db = new DatabaseSync(file);
+          try {
+            db.exec(sql);
+          } finally {
+            db.close();
+          }
+        },
       };
     },
     openBroken(options) {

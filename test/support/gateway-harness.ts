@@ -11,6 +11,8 @@ export const TEST_KEY = 'test-key-0123456789';
 export const TEST_ADMIN_KEY = 'test-admin-key-9876543210';
 
 export interface TestGateway extends RunningGateway {
+  /** The data folder (keys, SQLite records), removed on close. */
+  dataDir: string;
   /** Every log line written so far, parsed. */
   logs: Array<Record<string, unknown>>;
   /** Raw log text (to check that no secret ever appears). */
@@ -39,6 +41,7 @@ export async function startTestGateway(
   const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logger, databaseUrl: options.databaseUrl });
   return {
     ...gateway,
+    dataDir: config.server.dataDir,
     get logs() {
       return text
         .split('\n')

@@ -3,27 +3,32 @@ import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../../config/config-error.ts';
-import { loadConfig, type LoadConfigOptions } from '../../config/load-config.ts';
-import type { GatewayConfig } from '../../config/schema.ts';
-import { parseIsoTime } from '../../server/routes/admin.ts';
+import type { LoadConfigOptions } from '../../config/load-config.ts';
+import { loadRecordsSettings, type RecordsSettings } from '../../config/load-records-settings.ts';
 import { openRecordStore } from '../../store/open-store.ts';
 import type { BatchedRecordStore } from '../../store/record-queue.ts';
-import type { TurnRecord } from '../../store/turn-record.ts';
+import { parseTimeBound, TIME_BOUND_FORMAT } from '../../store/time-bound.ts';
+import { SYNTHETIC_FILTERS, type SyntheticFilter, type TurnRange, type TurnRecord } from '../../store/turn-record.ts';
 
 export const CALLS_USAGE = `Usage: voice-llm-gateway calls export --since ISO_OR_DURATION [options]
 
-Exports the recorded turns (one per answer the gateway gave) that started at or after --since,
-oldest first, from the records database the server writes: PostgreSQL when DATABASE_URL is set,
-else the SQLite file records.sqliteFile under server.dataDir (relative to the current folder, as
-for the server).
+Exports the recorded turns (one per answer the gateway gave) that started at or after --since
+(and before --until), oldest first, from the records database the server writes: PostgreSQL when
+DATABASE_URL is set, else the SQLite file records.sqliteFile under server.dataDir (relative to
+the current folder, as for the server). The range and the synthetic filter are read as the admin
+API reads from, to and synthetic.
 
 Options for calls export:
   --since WHEN      2026-11-01 (UTC midnight), 2026-11-01T08:00:00+08:00, or a duration back
                     from now: 90m, 24h, 7d, 2w (s, m, h, d, w)
+  --until WHEN      The same forms; turns that started before it (default: no end)
+  --synthetic WHICH include (the default: every turn), exclude (real calls only) or only (the
+                    turns sent by voice-llm-gateway check and simulate)
   --format FORMAT   jsonl (one TurnRecord as JSON per line; the default) or csv (one row per
                     turn, a header row first; attempts and toolRuns as JSON text;
                     text starting with = + - @ gets a leading ' so no cell is a formula)
-  --config FILE     YAML config (default: $GATEWAY_CONFIG, else ./config.yaml if present)
+  --config FILE     YAML config (default: $GATEWAY_CONFIG, else ./config.yaml if present); only
+                    server.dataDir and records are read, so upstream secrets need not be set
   --output FILE     Write here instead of to stdout (the folder is created if missing)
   -h, --help        Show this help
 
@@ -46,8 +51,8 @@ export interface CallsIo {
 class UsageError extends Error {}
 
 /**
- * The CSV columns: every TurnRecord field, in this order. Typed so that a field added to
- * TurnRecord fails to compile until it is placed here.
+ * The CSV columns: every TurnRecord field but the number hashes (written, never read), in this
+ * order. Typed so that a field added to TurnRecord fails to compile until it is placed here.
  */
 const CSV_COLUMNS = Object.keys({
   id: 0,
@@ -78,10 +83,7 @@ const CSV_COLUMNS = Object.keys({
   errorCode: 0,
   errorMessage: 0,
   synthetic: 0,
-} satisfies Record<keyof TurnRecord, 0>) as (keyof TurnRecord)[];
-
-const DURATION = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i;
-const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+} satisfies Record<Exclude<keyof TurnRecord, 'numberHashes'>, 0>) as Exclude<keyof TurnRecord, 'numberHashes'>[];
 
 /** `voice-llm-gateway calls ...`: resolves to the exit code. `argv` may start with "calls". */
 export async function runCalls(argv: string[], io: CallsIo = {}): Promise<number> {
@@ -108,9 +110,9 @@ export async function runCalls(argv: string[], io: CallsIo = {}): Promise<number
 
   const configOptions: LoadConfigOptions = { env, cwd };
   if (options.config !== undefined) configOptions.configPath = options.config;
-  let config: GatewayConfig;
+  let config: RecordsSettings;
   try {
-    config = loadConfig(configOptions).config;
+    config = loadRecordsSettings(configOptions);
   } catch (error) {
     if (error instanceof ConfigError) {
       stderr.write(`${error.message}\n`);
@@ -165,8 +167,8 @@ export async function runCalls(argv: string[], io: CallsIo = {}): Promise<number
         await once(file, 'finish');
       }
       stderr.write(
-        `calls: exported ${count} turn${count === 1 ? '' : 's'} since ${options.since}` +
-          `${path === undefined ? '' : ` to ${path}`}\n`,
+        `calls: exported ${count} turn${count === 1 ? '' : 's'} since ${options.range.from}` +
+          `${options.range.to === undefined ? '' : ` until ${options.range.to}`}${path === undefined ? '' : ` to ${path}`}\n`,
       );
       return 0;
     } catch (error) {
@@ -184,7 +186,8 @@ export async function runCalls(argv: string[], io: CallsIo = {}): Promise<number
 }
 
 interface ExportOptions {
-  since: string;
+  /** from: --since (always set), to: --until. */
+  range: TurnRange & { from: string };
   format: 'jsonl' | 'csv';
   config?: string;
   output?: string;
@@ -199,6 +202,8 @@ function parseArgsStrict(argv: string[]) {
     strict: true,
     options: {
       since: { type: 'string' },
+      until: { type: 'string' },
+      synthetic: { type: 'string' },
       format: { type: 'string' },
       config: { type: 'string' },
       output: { type: 'string', short: 'o' },
@@ -229,7 +234,14 @@ function resolveOptions(parsed: ParsedFlags, now: Date): ExportOptions {
   }
   const format = (values.format ?? 'jsonl').trim().toLowerCase();
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format must be jsonl or csv, got "${values.format}"`);
-  const options: ExportOptions = { since: parseSince(values.since, now), format };
+  const synthetic = (values.synthetic ?? 'include').trim().toLowerCase();
+  if (!isSyntheticFilter(synthetic)) {
+    throw new UsageError(`--synthetic must be ${SYNTHETIC_FILTERS.join(', ')}, got "${values.synthetic}"`);
+  }
+  const range: ExportOptions['range'] = { from: timeOption('--since', values.since, now), synthetic };
+  if (values.until !== undefined) range.to = timeOption('--until', values.until, now);
+  if (range.to !== undefined && range.from > range.to) throw new UsageError(`--since ${range.from} is after --until ${range.to}`);
+  const options: ExportOptions = { range, format };
   if (values.config !== undefined) options.config = values.config;
   if (values.output !== undefined) {
     if (values.output.trim() === '') throw new UsageError('--output needs a file name');
@@ -238,23 +250,15 @@ function resolveOptions(parsed: ParsedFlags, now: Date): ExportOptions {
   return options;
 }
 
-/** `--since`: an ISO date/date-time, or a duration back from `now`; canonical UTC ISO. */
-export function parseSince(value: string, now: Date): string {
-  const text = value.trim();
-  const duration = DURATION.exec(text);
-  if (duration) {
-    const ms = Number(duration[1]) * UNIT_MS[duration[2]!.toLowerCase()]!;
-    const at = now.getTime() - ms;
-    if (!Number.isFinite(at) || Math.abs(at) > 8.64e15) throw new UsageError(`--since "${value}" is too far back`);
-    return new Date(at).toISOString();
-  }
-  const iso = parseIsoTime(text);
-  if (iso === undefined) {
-    throw new UsageError(
-      `--since "${value}" is neither a date (2026-11-01), a date-time with a zone (2026-11-01T08:00:00Z) nor a duration (24h, 7d)`,
-    );
-  }
+/** A --since or --until value, as the admin API reads from and to; canonical UTC ISO. */
+function timeOption(flag: string, value: string, now: Date): string {
+  const iso = parseTimeBound(value, now);
+  if (iso === undefined) throw new UsageError(`${flag} "${value}" must be ${TIME_BOUND_FORMAT}`);
   return iso;
+}
+
+function isSyntheticFilter(value: string): value is SyntheticFilter {
+  return (SYNTHETIC_FILTERS as readonly string[]).includes(value);
 }
 
 /** Streams the turns to `target`, waiting whenever it is full; resolves to how many were written. */
@@ -287,7 +291,7 @@ async function exportTurns(store: BatchedRecordStore, options: ExportOptions, ta
   let count = 0;
   try {
     if (options.format === 'csv') await write(csvRow(CSV_COLUMNS));
-    await store.exportTurns(options.since, async (records) => {
+    await store.exportTurns(options.range, async (records) => {
       const lines = records.map((record) => (options.format === 'csv' ? csvRow(csvValues(record)) : `${JSON.stringify(record)}\n`));
       await write(lines.join(''));
       count += records.length;

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { GatewayError } from '../../protocol/gateway-error.ts';
-import type { CallQuery, RecordStore, StatsQuery, TurnPage } from '../../store/turn-record.ts';
+import type { PhoneLookup } from '../../store/phone-lookup.ts';
+import { parseTimeBound, TIME_BOUND_FORMAT } from '../../store/time-bound.ts';
+import { SYNTHETIC_FILTERS, type CallQuery, type RecordStore, type SyntheticFilter, type TurnPage } from '../../store/turn-record.ts';
 import type { BearerAuth } from '../bearer-auth.ts';
 import { toClientError } from '../client-errors.ts';
 import { decodeTurnCursor, encodeTurnCursor } from './turn-cursor.ts';
@@ -14,6 +16,10 @@ export interface AdminRouteDeps {
   logger?: { error(obj: object, msg?: string): void };
   /** Turns per page of one call (admin.turnsPerPage, admin.maxTurnsPerPage). Default 100 and 500. */
   turnPages?: { turnsPerPage: number; maxTurnsPerPage: number };
+  /** Hashes a full number given as `caller`/`callee`, to find it although stored masked. */
+  phoneLookup?: PhoneLookup | undefined;
+  /** For durations in from/to (`24h`); defaults to the clock. */
+  now?: () => Date;
 }
 
 /** Outcomes a call can be filtered by: every turn outcome, and 'ended'. */
@@ -34,18 +40,21 @@ const MAX_TEXT = 256;
 
 /**
  * The admin API, every route behind the admin key (`Authorization: Bearer <admin key>`):
- *  - `GET /admin/calls?from&to&agent&caller&outcome&limit&offset`: calls, newest first, as
- *    `{ object: 'list', data: CallSummary[], total, limit, offset }`;
+ *  - `GET /admin/calls?from&to&agent&caller&callee&outcome&synthetic&limit&offset`: calls, newest
+ *    first, as `{ object: 'list', data: CallSummary[], total, limit, offset }`;
  *  - `GET /admin/calls/:instanceId?limit&cursor`: one call with a page of its turns (in order),
  *    its platform events, and `nextCursor` (null on the last page);
- *  - `GET /admin/stats?from&to`: per agent and provider, as `{ object: 'list', data: StatsRow[] }`.
- * `from`/`to` are ISO dates (`2026-11-01`, UTC midnight) or date-times with a zone
- * (`2026-11-01T08:00:00Z`, `...+08:00`); an empty parameter counts as absent; an unknown one is
- * refused (a typo must not silently widen the query). Errors are OpenAI-shaped and answered by
- * these routes themselves, so they keep that shape in any app.
+ *  - `GET /admin/stats?from&to&synthetic`: per agent and provider, as `{ object: 'list', data: StatsRow[] }`.
+ * `from`/`to` bound the turns' start times, [from, to), read as `calls export` reads
+ * `--since`/`--until` (time-bound.ts). `synthetic` is exclude, only or include: the call list
+ * includes test traffic by default (each call says whether it is), the stats exclude it. An empty
+ * parameter counts as absent; an unknown one is refused (a typo must not silently widen the
+ * query). Errors are OpenAI-shaped and answered by these routes themselves, so they keep that
+ * shape in any app.
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
   const { turnsPerPage, maxTurnsPerPage } = deps.turnPages ?? { turnsPerPage: 100, maxTurnsPerPage: 500 };
+  const now = deps.now ?? (() => new Date());
   const callQuerySchema = z.strictObject({
     limit: wholeNumber(1, maxTurnsPerPage, turnsPerPage, `must be a whole number from 1 to ${maxTurnsPerPage}`),
     cursor: z.preprocess(
@@ -88,12 +97,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 
     scope.get('/admin/calls', async (request) => {
       const query = parseQuery(callsQuerySchema, request.query);
-      checkRange(query);
-      const callQuery: CallQuery = { limit: query.limit, offset: query.offset };
-      if (query.from !== undefined) callQuery.from = query.from;
-      if (query.to !== undefined) callQuery.to = query.to;
+      const callQuery: CallQuery = { ...timeRange(query, now()), limit: query.limit, offset: query.offset, synthetic: query.synthetic };
       if (query.agent !== undefined) callQuery.agent = query.agent;
       if (query.caller !== undefined) callQuery.caller = query.caller;
+      const callerHash = deps.phoneLookup?.hash(query.caller);
+      if (callerHash !== undefined) callQuery.callerHash = callerHash;
+      if (query.callee !== undefined) callQuery.callee = query.callee;
+      const calleeHash = deps.phoneLookup?.hash(query.callee);
+      if (calleeHash !== undefined) callQuery.calleeHash = calleeHash;
       if (query.outcome !== undefined) callQuery.outcome = query.outcome;
       const { calls, total } = await deps.store.listCalls(callQuery);
       return { object: 'list', data: calls, total, limit: query.limit, offset: query.offset };
@@ -122,11 +133,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 
     scope.get('/admin/stats', async (request) => {
       const query = parseQuery(statsQuerySchema, request.query);
-      checkRange(query);
-      const statsQuery: StatsQuery = {};
-      if (query.from !== undefined) statsQuery.from = query.from;
-      if (query.to !== undefined) statsQuery.to = query.to;
-      return { object: 'list', data: await deps.store.stats(statsQuery) };
+      return { object: 'list', data: await deps.store.stats({ ...timeRange(query, now()), synthetic: query.synthetic }) };
     });
   });
 }
@@ -136,46 +143,6 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 
 /** `?x=` is the same as no x (forms send empty fields). */
 const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
-
-const TIME_FORMAT = 'must be an ISO date (2026-11-01) or date-time with a zone (2026-11-01T08:00:00Z)';
-
-/** An ISO date or zoned date-time, normalized to the canonical UTC form. */
-const isoTime = z.preprocess(
-  blankToUndefined,
-  z
-    .string({ error: TIME_FORMAT })
-    .transform((value, ctx) => {
-      const iso = parseIsoTime(value);
-      if (iso === undefined) {
-        ctx.addIssue({ code: 'custom', message: TIME_FORMAT });
-        return z.NEVER;
-      }
-      return iso;
-    })
-    .optional(),
-);
-
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
-
-/**
- * `2026-11-01` (UTC midnight) or a date-time with a zone (`2026-11-01T08:00:00Z`,
- * `2026-11-01T16:00+08:00`), as canonical UTC ISO; undefined for anything else, including
- * impossible dates (2026-02-30) and date-times without a zone (ambiguous).
- */
-export function parseIsoTime(value: string): string | undefined {
-  const match = ISO_DATE_TIME.exec(value.trim());
-  if (!match) return undefined;
-  const [, year, month, day, hour = '0', minute = '0', second = '0'] = match;
-  const components = [Number(year), Number(month), Number(day)];
-  const date = new Date(Date.UTC(components[0]!, components[1]! - 1, components[2]!));
-  if (date.getUTCFullYear() !== components[0] || date.getUTCMonth() + 1 !== components[1] || date.getUTCDate() !== components[2]) {
-    return undefined;
-  }
-  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return undefined;
-  const ms = Date.parse(match[4] === undefined ? `${value.trim()}T00:00:00Z` : value.trim());
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
-}
 
 const text = z.preprocess(
   blankToUndefined,
@@ -193,20 +160,38 @@ const wholeNumber = (min: number, max: number, fallback: number, message: string
       .pipe(z.number().int(message).min(min, message).max(max, message)),
   );
 
+/** A time bound (time-bound.ts), checked here and read against the clock by `timeRange`. */
+const timeBound = z.preprocess(
+  blankToUndefined,
+  z
+    .string({ error: `must be ${TIME_BOUND_FORMAT}` })
+    .trim()
+    .refine((value) => parseTimeBound(value, new Date()) !== undefined, `must be ${TIME_BOUND_FORMAT}`)
+    .optional(),
+);
+
+const syntheticFilter = (fallback: SyntheticFilter) =>
+  z.preprocess(
+    (value) => blankToUndefined(value) ?? fallback,
+    z.enum(SYNTHETIC_FILTERS, { error: `must be one of ${SYNTHETIC_FILTERS.join(', ')}` }),
+  );
+
 const callsQuerySchema = z.strictObject({
-  from: isoTime,
-  to: isoTime,
+  from: timeBound,
+  to: timeBound,
   agent: text,
   caller: text,
+  callee: text,
   outcome: z.preprocess(
     blankToUndefined,
     z.enum(CALL_OUTCOMES, { error: `must be one of ${CALL_OUTCOMES.join(', ')}` }).optional(),
   ),
+  synthetic: syntheticFilter('include'),
   limit: wholeNumber(1, MAX_LIMIT, DEFAULT_LIMIT, `must be a whole number from 1 to ${MAX_LIMIT}`),
   offset: wholeNumber(0, Number.MAX_SAFE_INTEGER, 0, 'must be a whole number, 0 or more'),
 });
 
-const statsQuerySchema = z.strictObject({ from: isoTime, to: isoTime });
+const statsQuerySchema = z.strictObject({ from: timeBound, to: timeBound, synthetic: syntheticFilter('exclude') });
 
 function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
   const parsed = schema.safeParse(query ?? {});
@@ -220,10 +205,20 @@ function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S>
   throw invalidParam(name, `Invalid query parameter ${JSON.stringify(name)}: ${issue.message}.`);
 }
 
-function checkRange(query: { from?: string | undefined; to?: string | undefined }): void {
-  if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+/** from/to as canonical UTC times (durations counted back from `now`); from must not be after to. */
+function timeRange(query: { from?: string | undefined; to?: string | undefined }, now: Date): { from?: string; to?: string } {
+  const range: { from?: string; to?: string } = {};
+  for (const name of ['from', 'to'] as const) {
+    const value = query[name];
+    if (value === undefined) continue;
+    const iso = parseTimeBound(value, now);
+    if (iso === undefined) throw invalidParam(name, `Invalid query parameter "${name}": must be ${TIME_BOUND_FORMAT}.`);
+    range[name] = iso;
+  }
+  if (range.from !== undefined && range.to !== undefined && range.from > range.to) {
     throw invalidParam('from', 'Invalid query parameters: "from" is after "to".');
   }
+  return range;
 }
 
 function invalidParam(param: string, message: string): GatewayError {
