@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../agent/agent-registry.ts';
-import type { CallRegistry } from '../calls/call-registry.ts';
+import type { CallState } from '../calls/call-state.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { RecordStore } from '../store/turn-record.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
@@ -60,7 +60,7 @@ const AUTH_HINTS: Readonly<Record<UnauthorizedError['failure'], string>> = {
 export interface AppDeps {
   config: GatewayConfig;
   agents: AgentRegistry;
-  calls: CallRegistry;
+  calls: CallState;
   turns: LiveTurns;
   auth: BearerAuth;
   adminAuth: BearerAuth;
