@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../agent/agent-registry.ts';
+import { callIdentity } from '../calls/call-identity.ts';
 import type { CallState } from '../calls/call-state.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { RecordStore } from '../store/turn-record.ts';
@@ -145,7 +146,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.records) {
     const { turnsPerPage, maxTurnsPerPage } = deps.config.admin;
     registerAdminRoutes(app, { store: deps.records, auth: deps.adminAuth, turnPages: { turnsPerPage, maxTurnsPerPage } });
-    registerImsCallbacks(app, { store: deps.records, token: deps.config.callbacks.token, logger: deps.logger });
+    const { calls, auth } = deps;
+    registerImsCallbacks(app, {
+      store: deps.records,
+      token: deps.config.callbacks.token,
+      logger: deps.logger,
+      // The callback names no API key: the call ends under every key (a token-holder is the operator).
+      onCallEnded: (instanceId) => {
+        for (const keyId of auth.keyIds) {
+          const id = callIdentity(keyId, { instanceId });
+          if (id !== undefined) calls.endCall(id);
+        }
+      },
+    });
   }
 
   app.setNotFoundHandler(async (request) => {

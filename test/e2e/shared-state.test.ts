@@ -11,6 +11,7 @@ const skip = await redisSkipReason();
 
 type Message = { role: string; content?: unknown };
 
+const CALLBACK_TOKEN = 'callback-token-0123456789';
 const LONG_ANSWER = 'A long answer that the caller will talk over long before it is finished, word after word.';
 
 function sentTo(request: RecordedRequest): string[] {
@@ -47,6 +48,7 @@ function gatewayConfig(upstream: MockUpstream, state: Record<string, unknown>, l
       plain: { provider: 'mock', model: 'm' },
     },
     calls: { newCallAfterIdleSeconds: 5 },
+    callbacks: { token: CALLBACK_TOKEN },
     state: { store: 'redis', ...state },
   };
 }
@@ -126,6 +128,25 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
     assert.deepEqual(sentTo(upstream.requests.at(-1)!), ['user:my name is Li', 'assistant:Noted.', 'user:what is my name?']);
     const ttl = await redis.pttl(`${prefix}memory:{key-1:instance:memory-across}`);
     assert.ok(ttl > 29 * 60_000 && ttl <= 30 * 60_000, `the memory expires after memory.idleMinutes (${ttl} ms)`);
+  });
+
+  it('an agent_stop callback received by B ends the call begun on A: its memory and sentence order are gone', async () => {
+    upstream.respondWith({ events: textEvents('Noted.') });
+    const call = { instanceId: 'ended-across' };
+    const memoryKey = `${prefix}memory:{key-1:instance:ended-across}`;
+    await readStream(await a.post('/v1/chat/completions', imsRequest('remembering', 'hello', { extendData: { ...call, sentenceId: 7 } })));
+    await eventually('A wrote the memory', async () => (await redis.exists(memoryKey)) === 1, 2000);
+    const callback = await fetch(`${b.url}/ims/callbacks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CALLBACK_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event: 'agent_stop', instanceId: 'ended-across', eventId: 'stop-1' }),
+    });
+    assert.equal(callback.status, 200);
+    await eventually('the call is gone', async () => (await redis.exists(`${prefix}call:{key-1:instance:ended-across}`, memoryKey)) === 0, 2000);
+    // The same opening and a lower sentence moments later: a late request of a live call, had it not ended.
+    const again = await a.post('/v1/chat/completions', imsRequest('remembering', 'hello', { stream: false, extendData: { ...call, sentenceId: 1 } }));
+    assert.equal(again.status, 200);
+    assert.deepEqual(sentTo(upstream.requests.at(-1)!), ['user:hello'], 'nothing of the ended call was restored');
   });
 
   it('/readyz and the metrics say the shared state is up', async () => {
