@@ -53,6 +53,30 @@ function gatewayConfig(upstream: MockUpstream, state: Record<string, unknown>, l
   };
 }
 
+interface Replicas {
+  redis: Redis;
+  upstream: MockUpstream;
+  a: TestGateway;
+  b: TestGateway;
+}
+
+/** Two gateways on one Redis prefix, one mock model, and a Redis connection to look at the keys. */
+async function startReplicas(prefix: string, limits: Record<string, unknown> = {}): Promise<Replicas> {
+  const upstream = await startMockUpstream();
+  const config = gatewayConfig(upstream, { url: TEST_REDIS_URL, keyPrefix: prefix }, limits);
+  const [a, b] = await Promise.all([startTestGateway(config), startTestGateway(config)]);
+  return { redis: testRedis(), upstream, a, b };
+}
+
+async function stopReplicas(replicas: Partial<Replicas>, prefix: string): Promise<void> {
+  await Promise.all([replicas.a?.close(), replicas.b?.close()]);
+  await replicas.upstream?.close();
+  if (replicas.redis) {
+    await deleteKeys(replicas.redis, prefix);
+    replicas.redis.disconnect();
+  }
+}
+
 describe('two replicas sharing call state through Redis', { skip }, () => {
   const prefix = uniquePrefix('replicas');
   let redis: Redis;
@@ -60,18 +84,8 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
   let a: TestGateway;
   let b: TestGateway;
 
-  before(async () => {
-    redis = testRedis();
-    upstream = await startMockUpstream();
-    const config = gatewayConfig(upstream, { url: TEST_REDIS_URL, keyPrefix: prefix });
-    [a, b] = await Promise.all([startTestGateway(config), startTestGateway(config)]);
-  });
-  after(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await upstream?.close();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-  });
+  before(async () => ({ redis, upstream, a, b } = await startReplicas(prefix)));
+  after(() => stopReplicas({ redis, upstream, a, b }, prefix));
 
   it('a newer turn on replica B cancels the turn streaming on replica A within milliseconds, upstream included', async (t) => {
     upstream.respondWith((request) =>
@@ -169,18 +183,8 @@ describe('per-key limits counted across replicas', { skip }, () => {
   let a: TestGateway;
   let b: TestGateway;
 
-  before(async () => {
-    redis = testRedis();
-    upstream = await startMockUpstream();
-    const config = gatewayConfig(upstream, { url: TEST_REDIS_URL, keyPrefix: prefix }, { maxConcurrentStreamsPerKey: 2, requestsPerMinutePerKey: 5 });
-    [a, b] = await Promise.all([startTestGateway(config), startTestGateway(config)]);
-  });
-  after(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await upstream?.close();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-  });
+  before(async () => ({ redis, upstream, a, b } = await startReplicas(prefix, { maxConcurrentStreamsPerKey: 2, requestsPerMinutePerKey: 5 })));
+  after(() => stopReplicas({ redis, upstream, a, b }, prefix));
 
   const turnAs = (gateway: TestGateway, key: string, text: string) =>
     gateway.post('/v1/chat/completions', imsRequest('plain', text, { extendData: {} }), { headers: { authorization: `Bearer ${key}` } });
