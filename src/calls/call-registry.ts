@@ -139,6 +139,11 @@ export class CallRegistry {
     return this.bytes;
   }
 
+  /** Cancels the call's turn in progress, if any (a newer turn of the call began elsewhere). */
+  supersede(id: string): void {
+    this.calls.get(id)?.liveTurn?.abort(supersededError());
+  }
+
   /** The call ended (the platform said so): a later call under its id starts fresh. */
   endCall(id: string): void {
     const call = this.calls.get(id);

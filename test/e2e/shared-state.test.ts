@@ -246,13 +246,18 @@ describe('when Redis fails, calls keep answering on local state, and the replica
   const turn = (instanceId: string, sentenceId: number, stream = true) =>
     gateway.post('/v1/chat/completions', imsRequest('remembering', 'hello', { stream, extendData: { instanceId, sentenceId } }));
 
-  it('Redis down: turns are answered, sentence order holds on this replica, /readyz (still 200) and the metrics say degraded', async () => {
-    upstream.respondWith({ events: textEvents('Still answering.') });
-    assert.equal((await readStream(await turn('down-1', 1))).text, 'Still answering.');
+  it('Redis down: turns are answered, barge-in and sentence order hold on this replica, /readyz (still 200) and the metrics say degraded', async () => {
+    upstream.respondWith((request) => (JSON.stringify(request.body).includes('long one') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 30 } : { events: textEvents('Still answering.') }));
+    const before = upstream.requests.length;
+    // Begun on the shared state, still streaming when Redis goes away.
+    const first = readStream(await gateway.post('/v1/chat/completions', imsRequest('remembering', 'long one', { extendData: { instanceId: 'down-1', sentenceId: 1 } })));
+    await upstream.waitForRequests(before + 1, 2000);
     await proxy.cut();
     await eventually('the replica sees Redis gone', async () => (await readiness(gateway)).body.sharedState === 'degraded', 3000);
     const started = Date.now();
     assert.equal((await readStream(await turn('down-1', 2))).text, 'Still answering.');
+    assert.equal((await upstream.waitForAbort(before, 2000)).aborted, true, 'the next sentence, on local state, cancelled the turn begun on Redis');
+    assert.ok((await first).text.length < LONG_ANSWER.length);
     assert.equal((await readStream(await turn('down-2', 1))).text, 'Still answering.');
     assert.ok(Date.now() - started < 1000, 'no turn waited on the dead Redis');
     const late = await turn('down-2', 0, false);
@@ -264,12 +269,18 @@ describe('when Redis fails, calls keep answering on local state, and the replica
   });
 
   it('Redis back: the replica rejoins on its own and turns use the shared state again', async () => {
+    upstream.respondWith((request) => (JSON.stringify(request.body).includes('long one') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 30 } : { events: textEvents('Shared again.') }));
+    const before = upstream.requests.length;
+    // Begun on local state during the outage, still streaming when Redis comes back.
+    const during = readStream(await gateway.post('/v1/chat/completions', imsRequest('remembering', 'long one', { extendData: { instanceId: 'back-1', sentenceId: 1 } })));
+    await upstream.waitForRequests(before + 1, 2000);
     await proxy.restore();
     await eventually('the replica rejoins', async () => (await readiness(gateway)).body.sharedState === 'up');
     assert.equal(await metric(gateway, 'vlg_shared_state_up', { store: 'redis' }), 1);
-    upstream.respondWith({ events: textEvents('Shared again.') });
-    assert.equal((await readStream(await turn('back-1', 1))).text, 'Shared again.');
-    assert.equal(await redis.hget(`${prefix}call:{key-1:instance:back-1}`, 'sid'), '1');
+    assert.equal((await readStream(await turn('back-1', 2))).text, 'Shared again.');
+    assert.equal((await upstream.waitForAbort(before, 2000)).aborted, true, 'the next sentence, on Redis, cancelled the turn begun during the outage');
+    assert.ok((await during).text.length < LONG_ANSWER.length);
+    assert.equal(await redis.hget(`${prefix}call:{key-1:instance:back-1}`, 'sid'), '2');
   });
 
   it('Redis hanging: a turn waits no longer than state.timeoutMs for it, then answers on local state', async () => {

@@ -48,6 +48,8 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
   readonly #replicaId = randomUUID();
   /** The turns of this replica begun on the shared state, by turn id (what a cancel names). */
   readonly #turns = new Map<string, AbortController>();
+  /** The newest such turn of each call, by call id: what a turn begun on local state supersedes. */
+  readonly #sharedLive = new Map<string, { controller: AbortController; sentenceId: number | undefined }>();
   #remoteCancels = 0;
 
   constructor(options: RedisCallStateOptions) {
@@ -114,7 +116,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
     if (start.id === undefined) return undefined;
     if (!this.#health.up) {
       this.#health.fellBack('begin');
-      return this.#options.local.beginTurn(start);
+      return this.#beginLocal(start, start.id);
     }
     return this.#beginShared(start, start.id);
   }
@@ -160,7 +162,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
       );
     } catch {
       this.#turns.delete(owner.turnId);
-      return this.#options.local.beginTurn(start);
+      return this.#beginLocal(start, callId);
     }
     if (reply.place === 'late') {
       this.#turns.delete(owner.turnId);
@@ -169,6 +171,10 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
     }
     // The superseded turn ran on this replica: no message needed.
     if (reply.previousOwner?.replicaId === this.#replicaId) this.#turns.get(reply.previousOwner.turnId)?.abort(supersededError());
+    // A turn of the call begun here while Redis was down is not known to Redis: superseded too.
+    this.#options.local.registry.supersede(callId);
+    const live = { controller, sentenceId: start.sentenceId };
+    this.#sharedLive.set(callId, live);
     const call: LiveCall = {
       id: callId,
       transcript: start.keepTranscript ? decodeMemory(reply.memory) : [],
@@ -184,6 +190,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
       },
       end: () => {
         this.#turns.delete(owner.turnId);
+        if (this.#sharedLive.get(callId) === live) this.#sharedLive.delete(callId);
         this.#end(keys, {
           epoch: reply.epoch,
           owner,
@@ -194,6 +201,20 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
         });
       },
     };
+  }
+
+  /**
+   * The turn on this replica's own state (Redis down or failing). A turn of the call that began
+   * here on the shared state is still superseded, unless this is a late request for an older
+   * sentence: barge-in on one replica does not depend on Redis.
+   */
+  #beginLocal(start: TurnStart, callId: string): CallTurn | undefined {
+    const turn = this.#options.local.beginTurn(start);
+    const shared = this.#sharedLive.get(callId);
+    if (turn !== undefined && shared !== undefined && !(start.sentenceId !== undefined && shared.sentenceId !== undefined && start.sentenceId < shared.sentenceId)) {
+      shared.controller.abort(supersededError());
+    }
+    return turn;
   }
 
   /** Not waited for: the caller has heard the answer; the next turn comes seconds later. */
