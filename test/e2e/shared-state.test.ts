@@ -283,6 +283,19 @@ describe('when Redis fails, calls keep answering on local state, and the replica
     assert.equal(await redis.hget(`${prefix}call:{key-1:instance:back-1}`, 'sid'), '2');
   });
 
+  it('a replica started while Redis is unreachable serves at once, degraded', async () => {
+    const alone = await startTestGateway(gatewayConfig(upstream, { url: 'redis://127.0.0.1:1', keyPrefix: prefix }));
+    try {
+      assert.deepEqual(await readiness(alone), { status: 200, body: { status: 'ready', sharedState: 'degraded' } });
+      upstream.respondWith({ events: textEvents('Alone.') });
+      const response = await alone.post('/v1/chat/completions', imsRequest('remembering', 'hello', { extendData: { instanceId: 'alone-1', sentenceId: 1 } }));
+      assert.equal((await readStream(response)).text, 'Alone.');
+      assert.ok(alone.logs.some((l) => l.level === 40 && /Redis does not answer/.test(String(l.msg))), 'the log says so');
+    } finally {
+      await alone.close();
+    }
+  });
+
   it('Redis hanging: a turn waits no longer than state.timeoutMs for it, then answers on local state', async () => {
     upstream.respondWith({ events: textEvents('Not held up.') });
     proxy.stall();

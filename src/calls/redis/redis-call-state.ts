@@ -82,7 +82,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
     });
     // A connection lost is a degraded state at once (not at the next turn's timeout); one back is a rejoin attempt.
     for (const connection of [redis, subscriber]) {
-      connection.on('error', () => {});
+      connection.on('error', (error: Error) => this.#health.degrade(error));
       connection.on('close', () => this.#health.degrade(new Error('a Redis connection closed')));
       connection.on('ready', () => void this.#health.probe());
     }
@@ -137,7 +137,10 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
     this.#health.close();
     await this.#options.local.close(reason);
     this.#options.subscriber.disconnect();
-    await this.#options.redis.quit().catch(() => {});
+    // QUIT lets the last ENDs and releases through; a connection that is not up only stops reconnecting.
+    const { redis } = this.#options;
+    if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+    else redis.disconnect();
   }
 
   async #beginShared(start: TurnStart, callId: string): Promise<CallTurn | undefined> {
