@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { keyStreamsError, rateLimitError, type AdmissionControl, type AdmissionLimits, type AdmissionTicket } from '../../server/admission.ts';
-import { admitScript, renewScript } from './admission-scripts.ts';
+import { admitScript, renewScript, type AdmitReply } from './admission-scripts.ts';
 import type { SharedStateHealth } from './shared-state-health.ts';
 import type { StateKeys } from './state-keys.ts';
 
@@ -50,11 +50,12 @@ export class SharedAdmission {
   async #admitShared(keyId: string): Promise<AdmissionTicket> {
     const { redis, keys, health, local, limits, leaseMs } = this.#options;
     const leaseId = randomUUID();
-    const streamsKey = keys.admission(keyId).streams;
-    let reply;
+    const keyNames = keys.admission(keyId);
+    const streamsKey = keyNames.streams;
+    let reply: AdmitReply;
     try {
       reply = await health.run('admit', () =>
-        admitScript(redis, keys.admission(keyId), {
+        admitScript(redis, keyNames, {
           requestsPerMinute: limits.requestsPerMinutePerKey,
           streamsPerKey: limits.maxConcurrentStreamsPerKey,
           leaseId,
