@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
 import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest } from '../../src/testing/mock-upstream.ts';
-import { imsRequest, readStream, startTestGateway, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
+import { imsRequest, readStream, startTestGateway, TEST_ADMIN_KEY, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
 import { deleteKeys, redisSkipReason, startRedisProxy, testRedis, TEST_REDIS_URL, uniquePrefix, type RedisProxy } from '../support/redis.ts';
 
@@ -109,7 +109,12 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
     assert.ok(firstStream.text.length < LONG_ANSWER.length);
     assert.equal((await readStream(second)).text, 'Second answer.');
     await eventually('A logged its turn', async () => a.logs.some((l) => l.instanceId === 'barge-across' && l.status !== undefined));
-    assert.ok(a.logs.some((l) => l.status === 'superseded' && l.instanceId === 'barge-across'), 'A\'s record says superseded');
+    assert.ok(a.logs.some((l) => l.status === 'superseded' && l.instanceId === 'barge-across'), 'A\'s log line says superseded');
+    await a.records!.flush();
+    const onRecord = (await (await fetch(`${a.url}/admin/calls/barge-across`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })).json()) as {
+      turnRecords: Array<{ outcome: string; cancellation: string | null }>;
+    };
+    assert.deepEqual(onRecord.turnRecords.map((r) => [r.outcome, r.cancellation]), [['superseded', 'superseded']], 'A\'s turn record says superseded');
     assert.equal(await metric(a, 'vlg_shared_state_remote_cancels_total'), 1);
     assert.equal(await metric(b, 'vlg_shared_state_remote_cancels_total'), 0);
   });
