@@ -317,4 +317,27 @@ describe('when Redis fails, calls keep answering on local state, and the replica
     await proxy.restore();
     await eventually('the replica rejoins', async () => (await readiness(gateway)).body.sharedState === 'up');
   });
+
+  it('a cancel sent while this replica was cut off from Redis still stops its turn once it reconnects', async () => {
+    const other = await startTestGateway(gatewayConfig(upstream, { url: TEST_REDIS_URL, keyPrefix: prefix, timeoutMs: 1000 }));
+    try {
+      upstream.respondWith((request) =>
+        JSON.stringify(request.body).includes('very long') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 150 } : { events: textEvents('Quick.') },
+      );
+      const index = upstream.requests.length;
+      const call = { instanceId: 'lost-cancel' };
+      const first = readStream(await gateway.post('/v1/chat/completions', imsRequest('plain', 'very long', { extendData: { ...call, sentenceId: 1 } })));
+      await upstream.waitForRequests(index + 1, 2000);
+      await proxy.cut();
+      await eventually('the replica sees Redis gone', async () => (await readiness(gateway)).body.sharedState === 'degraded', 3000);
+      const newer = await other.post('/v1/chat/completions', imsRequest('plain', 'quick', { extendData: { ...call, sentenceId: 2 } }));
+      assert.equal((await readStream(newer)).text, 'Quick.');
+      assert.equal(upstream.requests[index]!.aborted, false, 'the cancel message never reached the cut-off replica');
+      await proxy.restore();
+      assert.equal((await upstream.waitForAbort(index, 4000)).aborted, true, 'on reconnecting it saw the call taken over');
+      assert.ok((await first).text.length < LONG_ANSWER.length);
+    } finally {
+      await other.close();
+    }
+  });
 });

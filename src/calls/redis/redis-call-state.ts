@@ -9,11 +9,19 @@ import type { CallTurn, LiveCall, TurnStart } from '../call-registry.ts';
 import type { CallState, SharedStateStatus } from '../call-state.ts';
 import { supersededError } from '../cancellation.ts';
 import type { LocalCallState } from '../local-call-state.ts';
-import { beginScript, endScript, type BeginReply, type CallKeys, type Owner } from './call-scripts.ts';
+import { beginScript, endScript, ownerToken, type BeginReply, type CallKeys, type Owner } from './call-scripts.ts';
 import { decodeMemory, encodeMemory } from './remembered-messages.ts';
 import { SharedAdmission } from './shared-admission.ts';
 import { SharedStateHealth } from './shared-state-health.ts';
 import { StateKeys } from './state-keys.ts';
+import { withinBudget } from './within-budget.ts';
+
+/** A turn of this replica begun on the shared state. */
+interface SharedTurn {
+  controller: AbortController;
+  sentenceId: number | undefined;
+  owner: Owner;
+}
 
 export interface RedisCallStateOptions {
   /** Commands (scripts, admission). */
@@ -51,7 +59,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
   /** The turns of this replica begun on the shared state, by turn id (what a cancel names). */
   readonly #turns = new Map<string, AbortController>();
   /** The newest such turn of each call, by call id: what a turn begun on local state supersedes. */
-  readonly #sharedLive = new Map<string, { controller: AbortController; sentenceId: number | undefined }>();
+  readonly #sharedLive = new Map<string, SharedTurn>();
   #remoteCancels = 0;
 
   constructor(options: RedisCallStateOptions) {
@@ -86,7 +94,11 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
     for (const connection of [redis, subscriber]) {
       connection.on('error', (error: Error) => this.#health.degrade(error));
       connection.on('close', () => this.#health.degrade(new Error('a Redis connection closed')));
-      connection.on('ready', () => void this.#health.probe());
+      connection.on('ready', () => {
+        void this.#health.probe();
+        // Cancels sent while the subscriber was away are lost: ask Redis who owns each call now.
+        void this.#reconcile();
+      });
     }
   }
 
@@ -178,7 +190,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
     if (reply.previousOwner?.replicaId === this.#replicaId) this.#turns.get(reply.previousOwner.turnId)?.abort(supersededError());
     // A turn of the call begun here while Redis was down is not known to Redis: superseded too.
     this.#options.local.registry.supersede(callId);
-    const live = { controller, sentenceId: start.sentenceId };
+    const live: SharedTurn = { controller, sentenceId: start.sentenceId, owner };
     this.#sharedLive.set(callId, live);
     const call: LiveCall = {
       id: callId,
@@ -220,6 +232,20 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
       shared.controller.abort(supersededError());
     }
     return turn;
+  }
+
+  /** Supersedes this replica's shared turns whose call a newer turn took over while the subscriber was away. */
+  async #reconcile(): Promise<void> {
+    const { redis } = this.#options;
+    await Promise.all(
+      [...this.#sharedLive].map(async ([callId, live]) => {
+        const owner = await withinBudget(redis.hget(this.#keys.call(callId).call, 'owner'), this.#options.timeoutMs).catch(() => undefined);
+        if (owner !== undefined && owner !== ownerToken(live.owner) && !live.controller.signal.aborted) {
+          this.#remoteCancels++;
+          live.controller.abort(supersededError());
+        }
+      }),
+    );
   }
 
   /** Not waited for: the caller has heard the answer; the next turn comes seconds later. */
