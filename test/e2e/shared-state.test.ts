@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
-import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest } from '../../src/testing/mock-upstream.ts';
+import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest, type ScenarioSource } from '../../src/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, TEST_ADMIN_KEY, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
 import { deleteKeys, redisSkipReason, startRedisProxy, testRedis, TEST_REDIS_URL, uniquePrefix, type RedisProxy } from '../support/redis.ts';
@@ -13,6 +13,11 @@ type Message = { role: string; content?: unknown };
 
 const CALLBACK_TOKEN = 'callback-token-0123456789';
 const LONG_ANSWER = 'A long answer that the caller will talk over long before it is finished, word after word.';
+
+/** The model drips LONG_ANSWER (an event every `intervalMs`) to a request that says `slow`, and answers `quick` to any other. */
+function slowFor(slow: string, quick: string, intervalMs: number): ScenarioSource {
+  return (request) => (JSON.stringify(request.body).includes(slow) ? { events: textEvents(LONG_ANSWER), eventIntervalMs: intervalMs } : { events: textEvents(quick) });
+}
 
 function sentTo(request: RecordedRequest): string[] {
   return (request.body as { messages: Message[] }).messages.map((m) => `${m.role}:${String(m.content)}`);
@@ -89,9 +94,7 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
   after(() => stopReplicas({ redis, upstream, a, b }, prefix));
 
   it('a newer turn on replica B cancels the turn streaming on replica A within milliseconds, upstream included', async (t) => {
-    upstream.respondWith((request) =>
-      JSON.stringify(request.body).includes('first question') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 30 } : { events: textEvents('Second answer.') },
-    );
+    upstream.respondWith(slowFor('first question', 'Second answer.', 30));
     const before = upstream.requests.length;
     const call = { instanceId: 'barge-across', sentenceId: 1 };
     const first = await a.post('/v1/chat/completions', imsRequest('plain', 'first question', { extendData: call }));
@@ -120,9 +123,7 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
   });
 
   it('a late request for an older sentence arriving at B is superseded, and the newer answer on A goes on', async () => {
-    upstream.respondWith((request) =>
-      JSON.stringify(request.body).includes('newer question') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 10 } : { events: textEvents('Older answer.') },
-    );
+    upstream.respondWith(slowFor('newer question', 'Older answer.', 10));
     const before = upstream.requests.length;
     const call = { instanceId: 'late-across' };
     const newer = readStream(await a.post('/v1/chat/completions', imsRequest('plain', 'newer question', { extendData: { ...call, sentenceId: 5 } })));
@@ -254,19 +255,25 @@ describe('when Redis fails, calls keep answering on local state, and the replica
 
   const turn = (instanceId: string, sentenceId: number, stream = true) =>
     gateway.post('/v1/chat/completions', imsRequest('remembering', 'hello', { stream, extendData: { instanceId, sentenceId } }));
+  /** Sentence 1 of `instanceId`, answered slowly (say `slowFor('long one', …)`); resolves once it reached the model. */
+  const longTurn = async (instanceId: string) => {
+    const index = upstream.requests.length;
+    const reading = readStream(await gateway.post('/v1/chat/completions', imsRequest('remembering', 'long one', { extendData: { instanceId, sentenceId: 1 } })));
+    await upstream.waitForRequests(index + 1, 2000);
+    return { index, reading };
+  };
+  const sharedStateIs = (state: string) => eventually(`the shared state is ${state}`, async () => (await readiness(gateway)).body.sharedState === state);
 
   it('Redis down: turns are answered, barge-in and sentence order hold on this replica, /readyz (still 200) and the metrics say degraded', async () => {
-    upstream.respondWith((request) => (JSON.stringify(request.body).includes('long one') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 30 } : { events: textEvents('Still answering.') }));
-    const before = upstream.requests.length;
+    upstream.respondWith(slowFor('long one', 'Still answering.', 30));
     // Begun on the shared state, still streaming when Redis goes away.
-    const first = readStream(await gateway.post('/v1/chat/completions', imsRequest('remembering', 'long one', { extendData: { instanceId: 'down-1', sentenceId: 1 } })));
-    await upstream.waitForRequests(before + 1, 2000);
+    const first = await longTurn('down-1');
     await proxy.cut();
-    await eventually('the replica sees Redis gone', async () => (await readiness(gateway)).body.sharedState === 'degraded', 3000);
+    await sharedStateIs('degraded');
     const started = Date.now();
     assert.equal((await readStream(await turn('down-1', 2))).text, 'Still answering.');
-    assert.equal((await upstream.waitForAbort(before, 2000)).aborted, true, 'the next sentence, on local state, cancelled the turn begun on Redis');
-    assert.ok((await first).text.length < LONG_ANSWER.length);
+    assert.equal((await upstream.waitForAbort(first.index, 2000)).aborted, true, 'the next sentence, on local state, cancelled the turn begun on Redis');
+    assert.ok((await first.reading).text.length < LONG_ANSWER.length);
     assert.equal((await readStream(await turn('down-2', 1))).text, 'Still answering.');
     assert.ok(Date.now() - started < 1000, 'no turn waited on the dead Redis');
     const late = await turn('down-2', 0, false);
@@ -278,17 +285,15 @@ describe('when Redis fails, calls keep answering on local state, and the replica
   });
 
   it('Redis back: the replica rejoins on its own and turns use the shared state again', async () => {
-    upstream.respondWith((request) => (JSON.stringify(request.body).includes('long one') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 30 } : { events: textEvents('Shared again.') }));
-    const before = upstream.requests.length;
+    upstream.respondWith(slowFor('long one', 'Shared again.', 30));
     // Begun on local state during the outage, still streaming when Redis comes back.
-    const during = readStream(await gateway.post('/v1/chat/completions', imsRequest('remembering', 'long one', { extendData: { instanceId: 'back-1', sentenceId: 1 } })));
-    await upstream.waitForRequests(before + 1, 2000);
+    const during = await longTurn('back-1');
     await proxy.restore();
-    await eventually('the replica rejoins', async () => (await readiness(gateway)).body.sharedState === 'up');
+    await sharedStateIs('up');
     assert.equal(await metric(gateway, 'vlg_shared_state_up', { store: 'redis' }), 1);
     assert.equal((await readStream(await turn('back-1', 2))).text, 'Shared again.');
-    assert.equal((await upstream.waitForAbort(before, 2000)).aborted, true, 'the next sentence, on Redis, cancelled the turn begun during the outage');
-    assert.ok((await during).text.length < LONG_ANSWER.length);
+    assert.equal((await upstream.waitForAbort(during.index, 2000)).aborted, true, 'the next sentence, on Redis, cancelled the turn begun during the outage');
+    assert.ok((await during.reading).text.length < LONG_ANSWER.length);
     assert.equal(await redis.hget(`${prefix}call:{key-1:instance:back-1}`, 'sid'), '2');
   });
 
@@ -315,27 +320,22 @@ describe('when Redis fails, calls keep answering on local state, and the replica
     assert.ok(elapsed < BUDGET_MS + 750, `the turn took ${elapsed} ms with Redis hanging (budget ${BUDGET_MS} ms)`);
     assert.equal((await readiness(gateway)).body.sharedState, 'degraded');
     await proxy.restore();
-    await eventually('the replica rejoins', async () => (await readiness(gateway)).body.sharedState === 'up');
+    await sharedStateIs('up');
   });
 
   it('a cancel sent while this replica was cut off from Redis still stops its turn once it reconnects', async () => {
     const other = await startTestGateway(gatewayConfig(upstream, { url: TEST_REDIS_URL, keyPrefix: prefix, timeoutMs: 1000 }));
     try {
-      upstream.respondWith((request) =>
-        JSON.stringify(request.body).includes('very long') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 150 } : { events: textEvents('Quick.') },
-      );
-      const index = upstream.requests.length;
-      const call = { instanceId: 'lost-cancel' };
-      const first = readStream(await gateway.post('/v1/chat/completions', imsRequest('plain', 'very long', { extendData: { ...call, sentenceId: 1 } })));
-      await upstream.waitForRequests(index + 1, 2000);
+      upstream.respondWith(slowFor('long one', 'Quick.', 150));
+      const first = await longTurn('lost-cancel');
       await proxy.cut();
-      await eventually('the replica sees Redis gone', async () => (await readiness(gateway)).body.sharedState === 'degraded', 3000);
-      const newer = await other.post('/v1/chat/completions', imsRequest('plain', 'quick', { extendData: { ...call, sentenceId: 2 } }));
+      await sharedStateIs('degraded');
+      const newer = await other.post('/v1/chat/completions', imsRequest('remembering', 'quick', { extendData: { instanceId: 'lost-cancel', sentenceId: 2 } }));
       assert.equal((await readStream(newer)).text, 'Quick.');
-      assert.equal(upstream.requests[index]!.aborted, false, 'the cancel message never reached the cut-off replica');
+      assert.equal(upstream.requests[first.index]!.aborted, false, 'the cancel message never reached the cut-off replica');
       await proxy.restore();
-      assert.equal((await upstream.waitForAbort(index, 4000)).aborted, true, 'on reconnecting it saw the call taken over');
-      assert.ok((await first).text.length < LONG_ANSWER.length);
+      assert.equal((await upstream.waitForAbort(first.index, 4000)).aborted, true, 'on reconnecting it saw the call taken over');
+      assert.ok((await first.reading).text.length < LONG_ANSWER.length);
     } finally {
       await other.close();
     }
