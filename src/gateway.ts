@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { AgentRegistry } from './agent/agent-registry.ts';
 import { closeHttpToolDispatcher } from './agent/tools/http-tool.ts';
-import { CallRegistry } from './calls/call-registry.ts';
 import { shutdownError } from './calls/cancellation.ts';
-import { AdmissionControl } from './server/admission.ts';
+import { openCallState } from './calls/open-call-state.ts';
 import { LiveTurns } from './server/live-turns.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.ts';
@@ -26,6 +25,8 @@ export interface StartGatewayOptions {
   config: GatewayConfig;
   /** PostgreSQL for records instead of SQLite (default: the DATABASE_URL variable). */
   databaseUrl?: string | undefined;
+  /** Redis for state.store redis when state.url is unset (default: the REDIS_URL variable). */
+  redisUrl?: string | undefined;
   /** Overrides config.server.port / host (0 picks a free port). */
   port?: number;
   host?: string;
@@ -61,9 +62,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const apiKeys = resolveApiKeys(config.server.apiKeys, dataDir);
   const adminKeys = resolveApiKeys(config.admin.apiKeys, dataDir, { file: 'admin-key', prefix: 'vlga-' });
   const agents = new AgentRegistry(config);
-  const calls = new CallRegistry(config.calls);
-  const turns = new LiveTurns(new AdmissionControl(config.server.limits));
-  const readiness: Readiness = { ready: false };
+  const { state: calls, local, shared } = await openCallState({
+    config,
+    logger,
+    redisUrl: 'redisUrl' in options ? options.redisUrl : process.env.REDIS_URL,
+  });
+  const turns = new LiveTurns(local.admission);
+  const readiness: Readiness = { ready: false, sharedState: () => calls.sharedState };
   const records = config.records.enabled
     ? await openRecordStore({
         databaseUrl: 'databaseUrl' in options ? options.databaseUrl : process.env.DATABASE_URL,
@@ -81,7 +86,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const stopRetention = records ? startRetention(records, config.records.retentionDays, logger) : undefined;
   const metrics = config.metrics.enabled ? new GatewayMetrics() : undefined;
   metrics?.trackRecordQueue(records);
-  metrics?.trackCalls(calls);
+  metrics?.trackCalls(local.registry);
+  metrics?.trackSharedState(shared);
   const tracing = startTracing();
   const telemetry = new TurnTelemetry({
     metrics,
@@ -124,7 +130,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       // Not ready at once (load balancers stop sending), no new turns, running ones may finish.
       readiness.ready = false;
       await turns.drain(drainTimeoutMs, shutdownError);
-      calls.close(shutdownError());
+      await calls.close(shutdownError());
       await app.close();
       stopRetention?.();
       await Promise.all([agents.close(), closeHttpToolDispatcher(), records?.close(), tracing.shutdown()]);

@@ -36,7 +36,7 @@ export interface TurnStart {
 }
 
 /** Why a call was forgotten (or, for memory_limit, lost its memory). */
-export type CallEvictionReason = 'idle' | 'memory_limit' | 'call_limit' | 'new_call';
+export type CallEvictionReason = 'idle' | 'memory_limit' | 'call_limit' | 'new_call' | 'ended';
 
 interface CallState extends LiveCall {
   transcript: readonly ChatMessage[];
@@ -79,7 +79,7 @@ export class CallRegistry {
   private readonly limits: CallsConfig;
   private bytes = 0;
   private readonly sweeper: NodeJS.Timeout;
-  private readonly evicted: Record<CallEvictionReason, number> = { idle: 0, memory_limit: 0, call_limit: 0, new_call: 0 };
+  private readonly evicted: Record<CallEvictionReason, number> = { idle: 0, memory_limit: 0, call_limit: 0, new_call: 0, ended: 0 };
 
   constructor(limits: CallsConfig = DEFAULT_LIMITS) {
     this.limits = limits;
@@ -137,6 +137,17 @@ export class CallRegistry {
   /** Approximate heap bytes held by all calls (entries and memory). */
   get memoryBytes(): number {
     return this.bytes;
+  }
+
+  /** Cancels the call's turn in progress, if any (a newer turn of the call began elsewhere). */
+  supersede(id: string): void {
+    this.calls.get(id)?.liveTurn?.abort(supersededError());
+  }
+
+  /** The call ended (the platform said so): a later call under its id starts fresh. */
+  endCall(id: string): void {
+    const call = this.calls.get(id);
+    if (call) this.forget(call, 'ended');
   }
 
   /** Forgets calls idle past their limit (never one with a turn in progress). */

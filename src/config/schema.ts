@@ -365,11 +365,27 @@ export const callsSchema = z
   })
   .default({ maxCalls: 50_000, maxMemoryBytes: 256 * 1024 * 1024, maxMemoryBytesPerCall: 256 * 1024, newCallAfterIdleSeconds: 10 });
 
+/** Where call state lives: this process (memory) or Redis, shared by several replicas (docs/shared-state.md). */
+export const stateSchema = z
+  .strictObject({
+    store: z.enum(['memory', 'redis']).default('memory'),
+    /** redis: the server's URL (redis://, rediss://); unset: the REDIS_URL variable, else redis://127.0.0.1:6379. */
+    url: z.string().optional(),
+    /** Prefix of every Redis key and channel: replicas of one deployment share it, other deployments use another. */
+    keyPrefix: z.string().min(1).default('vlg:'),
+    /** The longest a turn waits for Redis on each operation; past it the turn goes on with this replica's state. */
+    timeoutMs: z.number().int().positive().max(5000).default(50),
+    /** A stream slot of a replica that died frees itself after this long (live slots are renewed a third of it). */
+    leaseSeconds: z.number().int().min(3).default(30),
+  })
+  .default({ store: 'memory', keyPrefix: 'vlg:', timeoutMs: 50, leaseSeconds: 30 });
+
 export const gatewayConfigSchema = z
   .strictObject({
     server: serverConfigSchema.default(serverConfigSchema.parse({})),
     records: recordsSchema,
     calls: callsSchema,
+    state: stateSchema,
     privacy: z
       .strictObject({
         /** Records and logs show 138****0001 instead of the full number. */
@@ -480,3 +496,4 @@ export type CircuitBreakerConfig = z.infer<typeof circuitBreakerSchema>;
 export type ServerLimits = ServerConfig['limits'];
 export type RecordsConfig = z.infer<typeof recordsSchema>;
 export type CallsConfig = z.infer<typeof callsSchema>;
+export type StateConfig = z.infer<typeof stateSchema>;

@@ -92,19 +92,13 @@ export class AdmissionControl {
       if (needed > allowed) {
         // The next slot frees when the theoretical arrival time is exactly one window ahead.
         const retryAfterSeconds = Math.max(1, Math.ceil((needed - allowed) / limit / 1000));
-        throw new GatewayError(
-          `Rate limit exceeded: this API key may make ${limit} requests per minute. Try again in ${retryAfterSeconds} s.`,
-          { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterSeconds },
-        );
+        throw rateLimitError(limit, retryAfterSeconds);
       }
     }
 
     const keyStreams = this.#perKey.get(key) ?? 0;
     if (keyStreams >= this.#maxStreamsPerKey) {
-      throw new GatewayError(
-        `Too many concurrent streams for this API key (limit ${this.#maxStreamsPerKey}). Try again when one ends.`,
-        { status: 429, type: 'rate_limit_error', code: 'too_many_concurrent_streams_for_key', retryAfterSeconds: 1 },
-      );
+      throw keyStreamsError(this.#maxStreamsPerKey);
     }
     if (this.#inFlight >= this.#maxStreams) {
       throw new GatewayError(
@@ -208,6 +202,24 @@ export class AdmissionControl {
       this.#rates.delete(key);
     }
   }
+}
+
+/** A key over its requests per minute (here, or counted across replicas). */
+export function rateLimitError(limit: number, retryAfterSeconds: number): GatewayError {
+  return new GatewayError(
+    `Rate limit exceeded: this API key may make ${limit} requests per minute. Try again in ${retryAfterSeconds} s.`,
+    { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterSeconds },
+  );
+}
+
+/** A key over its streams in flight (here, or counted across replicas). */
+export function keyStreamsError(limit: number): GatewayError {
+  return new GatewayError(`Too many concurrent streams for this API key (limit ${limit}). Try again when one ends.`, {
+    status: 429,
+    type: 'rate_limit_error',
+    code: 'too_many_concurrent_streams_for_key',
+    retryAfterSeconds: 1,
+  });
 }
 
 function assertLimit(name: string, value: number, min: number): void {

@@ -47,8 +47,17 @@ export class BearerAuth {
         'wrong_api_key',
       );
     }
-    return `key-${matched + 1}`;
+    return keyId(matched);
   }
+
+  /** The id of every key, in order (what `verify` returns for each). */
+  get keyIds(): string[] {
+    return this.digests.map((_digest, index) => keyId(index));
+  }
+}
+
+function keyId(index: number): string {
+  return `key-${index + 1}`;
 }
 
 function parseBearer(header: string | undefined): string | undefined {

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../agent/agent-registry.ts';
-import type { CallRegistry } from '../calls/call-registry.ts';
+import { callIdentity } from '../calls/call-identity.ts';
+import type { CallState } from '../calls/call-state.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import type { RecordStore } from '../store/turn-record.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
@@ -61,7 +62,7 @@ const AUTH_HINTS: Readonly<Record<UnauthorizedError['failure'], string>> = {
 export interface AppDeps {
   config: GatewayConfig;
   agents: AgentRegistry;
-  calls: CallRegistry;
+  calls: CallState;
   turns: LiveTurns;
   auth: BearerAuth;
   adminAuth: BearerAuth;
@@ -156,7 +157,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       turnPages: { turnsPerPage, maxTurnsPerPage },
       phoneLookup: deps.phoneLookup,
     });
-    registerImsCallbacks(app, { store: deps.records, token: deps.config.callbacks.token, logger: deps.logger });
+    const { calls, auth } = deps;
+    registerImsCallbacks(app, {
+      store: deps.records,
+      token: deps.config.callbacks.token,
+      logger: deps.logger,
+      // The callback names no API key: the call ends under every key (a token-holder is the operator).
+      onCallEnded: (instanceId) => {
+        for (const keyId of auth.keyIds) {
+          const id = callIdentity(keyId, { instanceId });
+          if (id !== undefined) calls.endCall(id);
+        }
+      },
+    });
   }
 
   app.setNotFoundHandler(async (request) => {

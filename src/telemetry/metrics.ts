@@ -73,6 +73,15 @@ export interface CallMemorySource {
   readonly evictions: Readonly<Record<string, number>>;
 }
 
+/** What shared call state exposes (RedisCallState fits): state.store redis only. */
+export interface SharedStateMetricsSource {
+  readonly sharedState: 'up' | 'degraded' | undefined;
+  /** Operations done on the replica's own state instead of Redis, since start, by operation. */
+  readonly fallbacks: Readonly<Record<string, number>>;
+  /** Turns of this replica cancelled by a newer turn of their call on another replica (monotonic). */
+  readonly remoteCancels: number;
+}
+
 /** The extendData fields checked at the edge, the only values the rejection counter takes. */
 const EXTEND_DATA_FIELDS: ReadonlySet<string> = new Set(['instanceId', 'channelId', 'sentenceId', 'callerNumber', 'calleeNumber', 'userData']);
 
@@ -100,6 +109,9 @@ export class GatewayMetrics {
   readonly #truncatedSeen = new MirroredTotals();
   #calls: CallMemorySource | undefined;
   readonly #evictionsSeen = new MirroredTotals();
+  #shared: SharedStateMetricsSource | undefined;
+  readonly #sharedFallbacksSeen = new MirroredTotals();
+  readonly #remoteCancelsSeen = new MirroredTotals();
 
   readonly #agents = new BoundedLabel(200);
   readonly #providers = new BoundedLabel(200);
@@ -238,12 +250,40 @@ export class GatewayMetrics {
     });
     new Counter({
       name: 'vlg_call_evictions_total',
-      help: 'Calls forgotten, by reason: idle, memory_limit (the idlest, to stay within calls.maxMemoryBytes), call_limit, new_call (replaced by a new call under the same id).',
+      help: 'Calls forgotten, by reason: idle, memory_limit (the idlest, to stay within calls.maxMemoryBytes), call_limit, new_call (replaced by a new call under the same id), ended (the platform\'s callback said the call ended).',
       labelNames: ['reason'],
       registers,
       collect() {
         const totals = Object.entries(metrics.#calls?.evictions ?? {});
         for (const [reason, delta] of metrics.#evictionsSeen.deltas(totals)) this.inc({ reason: metrics.#reasons.value(reason) }, delta);
+      },
+    });
+    new Gauge({
+      name: 'vlg_shared_state_up',
+      help: 'state.store redis: 1 while the replicas share call state through Redis, 0 while this replica runs on its own state (degraded).',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        const state = metrics.#shared?.sharedState;
+        if (state !== undefined) this.set({ store: 'redis' }, state === 'up' ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'vlg_shared_state_fallbacks_total',
+      help: 'Shared call state operations done on the replica\'s own state instead (Redis failed, was late or was down), by operation: admit, release, begin, end, end_call.',
+      labelNames: ['operation'],
+      registers,
+      collect() {
+        const totals = Object.entries(metrics.#shared?.fallbacks ?? {});
+        for (const [operation, delta] of metrics.#sharedFallbacksSeen.deltas(totals)) this.inc({ operation }, delta);
+      },
+    });
+    new Counter({
+      name: 'vlg_shared_state_remote_cancels_total',
+      help: 'Turns of this replica cancelled by a newer turn of their call on another replica.',
+      registers,
+      collect() {
+        for (const [, delta] of metrics.#remoteCancelsSeen.deltas([['all', metrics.#shared?.remoteCancels ?? 0]])) this.inc(delta);
       },
     });
     new Gauge({
@@ -287,6 +327,13 @@ export class GatewayMetrics {
   trackCalls(source: CallMemorySource | undefined): void {
     this.#calls = source;
     this.#evictionsSeen.reset();
+  }
+
+  /** Reads the shared call state's health and counters at each scrape (state.store redis). */
+  trackSharedState(source: SharedStateMetricsSource | undefined): void {
+    this.#shared = source;
+    this.#sharedFallbacksSeen.reset();
+    this.#remoteCancelsSeen.reset();
   }
 
   /** A request refused because `extendData.<field>` was invalid. */

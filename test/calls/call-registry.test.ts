@@ -95,6 +95,20 @@ describe('CallRegistry', () => {
     assert.equal(calls.size, 1);
   });
 
+  it('a call the platform ended is forgotten: the next turn under its id starts fresh, even a lower sentence', () => {
+    calls = registry();
+    const turn = calls.beginTurn(start('c', { sentenceId: 7 }))!;
+    turn.remember([user('hello')], 'hi');
+    turn.end();
+    calls.endCall('c');
+    calls.endCall('never-seen');
+    assert.equal(calls.get('c'), undefined);
+    assert.equal(calls.evictions.ended, 1);
+    const again = calls.beginTurn(start('c', { sentenceId: 1 }));
+    assert.ok(again, 'not taken for a late request of the ended call');
+    assert.deepEqual(again.call.transcript, []);
+  });
+
   describe('a new call under the same id', () => {
     it('a lower sentenceId after the call has been quiet is a new call: answered, with fresh state', () => {
       calls = registry({ newCallAfterIdleSeconds: 10 });

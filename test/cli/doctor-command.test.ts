@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDoctor } from '../../src/cli/commands/doctor.ts';
 import { startFakeUpstream, UPSTREAM_KEY } from '../diagnostics/fake-upstream.ts';
+import { redisSkipReason, TEST_REDIS_URL } from '../support/redis.ts';
 import { textSink } from '../support/text-sink.ts';
 
 function configFolder(yaml: string): string {
@@ -55,6 +56,19 @@ describe('voice-llm-gateway doctor', () => {
     assert.equal(code, 1, output.text());
     assert.match(output.text(), /^FAIL  providers\.qwen model "qwen-plsu": unknown model.*did you mean "qwen-plus"/m);
     assert.match(output.text(), /^FAIL  agents: agents\.support\.systemPrompt: unknown template variable \{\{callerNumer\}\} \(did you mean \{\{callerNumber\}\}\?\)/m);
+  });
+
+  it('checks Redis with state.store redis: PASS with its version, FAIL when it does not answer, the password never shown', async (t) => {
+    const skip = await redisSkipReason();
+    if (skip) return t.skip(skip);
+    const withState = (url: string) => `${yaml(upstream.baseUrl, 'qwen-plus')}state: { store: redis, url: "${url}", timeoutMs: 1000 }\n`;
+    const output = textSink();
+    assert.equal(await runDoctor([], { output, env, cwd: configFolder(withState(TEST_REDIS_URL)) }), 0, output.text());
+    assert.match(output.text(), /^PASS  state\.url: Redis \d+\.\d+\.\d+ at .* answers in [\d.]+ ms \(state\.timeoutMs 1000\)$/m);
+    const closed = textSink();
+    assert.equal(await runDoctor([], { output: closed, env, cwd: configFolder(withState('redis://:hunter2-secret@127.0.0.1:1')) }), 1);
+    assert.match(closed.text(), /^FAIL  state\.url: Redis at 127\.0\.0\.1:1 does not answer .*degraded/m);
+    assert.equal(closed.text().includes('hunter2-secret'), false);
   });
 
   it('fails on an invalid config, and warns about the demo', async () => {

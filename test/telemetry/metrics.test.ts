@@ -248,6 +248,27 @@ describe('GatewayMetrics', () => {
     assert.equal(valueOf(dropped(), { reason: 'queue_full' }), 6);
   });
 
+  it('reads the shared call state at scrape time: up or degraded, fallbacks by operation, remote cancels; nothing of it in memory mode', async () => {
+    const metrics = new GatewayMetrics({ processMetrics: false });
+    let families = await scrape(metrics);
+    assert.deepEqual(family(families, 'vlg_shared_state_up', 'GAUGE').metrics, [], 'memory mode: no up/down sample');
+    const shared: { sharedState: 'up' | 'degraded'; fallbacks: Record<string, number>; remoteCancels: number } = {
+      sharedState: 'up',
+      fallbacks: { admit: 0, begin: 0 },
+      remoteCancels: 2,
+    };
+    metrics.trackSharedState(shared);
+    families = await scrape(metrics);
+    assert.deepEqual(table(family(families, 'vlg_shared_state_up', 'GAUGE')), { 'store=redis': 1 });
+    assert.equal(valueOf(family(families, 'vlg_shared_state_remote_cancels_total', 'COUNTER')), 2);
+    shared.sharedState = 'degraded';
+    shared.fallbacks = { admit: 3, begin: 1 };
+    families = await scrape(metrics);
+    families = await scrape(metrics); // scraping again counts nothing twice
+    assert.deepEqual(table(family(families, 'vlg_shared_state_up', 'GAUGE')), { 'store=redis': 0 });
+    assert.deepEqual(table(family(families, 'vlg_shared_state_fallbacks_total', 'COUNTER')), { 'operation=admit': 3, 'operation=begin': 1 });
+  });
+
   it('reads the calls at scrape time: count, bytes, evictions by reason (never going down); rejected call ids by field', async () => {
     const metrics = new GatewayMetrics({ processMetrics: false });
     const calls = { size: 3, memoryBytes: 4096, evictions: { idle: 1, memory_limit: 0, call_limit: 0, new_call: 2 } };

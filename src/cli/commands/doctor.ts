@@ -8,6 +8,7 @@ import { MIN_KEY_LENGTH } from '../../config/config-warnings.ts';
 import { loadConfig, type LoadedConfig } from '../../config/load-config.ts';
 import { diagnosis, type Diagnosis } from '../../diagnostics/diagnosis.ts';
 import { probeHttpTool } from '../../diagnostics/probe-http-tool.ts';
+import { probeRedis } from '../../diagnostics/probe-redis.ts';
 import { probeUpstreams } from '../../diagnostics/probe-upstreams.ts';
 import { sourceLabel } from '../banner.ts';
 
@@ -15,7 +16,8 @@ export const DOCTOR_USAGE = `Usage: voice-llm-gateway doctor [--config FILE]
 
 Checks the configuration end to end, as "serve" would load it: where it comes from, the chat
 keys, each upstream (reachable, key accepted, model known), the prompt templates rendered with
-sample call data, and the HTTP tools' endpoints. Prints PASS / WARN / FAIL lines.
+sample call data, the HTTP tools' endpoints, and Redis with state.store redis. Prints
+PASS / WARN / FAIL lines.
 
 Options for doctor:
   --config FILE     YAML config (default: $GATEWAY_CONFIG, else ./config.yaml if present)
@@ -112,6 +114,8 @@ async function diagnose(options: Parameters<typeof loadConfig>[0], timeoutMs: nu
   findings.push(...(await probeUpstreams(config, { timeoutMs })));
   const tools = Object.entries(config.agents).flatMap(([id, agent]) => agent.tools.map((tool, i) => probeHttpTool(`agents.${id}.tools[${i}] ${tool.name}`, tool, timeoutMs)));
   findings.push(...(await Promise.all(tools)));
+  const redis = await probeRedis(config.state, (options?.env ?? process.env).REDIS_URL, timeoutMs);
+  if (redis) findings.push(redis);
   return findings;
 }
 

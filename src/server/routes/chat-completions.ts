@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Agent, AgentRegistry } from '../../agent/agent-registry.ts';
 import { runTurn } from '../../agent/run-turn.ts';
 import { callIdentity } from '../../calls/call-identity.ts';
-import type { CallRegistry } from '../../calls/call-registry.ts';
+import type { CallState } from '../../calls/call-state.ts';
 import { cancellationKind, clientClosedError } from '../../calls/cancellation.ts';
 import { conversationOpening } from '../../calls/conversation-opening.ts';
 import { parseChatRequest, type ChatTurnRequest } from '../../protocol/chat-request.ts';
@@ -22,7 +22,7 @@ import { OUTCOME_HEADER, SYNTHETIC_HEADER, syntheticMarker } from '../../protoco
 
 export interface ChatRouteDeps {
   agents: AgentRegistry;
-  calls: CallRegistry;
+  calls: CallState;
   turns: LiveTurns;
   logger: Logger;
   onRequest: (request: FastifyRequest) => void;
@@ -68,7 +68,9 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   const keyId = deps.keyIdOf(request);
   let ticket: AdmissionTicket;
   try {
-    ticket = deps.turns.admission.admit(keyId);
+    // The local state answers synchronously: no promise on its hot path.
+    const admitted = deps.calls.admit(keyId);
+    ticket = admitted instanceof Promise ? await admitted : admitted;
   } catch (error) {
     if (error instanceof GatewayError) deps.telemetry?.rejected(error.code);
     throw error;
@@ -83,7 +85,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   };
   res.on('close', onClose);
   const callId = callIdentity(keyId, turn.call);
-  const callTurn = deps.calls.beginTurn({
+  const beginning = deps.calls.beginTurn({
     id: callId,
     controller,
     idleMs: agent.config.memory.idleMinutes * 60_000,
@@ -91,6 +93,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     opening: callId === undefined ? [] : conversationOpening(turn.messages),
     keepTranscript: agent.config.memory.mode === 'full',
   });
+  const callTurn = beginning instanceof Promise ? await beginning : beginning;
 
   const id = newCompletionId();
   report.id = id;

@@ -4,6 +4,8 @@ import { GatewayError } from '../../protocol/gateway-error.ts';
 export interface Readiness {
   /** False until the server listens, and again once shutdown begins. */
   ready: boolean;
+  /** state.store redis: whether the replicas share call state right now (undefined: memory). */
+  sharedState?: () => 'up' | 'degraded' | undefined;
 }
 
 /** `GET /healthz` (the process is alive) and `GET /readyz` (ready for traffic). No key needed. */
@@ -13,6 +15,8 @@ export function registerHealth(app: FastifyInstance, readiness: Readiness): void
     if (!readiness.ready) {
       throw new GatewayError('Not ready for traffic.', { status: 503, type: 'server_error', code: 'not_ready' });
     }
-    return { status: 'ready' };
+    // Still 200 when degraded: every replica sees the same Redis, and turns still answer on local state.
+    const sharedState = readiness.sharedState?.();
+    return sharedState === undefined ? { status: 'ready' } : { status: 'ready', sharedState };
   });
 }

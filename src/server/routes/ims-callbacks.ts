@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../protocol/gateway-error.ts';
+import { CALL_ENDING_EVENTS } from '../../store/sql-records.ts';
 import type { CallEventRecord, RecordStore } from '../../store/turn-record.ts';
 import { exceedsJsonDepth } from '../../validation/json-depth.ts';
 import { toClientError } from '../client-errors.ts';
@@ -17,6 +18,8 @@ export interface ImsCallbackDeps {
   /** `callbacks.token`; unset or blank: the endpoint is off (404). */
   token: string | undefined;
   logger: CallbackLogger;
+  /** A call-ending event (agent_stop, session_stop) was stored for this instanceId. */
+  onCallEnded?: (instanceId: string) => void;
 }
 
 export const IMS_CALLBACK_PATH = '/ims/callbacks';
@@ -117,6 +120,7 @@ export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps
           });
         });
         logger.debug({ instanceId: event.instanceId, event: event.event, duplicate: !stored }, 'IMS callback');
+        if (stored && CALL_ENDING_EVENTS.includes(event.event)) deps.onCallEnded?.(event.instanceId);
         return stored ? { ok: true } : { ok: true, duplicate: true };
       },
     );
