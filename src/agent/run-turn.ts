@@ -5,6 +5,8 @@ import type { ChatMessage } from '../protocol/chat-types.ts';
 import type { PartStream } from '../providers/stream-part.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Agent } from './agent-registry.ts';
+import { imsPlatform } from '../platforms/ims.ts';
+import type { PlatformAdapter } from '../platforms/platform-adapter.ts';
 import { lastUserText } from '../protocol/chat-types.ts';
 import type { AttemptObserver } from '../resilience/provider-chain.ts';
 import { apologizeOnFailure } from '../resilience/apologize-on-failure.ts';
@@ -28,6 +30,8 @@ export interface TurnInput {
   /** The call this turn belongs to, when the request names one (memory, barge-in). */
   callTurn?: CallTurn | undefined;
   observer?: TurnObserver;
+  /** The platform that asked: how it is told to end or transfer the call (IMS by default). */
+  platform?: Pick<PlatformAdapter, 'signalForm'>;
 }
 
 /** What a turn reports as it runs (records, logs, metrics). */
@@ -107,7 +111,8 @@ export function runTurn(input: TurnInput): RunningTurn {
   // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
   if (speech) parts = guard(speech(parts), false);
   if (agent.mayEndOrTransfer) {
-    parts = emitCallSignals(parts, endCall, config.transfer, observer.onSignal, speech);
+    const form = (input.platform ?? imsPlatform).signalForm({ endCall, offeredTools: clientFunctionNames(request.params.tools) });
+    parts = emitCallSignals(parts, endCall, config.transfer, form, observer.onSignal, speech);
   }
   return { parts, conversation: prompt.conversation };
 }

@@ -1,0 +1,23 @@
+import { newToolCallId } from '../protocol/completion-id.ts';
+import type { StreamPart } from '../providers/stream-part.ts';
+
+/** Building blocks of a signal form: what is said, and a streamed tool call that ends the turn. */
+
+/** A phrase said after what the turn already said (a space in between), or nothing when empty. */
+export function spokenAfter(phrase: string | undefined, spoke: boolean): StreamPart[] {
+  if (phrase === undefined || phrase === '') return [];
+  return [{ type: 'text', text: spoke ? ` ${phrase}` : phrase }];
+}
+
+/** One complete tool call and `finish_reason: tool_calls`. */
+export function toolCallEnding(name: string, args: Record<string, unknown>): StreamPart[] {
+  const callId = newToolCallId();
+  return [
+    { type: 'tool-call-start', callId, name },
+    { type: 'tool-call-delta', callId, argumentsDelta: JSON.stringify(args) },
+    { type: 'tool-call-end', callId },
+    { type: 'finish', reason: 'tool_calls' },
+  ];
+}
+
+export const STOP: StreamPart = { type: 'finish', reason: 'stop' };
