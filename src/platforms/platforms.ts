@@ -3,9 +3,24 @@ import { isRecord } from './call-data.ts';
 import { imsPlatform } from './ims.ts';
 import type { PlatformAdapter, PlatformRequest } from './platform-adapter.ts';
 import { vapiPlatform } from './vapi.ts';
+import { elevenLabsPlatform } from './elevenlabs.ts';
+import { trtcPlatform } from './trtc.ts';
+import { volcenginePlatform } from './volcengine.ts';
+import { agoraPlatform } from './agora.ts';
+import { liveKitPlatform } from './livekit.ts';
+import { pipecatPlatform } from './pipecat.ts';
 
 /** Every HTTP platform; IMS, the default, first. */
-export const PLATFORMS: readonly PlatformAdapter[] = [imsPlatform, vapiPlatform];
+export const PLATFORMS: readonly PlatformAdapter[] = [
+  imsPlatform,
+  vapiPlatform,
+  elevenLabsPlatform,
+  trtcPlatform,
+  volcenginePlatform,
+  agoraPlatform,
+  liveKitPlatform,
+  pipecatPlatform,
+];
 
 /**
  * The platform of a request on the shared routes: the one whose detect() recognises it (only
