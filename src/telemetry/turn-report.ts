@@ -39,6 +39,8 @@ export class TurnReport {
   synthetic: string | undefined;
   /** The voice platform that asked (ims, vapi, ...). */
   platform: string | undefined;
+  /** The platform's retry of a request, given the output of the turn already answering it. */
+  retry: boolean | undefined;
 
   readonly agent: string;
   /** The provider that answered (the agent's own until a fallback commits). */
@@ -100,6 +102,7 @@ export class TurnReport {
       channelId: call.channelId,
       sentenceId: call.sentenceId,
       platform: this.platform,
+      retry: this.retry || undefined,
       agent: this.agent,
       provider: this.provider,
       stream: this.stream,

@@ -19,6 +19,7 @@ import type { LiveTurns } from '../live-turns.ts';
 import type { RefusalLog } from '../refusal-log.ts';
 import { writeStream } from '../write-stream.ts';
 import type { PlatformAdapter } from '../../platforms/platform-adapter.ts';
+import { openRetryTurn, RetryTurns } from '../../platforms/retry-turns.ts';
 import { DOUBLED_PATHS, detectPlatform, platformBody, platformPaths, platformRequest, PLATFORMS } from '../../platforms/platforms.ts';
 import { OUTCOME_HEADER, SYNTHETIC_HEADER, syntheticMarker } from '../../protocol/synthetic-traffic.ts';
 
@@ -34,6 +35,8 @@ export interface ChatRouteDeps {
   telemetry?: TurnTelemetry;
   /** Logs (rate-limited) and counts requests refused as a setup mistake. */
   refusals?: RefusalLog;
+  /** Turns that platform retries join instead of running again (one per route registration by default). */
+  retries?: RetryTurns;
 }
 
 /**
@@ -42,6 +45,7 @@ export interface ChatRouteDeps {
  * its prefix (`/vapi/v1/chat/completions`, ...). See src/platforms/.
  */
 export function registerChatCompletions(app: FastifyInstance, deps: ChatRouteDeps): void {
+  deps = { ...deps, retries: deps.retries ?? new RetryTurns() };
   const onRequest = async (request: FastifyRequest) => deps.onRequest(request);
   for (const url of ['/chat/completions', '/v1/chat/completions']) {
     app.post(url, { onRequest }, (request, reply) => handleTurn(request, reply, deps, detectPlatform(platformRequest(request))));
@@ -102,7 +106,10 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   };
   res.on('close', onClose);
   const callId = callIdentity(keyId, turn.call);
-  const callTurn = deps.calls.beginTurn({
+  // A platform's retry joins the turn already answering it: no second run, no barge-in on itself.
+  const retry = openRetryTurn(deps.retries, platform, request, keyId, controller.signal);
+  report.retry = retry?.joined;
+  const callTurn = retry?.joined ? undefined : deps.calls.beginTurn({
     id: callId,
     controller,
     idleMs: agent.config.memory.idleMinutes * 60_000,
@@ -124,7 +131,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     const running = runTurn({
       agent,
       request: turn,
-      signal: controller.signal,
+      signal: retry?.signal ?? controller.signal,
       logger,
       callTurn,
       platform,
@@ -142,8 +149,8 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
         onModelCommand: (event) => report.modelCommands.push(event),
       },
     });
-    const { parts } = running;
-    conversation = running.conversation;
+    const parts = retry?.share(running.parts) ?? running.parts;
+    if (!retry?.joined) conversation = running.conversation;
     if (turn.stream) {
       reply.hijack();
       await writeStream(parts, {
