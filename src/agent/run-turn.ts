@@ -7,6 +7,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import type { Agent } from './agent-registry.ts';
 import { imsPlatform } from '../platforms/ims.ts';
 import type { PlatformAdapter } from '../platforms/platform-adapter.ts';
+import { hideSignalFunctions } from '../platforms/hide-signal-functions.ts';
 import { lastUserText } from '../protocol/chat-types.ts';
 import type { AttemptObserver } from '../resilience/provider-chain.ts';
 import { apologizeOnFailure } from '../resilience/apologize-on-failure.ts';
@@ -61,12 +62,14 @@ export interface RunningTurn {
 }
 
 export function runTurn(input: TurnInput): RunningTurn {
-  const { agent, request, callTurn, signal } = input;
+  const { agent, callTurn, signal } = input;
   const observer = input.observer ?? {};
   const config = agent.config;
+  const endCall = config.endCall ?? DEFAULT_END_CALL;
+  const form = (input.platform ?? imsPlatform).signalForm({ endCall, offeredTools: clientFunctionNames(input.request.params.tools) });
+  const request = hideSignalFunctions(input.request, form, config);
   const prompt = buildPrompt(config, request, callTurn?.call.transcript);
   const language = callerLanguage(lastUserText(request.messages));
-  const endCall = config.endCall ?? DEFAULT_END_CALL;
   const guard = (source: PartStream, honour: boolean): PartStream =>
     guardModelCommands(source, {
       honour,
@@ -111,7 +114,6 @@ export function runTurn(input: TurnInput): RunningTurn {
   // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
   if (speech) parts = guard(speech(parts), false);
   if (agent.mayEndOrTransfer) {
-    const form = (input.platform ?? imsPlatform).signalForm({ endCall, offeredTools: clientFunctionNames(request.params.tools) });
     parts = emitCallSignals(parts, endCall, config.transfer, form, observer.onSignal, speech);
   }
   return { parts, conversation: prompt.conversation };

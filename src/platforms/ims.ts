@@ -15,6 +15,8 @@ export const imsPlatform: PlatformAdapter = {
 
 function imsSignals({ endCall }: SignalContext): CallSignalForm {
   return {
+    // The workflow offers no functions: its FunctionMap matches the name the gateway emits.
+    functions: {},
     hangup: (farewell, spoke) =>
       endCall.mode === 'text'
         ? [{ type: 'text', text: hangupCommand(farewell) }, STOP]

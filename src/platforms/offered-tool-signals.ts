@@ -24,6 +24,7 @@ export interface OfferedToolSpec {
  */
 export function offeredToolSignals(spec: OfferedToolSpec, { offeredTools }: SignalContext): CallSignalForm {
   return {
+    functions: { end: spec.end.name, transfer: spec.transfer.name },
     hangup: (farewell, spoke) =>
       offeredTools.has(spec.end.name)
         ? [...spokenAfter(farewell, spoke), ...toolCallEnding(spec.end.name, spec.end.args(farewell))]

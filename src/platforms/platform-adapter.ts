@@ -25,6 +25,12 @@ export interface SignalContext {
  * shaped for speech.
  */
 export interface CallSignalForm {
+  /**
+   * The platform's own functions that carry these signals (Vapi's `endCall`, ...). An agent that
+   * decides a signal itself does not offer the model the platform's function for it too: one way
+   * to end a call, with the agent's farewell rules and on the record.
+   */
+  readonly functions: { end?: string; transfer?: string };
   /** `farewell` may be empty; `spoke` says whether the turn said anything before. */
   hangup(farewell: string, spoke: boolean): StreamPart[];
   transfer(destination: TransferDestination, spoke: boolean): StreamPart[];

@@ -14,7 +14,7 @@ export interface RetryTurnsOptions {
   maxChars: number;
 }
 
-export const DEFAULT_RETRY_OPTIONS: RetryTurnsOptions = { maxTurns: 1000, keepMs: 60_000, graceMs: 3_000, maxChars: 64_000 };
+export const DEFAULT_RETRY_OPTIONS: RetryTurnsOptions = { maxTurns: 1000, keepMs: 60_000, graceMs: 3_000, maxChars: 16_000 };
 
 /** One request's part in a turn that retries of it share. */
 export interface RetryTurn {
@@ -71,7 +71,8 @@ export class RetryTurns {
 
   private forgetExpired(): void {
     const now = Date.now();
-    for (const [key, turn] of this.turns) if (turn.expiresAt <= now) this.turns.delete(key);
+    // A finished turn too long to replay is of no use to a retry: its memory goes at once.
+    for (const [key, turn] of this.turns) if (turn.expiresAt <= now || (turn.expiresAt !== Infinity && !turn.replayable)) this.turns.delete(key);
   }
 }
 
@@ -85,6 +86,7 @@ class SharedTurn {
   private holders = 0;
   private stopTimer: NodeJS.Timeout | undefined;
   private waiters: Array<() => void> = [];
+  /** Set when the turn ends. */
   expiresAt = Number.POSITIVE_INFINITY;
 
   constructor(options: RetryTurnsOptions) {

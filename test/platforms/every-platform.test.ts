@@ -19,6 +19,10 @@ describe('the same agent answers the same call on every HTTP platform', () => {
       const prompt = systemPromptOf(setup.upstream.requests[seen]!);
       assert.match(prompt, call.platform === 'agora' ? /call , name Ada\./ : /call call-\w+, name Ada\./);
 
+      // One way to end and to transfer: the agent's; the platform's own functions are not offered twice.
+      const tools = (setup.upstream.requests[seen]!.body as { tools: Array<{ function: { name: string } }> }).tools.map((t) => t.function.name);
+      assert.deepEqual(tools.filter((name) => name !== 'skip_turn').sort(), ['end_call', 'transfer_call']);
+
       assert.equal((await caller.say('Where is my order?')).text, ANSWER);
 
       const controller = new AbortController();
