@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
-import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import { parseChatRequest } from '../../src/protocol/chat-request.ts';
 import { detectPlatform } from '../../src/platforms/platforms.ts';
 import { vapiPlatform } from '../../src/platforms/vapi.ts';
 import { TEST_KEY } from '../support/gateway-harness.ts';
+import { PlatformCaller, platformCalls } from '../support/platform-calls.ts';
 import { ANSWER, GREETING, startPhoneAgent, systemPromptOf, type PhoneAgentSetup } from '../support/phone-agent.ts';
 import { fixture } from './fixtures.ts';
 
@@ -59,62 +58,41 @@ describe('Vapi: the request in the gateway call model', () => {
 
 describe('Vapi: a whole call through the gateway with the openai client', () => {
   let setup: PhoneAgentSetup;
-  let client: OpenAI;
+  let caller: PlatformCaller;
   const base = fixture('vapi-variable');
-  const history: Array<{ role: 'user' | 'assistant'; content: string }> = [];
 
   before(async () => {
     setup = await startPhoneAgent();
     // Vapi's own guide leads to the doubled path: the client appends /chat/completions to it.
-    client = new OpenAI({ baseURL: `${setup.gateway.url}/vapi/v1/chat/completions`, apiKey: TEST_KEY, maxRetries: 0 });
+    const vapi = platformCalls().find((call) => call.platform === 'vapi')!;
+    caller = new PlatformCaller(setup.gateway.url, { ...vapi, base: '/vapi/v1/chat/completions', body: (messages) => ({ ...base, messages }) });
   });
   after(() => setup.close());
 
-  async function say(words: string, signal?: AbortSignal): Promise<{ text: string; chunks: ChatCompletionChunk[] }> {
-    history.push({ role: 'user', content: words });
-    const params = { ...base, messages: [...history] } as unknown as ChatCompletionCreateParamsStreaming;
-    const stream = await client.chat.completions.create(params, signal ? { signal } : {});
-    const chunks: ChatCompletionChunk[] = [];
-    let text = '';
-    for await (const chunk of stream) {
-      chunks.push(chunk);
-      text += chunk.choices[0]?.delta.content ?? '';
-    }
-    history.push({ role: 'assistant', content: text });
-    return { text, chunks };
-  }
-
-  /** The streamed tool call, its arguments joined. */
-  const toolCall = (chunks: ChatCompletionChunk[]) => {
-    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-    return { name: deltas[0]?.function?.name, arguments: deltas.map((d) => d.function?.arguments ?? '').join('') };
-  };
-
   it('greets, answers with the call data in the prompt, is cut off, transfers and ends', async () => {
-    assert.equal((await say('Hello?')).text, GREETING);
+    assert.equal((await caller.say('Hello?')).text, GREETING);
     assert.match(systemPromptOf(setup.upstream.requests[0]!), /Caller \+16505550199, call 2f6d4a1e-8c1b-4a7e-9f4e-3b7a1c2d9e10, name Ada\./);
 
-    assert.equal((await say('Where is my order?')).text, ANSWER);
+    assert.equal((await caller.say('Where is my order?')).text, ANSWER);
 
     // Barge-in: Vapi closes the stream; the upstream is stopped at once.
     const controller = new AbortController();
-    const cut = say('Tell me everything', controller.signal);
+    const cut = caller.say('Tell me everything', controller.signal);
     await setup.upstream.waitForRequests(3);
     controller.abort();
     await assert.rejects(cut);
     await setup.upstream.waitForAbort(2);
-    history.pop();
+    caller.history.pop();
 
-    const transfer = await say('A human, please');
+    const transfer = await caller.say('A human, please');
     assert.equal(transfer.text, 'Putting you through to sales.');
-    assert.equal(toolCall(transfer.chunks).name, 'transferCall');
-    assert.equal(toolCall(transfer.chunks).arguments, '{"destination":"+14155550100"}');
-    assert.equal(transfer.chunks.at(-1)!.choices[0]!.finish_reason, 'tool_calls');
+    assert.deepEqual(transfer.tool, { name: 'transferCall', arguments: '{"destination":"+14155550100"}' });
+    assert.equal(transfer.finishReason, 'tool_calls');
 
-    const bye = await say('ok bye');
+    const bye = await caller.say('ok bye');
     assert.equal(bye.text, 'Thanks for calling!');
-    assert.equal(toolCall(bye.chunks).name, 'endCall');
-    assert.equal(bye.chunks.at(-1)!.choices[0]!.finish_reason, 'tool_calls');
+    assert.deepEqual(bye.tool, { name: 'endCall', arguments: '{}' });
+    assert.equal(bye.finishReason, 'tool_calls');
 
     const turns = setup.gateway.logs.filter((line) => line.msg === 'turn');
     assert.ok(turns.every((line) => line.platform === 'vapi'));
@@ -130,5 +108,14 @@ describe('Vapi: a whole call through the gateway with the openai client', () => 
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
     assert.match(await response.text(), /data: \[DONE\]/);
+  });
+
+  it('asks for the key on the doubled path too', async () => {
+    const response = await fetch(`${setup.gateway.url}/chat/completions/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(base),
+    });
+    assert.equal(response.status, 401);
   });
 });
