@@ -57,6 +57,7 @@ export function buildTurnRecord(report: TurnReport, options: { maskPhoneNumbers:
     errorCode: report.errorCode ?? null,
     errorMessage: report.errorMessage ?? null,
     synthetic: report.synthetic ?? null,
+    platform: report.platform ?? null,
   };
 }
 

@@ -99,6 +99,12 @@ export const MIGRATIONS: readonly Migration[] = [
     // 'check' or 'simulate' for the gateway's own test traffic, so it can be told from real calls.
     statements: () => [`ALTER TABLE turns ADD COLUMN synthetic TEXT`],
   },
+  {
+    version: 3,
+    name: 'turns.platform',
+    // The voice platform that asked (ims, vapi, elevenlabs, ...); null for turns recorded before.
+    statements: () => [`ALTER TABLE turns ADD COLUMN platform TEXT`],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

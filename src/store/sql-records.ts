@@ -117,6 +117,7 @@ const TURN_COLUMNS = [
   'error_code',
   'error_message',
   'synthetic',
+  'platform',
 ] as const;
 
 /**
@@ -505,6 +506,7 @@ function encodeTurn(r: TurnRecord, dialect: Dialect): SqlValue[] {
     text(r.errorCode),
     text(r.errorMessage),
     text(r.synthetic),
+    text(r.platform),
   ];
 }
 
@@ -538,6 +540,7 @@ function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
     errorCode: str(row['error_code']),
     errorMessage: str(row['error_message']),
     synthetic: str(row['synthetic']),
+    platform: str(row['platform']),
   };
 }
 

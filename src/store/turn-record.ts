@@ -70,6 +70,8 @@ export interface TurnRecord {
   errorMessage: string | null;
   /** 'check' or 'simulate' when the gateway's own tools sent the turn (x-vlg-synthetic); null for real calls. */
   synthetic: string | null;
+  /** The voice platform that asked: ims, vapi, elevenlabs, trtc, volcengine, agora, livekit, pipecat. */
+  platform: string | null;
 }
 
 /** A platform event callback (IMS agent events) attached to a call. */

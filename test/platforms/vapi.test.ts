@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseChatRequest } from '../../src/protocol/chat-request.ts';
 import { detectPlatform } from '../../src/platforms/platforms.ts';
 import { vapiPlatform } from '../../src/platforms/vapi.ts';
-import { TEST_KEY } from '../support/gateway-harness.ts';
+import { TEST_ADMIN_KEY, TEST_KEY } from '../support/gateway-harness.ts';
 import { PlatformCaller, platformCalls } from '../support/platform-calls.ts';
 import { ANSWER, GREETING, startPhoneAgent, systemPromptOf, type PhoneAgentSetup } from '../support/phone-agent.ts';
 import { fixture } from './fixtures.ts';
@@ -97,6 +97,12 @@ describe('Vapi: a whole call through the gateway with the openai client', () => 
     const turns = setup.gateway.logs.filter((line) => line.msg === 'turn');
     assert.ok(turns.every((line) => line.platform === 'vapi'));
     assert.equal(setup.gateway.logText().includes('b1e4c8f2'), false, 'the raw body (orgId) is never logged');
+
+    await setup.gateway.records!.flush();
+    const record = await fetch(`${setup.gateway.url}/admin/calls/2f6d4a1e-8c1b-4a7e-9f4e-3b7a1c2d9e10`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+    const records = ((await record.json()) as { turnRecords: Array<{ platform: string; signal: string | null }> }).turnRecords;
+    assert.ok(records.every((turn) => turn.platform === 'vapi'), 'the records say which platform');
+    assert.deepEqual(records.map((turn) => turn.signal).filter(Boolean), ['transfer:sales', 'hangup']);
   });
 
   it('streams by the body, with no Accept header, on the shared doubled path when the body is Vapi', async () => {
