@@ -22,7 +22,9 @@ export interface SignalContext {
 /**
  * How one platform is told to end or transfer the call, after everything else the turn said.
  * Each returns the parts that close the stream, its `finish` included. Phrases arrive already
- * shaped for speech.
+ * shaped for speech. A WebSocket platform's form may return the neutral `end-call` / `transfer`
+ * parts themselves, for its session writer to put in its own message (Retell's `end_call`,
+ * ConversationRelay's `end`).
  */
 export interface CallSignalForm {
   /**

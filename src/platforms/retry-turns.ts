@@ -18,7 +18,7 @@ export const DEFAULT_RETRY_OPTIONS: RetryTurnsOptions = { maxTurns: 1000, keepMs
 
 /** One request's part in a turn that retries of it share. */
 export interface RetryTurn {
-  /** This request joined a turn already running or finished: it must not begin a new turn of the call. */
+  /** This request joined a turn already running or finished (it is a retry). */
   readonly joined: boolean;
   /** What the model runs under: aborted once every request of the turn has gone (after the grace period when they hung up). */
   readonly signal: AbortSignal;
@@ -32,7 +32,8 @@ export interface RetryTurn {
  * again: it joins the first request's turn and is sent its output from the start, live. The
  * turn keeps running while any of its requests is connected, and for `graceMs` after the last
  * one hung up (the platform's retry may be on its way); a newer turn of the call or a shutdown
- * stops it at once. Keyed by API key, platform and retry key; bounded in turns, time and size.
+ * stops it at once. The retry takes the request's place in the call (the request it retries is
+ * abandoned), so barge-in still reaches the turn through it. Keyed by API key, platform and retry key; bounded in turns, time and size.
  */
 export class RetryTurns {
   private readonly turns = new Map<string, SharedTurn>();

@@ -46,12 +46,27 @@ describe('platform retries are answered once', () => {
     assert.equal(setup.upstream.requests.length, seen + 2, 'a new request id is a new turn');
   });
 
-  it('LiveKit: identical requests in flight together are one turn', async () => {
+  it('LiveKit: an identical request while the first is still answering is a retry of it: one turn, given in full', async () => {
     const seen = setup.upstream.requests.length;
-    const [a, b] = await Promise.all([post('/livekit/v1/chat/completions', 'livekit'), post('/livekit/v1/chat/completions', 'livekit')]);
-    const [sa, sb] = await Promise.all([readStream(a), readStream(b)]);
-    assert.equal(sa.text, SLOW_ANSWER);
-    assert.equal(sb.text, SLOW_ANSWER);
+    const first = await post('/livekit/v1/chat/completions', 'livekit');
+    await setup.upstream.waitForRequests(seen + 1);
+    const retry = await readStream(await post('/livekit/v1/chat/completions', 'livekit'));
+    assert.equal(retry.text, SLOW_ANSWER);
+    assert.equal((await readStream(first)).sawDone, true, 'the abandoned request still ends well-formed');
     assert.equal(setup.upstream.requests.length, seen + 1);
+  });
+
+  it('a newer turn of the call stops a turn that a retry took over', async () => {
+    const seen = setup.upstream.requests.length;
+    const controller = new AbortController();
+    const first = await post('/trtc/v1/chat/completions', 'trtc', { 'x-request-id': 'req-cut' }, controller.signal);
+    await first.body!.getReader().read();
+    controller.abort();
+    const retry = post('/trtc/v1/chat/completions', 'trtc', { 'x-request-id': 'req-cut' });
+    const retried = await retry;
+    await retried.body!.getReader().read();
+    const next = await readStream(await post('/trtc/v1/chat/completions', 'trtc', { 'x-request-id': 'req-after' }));
+    assert.equal(next.text, SLOW_ANSWER);
+    await setup.upstream.waitForAbort(seen);
   });
 });

@@ -106,10 +106,10 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   };
   res.on('close', onClose);
   const callId = callIdentity(keyId, turn.call);
-  // A platform's retry joins the turn already answering it: no second run, no barge-in on itself.
+  // A platform's retry joins the turn already answering it (no second run) and takes over from the request it retries.
   const retry = openRetryTurn(deps.retries, platform, request, keyId, controller.signal);
   report.retry = retry?.joined;
-  const callTurn = retry?.joined ? undefined : deps.calls.beginTurn({
+  const callTurn = deps.calls.beginTurn({
     id: callId,
     controller,
     idleMs: agent.config.memory.idleMinutes * 60_000,
@@ -150,7 +150,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
       },
     });
     const parts = retry?.share(running.parts) ?? running.parts;
-    if (!retry?.joined) conversation = running.conversation;
+    conversation = running.conversation;
     if (turn.stream) {
       reply.hijack();
       await writeStream(parts, {
