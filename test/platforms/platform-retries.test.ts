@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { textEvents } from '../../src/testing/mock-upstream.ts';
 import { readStream } from '../support/gateway-harness.ts';
 import { phoneScenario, startPhoneAgent, type PhoneAgentSetup } from '../support/phone-agent.ts';
-import { platformFixture } from './fixtures.ts';
+import { postFixture } from './fixtures.ts';
 
 const SLOW_ANSWER = 'One moment please. Your order ships tomorrow.';
 
@@ -18,11 +18,8 @@ describe('platform retries are answered once', () => {
     await setup.close();
   });
 
-  const post = (path: string, name: string, headers: Record<string, string> = {}, signal?: AbortSignal) => {
-    const recorded = platformFixture(name);
-    const all = { ...Object.fromEntries(Object.entries(recorded.headers).map(([key, value]) => [key, String(value)])), ...headers };
-    return setup.gateway.post(path, recorded.body, { headers: all, ...(signal ? { signal } : {}) });
-  };
+  const post = (path: string, name: string, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+    postFixture(setup.gateway, path, name, { headers, ...(signal ? { signal } : {}) });
 
   it('TRTC: a retry after the timeout (same X-Request-Id) gets the answer already running, the model runs once', async () => {
     const seen = setup.upstream.requests.length;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { INTERRUPTION_NOTE } from '../../src/agent/history/interruptions.ts';
 import { readStream } from '../support/gateway-harness.ts';
 import { startPhoneAgent, type PhoneAgentSetup } from '../support/phone-agent.ts';
-import { platformFixture } from './fixtures.ts';
+import { postFixture } from './fixtures.ts';
 
 type Message = { role: string; content?: unknown };
 
@@ -14,11 +14,8 @@ describe("each platform's own rules, end to end", () => {
   });
   after(() => setup.close());
 
-  const post = (path: string, name: string, body: Record<string, unknown> = {}, signal?: AbortSignal) => {
-    const recorded = platformFixture(name);
-    const headers = Object.fromEntries(Object.entries(recorded.headers).map(([key, value]) => [key, String(value)]));
-    return setup.gateway.post(path, { ...recorded.body, ...body }, { headers, ...(signal ? { signal } : {}) });
-  };
+  const post = (path: string, name: string, body: Record<string, unknown> = {}, signal?: AbortSignal) =>
+    postFixture(setup.gateway, path, name, { body, ...(signal ? { signal } : {}) });
 
   it('ElevenLabs: a speculative request dropped at once stops the model and is no failure', async () => {
     const seen = setup.upstream.requests.length;
