@@ -5,6 +5,9 @@ import type { ChatMessage } from '../protocol/chat-types.ts';
 import type { PartStream } from '../providers/stream-part.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Agent } from './agent-registry.ts';
+import { imsPlatform } from '../platforms/ims.ts';
+import type { PlatformAdapter } from '../platforms/platform-adapter.ts';
+import { hideSignalFunctions } from '../platforms/hide-signal-functions.ts';
 import { lastUserText } from '../protocol/chat-types.ts';
 import type { AttemptObserver } from '../resilience/provider-chain.ts';
 import { apologizeOnFailure } from '../resilience/apologize-on-failure.ts';
@@ -29,6 +32,8 @@ export interface TurnInput {
   /** The call this turn belongs to, when the request names one (memory, barge-in). */
   callTurn?: CallTurn | undefined;
   observer?: TurnObserver;
+  /** The platform that asked: how it is told to end or transfer the call (IMS by default). */
+  platform?: Pick<PlatformAdapter, 'signalForm'>;
 }
 
 /** What a turn reports as it runs (records, logs, metrics). */
@@ -58,14 +63,16 @@ export interface RunningTurn {
 }
 
 export function runTurn(input: TurnInput): RunningTurn {
-  const { agent, request, callTurn, signal } = input;
+  const { agent, callTurn, signal } = input;
   const observer = input.observer ?? {};
   const config = agent.config;
   // One language for everything the gateway says or writes for itself in this turn.
-  const language = turnLanguage(config.language, lastUserText(request.messages));
+  const language = turnLanguage(config.language, lastUserText(input.request.messages));
   const phrases = PHRASES[language];
-  const prompt = buildPrompt(config, request, callTurn?.call.transcript, language);
   const endCall = config.endCall ?? DEFAULT_END_CALL;
+  const form = (input.platform ?? imsPlatform).signalForm({ endCall, offeredTools: clientFunctionNames(input.request.params.tools) });
+  const request = hideSignalFunctions(input.request, form, config);
+  const prompt = buildPrompt(config, request, callTurn?.call.transcript, language);
   const guard = (source: PartStream, honour: boolean): PartStream =>
     guardModelCommands(source, {
       honour,
@@ -111,7 +118,7 @@ export function runTurn(input: TurnInput): RunningTurn {
   // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
   if (speech) parts = guard(speech(parts), false);
   if (agent.mayEndOrTransfer) {
-    parts = emitCallSignals(parts, { ...endCall, farewell: endCall.farewell ?? phrases.farewell }, config.transfer, observer.onSignal, speech);
+    parts = emitCallSignals(parts, { ...endCall, farewell: endCall.farewell ?? phrases.farewell }, config.transfer, form, observer.onSignal, speech);
   }
   return { parts, conversation: prompt.conversation };
 }

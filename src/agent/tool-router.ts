@@ -69,7 +69,8 @@ export function clientFunctionNames(tools: unknown): Set<string> {
   return new Set(Array.isArray(tools) ? tools.map(functionNameOf).filter((name) => name !== '') : []);
 }
 
-function functionNameOf(tool: unknown): string {
+/** The function name of a `tools` entry ('' when it has none). */
+export function functionNameOf(tool: unknown): string {
   const fn = (tool as { function?: { name?: unknown } } | null)?.function;
   return typeof fn?.name === 'string' ? fn.name : '';
 }

@@ -21,6 +21,7 @@ import { registerHealth, type Readiness } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { unknownRouteHint } from './route-hint.ts';
+import { platformPaths, PLATFORMS } from '../platforms/platforms.ts';
 
 interface HttpClientError {
   status: number;
@@ -142,7 +143,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
     registerModels(scope, deps.agents, authenticate);
     registerHealth(scope, deps.readiness);
-    for (const url of ['/chat/completions', '/v1/chat/completions']) registerMethodNotAllowed(scope, url, ['POST']);
+    for (const url of ['/chat/completions', '/v1/chat/completions', ...PLATFORMS.flatMap(platformPaths)]) registerMethodNotAllowed(scope, url, ['POST']);
     for (const url of ['/models', '/v1/models', '/healthz', '/readyz']) registerMethodNotAllowed(scope, url, ['GET']);
   };
   void app.register(routes);

@@ -61,6 +61,7 @@ export function buildTurnRecord(
     errorCode: report.errorCode ?? null,
     errorMessage: report.errorMessage ?? null,
     synthetic: report.synthetic ?? null,
+    platform: report.platform ?? null,
   };
   if (options.phoneLookup) record.numberHashes = options.phoneLookup.hashes(call.callerNumber, call.calleeNumber);
   return record;

@@ -118,6 +118,12 @@ export const MIGRATIONS: readonly Migration[] = [
          synthetic = (SELECT MAX(t.synthetic) FROM turns t WHERE t.instance_id = calls.instance_id)`,
     ],
   },
+  {
+    version: 4,
+    name: 'turns.platform',
+    // The voice platform that asked (ims, vapi, elevenlabs, ...); null for turns recorded before.
+    statements: () => [`ALTER TABLE turns ADD COLUMN platform TEXT`],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -121,6 +121,7 @@ const TURN_COLUMNS = [
   'synthetic',
   'caller_hash',
   'callee_hash',
+  'platform',
 ] as const;
 
 /**
@@ -542,6 +543,7 @@ function encodeTurn(r: TurnRecord, dialect: Dialect): SqlValue[] {
     text(r.synthetic),
     r.numberHashes?.caller ?? null,
     r.numberHashes?.callee ?? null,
+    text(r.platform),
   ];
 }
 
@@ -575,6 +577,7 @@ function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
     errorCode: str(row['error_code']),
     errorMessage: str(row['error_message']),
     synthetic: str(row['synthetic']),
+    platform: str(row['platform']),
   };
 }
 

@@ -70,6 +70,8 @@ export interface TurnRecord {
   errorMessage: string | null;
   /** 'check' or 'simulate' when the gateway's own tools sent the turn (x-vlg-synthetic); null for real calls. */
   synthetic: string | null;
+  /** The voice platform that asked: ims, vapi, elevenlabs, trtc, volcengine, agora, livekit, pipecat. */
+  platform: string | null;
   /**
    * Keyed hashes of the full numbers (phone-lookup.ts), written so that the admin API can find a
    * call by a number stored masked. Written only: never read back, exported or shown.

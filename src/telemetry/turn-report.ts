@@ -37,6 +37,10 @@ export class TurnReport {
   errorMessage: string | undefined;
   /** 'check' or 'simulate': the gateway's own test traffic (the x-vlg-synthetic header). */
   synthetic: string | undefined;
+  /** The voice platform that asked (ims, vapi, ...). */
+  platform: string | undefined;
+  /** The platform's retry of a request, given the output of the turn already answering it. */
+  retry: boolean | undefined;
 
   readonly agent: string;
   /** The provider that answered (the agent's own until a fallback commits). */
@@ -97,6 +101,8 @@ export class TurnReport {
       instanceId: call.instanceId,
       channelId: call.channelId,
       sentenceId: call.sentenceId,
+      platform: this.platform,
+      retry: this.retry || undefined,
       agent: this.agent,
       provider: this.provider,
       stream: this.stream,

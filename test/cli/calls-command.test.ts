@@ -41,6 +41,7 @@ function turn(overrides: Partial<TurnRecord> & { id: string; startedAt: string }
     errorCode: null,
     errorMessage: null,
     synthetic: null,
+    platform: 'ims',
     ...overrides,
   };
 }

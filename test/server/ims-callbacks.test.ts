@@ -43,6 +43,7 @@ function turn(id: string, instanceId: string, startedAt: string): TurnRecord {
     errorCode: null,
     errorMessage: null,
     synthetic: null,
+    platform: 'ims',
   };
 }
 

@@ -75,6 +75,7 @@ export function turn(overrides: Partial<TurnRecord> = {}): TurnRecord {
     errorCode: null,
     errorMessage: null,
     synthetic: null,
+    platform: 'ims',
     ...overrides,
   };
 }

@@ -1,14 +1,13 @@
 import type { EndCallConfig, TransferConfig, TransferDestination } from '../../config/schema.ts';
-import { newToolCallId } from '../../protocol/completion-id.ts';
 import type { EndCallPart, PartStream, PartTransform, TransferPart } from '../../providers/stream-part.ts';
-import { hangupCommand, transferCommand } from '../call-control/ims-commands.ts';
+import type { CallSignalForm } from '../../platforms/platform-adapter.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import { spokenText } from './speech-stages.ts';
 
 /**
- * Turns `end-call` / `transfer` parts into what the workflow acts on, after everything else the
- * turn said: a hangup tool call (finish_reason `tool_calls`, matched by the FunctionMap) or the
- * `<imsagent_hangup/>` text command; transfers are always the `<imsagent_transfer_call/>` command.
+ * Turns `end-call` / `transfer` parts into what the platform acts on (its `form`: for IMS a
+ * hangup tool call matched by the FunctionMap or the `<imsagent_hangup/>` command, and the
+ * `<imsagent_transfer_call/>` command), after everything else the turn said.
  * A call that ends without a word gets the configured farewell, so it never ends in silence.
  * Everything the gateway says here (farewell, endword, transfer messages) goes through `speech`,
  * the stages the answer went through, so it is spoken as the model's text is; a farewell after
@@ -19,11 +18,13 @@ export async function* emitCallSignals(
   parts: PartStream,
   endCall: EndCallConfig & { farewell: string },
   transfer: TransferConfig | undefined,
+  form: CallSignalForm,
   onSignal?: (signal: string) => void,
   speech?: PartTransform,
 ): PartStream {
   let spoke = false;
   const joiner = new PhraseJoiner();
+  const say = (phrase: string): string => joiner.phrase(phrase);
   let ending: EndCallPart | undefined;
   let transferring: TransferPart | undefined;
   for await (const part of parts) {
@@ -43,24 +44,13 @@ export async function* emitCallSignals(
         const destination = transferring && transfer?.destinations[transferring.destination];
         if (destination) {
           onSignal?.(`transfer:${transferring!.destination}`);
-          yield { type: 'text', text: transferCommand(await spokenDestination(destination, speech)) };
-          yield { type: 'finish', reason: 'stop' };
+          yield* form.transfer(await spokenDestination(destination, speech), say);
         } else if (ending) {
           onSignal?.('hangup');
           // A farewell that says nothing once spoken counts as none.
           const own = ending.farewell === undefined ? '' : await spokenPhrase(speech, ending.farewell);
           const farewell = own !== '' || spoke ? own : await spokenPhrase(speech, endCall.farewell);
-          if (endCall.mode === 'text') {
-            yield { type: 'text', text: hangupCommand(farewell) };
-            yield { type: 'finish', reason: 'stop' };
-          } else {
-            if (farewell) yield { type: 'text', text: joiner.phrase(farewell) };
-            const callId = newToolCallId();
-            yield { type: 'tool-call-start', callId, name: endCall.hangupFunctionName };
-            yield { type: 'tool-call-delta', callId, argumentsDelta: '{}' };
-            yield { type: 'tool-call-end', callId };
-            yield { type: 'finish', reason: 'tool_calls' };
-          }
+          yield* form.hangup(farewell, say);
         } else {
           yield part;
         }

@@ -18,6 +18,9 @@ import type { AdmissionTicket } from '../admission.ts';
 import type { LiveTurns } from '../live-turns.ts';
 import type { RefusalLog } from '../refusal-log.ts';
 import { writeStream } from '../write-stream.ts';
+import type { PlatformAdapter } from '../../platforms/platform-adapter.ts';
+import { openRetryTurn, RetryTurns } from '../../platforms/retry-turns.ts';
+import { DOUBLED_PATHS, detectPlatform, platformBody, platformPaths, platformRequest, PLATFORMS } from '../../platforms/platforms.ts';
 import { OUTCOME_HEADER, SYNTHETIC_HEADER, syntheticMarker } from '../../protocol/synthetic-traffic.ts';
 
 export interface ChatRouteDeps {
@@ -32,17 +35,36 @@ export interface ChatRouteDeps {
   telemetry?: TurnTelemetry;
   /** Logs (rate-limited) and counts requests refused as a setup mistake. */
   refusals?: RefusalLog;
+  /** Turns that platform retries join instead of running again (one per route registration by default). */
+  retries?: RetryTurns;
 }
 
-/** `POST /chat/completions` and `POST /v1/chat/completions`: one conversational turn each. */
+/**
+ * `POST /chat/completions` and `POST /v1/chat/completions`: one conversational turn each, from
+ * the platform the request is recognised as (IMS by default); each platform's own routes under
+ * its prefix (`/vapi/v1/chat/completions`, ...). See src/platforms/.
+ */
 export function registerChatCompletions(app: FastifyInstance, deps: ChatRouteDeps): void {
-  const handler = (request: FastifyRequest, reply: FastifyReply) => handleTurn(request, reply, deps);
+  deps = { ...deps, retries: deps.retries ?? new RetryTurns() };
+  const onRequest = async (request: FastifyRequest) => deps.onRequest(request);
   for (const url of ['/chat/completions', '/v1/chat/completions']) {
-    app.post(url, { onRequest: async (request) => deps.onRequest(request) }, handler);
+    app.post(url, { onRequest }, (request, reply) => handleTurn(request, reply, deps, detectPlatform(platformRequest(request))));
+  }
+  for (const platform of PLATFORMS) {
+    for (const url of platformPaths(platform)) app.post(url, { onRequest }, (request, reply) => handleTurn(request, reply, deps, platform));
+  }
+  // The doubled path is a console mistake for IMS (a helpful 404), the guide's own address for Vapi.
+  for (const url of DOUBLED_PATHS) {
+    app.post(url, async (request, reply) => {
+      const platform = detectPlatform(platformRequest(request));
+      if (!platform.acceptsDoubledPath) return reply.callNotFound();
+      deps.onRequest(request);
+      return handleTurn(request, reply, deps, platform);
+    });
   }
 }
 
-async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: ChatRouteDeps): Promise<void> {
+async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: ChatRouteDeps, platform: PlatformAdapter): Promise<void> {
   if (!deps.turns.acceptingTurns) {
     throw new GatewayError('The gateway is shutting down; try again.', {
       status: 503,
@@ -53,7 +75,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   }
   let turn: ChatTurnRequest;
   try {
-    turn = parseChatRequest(request.body, singleValues(request.query));
+    turn = parseChatRequest(platformBody(platform, request), singleValues(request.query));
   } catch (error) {
     const field = error instanceof GatewayError ? extendDataField(error.param) : undefined;
     if (field !== undefined) deps.telemetry?.rejectedExtendData(field);
@@ -76,6 +98,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     throw error;
   }
   const report = new TurnReport(agent.id, agent.provider.name, turn.call, turn.stream);
+  report.platform = platform.name;
   const controller = new AbortController();
   deps.turns.add(controller);
   const res = reply.raw;
@@ -85,6 +108,9 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   };
   res.on('close', onClose);
   const callId = callIdentity(keyId, turn.call);
+  // A platform's retry joins the turn already answering it (no second run) and takes over from the request it retries.
+  const retry = openRetryTurn(deps.retries, platform, request, keyId, controller.signal);
+  report.retry = retry?.joined;
   const beginning = deps.calls.beginTurn({
     id: callId,
     controller,
@@ -108,9 +134,10 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     const running = runTurn({
       agent,
       request: turn,
-      signal: controller.signal,
+      signal: retry?.signal ?? controller.signal,
       logger,
       callTurn,
+      platform,
       observer: {
         onAttempt: (event) => report.attempt(event),
         onToolRun: (run) => report.toolRun(run),
@@ -125,7 +152,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
         onModelCommand: (event) => report.modelCommands.push(event),
       },
     });
-    const { parts } = running;
+    const parts = retry?.share(running.parts) ?? running.parts;
     conversation = running.conversation;
     if (turn.stream) {
       reply.hijack();
