@@ -14,7 +14,7 @@ import {
 import { openAICompatibleProviderSchema } from '../../src/config/schema.ts';
 import type { ProviderRequest } from '../../src/providers/provider.ts';
 import type { StreamPart } from '../../src/providers/stream-part.ts';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../src/testing/mock-upstream.ts';
+import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../tools/testing/mock-upstream.ts';
 
 const WAIT_MS = 3000;
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { mergeConsecutiveRoles, NOTE_PREFIX } from '../../../src/agent/history/merge-consecutive-roles.ts';
 import { messageText, type ChatMessage, type ContentPart } from '../../../src/protocol/chat-types.ts';
-import { growthRatio } from '../../../src/testing/growth.ts';
+import { growthRatio } from '../../../tools/testing/growth.ts';
 
 /** Time at 8x over time at 1x: about 8 when linear, about 64 when quadratic. */
 const MAX_GROWTH = 24;
