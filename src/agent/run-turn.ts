@@ -1,11 +1,11 @@
 import type { CallTurn } from '../calls/call-registry.ts';
 import { endCallSchema } from '../config/schema.ts';
 import type { ChatTurnRequest } from '../protocol/chat-request.ts';
-import type { ChatMessage } from '../protocol/chat-types.ts';
-import type { PartStream } from '../providers/stream-part.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import type { ChatMessage } from '../core/chat-types.ts';
+import type { PartStream } from '../core/stream-part.ts';
+import type { Logger } from 'pino';
 import type { Agent } from './agent-registry.ts';
-import { lastUserText } from '../protocol/chat-types.ts';
+import { lastUserText } from '../core/chat-types.ts';
 import type { AttemptObserver } from '../resilience/provider-chain.ts';
 import { apologizeOnFailure } from '../resilience/apologize-on-failure.ts';
 import { withFiller } from '../resilience/filler.ts';

@@ -1,5 +1,5 @@
-import type { ChatMessage } from '../protocol/chat-types.ts';
-import type { PartStream } from './stream-part.ts';
+import type { ChatMessage } from '../core/chat-types.ts';
+import type { PartStream } from '../core/stream-part.ts';
 
 /** What one turn asks of a provider. */
 export interface ProviderRequest {

@@ -1,8 +1,8 @@
 import Mustache from 'mustache';
 import type { ScriptedProviderConfig } from '../config/schema.ts';
-import { lastUserText, messageText, type ChatMessage } from '../protocol/chat-types.ts';
+import { lastUserText, messageText, type ChatMessage } from '../core/chat-types.ts';
 import type { Provider, ProviderRequest } from './provider.ts';
-import type { FinishReason, StreamPart, TokenUsage } from './stream-part.ts';
+import type { FinishReason, StreamPart, TokenUsage } from '../core/stream-part.ts';
 
 /**
  * The built-in deterministic engine: it answers from a script of keyword / regex rules, so the

@@ -25,7 +25,7 @@ import fc from 'fast-check';
 import { createParser } from 'eventsource-parser';
 import { checkStreamRules } from '../../tools/check/stream-rules.ts';
 import { parseChatRequest } from '../../src/protocol/chat-request.ts';
-import { GatewayError } from '../../src/protocol/gateway-error.ts';
+import { GatewayError } from '../../src/core/gateway-error.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayError } from '../../src/protocol/gateway-error.ts';
+import { GatewayError } from '../../src/core/gateway-error.ts';
 import { AdmissionControl, type AdmissionLimits, type AdmissionTicket } from '../../src/server/admission.ts';
 
 function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {

@@ -21,7 +21,7 @@
  * Unmerged messages are the same objects; the input is never mutated.
  */
 
-import { messageText, type ChatMessage, type ContentPart } from '../../protocol/chat-types.ts';
+import { messageText, type ChatMessage, type ContentPart } from '../../core/chat-types.ts';
 
 /** Prefix of a mid-conversation system message turned into a user message. */
 export const NOTE_PREFIX = '[Note] ';

@@ -1,6 +1,6 @@
 import type { EndCallConfig, TransferConfig, TransferDestination } from '../../config/schema.ts';
-import { newToolCallId } from '../../protocol/completion-id.ts';
-import type { EndCallPart, PartStream, PartTransform, TransferPart } from '../../providers/stream-part.ts';
+import { newToolCallId } from '../../core/completion-id.ts';
+import type { EndCallPart, PartStream, PartTransform, TransferPart } from '../../core/stream-part.ts';
 import { hangupCommand, transferCommand } from '../call-control/ims-commands.ts';
 import { spokenText } from './speech-stages.ts';
 

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import { GatewayError } from '../../core/gateway-error.ts';
 import type { CallEventRecord, RecordStore } from '../../store/turn-record.ts';
 import { exceedsJsonDepth } from '../../validation/json-depth.ts';
 import { toClientError } from '../client-errors.ts';

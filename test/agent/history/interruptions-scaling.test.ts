@@ -7,7 +7,7 @@ import {
   removeInterruptionMarkers,
   textBeforeInterruption,
 } from '../../../src/agent/history/interruptions.ts';
-import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage } from '../../../src/core/chat-types.ts';
 import { growthRatio } from '../../../tools/testing/growth.ts';
 import { isWhitespace } from '../../../src/text/is-whitespace.ts';
 

@@ -6,7 +6,7 @@ import {
   markInterruptions,
   removeInterruptionMarkers,
 } from '../../../src/agent/history/interruptions.ts';
-import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage } from '../../../src/core/chat-types.ts';
 import { deepFreeze, imsWindow, IMS_WINDOW, scriptMessages } from './ims-history.ts';
 
 const MARKER = '<ims_agent_interrupted>';

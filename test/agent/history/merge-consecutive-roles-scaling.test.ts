@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { mergeConsecutiveRoles, NOTE_PREFIX } from '../../../src/agent/history/merge-consecutive-roles.ts';
-import { messageText, type ChatMessage, type ContentPart } from '../../../src/protocol/chat-types.ts';
+import { messageText, type ChatMessage, type ContentPart } from '../../../src/core/chat-types.ts';
 import { growthRatio } from '../../../tools/testing/growth.ts';
 
 /** Time at 8x over time at 1x: about 8 when linear, about 64 when quadratic. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { INTERRUPTION_NOTE } from '../../../src/agent/history/interruptions.ts';
 import { mergeConsecutiveRoles, NOTE_PREFIX } from '../../../src/agent/history/merge-consecutive-roles.ts';
-import type { ChatMessage, ToolCall } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage, ToolCall } from '../../../src/core/chat-types.ts';
 import { deepFreeze, frame, imageUrls, IMS_WINDOW, imsWindow, multimodalTurn, scriptMessages } from './ims-history.ts';
 
 const hangup: ToolCall = { id: 'call_hangup_1', type: 'function', function: { name: 'hangup', arguments: '{}' } };

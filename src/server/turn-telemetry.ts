@@ -1,9 +1,9 @@
 import { buildTurnRecord } from '../store/build-turn-record.ts';
 import type { RecordStore } from '../store/turn-record.ts';
-import type { GatewayMetrics } from './metrics.ts';
-import { summarizeTurn } from './metrics.ts';
-import type { Tracing } from './tracing.ts';
-import type { TurnReport } from './turn-report.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { summarizeTurn } from '../telemetry/metrics.ts';
+import type { Tracing } from '../telemetry/tracing.ts';
+import type { TurnReport } from '../telemetry/turn-report.ts';
 
 export interface TurnTelemetryOptions {
   metrics: GatewayMetrics | undefined;
