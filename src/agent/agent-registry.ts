@@ -96,7 +96,7 @@ export class AgentRegistry {
           agentConfig.transfer !== undefined ||
           agentConfig.commands.fromModel ||
           agentConfig.onFailure.hangupAfterFailures > 0 ||
-          targets.some((target) => target.provider.type === 'scripted'),
+          targets.some((target) => target.provider.capabilities.endsCalls),
       });
     }
     if (problems.length > 0) throw new ConfigError('agents', problems);

@@ -1,7 +1,7 @@
 import Mustache from 'mustache';
 import type { ScriptedProviderConfig } from '../config/schema.ts';
 import { lastUserText, messageText, type ChatMessage } from '../core/chat-types.ts';
-import type { Provider, ProviderRequest } from './provider.ts';
+import type { Provider, ProviderCapabilities, ProviderRequest } from './provider.ts';
 import type { FinishReason, StreamPart, TokenUsage } from '../core/stream-part.ts';
 
 /**
@@ -45,6 +45,7 @@ const NO_ESCAPE = { escape: (value: unknown): string => String(value) };
 export class ScriptedProvider implements Provider {
   readonly name: string;
   readonly type = 'scripted';
+  readonly capabilities: ProviderCapabilities = { endsCalls: true };
   readonly #greeting: string | undefined;
   readonly #rules: readonly CompiledRule[];
   readonly #fallback: string;
