@@ -17,16 +17,13 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { ControlMessage, ServerMessage, ServerRole } from './ipc.ts';
 import type { BenchUpstream } from './bench-upstream.ts';
+import { sendToParent as send, serveParent } from './process-link.ts';
 
 interface Closable {
   close(): Promise<void>;
 }
 
 const ROLES: readonly ServerRole[] = ['upstream', 'pipe-relay', 'gateway', 'all'];
-
-const send = (message: ServerMessage): void => {
-  if (process.connected) process.send?.(message);
-};
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -46,11 +43,8 @@ async function main(): Promise<void> {
 
   const closables: Closable[] = [];
   let mock: BenchUpstream | undefined;
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    // Front to back: the relays first, then the upstream they talk to.
+  // Front to back: the relays first, then the upstream they talk to.
+  const closeAll = async (): Promise<void> => {
     for (const closable of closables.reverse()) {
       try {
         await closable.close();
@@ -58,20 +52,17 @@ async function main(): Promise<void> {
         // shutting down regardless
       }
     }
-    if (process.connected) process.disconnect?.();
   };
-  process.on('message', (message: ControlMessage) => {
-    if (message?.type === 'stop') void stop();
-    else if (message?.type === 'clock') send({ type: 'clock', id: message.id, at: performance.timeOrigin + performance.now() });
-    else if (message?.type === 'usage') {
+  const stop = serveParent<ControlMessage>((message) => {
+    if (message.type === 'clock') send({ type: 'clock', id: message.id, at: performance.timeOrigin + performance.now() } satisfies ServerMessage);
+    else if (message.type === 'usage') {
       if (message.gc) gc?.();
       const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
       const reply: ServerMessage = { type: 'usage', id: message.id, cpu: process.cpuUsage(), memory: { rss, heapUsed, external, arrayBuffers } };
       if (mock) reply.openHolds = mock.openHolds();
       send(reply);
     }
-  });
-  process.on('disconnect', () => void stop());
+  }, closeAll);
 
   try {
     if (!ROLES.includes(role)) throw new Error(`unknown --role ${values.role}`);
@@ -86,7 +77,7 @@ async function main(): Promise<void> {
           chunkChars: Number(values['chunk-chars']),
           intervalMs: Number(values['interval-ms']),
         },
-        (requestId, at) => send({ type: 'upstream-closed', requestId, at }),
+        (requestId, at) => send({ type: 'upstream-closed', requestId, at } satisfies ServerMessage),
       );
       closables.push(mock);
       upstreamUrl = mock.url;
@@ -109,9 +100,9 @@ async function main(): Promise<void> {
       closables.push(gateway);
       ready.gatewayUrl = gateway.url;
     }
-    send(ready);
+    send(ready satisfies ServerMessage);
   } catch (err) {
-    send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies ServerMessage);
     await stop();
     process.exitCode = 1;
   }

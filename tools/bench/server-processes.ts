@@ -4,16 +4,17 @@
  * (clock probes) and the moment the mock upstream saw a cancelled request's connection close.
  */
 
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { ControlMessage, CpuSample, MemorySample, ServerMessage, ServerRole } from './ipc.ts';
+import { ProcessLink } from './process-link.ts';
 import { BenchError } from './settings.ts';
 import { round3 } from './stats.ts';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./server-child.ts', import.meta.url));
 const PROBE_TIMEOUT_MS = 10_000;
+/** How long a server may take to exit once asked to stop. */
+const STOP_TIMEOUT_MS = 10_000;
 /** Clock probes; the one with the shortest round trip counts. */
 const CLOCK_PROBES = 20;
 
@@ -29,73 +30,47 @@ export interface UsageSample {
 export const wallClock = (): number => performance.timeOrigin + performance.now();
 
 export class ServerProcess {
-  readonly child: ChildProcess;
-  readonly ready: ReadyMessage;
-  #probes = 0;
-  readonly #waiters = new Map<number, (message: ServerMessage) => void>();
+  readonly #link: ProcessLink<ServerMessage, ReadyMessage>;
   /** Cancellation closes reported before anyone asked for them. */
   readonly #closed = new Map<string, number>();
   readonly #closeWaiters = new Map<string, (at: number) => void>();
 
-  private constructor(child: ChildProcess, ready: ReadyMessage) {
-    this.child = child;
-    this.ready = ready;
-    child.on('message', (message: ServerMessage) => {
-      if (message.type === 'usage' || message.type === 'clock') this.#waiters.get(message.id)?.(message);
-      else if (message.type === 'upstream-closed') {
-        const waiter = this.#closeWaiters.get(message.requestId);
-        if (waiter) waiter(message.at);
-        else this.#closed.set(message.requestId, message.at);
-      }
+  private constructor(link: ProcessLink<ServerMessage, ReadyMessage>) {
+    this.#link = link;
+    link.child.on('message', (message: ServerMessage) => {
+      if (message.type !== 'upstream-closed') return;
+      const waiter = this.#closeWaiters.get(message.requestId);
+      if (waiter) waiter(message.at);
+      else this.#closed.set(message.requestId, message.at);
     });
   }
 
-  /**
-   * Forks a server process and waits until it listens. `profileDir`: write a CPU profile there.
-   * The child's stdout goes to our stderr: stdout may be carrying the JSON report.
-   */
+  /** Forks a server process and waits until it listens. `profileDir`: write a CPU profile there. */
   static async start(role: ServerRole, args: string[], profileDir: string | undefined): Promise<ServerProcess> {
     const execArgv = ['--expose-gc'];
     if (profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}-\${pid}.cpuprofile`);
-    const child = fork(CHILD_SCRIPT, ['--role', role, ...args], { stdio: ['ignore', 2, 2, 'ipc'], execArgv });
-    const ready = await new Promise<ReadyMessage>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new BenchError(`bench server (${role}) exited early with code ${code}`));
-      child.once('exit', onExit);
-      child.once('message', (message: ServerMessage) => {
-        child.off('exit', onExit);
-        if (message.type === 'ready') resolve(message);
-        else {
-          child.kill();
-          reject(new BenchError(`bench server (${role}) failed: ${message.type === 'error' ? message.message : JSON.stringify(message)}`));
-        }
-      });
+    const link = await ProcessLink.start<ServerMessage, ReadyMessage>({
+      script: CHILD_SCRIPT,
+      args: ['--role', role, ...args],
+      execArgv,
+      label: `bench server (${role})`,
+      probeTimeoutMs: PROBE_TIMEOUT_MS,
+      stopTimeoutMs: STOP_TIMEOUT_MS,
     });
-    return new ServerProcess(child, ready);
+    return new ServerProcess(link);
+  }
+
+  get ready(): ReadyMessage {
+    return this.#link.ready;
   }
 
   get pid(): number {
     return this.ready.pid;
   }
 
-  #ask<T extends ServerMessage>(make: (id: number) => ControlMessage): Promise<T> {
-    const id = ++this.#probes;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters.delete(id);
-        reject(new BenchError(`bench server (${this.ready.role}) did not answer a probe within ${PROBE_TIMEOUT_MS} ms`));
-      }, PROBE_TIMEOUT_MS);
-      this.#waiters.set(id, (message) => {
-        clearTimeout(timer);
-        this.#waiters.delete(id);
-        resolve(message as T);
-      });
-      this.child.send(make(id));
-    });
-  }
-
   /** The process's CPU time so far and its memory now (after a full GC when `gc`). */
   async usage(gc = false): Promise<UsageSample> {
-    const message = await this.#ask<Extract<ServerMessage, { type: 'usage' }>>((id) => ({ type: 'usage', id, gc }));
+    const message = await this.#link.ask<Extract<ServerMessage, { type: 'usage' }>>((id) => ({ type: 'usage', id, gc }) satisfies ControlMessage);
     return { cpu: message.cpu, memory: message.memory, openHolds: message.openHolds ?? 0 };
   }
 
@@ -107,7 +82,7 @@ export class ServerProcess {
     let best = { offsetMs: Number.NaN, roundTripMs: Number.POSITIVE_INFINITY };
     for (let i = 0; i < CLOCK_PROBES; i++) {
       const sent = wallClock();
-      const { at } = await this.#ask<Extract<ServerMessage, { type: 'clock' }>>((id) => ({ type: 'clock', id }));
+      const { at } = await this.#link.ask<Extract<ServerMessage, { type: 'clock' }>>((id) => ({ type: 'clock', id }) satisfies ControlMessage);
       const received = wallClock();
       if (received - sent < best.roundTripMs) best = { offsetMs: at - (sent + received) / 2, roundTripMs: received - sent };
     }
@@ -134,14 +109,8 @@ export class ServerProcess {
     });
   }
 
-  /** Asks the process to shut down and waits for it to exit (killed after 10 s). */
-  async stop(): Promise<void> {
-    const { child } = this;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    if (child.connected) child.send({ type: 'stop' } satisfies ControlMessage);
-    const timer = setTimeout(() => child.kill(), 10_000);
-    await exited;
-    clearTimeout(timer);
+  /** Asks the process to shut down and waits for it to exit (killed after STOP_TIMEOUT_MS). */
+  stop(): Promise<void> {
+    return this.#link.stop();
   }
 }

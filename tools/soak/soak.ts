@@ -19,9 +19,10 @@
  *                        `<mock>/v1`, fallback provider `<mock>` (a second URL on the same mock),
  *                        first token 1500 ms, idle 1000 ms, one retry, circuit breaker 5 failures /
  *                        2 s, apology on failure; logs at info (as in production) into a counter.
- * Both children are forks of this file (`--child`), say `{ type: 'ready' }` over IPC, answer
- * probes (`stats`, `counts`, `explain`), and shut down on `{ type: 'stop' }` or when this process
- * goes away.
+ * Both children are forks of this file (`--child`) on the bench's process link
+ * (tools/bench/process-link.ts): they say `{ type: 'ready' }` over IPC, answer probes (`stats`,
+ * `counts`, `explain`), and shut down on `{ type: 'stop' }` or when this process goes away. The
+ * gateway is started as the bench starts it (tools/bench/bench-gateway.ts).
  *
  * Each simulated caller makes IMS-style turns (extendData.instanceId per call, sentenceId counting
  * up, history growing to 20 records, an answer the caller cut off sent back as what was heard plus
@@ -60,14 +61,11 @@
  * a socket leak. SOAK_GATEWAY_FLAGS adds Node flags to the gateway child (e.g. --cpu-prof).
  */
 
-import { fork, type ChildProcess } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +73,10 @@ import { parseArgs } from 'node:util';
 import { createParser } from 'eventsource-parser';
 import { Agent, request } from 'undici';
 import { PHRASES } from '../../src/agent/caller-language.ts';
+import { BENCH_TEXT } from '../bench/bench-upstream.ts';
+import { ProcessLink, sendToParent, serveParent } from '../bench/process-link.ts';
+import { BenchError } from '../bench/settings.ts';
+import { percentile as nearestRank, round1 } from '../bench/stats.ts';
 import { checkStreamRules } from '../check/stream-rules.ts';
 import type { MockEvent, MockScenario, RecordedRequest } from '../testing/mock-upstream.ts';
 
@@ -89,21 +91,20 @@ const TRACE_LINES = 12;
 /** Wall-clock milliseconds, shortened: comparable between the processes of one run. */
 const clockMs = (at = Date.now()): number => at % 10_000_000;
 const SOAK_KEY = 'soak-key';
+/** A child ends this long after it was asked to stop, whatever it still holds. */
+const CHILD_EXIT_MS = 5000;
 /** Names each turn (instanceId#sentenceId) for the gateway child's diagnostics; the gateway ignores it. */
 const TURN_HEADER = 'x-soak-turn';
 const AGENT = 'soak';
 
-/** The body of every answer; each answer starts with "Reply for <tag>. " naming its turn. */
-const BASE_TEXT =
-  'Sure, I can help with that. Your appointment is confirmed for Tuesday at three in the afternoon, ' +
-  'and we will send you a reminder the day before. Anything else?';
 /** What the gateway says when every provider failed (the callers speak English). */
 const APOLOGY: string = PHRASES.apology.en;
 const INTERRUPTED = '<ims_agent_interrupted>';
 /** How the user message names its turn; the mock answers "Reply for <tag>. ". */
 const TAG_PATTERN = /^Turn ([A-Za-z0-9]+)\./;
 
-const answerFor = (tag: string): string => `Reply for ${tag}. ${BASE_TEXT}`;
+/** The body of every answer (the bench's); each answer starts with "Reply for <tag>. " naming its turn. */
+const answerFor = (tag: string): string => `Reply for ${tag}. ${BENCH_TEXT}`;
 
 const FAULT_KINDS = [
   'http-500',
@@ -199,28 +200,6 @@ const randInt = (min: number, max: number): number => min + Math.floor(Math.rand
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 const errorText = (err: unknown): string => (err instanceof Error ? (err.stack ?? err.message) : String(err));
 
-/** Child side of the IPC link: answers probes, stops on `stop` or when the parent goes away. */
-function serveChild(onMessage: (message: ParentMessage) => void, stop: () => Promise<void>): void {
-  let stopping = false;
-  const shutdown = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    // Whatever happens, this process ends soon.
-    setTimeout(() => process.exit(0), 5000).unref();
-    try {
-      await stop();
-    } catch {
-      // shutting down regardless
-    }
-    if (process.connected) process.disconnect?.();
-  };
-  process.on('message', (message: ParentMessage) => {
-    if (message?.type === 'stop') void shutdown();
-    else onMessage(message);
-  });
-  process.on('disconnect', () => void shutdown());
-}
-
 // ---------------------------------------------------------------------------------------------
 // --child upstream: the mock upstream with fault injection
 
@@ -295,50 +274,27 @@ async function upstreamChild(faultRate: number): Promise<void> {
   const mock = await startMockUpstream(scenarioFor);
   // The mock records every request; a soak makes hundreds of thousands.
   const trim = setInterval(() => mock.requests.splice(0), 1000);
-  serveChild(
+  serveParent<ParentMessage>(
     (message) => {
       if (message.type !== 'counts') return;
       const cpu = process.cpuUsage();
       counts.cpuMicros = cpu.user + cpu.system;
-      process.send?.({ type: 'counts', id: message.id, counts } satisfies ChildMessage);
+      sendToParent({ type: 'counts', id: message.id, counts } satisfies ChildMessage);
     },
     async () => {
       clearInterval(trim);
       await mock.close();
     },
+    CHILD_EXIT_MS,
   );
-  process.send?.({ type: 'ready', role: 'upstream', pid: process.pid, url: mock.url } satisfies ChildMessage);
+  sendToParent({ type: 'ready', role: 'upstream', pid: process.pid, url: mock.url } satisfies ChildMessage);
 }
 
 // ---------------------------------------------------------------------------------------------
 // --child gateway: the real gateway with fallbacks and short budgets
 
 async function gatewayChild(upstreamUrl: string): Promise<void> {
-  const [{ gatewayConfigSchema }, { startGateway }, { createLogger }] = await Promise.all([
-    import('../../src/config/schema.ts'),
-    import('../../src/gateway.ts'),
-    import('../../src/telemetry/logger.ts'),
-  ]);
   const origin = new URL(upstreamUrl).origin;
-  const dataDir = mkdtempSync(join(tmpdir(), 'vlg-soak-'));
-  const config = gatewayConfigSchema.parse({
-    server: { apiKeys: [SOAK_KEY], dataDir, logLevel: 'info' },
-    providers: {
-      primary: { type: 'openai-compatible', baseUrl: `${origin}/v1`, apiKey: 'sk-soak-primary', ...PROVIDER_SETTINGS },
-      // The same mock under a second URL (POST /chat/completions instead of /v1/chat/completions).
-      backup: { type: 'openai-compatible', baseUrl: origin, apiKey: 'sk-soak-backup', ...PROVIDER_SETTINGS },
-    },
-    agents: {
-      [AGENT]: {
-        provider: 'primary',
-        model: 'soak-primary',
-        fallbacks: [{ provider: 'backup', model: 'soak-backup' }],
-        onFailure: { mode: 'apologize' },
-        // Calls that hung up are forgotten soon (the registry sweeps once a minute).
-        memory: { mode: 'window', idleMinutes: 0.5 },
-      },
-    },
-  });
 
   // The log is read, not printed: at info, as in production, one line per turn.
   const turnStatuses: Record<string, number> = {};
@@ -401,16 +357,37 @@ async function gatewayChild(upstreamUrl: string): Promise<void> {
       if (level >= 50 && errorLogs.length < 5) errorLogs.push(line.trim().slice(0, 600));
     },
   };
-  const logger = createLogger({ level: 'info', destination });
-  const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logger });
+  // Loaded only here, so that the upstream child carries none of the gateway's modules.
+  const { startLocalGateway } = await import('../bench/bench-gateway.ts');
+  const gateway = await startLocalGateway({
+    apiKey: SOAK_KEY,
+    providers: {
+      primary: { type: 'openai-compatible', baseUrl: `${origin}/v1`, apiKey: 'sk-soak-primary', ...PROVIDER_SETTINGS },
+      // The same mock under a second URL (POST /chat/completions instead of /v1/chat/completions).
+      backup: { type: 'openai-compatible', baseUrl: origin, apiKey: 'sk-soak-backup', ...PROVIDER_SETTINGS },
+    },
+    agents: {
+      [AGENT]: {
+        provider: 'primary',
+        model: 'soak-primary',
+        fallbacks: [{ provider: 'backup', model: 'soak-backup' }],
+        onFailure: { mode: 'apologize' },
+        // Calls that hung up are forgotten soon (the registry sweeps once a minute).
+        memory: { mode: 'window', idleMinutes: 0.5 },
+      },
+    },
+    logLevel: 'info',
+    log: destination,
+    drainTimeoutMs: 1000,
+  });
   let inboundSockets = 0;
   const acceptedAt = new WeakMap<Socket, number>();
-  gateway.app.server.on('connection', (socket: Socket) => {
+  gateway.server.on('connection', (socket: Socket) => {
     inboundSockets++;
     acceptedAt.set(socket, Date.now());
     socket.once('close', () => inboundSockets--);
   });
-  gateway.app.server.on('request', (request: IncomingMessage) => {
+  gateway.server.on('request', (request: IncomingMessage) => {
     const key = request.headers[TURN_HEADER];
     if (typeof key !== 'string') return;
     const headersAt = Date.now();
@@ -445,23 +422,18 @@ async function gatewayChild(upstreamUrl: string): Promise<void> {
       explained: Object.fromEntries(explained),
     };
   };
-  serveChild(
+  serveParent<ParentMessage>(
     (message) => {
-      if (message.type === 'stats') process.send?.({ type: 'stats', id: message.id, stats: stats(message.gc, message.resetLoopDelay) } satisfies ChildMessage);
+      if (message.type === 'stats') sendToParent({ type: 'stats', id: message.id, stats: stats(message.gc, message.resetLoopDelay) } satisfies ChildMessage);
       else if (message.type === 'explain' && !explained.has(message.instanceId)) {
         const lines = [...recent.values()].filter((r) => r.instanceId === message.instanceId).map((r) => r.line);
         explained.set(message.instanceId, lines.slice(-TRACE_LINES));
       }
     },
-    async () => {
-      try {
-        await gateway.close(1000);
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    },
+    () => gateway.close(),
+    CHILD_EXIT_MS,
   );
-  process.send?.({ type: 'ready', role: 'gateway', pid: process.pid, url: `${gateway.url}/v1` } satisfies ChildMessage);
+  sendToParent({ type: 'ready', role: 'gateway', pid: process.pid, url: gateway.url } satisfies ChildMessage);
 }
 
 async function childMain(argv: string[]): Promise<void> {
@@ -475,7 +447,7 @@ async function childMain(argv: string[]): Promise<void> {
     else if (values.child === 'gateway') await gatewayChild(values.upstream ?? '');
     else throw new Error(`unknown --child ${values.child}`);
   } catch (err) {
-    process.send?.({ type: 'error', message: errorText(err) } satisfies ChildMessage);
+    sendToParent({ type: 'error', message: errorText(err) } satisfies ChildMessage);
     process.exitCode = 1;
     if (process.connected) process.disconnect?.();
   }
@@ -525,8 +497,6 @@ interface Settings {
   json: boolean;
 }
 
-class SoakError extends Error {}
-
 const USAGE =
   'usage: node tools/soak/soak.ts [--calls 200] [--minutes 10] [--fault-rate 0.1] [--disconnect-rate 0.1]\n' +
   '                          [--barge-in-rate 0.1] [--json]\n';
@@ -547,7 +517,7 @@ function parseSettings(): Settings | undefined {
       strict: true,
     }));
   } catch (err) {
-    throw new SoakError(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    throw new BenchError(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
   }
   if (values.help) {
     process.stdout.write(USAGE);
@@ -556,12 +526,12 @@ function parseSettings(): Settings | undefined {
   const number = (name: string, text: string, min: number, max: number, integer = false): number => {
     const value = Number(text);
     if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-      throw new SoakError(`--${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${text}"`);
+      throw new BenchError(`--${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${text}"`);
     }
     return value;
   };
   const minutes = number('minutes', values.minutes, 0, 24 * 60);
-  if (minutes <= 0) throw new SoakError(`--minutes must be above 0, got "${values.minutes}"`);
+  if (minutes <= 0) throw new BenchError(`--minutes must be above 0, got "${values.minutes}"`);
   return {
     calls: number('calls', values.calls, 1, 10_000, true),
     minutes,
@@ -572,84 +542,28 @@ function parseSettings(): Settings | undefined {
   };
 }
 
-/** A forked child and its request/answer probes over IPC. */
-class ChildLink {
-  readonly child: ChildProcess;
-  readonly role: string;
-  ready!: Extract<ChildMessage, { type: 'ready' }>;
-  exited = false;
-  private nextId = 0;
-  private readonly pending = new Map<number, (message: ChildMessage) => void>();
+type SoakChild = ProcessLink<ChildMessage, Extract<ChildMessage, { type: 'ready' }>>;
 
-  constructor(role: string, args: string[], execArgv: string[]) {
-    this.role = role;
-    // The child's stdout goes to our stderr: stdout may be carrying the JSON summary.
-    this.child = fork(SELF, ['--child', role, ...args], { stdio: ['ignore', 2, 2, 'ipc'], execArgv });
-    this.child.on('message', (message: ChildMessage) => {
-      if ((message.type === 'counts' || message.type === 'stats') && this.pending.has(message.id)) {
-        this.pending.get(message.id)!(message);
-        this.pending.delete(message.id);
-      }
-    });
-    this.child.once('exit', () => {
-      this.exited = true;
-    });
-  }
-
-  async start(): Promise<this> {
-    const exited = once(this.child, 'exit').then(([code]) => {
-      throw new SoakError(`the ${this.role} child exited early with code ${String(code)}`);
-    });
-    const message = once(this.child, 'message').then(([first]) => first as ChildMessage);
-    const first = await Promise.race([message, exited, sleep(20_000, undefined, { ref: false }).then(() => undefined)]);
-    exited.catch(() => undefined);
-    if (first?.type !== 'ready') {
-      this.kill();
-      throw new SoakError(`the ${this.role} child failed to start: ${first?.type === 'error' ? first.message : 'no ready message'}`);
-    }
-    this.ready = first;
-    return this;
-  }
-
-  ask(message: { type: 'counts' } | { type: 'stats'; gc: boolean; resetLoopDelay: LoopReset }, timeoutMs = 5000): Promise<ChildMessage> {
-    const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      if (this.exited || !this.child.connected) return reject(new SoakError(`the ${this.role} child is gone`));
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new SoakError(`the ${this.role} child did not answer a ${message.type} probe`));
-      }, timeoutMs);
-      this.pending.set(id, (answer) => {
-        clearTimeout(timer);
-        resolve(answer);
-      });
-      this.child.send({ ...message, id } satisfies ParentMessage);
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const exited = once(this.child, 'exit');
-    if (this.child.connected) this.child.send({ type: 'stop' } satisfies ParentMessage);
-    const timer = setTimeout(() => this.kill(), 8000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  kill(): void {
-    if (!this.exited) this.child.kill('SIGKILL');
-  }
+/** Forks this file as the `role` child (see the top) and waits for its ready message. */
+function startChild(role: 'upstream' | 'gateway', args: string[], execArgv: string[]): Promise<SoakChild> {
+  return ProcessLink.start({
+    script: SELF,
+    args: ['--child', role, ...args],
+    execArgv,
+    label: `the ${role} child`,
+    readyTimeoutMs: 20_000,
+    probeTimeoutMs: 5000,
+    stopTimeoutMs: 8000,
+  });
 }
 
-async function gatewayStats(gateway: ChildLink, gc: boolean, resetLoopDelay: LoopReset = 'none'): Promise<GatewayStats> {
-  const answer = await gateway.ask({ type: 'stats', gc, resetLoopDelay });
-  if (answer.type !== 'stats') throw new SoakError('unexpected answer to a stats probe');
+async function gatewayStats(gateway: SoakChild, gc: boolean, resetLoopDelay: LoopReset = 'none'): Promise<GatewayStats> {
+  const answer = await gateway.ask<Extract<ChildMessage, { type: 'stats' }>>((id) => ({ type: 'stats', id, gc, resetLoopDelay }) satisfies ParentMessage);
   return answer.stats;
 }
 
-async function upstreamCounts(upstream: ChildLink): Promise<UpstreamCounts> {
-  const answer = await upstream.ask({ type: 'counts' });
-  if (answer.type !== 'counts') throw new SoakError('unexpected answer to a counts probe');
+async function upstreamCounts(upstream: SoakChild): Promise<UpstreamCounts> {
+  const answer = await upstream.ask<Extract<ChildMessage, { type: 'counts' }>>((id) => ({ type: 'counts', id }) satisfies ParentMessage);
   return answer.counts;
 }
 
@@ -1025,7 +939,7 @@ async function warmUp(context: RunContext, callers: number): Promise<void> {
 }
 
 /** Waits until the gateway's TCP sockets drop to `target` (or stop changing), then measures with GC. */
-async function settledStats(gateway: ChildLink, target: number): Promise<{ stats: GatewayStats; waitedMs: number }> {
+async function settledStats(gateway: SoakChild, target: number): Promise<{ stats: GatewayStats; waitedMs: number }> {
   const started = performance.now();
   let previous = -1;
   let stableFor = 0;
@@ -1085,12 +999,9 @@ subscribe('undici:client:sendHeaders', (message) => {
 /** Orders trace lines by the time they start with ("@<ms> ..."). */
 const byStart = (a: string, b: string): number => Number(/^@(\d+)/.exec(a)?.[1] ?? 0) - Number(/^@(\d+)/.exec(b)?.[1] ?? 0);
 const mb = (bytes: number): number => Math.round((bytes / (1024 * 1024)) * 10) / 10;
-const round1 = (value: number): number => Math.round(value * 10) / 10;
-
+/** The nearest-rank percentile in ms (one decimal); null without values. */
 function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return round1(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!);
+  return values.length === 0 ? null : round1(nearestRank([...values].sort((a, b) => a - b), p));
 }
 
 function memoryView(stats: GatewayStats) {
@@ -1112,7 +1023,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${text}\n`);
   };
   const tally = new Tally();
-  const children: ChildLink[] = [];
+  const children: SoakChild[] = [];
   const runMs = settings.minutes * 60_000;
   // The hard bound: whatever hangs, nothing outlives this.
   const hardDeadline = setTimeout(() => {
@@ -1125,18 +1036,18 @@ async function main(): Promise<number> {
   let dispatcher: Agent | undefined;
   let progress: NodeJS.Timeout | undefined;
   try {
-    const upstream = await new ChildLink('upstream', ['--fault-rate', String(settings.faultRate)], []).start();
+    const upstream = await startChild('upstream', ['--fault-rate', String(settings.faultRate)], []);
     children.push(upstream);
     // SOAK_GATEWAY_FLAGS: extra Node flags for the gateway child when investigating (e.g. --trace-gc, --cpu-prof).
     const gatewayFlags = (process.env.SOAK_GATEWAY_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
-    const gateway = await new ChildLink('gateway', ['--upstream', upstream.ready.url], ['--expose-gc', ...gatewayFlags]).start();
+    const gateway = await startChild('gateway', ['--upstream', upstream.ready.url], ['--expose-gc', ...gatewayFlags]);
     children.push(gateway);
     let stopping = false;
     let childDied: string | undefined;
     for (const child of children) {
       child.child.once('exit', (code, signal) => {
         if (stopping) return;
-        childDied = `the ${child.role} child exited during the run (code ${String(code)}, signal ${String(signal)})`;
+        childDied = `the ${child.ready.role} child exited during the run (code ${String(code)}, signal ${String(signal)})`;
         tally.unexpected('child died', childDied);
         tally.stopped = true;
       });
@@ -1198,7 +1109,7 @@ async function main(): Promise<number> {
     const loadMs = performance.now() - started;
     clearInterval(progress);
     if (childDied !== undefined) {
-      throw new SoakError(`${childDied}; ${tally.turns} turns, ${tally.unexpectedCount} unexpected, e.g.\n${tally.unexpectedSamples.slice(0, 5).map((s) => `  ${s.text}`).join('\n')}`);
+      throw new BenchError(`${childDied}; ${tally.turns} turns, ${tally.unexpectedCount} unexpected, e.g.\n${tally.unexpectedSamples.slice(0, 5).map((s) => `  ${s.text}`).join('\n')}`);
     }
     const atLoadEnd = await gatewayStats(gateway, false);
     const cpuAtEnd = { gateway: atLoadEnd.cpuMicros, upstream: (await upstreamCounts(upstream)).cpuMicros, self: cpuMicros() };
@@ -1371,7 +1282,7 @@ if (process.argv.includes('--child')) {
   try {
     process.exitCode = await main();
   } catch (err) {
-    process.stderr.write(`soak failed: ${err instanceof SoakError ? err.message : errorText(err)}\n`);
+    process.stderr.write(`soak failed: ${err instanceof BenchError ? err.message : errorText(err)}\n`);
     process.exitCode = 1;
   }
   // Everything was closed; should a stray handle remain, the process still ends by itself.
