@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runsHere, runWithNode } from './node-runtime.js';
 
-const source = new URL('../src/cli/main.ts', import.meta.url);
-const entry = existsSync(source) ? source : new URL('../dist/cli/main.js', import.meta.url);
+// tools/cli/main.ts is the whole command: the gateway's own commands plus simulate, check and bench.
+const source = new URL('../tools/cli/main.ts', import.meta.url);
+const entry = existsSync(source) ? source : new URL('../dist/tools/cli/main.js', import.meta.url);
 
 if (runsHere()) await import(entry.href);
 else runWithNode([fileURLToPath(entry), ...process.argv.slice(2)]);

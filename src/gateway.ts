@@ -19,7 +19,7 @@ import type { RecordStore } from './store/turn-record.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
 import { startTracing } from './telemetry/tracing.ts';
-import { TurnTelemetry } from './telemetry/turn-telemetry.ts';
+import { TurnTelemetry } from './server/turn-telemetry.ts';
 
 export interface StartGatewayOptions {
   config: GatewayConfig;

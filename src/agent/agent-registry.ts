@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/config-error.ts';
 import type { AgentConfig, GatewayConfig } from '../config/schema.ts';
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { GatewayError } from '../core/gateway-error.ts';
 import { createProvider } from '../providers/create-provider.ts';
 import { circuitBreakerSchema, providerTimeoutsSchema, retrySchema } from '../config/schema.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -96,7 +96,7 @@ export class AgentRegistry {
           agentConfig.transfer !== undefined ||
           agentConfig.commands.fromModel ||
           agentConfig.onFailure.hangupAfterFailures > 0 ||
-          targets.some((target) => target.provider.type === 'scripted'),
+          targets.some((target) => target.provider.capabilities.endsCalls),
       });
     }
     if (problems.length > 0) throw new ConfigError('agents', problems);

@@ -1,8 +1,8 @@
 import type { ReasoningMode } from '../config/schema.ts';
 import type { ChatTurnRequest } from '../protocol/chat-request.ts';
-import type { ChatMessage } from '../protocol/chat-types.ts';
-import type { FinishPart, PartStream, TokenUsage } from '../providers/stream-part.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import type { ChatMessage } from '../core/chat-types.ts';
+import type { FinishPart, PartStream, TokenUsage } from '../core/stream-part.ts';
+import type { Logger } from 'pino';
 import { streamWithFallbacks, type AttemptEvent, type AttemptObserver } from '../resilience/provider-chain.ts';
 import type { Agent } from './agent-registry.ts';
 import type { CallerLanguage } from './language/caller-language.ts';

@@ -1,13 +1,12 @@
 import type { CallTurn } from '../calls/call-registry.ts';
 import { endCallSchema } from '../config/schema.ts';
 import type { ChatTurnRequest } from '../protocol/chat-request.ts';
-import type { ChatMessage } from '../protocol/chat-types.ts';
-import type { PartStream } from '../providers/stream-part.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import type { ChatMessage } from '../core/chat-types.ts';
+import type { PartStream } from '../core/stream-part.ts';
+import type { Logger } from 'pino';
 import type { Agent } from './agent-registry.ts';
-import { imsPlatform } from '../platforms/ims.ts';
-import type { PlatformAdapter } from '../platforms/platform-adapter.ts';
-import { hideSignalFunctions } from '../platforms/hide-signal-functions.ts';
+import type { SignalFormSource } from './call-control/signal-form.ts';
+import { hideSignalFunctions } from './call-control/hide-signal-functions.ts';
 import { lastUserText } from '../protocol/chat-types.ts';
 import type { AttemptObserver } from '../resilience/provider-chain.ts';
 import { apologizeOnFailure } from '../resilience/apologize-on-failure.ts';
@@ -32,8 +31,8 @@ export interface TurnInput {
   /** The call this turn belongs to, when the request names one (memory, barge-in). */
   callTurn?: CallTurn | undefined;
   observer?: TurnObserver;
-  /** The platform that asked: how it is told to end or transfer the call (IMS by default). */
-  platform?: Pick<PlatformAdapter, 'signalForm'>;
+  /** The platform that asked: how it is told to end or transfer the call. */
+  platform: SignalFormSource;
 }
 
 /** What a turn reports as it runs (records, logs, metrics). */
@@ -70,7 +69,7 @@ export function runTurn(input: TurnInput): RunningTurn {
   const language = turnLanguage(config.language, lastUserText(input.request.messages));
   const phrases = PHRASES[language];
   const endCall = config.endCall ?? DEFAULT_END_CALL;
-  const form = (input.platform ?? imsPlatform).signalForm({ endCall, offeredTools: clientFunctionNames(input.request.params.tools) });
+  const form = input.platform.signalForm({ endCall, offeredTools: clientFunctionNames(input.request.params.tools) });
   const request = hideSignalFunctions(input.request, form, config);
   const prompt = buildPrompt(config, request, callTurn?.call.transcript, language);
   const guard = (source: PartStream, honour: boolean): PartStream =>

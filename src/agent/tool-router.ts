@@ -1,5 +1,5 @@
 import type { AgentConfig, HttpToolConfig } from '../config/schema.ts';
-import type { FunctionToolDefinition } from '../protocol/chat-types.ts';
+import type { FunctionToolDefinition } from '../core/chat-types.ts';
 import { endCallFunction, transferFunction } from './call-control/call-functions.ts';
 import type { CallerLanguage } from './language/caller-language.ts';
 import { PHRASES, type Phrases } from './language/phrases.ts';

@@ -1,4 +1,4 @@
-import type { AdmissionTicket } from '../server/admission.ts';
+import type { AdmissionTicket } from './admission.ts';
 import type { CallTurn, TurnStart } from './call-registry.ts';
 
 /** How the shared state stands: undefined when calls are kept in this process only (state.store memory). */

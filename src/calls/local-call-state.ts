@@ -1,4 +1,4 @@
-import type { AdmissionControl, AdmissionTicket } from '../server/admission.ts';
+import type { AdmissionControl, AdmissionTicket } from './admission.ts';
 import type { CallRegistry, CallTurn, TurnStart } from './call-registry.ts';
 import type { CallState } from './call-state.ts';
 

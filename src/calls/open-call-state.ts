@@ -1,11 +1,11 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { GatewayConfig } from '../config/schema.ts';
-import { AdmissionControl } from '../server/admission.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { AdmissionControl } from './admission.ts';
+import type { Logger } from 'pino';
 import { CallRegistry } from './call-registry.ts';
 import type { CallState } from './call-state.ts';
 import { LocalCallState } from './local-call-state.ts';
-import type { SharedStateMetricsSource } from '../telemetry/metrics.ts';
+import type { SharedStateMetricsSource } from './shared-state-metrics.ts';
 import { RedisCallState } from './redis/redis-call-state.ts';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';

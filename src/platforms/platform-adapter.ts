@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EndCallConfig, TransferDestination } from '../config/schema.ts';
-import type { StreamPart } from '../providers/stream-part.ts';
-import type { JoinPhrase } from './signal-parts.ts';
+import type { CallSignalForm, SignalContext } from '../agent/call-control/signal-form.ts';
+
+export type { CallSignalForm, JoinPhrase, SignalContext } from '../agent/call-control/signal-form.ts';
 
 /** The voice platforms the gateway speaks to; `ims` is the default. */
 export type PlatformName = 'ims' | 'vapi' | 'elevenlabs' | 'trtc' | 'volcengine' | 'agora' | 'livekit' | 'pipecat';
@@ -10,33 +10,6 @@ export type PlatformName = 'ims' | 'vapi' | 'elevenlabs' | 'trtc' | 'volcengine'
 export interface PlatformRequest {
   readonly headers: IncomingHttpHeaders;
   readonly body: Readonly<Record<string, unknown>>;
-}
-
-/** What the signal form needs to know about the turn. */
-export interface SignalContext {
-  /** The agent's end-call settings (IMS reads `mode` and `hangupFunctionName`). */
-  endCall: EndCallConfig;
-  /** The function names the platform offered in the request's `tools`. */
-  offeredTools: ReadonlySet<string>;
-}
-
-/**
- * How one platform is told to end or transfer the call, after everything else the turn said.
- * Each returns the parts that close the stream, its `finish` included. Phrases arrive already
- * shaped for speech. A WebSocket platform's form may return the neutral `end-call` / `transfer`
- * parts themselves, for its session writer to put in its own message (Retell's `end_call`,
- * ConversationRelay's `end`).
- */
-export interface CallSignalForm {
-  /**
-   * The platform's own functions that carry these signals (Vapi's `endCall`, ...). An agent that
-   * decides a signal itself does not offer the model the platform's function for it too: one way
-   * to end a call, with the agent's farewell rules and on the record.
-   */
-  readonly functions: { end?: string; transfer?: string };
-  /** `farewell` may be empty; `say` joins a phrase to what the turn said before (never a space next to Chinese). */
-  hangup(farewell: string, say: JoinPhrase): StreamPart[];
-  transfer(destination: TransferDestination, say: JoinPhrase): StreamPart[];
 }
 
 /**

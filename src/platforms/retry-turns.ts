@@ -1,5 +1,5 @@
 import { cancellationKind, clientClosedError } from '../calls/cancellation.ts';
-import type { PartStream, StreamPart } from '../providers/stream-part.ts';
+import type { PartStream, StreamPart } from '../core/stream-part.ts';
 import type { PlatformAdapter } from './platform-adapter.ts';
 import { platformRequest } from './platforms.ts';
 

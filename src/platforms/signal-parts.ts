@@ -1,10 +1,9 @@
-import { newToolCallId } from '../protocol/completion-id.ts';
-import type { StreamPart } from '../providers/stream-part.ts';
+import { newToolCallId } from '../core/completion-id.ts';
+import type { JoinPhrase } from '../agent/call-control/signal-form.ts';
+import type { StreamPart } from '../core/stream-part.ts';
 
 /** Building blocks of a signal form: what is said, and a streamed tool call that ends the turn. */
 
-/** Joins one of the gateway's phrases to what the turn already said (a space only where the script needs one). */
-export type JoinPhrase = (phrase: string) => string;
 
 /** A phrase said after what the turn already said, or nothing when empty. */
 export function spokenAfter(phrase: string | undefined, say: JoinPhrase): StreamPart[] {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { ChatMessage } from './chat-types.ts';
-import { GatewayError } from './gateway-error.ts';
+import type { ChatMessage } from '../core/chat-types.ts';
+import { GatewayError } from '../core/gateway-error.ts';
 import { formatIssuePath } from '../validation/issue-path.ts';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../validation/json-depth.ts';
 import { extendDataSchema, SENTENCE_ID_RULE, toCallMetadata, type CallMetadata } from './extend-data.ts';

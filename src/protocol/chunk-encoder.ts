@@ -1,4 +1,4 @@
-import type { FinishReason, TokenUsage } from '../providers/stream-part.ts';
+import type { FinishReason, TokenUsage } from '../core/stream-part.ts';
 
 /**
  * Writes one stream's `chat.completion.chunk` SSE events, following the rules strict clients

@@ -1,5 +1,5 @@
-import type { ToolCall } from './chat-types.ts';
-import type { FinishReason, StreamPart, TokenUsage } from '../providers/stream-part.ts';
+import type { ToolCall } from '../core/chat-types.ts';
+import type { FinishReason, StreamPart, TokenUsage } from '../core/stream-part.ts';
 
 export interface ChatCompletion {
   id: string;

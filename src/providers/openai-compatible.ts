@@ -6,18 +6,18 @@
 
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Agent, request as undiciRequest } from 'undici';
-import { newToolCallId } from '../protocol/completion-id.ts';
+import { newToolCallId } from '../core/completion-id.ts';
 import type { OpenAICompatibleProviderConfig } from '../config/schema.ts';
-import type { Provider, ProviderRequest } from './provider.ts';
+import type { Provider, ProviderCapabilities, ProviderRequest } from './provider.ts';
 import { serializeRequestBody } from './request-body.ts';
-import type { FinishReason, PartStream, StreamPart } from './stream-part.ts';
+import type { FinishReason, PartStream, StreamPart } from '../core/stream-part.ts';
 import {
   errorFromConnectionFailure,
   errorFromStreamErrorObject,
   errorFromUpstreamResponse,
   streamBrokenError,
 } from './upstream-errors.ts';
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { GatewayError } from '../core/gateway-error.ts';
 
 /** At most this much of an error response body is read. */
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -240,6 +240,8 @@ async function readText(body: ResponseBody, limit: number): Promise<string> {
 export class OpenAICompatibleProvider implements Provider {
   readonly name: string;
   readonly type = 'openai-compatible' as const;
+  /** The model ends calls only through the functions it is offered (decided per agent). */
+  readonly capabilities: ProviderCapabilities = { endsCalls: false };
   readonly #config: OpenAICompatibleProviderConfig;
   readonly #url: string;
   readonly #headers: Record<string, string>;

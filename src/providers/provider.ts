@@ -1,5 +1,5 @@
-import type { ChatMessage } from '../protocol/chat-types.ts';
-import type { PartStream } from './stream-part.ts';
+import type { ChatMessage } from '../core/chat-types.ts';
+import type { PartStream } from '../core/stream-part.ts';
 
 /** What one turn asks of a provider. */
 export interface ProviderRequest {
@@ -16,6 +16,12 @@ export interface ProviderRequest {
   signal: AbortSignal;
 }
 
+/** What a provider does beyond streaming an answer: declared by the provider, never inferred from its type. */
+export interface ProviderCapabilities {
+  /** It ends calls by itself (an `end-call` part without any function offered), as the built-in engines do. */
+  endsCalls: boolean;
+}
+
 /**
  * One upstream kind behind one interface. `stream` yields parts as they arrive and ends with a
  * `finish` part. Failures are thrown as GatewayError (see upstream-errors.ts); an abort throws
@@ -26,6 +32,7 @@ export interface Provider {
   readonly name: string;
   /** The provider type (e.g. "openai-compatible", "scripted"). */
   readonly type: string;
+  readonly capabilities: ProviderCapabilities;
   stream(request: ProviderRequest): PartStream;
   /** Releases pooled connections. */
   close(): Promise<void>;

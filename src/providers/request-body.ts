@@ -1,4 +1,4 @@
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { GatewayError } from '../core/gateway-error.ts';
 
 /**
  * The upstream request body as JSON. Serialising can fail only because of what the request holds

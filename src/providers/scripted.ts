@@ -2,8 +2,8 @@ import Mustache from 'mustache';
 import type { ScriptedProviderConfig } from '../config/schema.ts';
 import { lastUserText, messageText, type ChatMessage } from '../protocol/chat-types.ts';
 import { joinWords } from '../text/word-space.ts';
-import type { Provider, ProviderRequest } from './provider.ts';
-import type { FinishReason, StreamPart, TokenUsage } from './stream-part.ts';
+import type { FinishReason, StreamPart, TokenUsage } from '../core/stream-part.ts';
+import type { Provider, ProviderCapabilities, ProviderRequest } from './provider.ts';
 
 /**
  * The built-in deterministic engine: it answers from a script of keyword / regex rules, so the
@@ -46,6 +46,7 @@ const NO_ESCAPE = { escape: (value: unknown): string => String(value) };
 export class ScriptedProvider implements Provider {
   readonly name: string;
   readonly type = 'scripted';
+  readonly capabilities: ProviderCapabilities = { endsCalls: true };
   readonly #greeting: string | undefined;
   readonly #rules: readonly CompiledRule[];
   readonly #fallback: string;

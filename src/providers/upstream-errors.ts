@@ -19,7 +19,7 @@
  * anything that looks like a secret is redacted.
  */
 
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { GatewayError } from '../core/gateway-error.ts';
 
 /** Response headers as undici and node:http expose them. */
 export type UpstreamHeaders = Readonly<Record<string, string | string[] | undefined>>;

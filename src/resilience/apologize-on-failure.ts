@@ -1,5 +1,5 @@
 import type { AgentConfig } from '../config/schema.ts';
-import type { PartStream } from '../providers/stream-part.ts';
+import type { PartStream } from '../core/stream-part.ts';
 
 export interface ApologyOptions {
   config: AgentConfig['onFailure'];

@@ -1,4 +1,4 @@
-import type { GatewayError } from '../protocol/gateway-error.ts';
+import type { GatewayError } from '../core/gateway-error.ts';
 
 /**
  * Whose fault a failed attempt was, which decides what the circuit breaker hears:

@@ -1,4 +1,4 @@
-import type { PartStream, StreamPart } from '../providers/stream-part.ts';
+import type { PartStream, StreamPart } from '../core/stream-part.ts';
 import { PhraseJoiner } from '../text/phrase-joiner.ts';
 
 const FILLER_DUE = Symbol('filler due');

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { GatewayError } from '../core/gateway-error.ts';
 import type { ProviderRequest } from '../providers/provider.ts';
-import type { PartStream, StreamPart } from '../providers/stream-part.ts';
+import type { PartStream, StreamPart } from '../core/stream-part.ts';
 import { errorFromConnectionFailure } from '../providers/upstream-errors.ts';
 import { failureKind } from './failure-kind.ts';
 import type { ProviderTarget } from './provider-target.ts';

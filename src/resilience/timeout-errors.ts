@@ -1,4 +1,4 @@
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { GatewayError } from '../core/gateway-error.ts';
 
 /** Which of a provider's time budgets ran out. */
 export type TimeoutKind = 'first_token' | 'idle' | 'total';

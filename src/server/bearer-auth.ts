@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { GatewayError } from '../core/gateway-error.ts';
 
 export type AuthFailure = 'missing_api_key' | 'malformed_authorization' | 'wrong_api_key';
 

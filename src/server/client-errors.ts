@@ -1,4 +1,4 @@
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { GatewayError } from '../core/gateway-error.ts';
 
 interface FrameworkError {
   code?: string;

@@ -1,4 +1,4 @@
-import type { AdmissionControl } from './admission.ts';
+import type { AdmissionControl } from '../calls/admission.ts';
 
 const CANCELLED_TURNS_GRACE_MS = 1000;
 

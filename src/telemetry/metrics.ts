@@ -1,3 +1,4 @@
+import type { SharedStateMetricsSource } from '../calls/shared-state-metrics.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TurnReport, TurnStatus } from './turn-report.ts';
 
@@ -74,14 +75,6 @@ export interface CallMemorySource {
 }
 
 /** What shared call state exposes (RedisCallState fits): state.store redis only. */
-export interface SharedStateMetricsSource {
-  readonly sharedState: 'up' | 'degraded' | undefined;
-  /** Operations done on the replica's own state instead of Redis, since start, by operation. */
-  readonly fallbacks: Readonly<Record<string, number>>;
-  /** Turns of this replica cancelled by a newer turn of their call on another replica (monotonic). */
-  readonly remoteCancels: number;
-}
-
 /** The extendData fields checked at the edge, the only values the rejection counter takes. */
 const EXTEND_DATA_FIELDS: ReadonlySet<string> = new Set(['instanceId', 'channelId', 'sentenceId', 'callerNumber', 'calleeNumber', 'userData']);
 

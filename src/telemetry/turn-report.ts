@@ -3,7 +3,7 @@ import type { ModelCommandEvent } from '../agent/transforms/guard-model-commands
 import type { CallMetadata } from '../protocol/extend-data.ts';
 import type { AttemptEvent } from '../resilience/provider-chain.ts';
 import type { TurnSpan } from './tracing.ts';
-import type { FinishReason, TokenUsage } from '../providers/stream-part.ts';
+import type { FinishReason, TokenUsage } from '../core/stream-part.ts';
 
 export type TurnStatus = 'ok' | 'apologized' | 'error' | 'client_closed' | 'superseded' | 'shutdown' | 'upstream_broken';
 

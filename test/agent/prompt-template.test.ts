@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderTemplate } from '../../src/agent/prompt/render-template.ts';
 import { buildTemplateView, formatNow } from '../../src/agent/prompt/template-view.ts';
-import { growthRatio } from '../../src/testing/growth.ts';
+import { growthRatio } from '../../tools/testing/growth.ts';
 
 const at = new Date('2026-11-25T16:30:00Z');
 

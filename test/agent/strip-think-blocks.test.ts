@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { stripThinkBlocks } from '../../src/agent/transforms/strip-think-blocks.ts';
 import type { ReasoningMode } from '../../src/config/schema.ts';
-import type { StreamPart } from '../../src/providers/stream-part.ts';
+import type { StreamPart } from '../../src/core/stream-part.ts';
 import { chunksAt, gatedSource } from '../support/chunked-text.ts';
 
 async function* from(parts: StreamPart[]): AsyncGenerator<StreamPart> {

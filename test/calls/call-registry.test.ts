@@ -5,7 +5,7 @@ import { CallRegistry, type TurnStart } from '../../src/calls/call-registry.ts';
 import { cancellationKind } from '../../src/calls/cancellation.ts';
 import { conversationOpening } from '../../src/calls/conversation-opening.ts';
 import { callsSchema } from '../../src/config/schema.ts';
-import type { ChatMessage } from '../../src/protocol/chat-types.ts';
+import type { ChatMessage } from '../../src/core/chat-types.ts';
 
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 

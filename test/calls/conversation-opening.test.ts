@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { continuesOpening, conversationOpening, OPENING_MESSAGES } from '../../src/calls/conversation-opening.ts';
-import type { ChatMessage } from '../../src/protocol/chat-types.ts';
+import type { ChatMessage } from '../../src/core/chat-types.ts';
 
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 const assistant = (content: string): ChatMessage => ({ role: 'assistant', content });

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startMockUpstream, textEvents, type MockUpstream } from '../../src/testing/mock-upstream.ts';
+import { startMockUpstream, textEvents, type MockUpstream } from '../../tools/testing/mock-upstream.ts';
 
 /**
  * The server started as users start it (through the launcher, or `npm start`), in a process group

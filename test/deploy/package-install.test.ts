@@ -47,7 +47,7 @@ describe('the packed package installed with npm install -g', { skip: !NPM && 'np
 
   it('ships the built JavaScript and what the README names, not the sources or tests', () => {
     const listed = spawnSync('tar', ['tzf', tarball], { encoding: 'utf8' }).stdout.split('\n');
-    for (const file of ['dist/cli/main.js', 'dist/store/sqlite-worker.js', 'bin/voice-llm-gateway.js', 'bin/node-runtime.js', 'config.example.yaml', 'README.md', 'LICENSE']) {
+    for (const file of ['dist/tools/cli/main.js', 'dist/src/cli/main.js', 'dist/src/store/sqlite-worker.js', 'bin/voice-llm-gateway.js', 'bin/node-runtime.js', 'config.example.yaml', 'README.md', 'LICENSE']) {
       assert.ok(listed.includes(`package/${file}`), `${file} is in the package`);
     }
     assert.deepEqual(listed.filter((file) => /^package\/(src|test|bench)\//.test(file) || file.endsWith('.ts')), []);

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { startMockUpstream, textEvents, type MockUpstream } from '../../src/testing/mock-upstream.ts';
+import { startMockUpstream, textEvents, type MockUpstream } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
 const MARKER = '<ims_agent_interrupted>';

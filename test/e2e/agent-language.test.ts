@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream, type RecordedRequest } from '../../src/testing/mock-upstream.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
+import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream, type RecordedRequest } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, type ParsedStream, type TestGateway } from '../support/gateway-harness.ts';
 
 const NOTE_ZH = '（来电者在此处打断了你之前的回答，没有听到后面的内容。除非被问到，不要重复。）';

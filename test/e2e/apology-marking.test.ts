@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { runConformanceSuite } from '../../src/conformance/suite.ts';
+import { runConformanceSuite } from '../../tools/check/suite.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 
 /** An agent whose upstream is down: every turn is answered with the gateway's apology. */

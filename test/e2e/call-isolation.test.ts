@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest } from '../../src/testing/mock-upstream.ts';
+import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
 

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
 import { demoConfigSource } from '../../src/config/demo-config.ts';
 import { imsRequest, readStream, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 

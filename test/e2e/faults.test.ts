@@ -10,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
-import { startMockUpstream, textEvents, type MockScenario, type MockUpstream } from '../../src/testing/mock-upstream.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
+import { startMockUpstream, textEvents, type MockScenario, type MockUpstream } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, type ParsedStream, type TestGateway } from '../support/gateway-harness.ts';
 
 const TIMEOUTS = { connectMs: 500, firstTokenMs: 400, idleMs: 300, totalMs: 3000 };

@@ -23,9 +23,9 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders, type OutgoingH
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { createParser } from 'eventsource-parser';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
 import { parseChatRequest } from '../../src/protocol/chat-request.ts';
-import { GatewayError } from '../../src/protocol/gateway-error.ts';
+import { GatewayError } from '../../src/core/gateway-error.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 
 // ---------------------------------------------------------------------------------------------

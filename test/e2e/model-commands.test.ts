@@ -6,9 +6,9 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
 import { demoConfigSource, DEMO_PROVIDER_ID } from '../../src/config/demo-config.ts';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../src/testing/mock-upstream.ts';
+import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../tools/testing/mock-upstream.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
 import { imsRequest, readStream, startTestGateway, TEST_ADMIN_KEY, type ParsedStream, type TestGateway } from '../support/gateway-harness.ts';
 

@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
-import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest, type ScenarioSource } from '../../src/testing/mock-upstream.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
+import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest, type ScenarioSource } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, TEST_ADMIN_KEY, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
 import { deleteKeys, redisSkipReason, startRedisProxy, testRedis, TEST_REDIS_URL, uniquePrefix, type RedisProxy } from '../support/redis.ts';

@@ -1,8 +1,8 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../src/testing/mock-upstream.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
+import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 
 const UPSTREAM_KEY = 'sk-upstream-secret-value';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../src/testing/mock-upstream.ts';
+import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway } from '../support/gateway-harness.ts';
 
 interface Span {

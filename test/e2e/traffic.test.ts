@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
-import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest } from '../../src/testing/mock-upstream.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
+import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, TEST_KEY, type ParsedStream, type TestGateway } from '../support/gateway-harness.ts';
 
 const OTHER_KEY = 'other-key-9876543210';

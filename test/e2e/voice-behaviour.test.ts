@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream, type RecordedRequest } from '../../src/testing/mock-upstream.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
+import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream, type RecordedRequest } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, type ParsedStream, type TestGateway } from '../support/gateway-harness.ts';
 
 type Message = { role: string; content?: unknown; tool_calls?: unknown[]; tool_call_id?: string };

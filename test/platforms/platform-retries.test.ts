@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { textEvents } from '../../src/testing/mock-upstream.ts';
+import { textEvents } from '../../tools/testing/mock-upstream.ts';
 import { readStream } from '../support/gateway-harness.ts';
 import { phoneScenario, startPhoneAgent, type PhoneAgentSetup } from '../support/phone-agent.ts';
 import { postFixture } from './fixtures.ts';

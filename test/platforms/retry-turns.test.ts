@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clientClosedError, supersededError } from '../../src/calls/cancellation.ts';
-import type { PartStream, StreamPart } from '../../src/providers/stream-part.ts';
+import type { PartStream, StreamPart } from '../../src/core/stream-part.ts';
 import { RetryTurns } from '../../src/platforms/retry-turns.ts';
 
 /** A turn that says `words` one by one, `gapMs` apart, until `signal` aborts. */

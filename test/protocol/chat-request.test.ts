@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseChatRequest } from '../../src/protocol/chat-request.ts';
-import { GatewayError } from '../../src/protocol/gateway-error.ts';
+import { GatewayError } from '../../src/core/gateway-error.ts';
 
 const base = { model: 'support', messages: [{ role: 'user', content: 'hi' }] };
 

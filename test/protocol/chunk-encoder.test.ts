@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkStreamRules } from '../../src/conformance/stream-rules.ts';
+import { checkStreamRules } from '../../tools/check/stream-rules.ts';
 import { ChunkEncoder } from '../../src/protocol/chunk-encoder.ts';
 
 function events(sse: string): { chunks: unknown[]; sawDone: boolean } {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { OpenAICompatibleProviderConfig } from '../../src/config/schema.ts';
-import { GatewayError } from '../../src/protocol/gateway-error.ts';
+import { GatewayError } from '../../src/core/gateway-error.ts';
 import { chatCompletionsUrl, OpenAICompatibleProvider } from '../../src/providers/openai-compatible.ts';
 import {
   errorFromConnectionFailure,
@@ -13,8 +13,8 @@ import {
 } from '../../src/providers/upstream-errors.ts';
 import { openAICompatibleProviderSchema } from '../../src/config/schema.ts';
 import type { ProviderRequest } from '../../src/providers/provider.ts';
-import type { StreamPart } from '../../src/providers/stream-part.ts';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../src/testing/mock-upstream.ts';
+import type { StreamPart } from '../../src/core/stream-part.ts';
+import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream } from '../../tools/testing/mock-upstream.ts';
 
 const WAIT_MS = 3000;
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEMO_AGENT_ID, demoConfig, demoConfigSource } from '../../src/config/demo-config.ts';
 import { gatewayConfigSchema, scriptedProviderSchema } from '../../src/config/schema.ts';
-import type { ChatMessage } from '../../src/protocol/chat-types.ts';
+import type { ChatMessage } from '../../src/core/chat-types.ts';
 import { ScriptedProvider, speechPieces } from '../../src/providers/scripted.ts';
-import type { StreamPart } from '../../src/providers/stream-part.ts';
+import type { StreamPart } from '../../src/core/stream-part.ts';
 
 function provider(config: Record<string, unknown>, name = 'script'): ScriptedProvider {
   return new ScriptedProvider(name, scriptedProviderSchema.parse({ type: 'scripted', ...config }));

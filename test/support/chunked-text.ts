@@ -1,4 +1,4 @@
-import type { StreamPart } from '../../src/providers/stream-part.ts';
+import type { StreamPart } from '../../src/core/stream-part.ts';
 
 /** `whole` cut at the given points (taken modulo its length, sorted, deduplicated): for chunking properties. */
 export function chunksAt(whole: string, cuts: number[]): string[] {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { newStreamedTurn, turnEventParser } from '../../src/client/stream-chat.ts';
+import { newStreamedTurn, turnEventParser } from '../../tools/client/stream-chat.ts';
 import { parseConfig } from '../../src/config/load-config.ts';
 import { startGateway, type RunningGateway } from '../../src/gateway.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';

@@ -1,4 +1,4 @@
-import { startMockUpstream, textEvents, toolCallEvents, type MockScenario, type MockUpstream, type RecordedRequest } from '../../src/testing/mock-upstream.ts';
+import { startMockUpstream, textEvents, toolCallEvents, type MockScenario, type MockUpstream, type RecordedRequest } from '../../tools/testing/mock-upstream.ts';
 import { startTestGateway, type TestGateway } from './gateway-harness.ts';
 
 /**

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
 import type { ToolRun } from '../../src/agent/converse.ts';
-import { GatewayError } from '../../src/protocol/gateway-error.ts';
+import { GatewayError } from '../../src/core/gateway-error.ts';
 import { registerMetrics } from '../../src/server/routes/metrics.ts';
 import { GatewayMetrics, OTHER, summarizeTurn, TTFT_BUCKETS, type TurnSummary } from '../../src/telemetry/metrics.ts';
 import { TurnReport } from '../../src/telemetry/turn-report.ts';

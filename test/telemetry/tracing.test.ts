@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GatewayError } from '../../src/protocol/gateway-error.ts';
+import { GatewayError } from '../../src/core/gateway-error.ts';
 import { DEFAULT_SERVICE_NAME, noopTracing, startTracing } from '../../src/telemetry/tracing.ts';
 
 /** What the fake collector received. */

@@ -11,7 +11,7 @@
  * (remembered messages)² / 2 integer comparisons; the call registry keeps at most 400.
  */
 
-import { messageText, type ChatMessage } from '../../protocol/chat-types.ts';
+import { messageText, type ChatMessage } from '../../core/chat-types.ts';
 import { hasInterruptionMarker, removeInterruptionMarkers } from './interruptions.ts';
 
 /**

@@ -15,7 +15,7 @@
  * around the marker. Only assistant messages are touched: the platform puts the marker nowhere else.
  */
 
-import type { ChatMessage, ContentPart, TextContentPart } from '../../protocol/chat-types.ts';
+import type { ChatMessage, ContentPart, TextContentPart } from '../../core/chat-types.ts';
 import { isWhitespace } from '../../text/is-whitespace.ts';
 
 /** How an interrupted answer ends once annotated. */

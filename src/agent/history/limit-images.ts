@@ -15,7 +15,7 @@
  * Messages that lose nothing are the same objects; the input is never mutated.
  */
 
-import type { ChatMessage, ContentPart, ImageContentPart } from '../../protocol/chat-types.ts';
+import type { ChatMessage, ContentPart, ImageContentPart } from '../../core/chat-types.ts';
 
 export type ImagePolicy = 'pass' | 'drop' | number;
 

@@ -22,7 +22,7 @@
  * Unmerged messages are the same objects; the input is never mutated.
  */
 
-import { messageText, type ChatMessage, type ContentPart } from '../../protocol/chat-types.ts';
+import { messageText, type ChatMessage, type ContentPart } from '../../core/chat-types.ts';
 
 /**
  * `messages` with runs of the same role merged as described above (a new array); `notePrefix`

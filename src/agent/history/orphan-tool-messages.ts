@@ -15,7 +15,7 @@
  * Kept messages are the same objects; the input is never mutated.
  */
 
-import type { ChatMessage, ContentPart, ToolCall } from '../../protocol/chat-types.ts';
+import type { ChatMessage, ContentPart, ToolCall } from '../../core/chat-types.ts';
 
 /** `messages` with every unpaired tool call and tool result removed (a new array). */
 export function dropOrphanToolMessages(messages: readonly ChatMessage[]): ChatMessage[] {

@@ -19,7 +19,7 @@
  * resend earlier images either, and image data would escape the character budget.
  */
 
-import { messageText, type ChatMessage, type ContentPart, type TextContentPart } from '../../protocol/chat-types.ts';
+import { messageText, type ChatMessage, type ContentPart, type TextContentPart } from '../../core/chat-types.ts';
 import { messagesBeforeWindow } from './align-transcript.ts';
 
 export interface RestoredHistory {

@@ -16,7 +16,7 @@
  * Messages that are already clean are returned as the same objects; the input is never mutated.
  */
 
-import type { ChatMessage, ToolCall } from '../../protocol/chat-types.ts';
+import type { ChatMessage, ToolCall } from '../../core/chat-types.ts';
 
 /** A clean copy of `messages` (a new array; clean messages reused as they are). */
 export function sanitizeMessages(messages: readonly ChatMessage[]): ChatMessage[] {

@@ -26,7 +26,7 @@
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { HttpToolConfig } from '../../config/schema.ts';
 import type { CallMetadata } from '../../protocol/extend-data.ts';
-import type { FunctionToolDefinition } from '../../protocol/chat-types.ts';
+import type { FunctionToolDefinition } from '../../core/chat-types.ts';
 import { errorCode, redactSecrets } from '../../providers/upstream-errors.ts';
 
 /** What the tool learns about the call it serves. */

@@ -10,7 +10,7 @@
  * (at most that long) waits for the next text. The result does not depend on how the text is split.
  */
 
-import type { PartStream } from '../../providers/stream-part.ts';
+import type { PartStream } from '../../core/stream-part.ts';
 import { imsCommandEnd, NEED_MORE, rewriteText, type TextScanner } from './rewrite-text.ts';
 
 export interface PronunciationRule {

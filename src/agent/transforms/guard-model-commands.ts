@@ -1,5 +1,5 @@
 import type { TransferConfig } from '../../config/schema.ts';
-import type { PartStream, StreamPart } from '../../providers/stream-part.ts';
+import type { PartStream, StreamPart } from '../../core/stream-part.ts';
 import { CommandScanner, scanWhole, type ScannedSegment } from '../call-control/command-scanner.ts';
 import { parseCommand } from '../call-control/parse-command.ts';
 

@@ -15,7 +15,7 @@
  */
 
 import type { CallerLanguage } from '../language/caller-language.ts';
-import type { PartStream } from '../../providers/stream-part.ts';
+import type { PartStream } from '../../core/stream-part.ts';
 import { imsCommandEnd, NEED_MORE, rewriteText, type TextScanner } from './rewrite-text.ts';
 
 export interface ReadDigitsOptions {

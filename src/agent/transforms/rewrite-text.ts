@@ -5,7 +5,7 @@
  * pass through unchanged and in order; no empty text part is yielded.
  */
 
-import type { PartStream } from '../../providers/stream-part.ts';
+import type { PartStream } from '../../core/stream-part.ts';
 
 export interface TextScanner {
   /**

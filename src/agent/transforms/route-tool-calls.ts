@@ -1,5 +1,5 @@
 import type { HttpToolConfig, TransferConfig } from '../../config/schema.ts';
-import type { PartStream, StreamPart } from '../../providers/stream-part.ts';
+import type { PartStream, StreamPart } from '../../core/stream-part.ts';
 import { chooseDestination, parseArguments } from '../call-control/call-functions.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import type { ToolRouter } from '../tool-router.ts';

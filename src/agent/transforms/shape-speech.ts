@@ -12,7 +12,7 @@
  * that is not text, and at the end. Other parts pass through unchanged and in order.
  */
 
-import type { PartStream, PartTransform, StreamPart } from '../../providers/stream-part.ts';
+import type { PartStream, PartTransform, StreamPart } from '../../core/stream-part.ts';
 import { SpeechShaper } from '../speech/shaper.ts';
 import type { SpeechShapeOptions } from '../speech/options.ts';
 

@@ -19,7 +19,7 @@
  */
 
 import type { ReasoningMode } from '../../config/schema.ts';
-import type { PartStream, StreamPart } from '../../providers/stream-part.ts';
+import type { PartStream, StreamPart } from '../../core/stream-part.ts';
 
 export interface StripThinkOptions {
   /** Read when the first part arrives, once the provider chain committed to a target. Default `auto`. */

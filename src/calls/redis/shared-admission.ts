@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { keyStreamsError, rateLimitError, type AdmissionControl, type AdmissionLimits, type AdmissionTicket } from '../../server/admission.ts';
+import { keyStreamsError, rateLimitError, type AdmissionControl, type AdmissionLimits, type AdmissionTicket } from '../admission.ts';
 import { admitScript, renewScript, type AdmitReply } from './admission-scripts.ts';
 import type { SharedStateHealth } from './shared-state-health.ts';
 import type { StateKeys } from './state-keys.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../telemetry/logger.ts';
+import type { Logger } from 'pino';
 import { withinBudget } from './within-budget.ts';
 
 /** The shared-state operations a turn makes, the label of the fallback counter. */

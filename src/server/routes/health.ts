@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import { GatewayError } from '../../core/gateway-error.ts';
 
 export interface Readiness {
   /** False until the server listens, and again once shutdown begins. */

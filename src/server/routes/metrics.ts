@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import { GatewayError } from '../../core/gateway-error.ts';
 import type { GatewayMetrics } from '../../telemetry/metrics.ts';
 
 /**

@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { messagesBeforeWindow } from '../../../src/agent/history/align-transcript.ts';
 import { hasInterruptionMarker, removeInterruptionMarkers } from '../../../src/agent/history/interruptions.ts';
-import { messageText, type ChatMessage } from '../../../src/protocol/chat-types.ts';
-import { growthRatio } from '../../../src/testing/growth.ts';
+import { messageText, type ChatMessage } from '../../../src/core/chat-types.ts';
+import { growthRatio } from '../../../tools/testing/growth.ts';
 
 /** Time at 8x over time at 1x: about 8 when linear, about 64 when quadratic. */
 const MAX_GROWTH = 24;

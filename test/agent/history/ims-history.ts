@@ -1,6 +1,6 @@
 /** Realistic IMS-shaped histories for the history-hygiene tests. */
 
-import type { ChatMessage, ContentPart, ImageContentPart } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage, ContentPart, ImageContentPart } from '../../../src/core/chat-types.ts';
 
 /** The most records the IMS workflow keeps in `messages`. */
 export const IMS_WINDOW = 20;

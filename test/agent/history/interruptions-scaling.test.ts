@@ -9,7 +9,7 @@ import {
 } from '../../../src/agent/history/interruptions.ts';
 import { PHRASES } from '../../../src/agent/language/phrases.ts';
 import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
-import { growthRatio } from '../../../src/testing/growth.ts';
+import { growthRatio } from '../../../tools/testing/growth.ts';
 import { isWhitespace } from '../../../src/text/is-whitespace.ts';
 
 /** Time at 8x over time at 1x: about 8 when linear, about 64 when quadratic. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { limitImages } from '../../../src/agent/history/limit-images.ts';
-import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage } from '../../../src/core/chat-types.ts';
 import { deepFreeze, frame, imageUrls, IMS_WINDOW, imsWindow, multimodalTurn, scriptMessages } from './ims-history.ts';
 
 /** A 20-record window whose newest turn is text plus 15 camera frames. */

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { mergeConsecutiveRoles as mergeWithPrefix } from '../../../src/agent/history/merge-consecutive-roles.ts';
 import { PHRASES } from '../../../src/agent/language/phrases.ts';
 import { messageText, type ChatMessage, type ContentPart } from '../../../src/protocol/chat-types.ts';
-import { growthRatio } from '../../../src/testing/growth.ts';
+import { growthRatio } from '../../../tools/testing/growth.ts';
 
 const NOTE_PREFIX = PHRASES.en.notePrefix;
 const mergeConsecutiveRoles = (messages: readonly ChatMessage[]) => mergeWithPrefix(messages, NOTE_PREFIX);

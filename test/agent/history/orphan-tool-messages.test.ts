@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dropOrphanToolMessages } from '../../../src/agent/history/orphan-tool-messages.ts';
-import type { ChatMessage, ToolCall } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage, ToolCall } from '../../../src/core/chat-types.ts';
 import { deepFreeze, IMS_WINDOW, imsWindow, scriptMessages } from './ims-history.ts';
 
 function call(id: string, name: string, args: Record<string, unknown>): ToolCall {

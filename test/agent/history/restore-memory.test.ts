@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { restoreDroppedTurns } from '../../../src/agent/history/restore-memory.ts';
-import { messageText, type ChatMessage } from '../../../src/protocol/chat-types.ts';
+import { messageText, type ChatMessage } from '../../../src/core/chat-types.ts';
 import { CALL_SCRIPT, deepFreeze, IMS_WINDOW, imsWindow, multimodalTurn, scriptMessages } from './ims-history.ts';
 
 const MARKER = '<ims_agent_interrupted>';

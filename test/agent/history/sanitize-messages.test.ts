@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sanitizeMessages } from '../../../src/agent/history/sanitize-messages.ts';
-import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage } from '../../../src/core/chat-types.ts';
 import { deepFreeze, imsWindow, multimodalTurn, scriptMessages } from './ims-history.ts';
 
 /** Builds a message with fields the ChatMessage type does not know, as a client may send them. */

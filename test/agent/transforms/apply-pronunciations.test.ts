@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { applyPronunciations, type PronunciationRule } from '../../../src/agent/transforms/apply-pronunciations.ts';
-import type { StreamPart } from '../../../src/providers/stream-part.ts';
+import type { StreamPart } from '../../../src/core/stream-part.ts';
 import { chunksAt, gatedSource } from '../../support/chunked-text.ts';
 
 const text = (t: string): StreamPart => ({ type: 'text', text: t });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { growthRatio } from '../../../src/testing/growth.ts';
+import { growthRatio } from '../../../tools/testing/growth.ts';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CommandScanner, scanWhole } from '../../../src/agent/call-control/command-scanner.ts';
 import { parseCommand } from '../../../src/agent/call-control/parse-command.ts';
 import { guardModelCommands, type CommandGuardOptions, type ModelCommandEvent } from '../../../src/agent/transforms/guard-model-commands.ts';
 import { transferSchema } from '../../../src/config/schema.ts';
-import type { StreamPart } from '../../../src/providers/stream-part.ts';
+import type { StreamPart } from '../../../src/core/stream-part.ts';
 
 /** Anything the workflow could read as a command start. */
 const COMMAND_START = /<\s*\/?\s*imsagent/i;

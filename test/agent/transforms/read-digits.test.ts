@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { CallerLanguage } from '../../../src/agent/language/caller-language.ts';
 import { readDigits } from '../../../src/agent/transforms/read-digits.ts';
-import type { StreamPart } from '../../../src/providers/stream-part.ts';
+import type { StreamPart } from '../../../src/core/stream-part.ts';
 import { chunksAt, gatedSource } from '../../support/chunked-text.ts';
 
 const text = (t: string): StreamPart => ({ type: 'text', text: t });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { shapeSpeech } from '../../../src/agent/transforms/shape-speech.ts';
-import type { StreamPart } from '../../../src/providers/stream-part.ts';
+import type { StreamPart } from '../../../src/core/stream-part.ts';
 
 const text = (t: string): StreamPart => ({ type: 'text', text: t });
 

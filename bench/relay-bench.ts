@@ -1,8 +1,0 @@
-/**
- * `npm run bench`: the same as `voice-llm-gateway bench` (src/cli/commands/bench.ts; the
- * implementation is in src/benchmark/). Options: `npm run bench -- --help`.
- */
-
-import { runBench } from '../src/cli/commands/bench.ts';
-
-process.exitCode = await runBench(process.argv.slice(2));

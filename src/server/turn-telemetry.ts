@@ -1,0 +1,65 @@
+import { buildTurnRecord } from '../store/build-turn-record.ts';
+import type { PhoneLookup } from '../store/phone-lookup.ts';
+import type { RecordStore } from '../store/turn-record.ts';
+import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import { summarizeTurn } from '../telemetry/metrics.ts';
+import type { Tracing } from '../telemetry/tracing.ts';
+import type { TurnReport } from '../telemetry/turn-report.ts';
+
+export interface TurnTelemetryOptions {
+  metrics: GatewayMetrics | undefined;
+  tracing: Tracing;
+  records: RecordStore | undefined;
+  maskPhoneNumbers: boolean;
+  /** Hashes the full numbers into each record, for lookups by number. */
+  phoneLookup?: PhoneLookup | undefined;
+}
+
+/**
+ * Where a turn's report goes when the turn starts and ends: the active-stream gauge, a trace span,
+ * the metrics, the call record. Everything heavy happens once, at the end, off the streaming path.
+ */
+export class TurnTelemetry {
+  private readonly options: TurnTelemetryOptions;
+
+  constructor(options: TurnTelemetryOptions) {
+    this.options = options;
+  }
+
+  started(report: TurnReport): void {
+    this.options.metrics?.streamStarted();
+    const { tracing } = this.options;
+    if (tracing.enabled) {
+      const { call } = report;
+      report.span = tracing.startTurn({
+        agent: report.agent,
+        stream: report.stream,
+        turnId: report.id,
+        ...(report.traceparent !== undefined ? { traceparent: report.traceparent } : {}),
+        ...(call.instanceId !== undefined ? { instanceId: call.instanceId } : {}),
+        ...(call.channelId !== undefined ? { channelId: call.channelId } : {}),
+        ...(call.sentenceId !== undefined ? { sentenceId: call.sentenceId } : {}),
+      });
+    }
+  }
+
+  /** A request refused by admission control (429). */
+  rejected(code: string): void {
+    this.options.metrics?.countAdmissionRejection(code);
+  }
+
+  /** A request refused because `extendData.<field>` was invalid (400). */
+  rejectedExtendData(field: string): void {
+    this.options.metrics?.countRejectedExtendData(field);
+  }
+
+  ended(report: TurnReport): void {
+    const { metrics, records } = this.options;
+    metrics?.streamEnded();
+    metrics?.observeTurn(summarizeTurn(report, undefined, report.errorCode?.endsWith('_timeout') ? 'timeout' : undefined));
+    report.span?.end(report.status, report.status === 'error' ? report.errorMessage : undefined);
+    records?.enqueue(
+      buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers, phoneLookup: this.options.phoneLookup }),
+    );
+  }
+}

@@ -1,0 +1,60 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+// The full command line (bin/voice-llm-gateway.js is to import it; until then it runs the gateway's alone).
+const CLI = resolve(import.meta.dirname, '../../../tools/cli/main.ts');
+const MAIN = CLI;
+
+/** The bench command exists once the CLI's dispatcher hands `bench` to runBench (tools/cli/commands/bench.ts). */
+const mainSource = readFileSync(MAIN, 'utf8');
+const dispatched = /\brunBench\b/.test(mainSource) && /\bbench\b/.test(mainSource.replace(/\brunBench\b/g, ''));
+const skip = dispatched ? false : 'tools/cli/main.ts does not dispatch "bench" to runBench yet (tools/cli/commands/bench.ts)';
+
+interface Report {
+  mode: string;
+  results: Array<{
+    path: string;
+    concurrency: number;
+    streams: number;
+    errors: number;
+    ttftMs: { p50: number; p90: number; p99: number };
+    cpu: { usPerStream: number } | null;
+    memoryPerStream: { streams: number; heapUsedBytes: number; rssBytes: number } | null;
+  }>;
+  cancellation: { results: Array<{ errors: number }> } | null;
+  errors: number;
+}
+
+describe('voice-llm-gateway bench', () => {
+  it('runs the sweep as a product command and prints the JSON report', { skip, timeout: 180_000 }, async () => {
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      execFile(
+        process.execPath,
+        [CLI, 'bench', '--requests', '10', '--concurrency', '1,4', '--cancel-runs', '2', '--json'],
+        { timeout: 150_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, out, err) => done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout: out, stderr: err }),
+      );
+    });
+    assert.equal(code, 0, `the bench failed:\n${stderr}`);
+    const report = JSON.parse(stdout) as Report;
+    assert.equal(report.mode, 'built-in');
+    assert.equal(report.errors, 0, stderr);
+
+    const cells = report.results.map((r) => `${r.path}/${r.concurrency}`).sort();
+    assert.deepEqual(cells, ['direct/1', 'direct/4', 'gateway/1', 'gateway/4', 'pipe-relay/1', 'pipe-relay/4']);
+    for (const cell of report.results) {
+      const where = `${cell.path} at concurrency ${cell.concurrency}: ${JSON.stringify(cell)}`;
+      assert.equal(cell.errors, 0, where);
+      assert.equal(cell.streams, cell.concurrency === 1 ? 10 : 40, where);
+      assert.ok(Number.isFinite(cell.ttftMs.p50) && cell.ttftMs.p50 > 0, where);
+      assert.ok(cell.cpu !== null && Number.isFinite(cell.cpu.usPerStream) && cell.cpu.usPerStream > 0, where);
+      assert.ok(cell.memoryPerStream !== null, where);
+      assert.ok(Number.isFinite(cell.memoryPerStream.heapUsedBytes) && Number.isFinite(cell.memoryPerStream.rssBytes), where);
+    }
+    assert.ok(report.cancellation);
+    for (const result of report.cancellation.results) assert.equal(result.errors, 0);
+  });
+});

@@ -1,0 +1,242 @@
+/**
+ * The bench's report: per-cell figures from the raw measurements, the two target verdicts, and their
+ * rendering as markdown (tables meant to be pasted into docs/benchmarks.md) or JSON.
+ */
+
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import type { CancelReport } from './cancel-latency.ts';
+import type { CpuSample } from './ipc.ts';
+import { PATH_LABELS, type PathName, type StreamResult } from './load.ts';
+import type { MemoryPerStream } from './memory-hold.ts';
+import { mean, percentiles, round1, round2 } from './stats.ts';
+
+/** What was measured for one path at one concurrency. */
+export interface Cell {
+  path: PathName;
+  concurrency: number;
+  samples: StreamResult[];
+  errors: number;
+  wallMs: number;
+  /** CPU time of the process serving the path over the measured streams; null when not measurable. */
+  serverCpu: CpuSample | null;
+  /** CPU time of the mock upstream's process over them; null when not separable or not measurable. */
+  upstreamCpu: CpuSample | null;
+  /** CPU time of the load generator over them. */
+  clientCpu: CpuSample;
+  memory: MemoryPerStream | null;
+}
+
+export interface CellReport {
+  path: PathName;
+  concurrency: number;
+  streams: number;
+  errors: number;
+  ttftMs: { p50: number; p90: number; p99: number; mean: number };
+  /** TTFT minus direct's at the same concurrency (null without a direct path). */
+  addedP50Ms: number | null;
+  addedP99Ms: number | null;
+  streamMsP50: number;
+  streamsPerSec: number;
+  /** Non-empty content events received per second, all streams of the cell together. */
+  chunksPerSec: number;
+  chunksPerStream: number;
+  /** Microseconds of CPU (user + system) per measured stream; null when the server is not ours. */
+  cpu: {
+    usPerStream: number;
+    userUsPerStream: number;
+    systemUsPerStream: number;
+    /** The mock upstream's share (null when it shares the process, or for direct where it is the server). */
+    upstreamUsPerStream: number | null;
+    /** The load generator's. */
+    clientUsPerStream: number;
+  } | null;
+  /** Memory growth per open stream of the serving process; null when not measured. */
+  memoryPerStream: MemoryPerStream | null;
+}
+
+export interface Verdict {
+  name: string;
+  target: string;
+  /** null: not measured in this run. */
+  pass: boolean | null;
+  detail: string;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  logicalCpus: number;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+}
+
+export function machine(): Machine {
+  const list = cpus();
+  return {
+    cpu: list[0]?.model.trim() || 'unknown',
+    cores: availableParallelism(),
+    logicalCpus: list.length,
+    memoryGiB: round1(totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+  };
+}
+
+const cpuTotal = (cpu: CpuSample): number => cpu.user + cpu.system;
+
+export function summariseCells(cells: Cell[]): CellReport[] {
+  const reports = cells.map((cell): CellReport => {
+    const ttft = cell.samples.map((s) => s.ttftMs);
+    const total = cell.samples.map((s) => s.totalMs);
+    const events = cell.samples.reduce((sum, s) => sum + s.contentEvents, 0);
+    const seconds = cell.wallMs / 1000;
+    const count = Math.max(1, cell.samples.length + cell.errors);
+    const perStream = (us: number): number => round1(us / count);
+    return {
+      path: cell.path,
+      concurrency: cell.concurrency,
+      streams: cell.samples.length,
+      errors: cell.errors,
+      ttftMs: { ...percentiles(ttft), mean: round2(mean(ttft)) },
+      addedP50Ms: null,
+      addedP99Ms: null,
+      streamMsP50: percentiles(total).p50,
+      streamsPerSec: round1(cell.samples.length / seconds),
+      chunksPerSec: Math.round(events / seconds),
+      chunksPerStream: round2(events / Math.max(1, cell.samples.length)),
+      cpu: cell.serverCpu
+        ? {
+            usPerStream: perStream(cpuTotal(cell.serverCpu)),
+            userUsPerStream: perStream(cell.serverCpu.user),
+            systemUsPerStream: perStream(cell.serverCpu.system),
+            upstreamUsPerStream: cell.upstreamCpu ? perStream(cpuTotal(cell.upstreamCpu)) : null,
+            clientUsPerStream: perStream(cpuTotal(cell.clientCpu)),
+          }
+        : null,
+      memoryPerStream: cell.memory,
+    };
+  });
+  for (const report of reports) {
+    const direct = reports.find((r) => r.path === 'direct' && r.concurrency === report.concurrency);
+    if (direct) {
+      report.addedP50Ms = round2(report.ttftMs.p50 - direct.ttftMs.p50);
+      report.addedP99Ms = round2(report.ttftMs.p99 - direct.ttftMs.p99);
+    }
+  }
+  return reports;
+}
+
+/** The concurrency the "under load" target is judged at: 64 when measured, else the highest above 1. */
+function loadConcurrency(reports: CellReport[]): number | undefined {
+  const levels = [...new Set(reports.map((r) => r.concurrency))].filter((c) => c > 1);
+  return levels.includes(64) ? 64 : levels.length > 0 ? Math.max(...levels) : undefined;
+}
+
+export function verdicts(reports: CellReport[]): Verdict[] {
+  const cell = (path: PathName, concurrency: number) => reports.find((r) => r.path === path && r.concurrency === concurrency);
+  const signed = (value: number): string => `${value >= 0 ? '+' : ''}${value}`;
+  const out: Verdict[] = [];
+
+  const gateway1 = cell('gateway', 1);
+  const direct1 = cell('direct', 1);
+  const relay1 = cell('pipe-relay', 1);
+  const name1 = 'TTFT overhead at concurrency 1';
+  const target1 = 'gateway adds ≤ 1 ms to the median TTFT vs direct';
+  if (gateway1 && direct1) {
+    const added = round2(gateway1.ttftMs.p50 - direct1.ttftMs.p50);
+    let detail = `gateway p50 ${gateway1.ttftMs.p50} ms vs direct ${direct1.ttftMs.p50} ms: ${signed(added)} ms`;
+    if (relay1) {
+      const relayAdded = round2(relay1.ttftMs.p50 - direct1.ttftMs.p50);
+      detail += ` (pipe relay: ${signed(relayAdded)} ms; gateway over the pipe relay: ${signed(round2(added - relayAdded))} ms)`;
+    }
+    out.push({ name: name1, target: target1, pass: added <= 1, detail });
+  } else {
+    out.push({ name: name1, target: target1, pass: null, detail: 'not measured (needs concurrency 1 and a direct path)' });
+  }
+
+  const high = loadConcurrency(reports);
+  const nameHigh = `TTFT under load at concurrency ${high ?? 64}`;
+  const targetHigh = `gateway median TTFT within 15% of the pipe relay's${high === undefined || high === 64 ? '' : ' (the project targets concurrency 64)'}`;
+  const gatewayHigh = high === undefined ? undefined : cell('gateway', high);
+  const relayHigh = high === undefined ? undefined : cell('pipe-relay', high);
+  if (gatewayHigh && relayHigh) {
+    const ratio = gatewayHigh.ttftMs.p50 / relayHigh.ttftMs.p50;
+    const percent = round2((ratio - 1) * 100);
+    out.push({
+      name: nameHigh,
+      target: targetHigh,
+      pass: ratio <= 1.15,
+      detail: `gateway p50 ${gatewayHigh.ttftMs.p50} ms vs pipe relay ${relayHigh.ttftMs.p50} ms: ${signed(percent)}%`,
+    });
+  } else {
+    out.push({ name: nameHigh, target: targetHigh, pass: null, detail: 'not measured (needs a concurrency above 1 and the pipe relay)' });
+  }
+  return out;
+}
+
+function markdownTable(header: string[], rows: string[][], textColumns: number): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const align = header.map((_, i) => (i < textColumns ? '---' : '---:'));
+  return [line(header), line(align), ...rows.map(line)].join('\n');
+}
+
+const kib = (bytes: number): string => (bytes / 1024).toFixed(1);
+
+export function resultsTable(reports: CellReport[]): string {
+  const header = [
+    'path',
+    'conc.',
+    'streams',
+    'TTFT p50 (ms)',
+    'p90',
+    'p99',
+    'added p50 vs direct',
+    'stream p50 (ms)',
+    'streams/s',
+    'chunks/s',
+    'CPU/stream (µs)',
+    'heap/open stream (KiB)',
+    'RSS/open stream (KiB)',
+    'errors',
+  ];
+  const rows = reports.map((r) => [
+    PATH_LABELS[r.path],
+    String(r.concurrency),
+    String(r.streams),
+    r.ttftMs.p50.toFixed(2),
+    r.ttftMs.p90.toFixed(2),
+    r.ttftMs.p99.toFixed(2),
+    r.addedP50Ms === null ? '–' : `${r.addedP50Ms >= 0 ? '+' : ''}${r.addedP50Ms.toFixed(2)}`,
+    r.streamMsP50.toFixed(2),
+    r.streamsPerSec.toFixed(1),
+    String(r.chunksPerSec),
+    r.cpu === null ? '–' : r.cpu.usPerStream.toFixed(0),
+    r.memoryPerStream === null ? '–' : kib(r.memoryPerStream.heapUsedBytes),
+    r.memoryPerStream === null ? '–' : kib(r.memoryPerStream.rssBytes),
+    String(r.errors),
+  ]);
+  return markdownTable(header, rows, 1);
+}
+
+export function verdictLines(checks: Verdict[]): string[] {
+  return checks.map((check) => {
+    const mark = check.pass === null ? 'N/A' : check.pass ? 'PASS' : 'MISS';
+    return `- **${mark}** ${check.name} — ${check.target}: ${check.detail}`;
+  });
+}
+
+export function cancelTable(reports: CancelReport[]): string {
+  const header = ['cancellation', 'path', 'runs', 'p50 (ms)', 'p90', 'p99', 'max', 'errors'];
+  const rows = reports.map((r) => [
+    r.kind === 'client-close' ? 'client close' : 'barge-in (superseded)',
+    PATH_LABELS[r.path],
+    String(r.runs),
+    r.latencyMs.p50.toFixed(3),
+    r.latencyMs.p90.toFixed(3),
+    r.latencyMs.p99.toFixed(3),
+    r.latencyMs.max.toFixed(3),
+    String(r.errors),
+  ]);
+  return markdownTable(header, rows, 2);
+}
