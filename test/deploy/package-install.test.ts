@@ -33,7 +33,7 @@ describe('the packed package installed with npm install -g', { skip: !NPM && 'np
     scratch = mkdtempSync(join(tmpdir(), 'vlg-package-'));
     // What `npm pack` reads and builds from, without writing dist/ into the checkout.
     const source = join(scratch, 'source');
-    for (const entry of [...manifest.files, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'README.md', 'LICENSE']) {
+    for (const entry of [...manifest.files, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'tools', 'README.md', 'LICENSE']) {
       if (entry !== 'dist/') cpSync(join(ROOT, entry), join(source, entry), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules')); // the build's TypeScript
