@@ -142,13 +142,12 @@ export const endCallSchema = z.strictObject({
   mode: z.enum(['tool', 'text']).default('tool'),
   /** The function the model sees. */
   functionName: functionName.default('end_call'),
-  description: z
-    .string()
-    .default('End the phone call. Call this once the conversation is over or the caller says goodbye.'),
+  /** For the model; unset: the default in the turn's language (src/agent/language/phrases.ts). */
+  description: z.string().optional(),
   /** The function name the workflow acts on: the FunctionMap's MatchFunction. */
   hangupFunctionName: functionName.default('hangup'),
-  /** Said when the model ends the call without saying anything. */
-  farewell: nonEmpty.default('Goodbye, thanks for calling.'),
+  /** Said when the model ends the call without saying anything; unset: the default in the turn's language. */
+  farewell: nonEmpty.optional(),
 });
 
 export const transferDestinationSchema = z.strictObject({
@@ -166,9 +165,8 @@ export const transferDestinationSchema = z.strictObject({
 
 export const transferSchema = z.strictObject({
   functionName: functionName.default('transfer_call'),
-  description: z
-    .string()
-    .default('Transfer the call to a human. Call this when the caller asks for a person or you cannot help.'),
+  /** For the model; unset: the default in the turn's language. */
+  description: z.string().optional(),
   destinations: z
     // Names in any script (人工客服): letters and digits of any language, _ and -.
     .record(z.string().regex(/^[\p{L}\p{N}_-]+$/u, 'destination names use letters (any language), digits, _ and -'), transferDestinationSchema)
@@ -225,6 +223,8 @@ export const agentConfigSchema = z.strictObject({
     .string()
     .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai or UTC')
     .default('UTC'),
+  /** The language of the gateway's own words (notes, function descriptions, {{now}}, apologies, ...); auto: the caller's, each turn. */
+  language: z.enum(['auto', 'zh', 'en']).default('auto'),
   /** What to do with a system message the caller sends. */
   callerSystemPrompt: z.enum(['append', 'replace', 'ignore']).default('append'),
   /** How the model marks reasoning in its text: auto (tags, separate fields) or unopened (the answer starts inside a block). */

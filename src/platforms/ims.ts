@@ -17,10 +17,10 @@ function imsSignals({ endCall }: SignalContext): CallSignalForm {
   return {
     // The workflow offers no functions: its FunctionMap matches the name the gateway emits.
     functions: {},
-    hangup: (farewell, spoke) =>
+    hangup: (farewell, say) =>
       endCall.mode === 'text'
         ? [{ type: 'text', text: hangupCommand(farewell) }, STOP]
-        : [...spokenAfter(farewell, spoke), ...toolCallEnding(endCall.hangupFunctionName, {})],
+        : [...spokenAfter(farewell, say), ...toolCallEnding(endCall.hangupFunctionName, {})],
     transfer: (destination) => [{ type: 'text', text: transferCommand(destination) }, STOP],
   };
 }

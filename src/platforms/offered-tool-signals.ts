@@ -25,13 +25,13 @@ export interface OfferedToolSpec {
 export function offeredToolSignals(spec: OfferedToolSpec, { offeredTools }: SignalContext): CallSignalForm {
   return {
     functions: { end: spec.end.name, transfer: spec.transfer.name },
-    hangup: (farewell, spoke) =>
+    hangup: (farewell, say) =>
       offeredTools.has(spec.end.name)
-        ? [...spokenAfter(farewell, spoke), ...toolCallEnding(spec.end.name, spec.end.args(farewell))]
-        : [...spokenAfter(farewell, spoke), STOP],
-    transfer: (destination, spoke) => {
-      if (!offeredTools.has(spec.transfer.name)) return [...spokenAfter(destination.errMsg, spoke), STOP];
-      const said = spec.transferSpeaksMessage ? [] : spokenAfter(destination.msg, spoke);
+        ? [...spokenAfter(farewell, say), ...toolCallEnding(spec.end.name, spec.end.args(farewell))]
+        : [...spokenAfter(farewell, say), STOP],
+    transfer: (destination, say) => {
+      if (!offeredTools.has(spec.transfer.name)) return [...spokenAfter(destination.errMsg, say), STOP];
+      const said = spec.transferSpeaksMessage ? [] : spokenAfter(destination.msg, say);
       return [...said, ...toolCallEnding(spec.transfer.name, spec.transfer.args(destination))];
     },
   };

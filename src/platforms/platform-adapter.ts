@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EndCallConfig, TransferDestination } from '../config/schema.ts';
 import type { StreamPart } from '../providers/stream-part.ts';
+import type { JoinPhrase } from './signal-parts.ts';
 
 /** The voice platforms the gateway speaks to; `ims` is the default. */
 export type PlatformName = 'ims' | 'vapi' | 'elevenlabs' | 'trtc' | 'volcengine' | 'agora' | 'livekit' | 'pipecat';
@@ -31,9 +32,9 @@ export interface CallSignalForm {
    * to end a call, with the agent's farewell rules and on the record.
    */
   readonly functions: { end?: string; transfer?: string };
-  /** `farewell` may be empty; `spoke` says whether the turn said anything before. */
-  hangup(farewell: string, spoke: boolean): StreamPart[];
-  transfer(destination: TransferDestination, spoke: boolean): StreamPart[];
+  /** `farewell` may be empty; `say` joins a phrase to what the turn said before (never a space next to Chinese). */
+  hangup(farewell: string, say: JoinPhrase): StreamPart[];
+  transfer(destination: TransferDestination, say: JoinPhrase): StreamPart[];
 }
 
 /**

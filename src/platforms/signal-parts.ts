@@ -3,10 +3,13 @@ import type { StreamPart } from '../providers/stream-part.ts';
 
 /** Building blocks of a signal form: what is said, and a streamed tool call that ends the turn. */
 
-/** A phrase said after what the turn already said (a space in between), or nothing when empty. */
-export function spokenAfter(phrase: string | undefined, spoke: boolean): StreamPart[] {
+/** Joins one of the gateway's phrases to what the turn already said (a space only where the script needs one). */
+export type JoinPhrase = (phrase: string) => string;
+
+/** A phrase said after what the turn already said, or nothing when empty. */
+export function spokenAfter(phrase: string | undefined, say: JoinPhrase): StreamPart[] {
   if (phrase === undefined || phrase === '') return [];
-  return [{ type: 'text', text: spoke ? ` ${phrase}` : phrase }];
+  return [{ type: 'text', text: say(phrase) }];
 }
 
 /** One complete tool call and `finish_reason: tool_calls`. */

@@ -29,6 +29,7 @@ describe('docs/ims.md', () => {
       assert.ok(agent);
       assert.equal(config.defaultAgent, 'support-zh');
       assert.equal(agent.endCall?.mode, 'text');
+      assert.equal(agent.language, 'zh');
       assert.equal(agent.transfer?.destinations['人工客服']?.callee, '4001000001');
       assert.ok(agent.tools.some((tool) => tool.name === 'lookup_order'));
       assert.doesNotThrow(() => new AgentRegistry(config));

@@ -20,10 +20,10 @@ describe('ElevenLabs: the request in the gateway call model', () => {
 
   it('ends with end_call and transfers with transfer_to_number, which says the message itself', () => {
     const signals = signalsWith(elevenLabsPlatform, ['end_call', 'transfer_to_number']);
-    const hangup = signals.hangup('Goodbye.', false);
+    const hangup = signals.hangup('Goodbye.', (p) => p);
     assert.deepEqual(hangup[0], { type: 'text', text: 'Goodbye.' });
     assert.deepEqual(toolCallIn(hangup), { name: 'end_call', args: '{"reason":"The conversation is over."}' });
-    const transfer = signals.transfer({ callee: '+14155550100', msg: 'Putting you through.' }, true);
+    const transfer = signals.transfer({ callee: '+14155550100', msg: 'Putting you through.' }, (p) => ` ${p}`);
     assert.equal(transfer.filter((part) => part.type === 'text').length, 0, 'client_message is spoken by ElevenLabs, not twice');
     const call = toolCallIn(transfer);
     assert.equal(call.name, 'transfer_to_number');

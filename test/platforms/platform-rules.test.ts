@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { INTERRUPTION_NOTE } from '../../src/agent/history/interruptions.ts';
+import { PHRASES } from '../../src/agent/language/phrases.ts';
+
+const INTERRUPTION_NOTE = PHRASES.en.interruptionNote;
 import { readStream } from '../support/gateway-harness.ts';
 import { startPhoneAgent, type PhoneAgentSetup } from '../support/phone-agent.ts';
 import { platformFixture } from './fixtures.ts';

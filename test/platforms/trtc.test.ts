@@ -20,7 +20,7 @@ describe('Tencent TRTC: the request in the gateway call model', () => {
   });
 
   it('calls the hangup function only when it is offered', () => {
-    assert.equal(toolCallIn(signalsWith(trtcPlatform, ['hangup']).hangup('Bye.', false)).name, 'hangup');
-    assert.deepEqual(signalsWith(trtcPlatform, []).hangup('Bye.', false), [{ type: 'text', text: 'Bye.' }, { type: 'finish', reason: 'stop' }]);
+    assert.equal(toolCallIn(signalsWith(trtcPlatform, ['hangup']).hangup('Bye.', (p) => p)).name, 'hangup');
+    assert.deepEqual(signalsWith(trtcPlatform, []).hangup('Bye.', (p) => p), [{ type: 'text', text: 'Bye.' }, { type: 'finish', reason: 'stop' }]);
   });
 });

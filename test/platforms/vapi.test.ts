@@ -39,18 +39,18 @@ describe('Vapi: the request in the gateway call model', () => {
   it('ends and transfers through the tools Vapi offered, else speaks and stops', () => {
     const endCall = { enabled: true, mode: 'tool', functionName: 'end_call', description: '', hangupFunctionName: 'hangup', farewell: 'Bye.' } as const;
     const offered = vapiPlatform.signalForm({ endCall, offeredTools: new Set(['endCall', 'transferCall']) });
-    const hangup = offered.hangup('Bye.', true);
+    const hangup = offered.hangup('Bye.', (p) => ` ${p}`);
     assert.deepEqual(hangup[0], { type: 'text', text: ' Bye.' });
     const start = hangup[1];
     assert.equal(start?.type === 'tool-call-start' && start.name, 'endCall');
-    const transfer = offered.transfer({ callee: '+14155550100', msg: 'One moment.' }, false);
+    const transfer = offered.transfer({ callee: '+14155550100', msg: 'One moment.' }, (p) => p);
     assert.deepEqual(transfer[0], { type: 'text', text: 'One moment.' });
     const delta = transfer[2];
     assert.equal(delta?.type === 'tool-call-delta' && delta.argumentsDelta, '{"destination":"+14155550100"}');
 
     const bare = vapiPlatform.signalForm({ endCall, offeredTools: new Set() });
-    assert.deepEqual(bare.hangup('Bye.', false), [{ type: 'text', text: 'Bye.' }, { type: 'finish', reason: 'stop' }]);
-    assert.deepEqual(bare.transfer({ callee: '1', msg: 'One moment.', errMsg: 'Not now.' }, false), [
+    assert.deepEqual(bare.hangup('Bye.', (p) => p), [{ type: 'text', text: 'Bye.' }, { type: 'finish', reason: 'stop' }]);
+    assert.deepEqual(bare.transfer({ callee: '1', msg: 'One moment.', errMsg: 'Not now.' }, (p) => p), [
       { type: 'text', text: 'Not now.' },
       { type: 'finish', reason: 'stop' },
     ]);

@@ -1,6 +1,7 @@
 import type { EndCallConfig, TransferConfig, TransferDestination } from '../../config/schema.ts';
 import type { EndCallPart, PartStream, PartTransform, TransferPart } from '../../providers/stream-part.ts';
 import type { CallSignalForm } from '../../platforms/platform-adapter.ts';
+import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import { spokenText } from './speech-stages.ts';
 
 /**
@@ -9,23 +10,28 @@ import { spokenText } from './speech-stages.ts';
  * `<imsagent_transfer_call/>` command), after everything else the turn said.
  * A call that ends without a word gets the configured farewell, so it never ends in silence.
  * Everything the gateway says here (farewell, endword, transfer messages) goes through `speech`,
- * the stages the answer went through, so it is spoken as the model's text is.
+ * the stages the answer went through, so it is spoken as the model's text is; a farewell after
+ * words is joined to them as the script needs (a space in English, none in Chinese).
+ * `endCall.farewell` is the configured one or the default in the turn's language.
  */
 export async function* emitCallSignals(
   parts: PartStream,
-  endCall: EndCallConfig,
+  endCall: EndCallConfig & { farewell: string },
   transfer: TransferConfig | undefined,
   form: CallSignalForm,
   onSignal?: (signal: string) => void,
   speech?: PartTransform,
 ): PartStream {
   let spoke = false;
+  const joiner = new PhraseJoiner();
+  const say = (phrase: string): string => joiner.phrase(phrase);
   let ending: EndCallPart | undefined;
   let transferring: TransferPart | undefined;
   for await (const part of parts) {
     switch (part.type) {
       case 'text':
         if (!spoke && part.text.trim() !== '') spoke = true;
+        joiner.text(part.text);
         yield part;
         break;
       case 'end-call':
@@ -38,13 +44,13 @@ export async function* emitCallSignals(
         const destination = transferring && transfer?.destinations[transferring.destination];
         if (destination) {
           onSignal?.(`transfer:${transferring!.destination}`);
-          yield* form.transfer(await spokenDestination(destination, speech), spoke);
+          yield* form.transfer(await spokenDestination(destination, speech), say);
         } else if (ending) {
           onSignal?.('hangup');
           // A farewell that says nothing once spoken counts as none.
           const own = ending.farewell === undefined ? '' : await spokenPhrase(speech, ending.farewell);
           const farewell = own !== '' || spoke ? own : await spokenPhrase(speech, endCall.farewell);
-          yield* form.hangup(farewell, spoke);
+          yield* form.hangup(farewell, say);
         } else {
           yield part;
         }
