@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyWebsocket from '@fastify/websocket';
 import type { AgentRegistry } from '../agent/agent-registry.ts';
 import type { CallRegistry } from '../calls/call-registry.ts';
 import type { GatewayConfig } from '../config/schema.ts';
@@ -17,6 +18,7 @@ import { registerMethodNotAllowed } from './method-not-allowed.ts';
 import { registerChatCompletions } from './routes/chat-completions.ts';
 import { registerHealth, type Readiness } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
+import { closeForRestart, hasPlatformSockets, registerPlatformSockets } from './routes/platform-sockets.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { unknownRouteHint } from './route-hint.ts';
 
@@ -125,6 +127,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
   };
 
+  // Retell and Twilio call over a WebSocket; the server for it runs only when one is configured.
+  const sockets = hasPlatformSockets(deps.config);
+  if (sockets) void app.register(fastifyWebsocket, { options: { maxPayload: server.bodyLimitBytes }, preClose: closeForRestart });
   const routes = async (scope: FastifyInstance) => {
     registerChatCompletions(scope, {
       agents: deps.agents,
@@ -136,6 +141,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       telemetry: deps.telemetry,
       refusals,
     });
+    if (sockets) registerPlatformSockets(scope, deps.config, { agents: deps.agents, calls: deps.calls, turns: deps.turns, logger: deps.logger, telemetry: deps.telemetry, refusals }, refusals);
     registerModels(scope, deps.agents, authenticate);
     registerHealth(scope, deps.readiness);
     for (const url of ['/chat/completions', '/v1/chat/completions']) registerMethodNotAllowed(scope, url, ['POST']);

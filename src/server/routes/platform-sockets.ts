@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import type { GatewayConfig } from '../../config/schema.ts';
+import type { TurnServices } from '../platform-turn.ts';
+import type { RefusalLog } from '../refusal-log.ts';
+import { registerRetellSocket } from './retell-socket.ts';
+
+/** Whether any WebSocket platform is configured (the WebSocket server is only started then). */
+export function hasPlatformSockets(config: GatewayConfig): boolean {
+  return config.platforms.retell !== undefined;
+}
+
+/** The routes of the configured WebSocket platforms; each answers with its own agent, else defaultAgent. */
+export function registerPlatformSockets(app: FastifyInstance, config: GatewayConfig, services: TurnServices, refusals: RefusalLog | undefined): void {
+  const { retell } = config.platforms;
+  // The schema made sure each names an agent or has defaultAgent.
+  const agentOf = (agent: string | undefined): string => agent ?? config.defaultAgent ?? '';
+  if (retell) registerRetellSocket(app, { services, refusals, agentId: agentOf(retell.agent) }, retell);
+}
+
+/**
+ * On shutdown each socket is closed with 1012 (service restart), never 1000: Retell hangs up on
+ * 1000, and reconnects after anything else. Turns have drained by then.
+ */
+export function closeForRestart(this: FastifyInstance, done: () => void): void {
+  for (const client of this.websocketServer.clients) client.close(1012, 'restarting');
+  this.websocketServer.close();
+  done();
+}
