@@ -2,9 +2,11 @@ import { turnLanguage } from '../../agent/language/caller-language.ts';
 import { PHRASES } from '../../agent/language/phrases.ts';
 import { clientClosedError } from '../../calls/cancellation.ts';
 import { lastUserText, type ChatMessage } from '../../protocol/chat-types.ts';
-import { extendDataSchema, type ExtendDataInput } from '../../protocol/extend-data.ts';
+import type { ExtendDataInput } from '../../protocol/extend-data.ts';
 import type { TurnServices } from '../../server/platform-turn.ts';
 import { idField, isRecord } from '../call-data.ts';
+import { withCallDetails } from '../socket/call-details.ts';
+import { parseFrame } from '../socket/json-socket.ts';
 import { SocketCallTurns } from '../socket/socket-answer.ts';
 import type { SocketSignal } from '../socket/socket-signals.ts';
 import type { SocketCall } from '../socket/socket-turn.ts';
@@ -44,7 +46,7 @@ export class RetellSession {
 
   /** One text frame from Retell; what is not a Retell event the gateway reads is ignored. */
   receive(frame: string): void {
-    const event = retellEventSchema.safeParse(parseJson(frame));
+    const event = retellEventSchema.safeParse(parseFrame(frame));
     if (!event.success) return;
     const data = event.data;
     switch (data.interaction_type) {
@@ -100,7 +102,7 @@ export class RetellSession {
       calleeNumber: idField(details, 'to_number'),
       ...(Object.keys(userData).length > 0 ? { userData } : {}),
     };
-    if (extendDataSchema.safeParse(data).success) this.turns.call = { ...this.turns.call, data };
+    this.turns.call = withCallDetails(this.turns.call, data);
   }
 }
 
@@ -120,12 +122,4 @@ function actionFields(signal: SocketSignal | undefined): Partial<RetellResponseE
   if (signal?.kind === 'hangup') return { end_call: true };
   if (signal?.kind === 'transfer') return { transfer_number: signal.destination.callee };
   return {};
-}
-
-function parseJson(frame: string): unknown {
-  try {
-    return JSON.parse(frame);
-  } catch {
-    return undefined;
-  }
 }
