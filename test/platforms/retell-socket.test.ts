@@ -1,19 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMockUpstream, type MockUpstream, type RecordedRequest } from '../../src/testing/mock-upstream.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
-import { ANSWER, GREETING, PHONE_AGENT, phoneScenario, systemPromptOf } from '../support/phone-agent.ts';
+import type { MockUpstream } from '../../src/testing/mock-upstream.ts';
+import type { TestGateway } from '../support/gateway-harness.ts';
+import { startSocketAgent, type SocketAgentSetup } from '../support/socket-agent.ts';
+import { ANSWER, GREETING, systemPromptOf } from '../support/phone-agent.ts';
 import { RefusedUpgrade, SocketClient } from '../support/socket-client.ts';
 import { fixture } from './fixtures.ts';
 
 const SECRET = 'retell-secret-0123456789';
-
-/** The phone agent's model, which also fails outright when the caller says "break". */
-function scenario(request: RecordedRequest) {
-  const messages = (request.body as { messages: Array<{ role: string; content?: unknown }> }).messages;
-  const words = String(messages.findLast((m) => m.role === 'user')?.content ?? '');
-  return words.includes('break') ? { status: 500, body: '{"error":{"message":"boom"}}' } : phoneScenario(request);
-}
 
 type Utterance = { role: 'agent' | 'user'; content: string };
 
@@ -25,22 +19,15 @@ async function answerTo(client: SocketClient, responseId: number, from = 0): Pro
 }
 
 describe('Retell custom LLM WebSocket', () => {
+  let setup: SocketAgentSetup;
   let upstream: MockUpstream;
   let gateway: TestGateway;
   let base: string;
   before(async () => {
-    upstream = await startMockUpstream(scenario);
-    gateway = await startTestGateway({
-      providers: { mock: { type: 'openai-compatible', baseUrl: upstream.url, apiKey: 'sk-upstream-secret', retry: { maxRetries: 0 } } },
-      agents: { support: PHONE_AGENT },
-      platforms: { retell: { secret: SECRET, agent: 'support', greeting: GREETING } },
-    });
-    base = gateway.url.replace('http', 'ws');
+    setup = await startSocketAgent({ retell: { secret: SECRET, agent: 'support', greeting: GREETING } });
+    ({ upstream, gateway, base } = setup);
   });
-  after(async () => {
-    await gateway.close();
-    await upstream.close();
-  });
+  after(() => setup.close());
 
   it('holds a whole call: config and greeting, the call details, answers, barge-in, transfer and end of call', async () => {
     const client = await SocketClient.connect(`${base}/retell/${SECRET}/call-retell-1`);
@@ -91,6 +78,11 @@ describe('Retell custom LLM WebSocket', () => {
     assert.ok(client.open, 'the gateway never closes the socket itself (a close is a hang-up)');
     client.close();
 
+    // Retell reconnecting to the call: no second greeting.
+    const again = await SocketClient.connect(`${base}/retell/${SECRET}/call-retell-1`);
+    assert.equal((await answerTo(again, 0)).content, '');
+    again.close();
+
     const lines = gateway.logs.filter((line) => line.msg === 'turn' && line.platform === 'retell');
     assert.deepEqual(lines.map((line) => line.status).sort(), ['ok', 'ok', 'ok', 'ok', 'superseded'].sort());
     await gateway.records!.flush();
@@ -138,13 +130,9 @@ describe('Retell custom LLM WebSocket', () => {
   });
 
   it('refuses an address outside allowFrom with a 403', async () => {
-    const guarded = await startTestGateway({
-      providers: { mock: { type: 'openai-compatible', baseUrl: upstream.url, apiKey: 'sk-upstream-secret' } },
-      agents: { support: PHONE_AGENT },
-      platforms: { retell: { secret: SECRET, agent: 'support', allowFrom: ['100.20.5.228/32'] } },
-    });
+    const guarded = await startSocketAgent({ retell: { secret: SECRET, agent: 'support', allowFrom: ['100.20.5.228/32'] } });
     try {
-      const refused = await SocketClient.connect(`${guarded.url.replace('http', 'ws')}/retell/${SECRET}/call-retell-5`).then(
+      const refused = await SocketClient.connect(`${guarded.base}/retell/${SECRET}/call-retell-5`).then(
         () => undefined,
         (error: unknown) => error,
       );
@@ -153,5 +141,14 @@ describe('Retell custom LLM WebSocket', () => {
     } finally {
       await guarded.close();
     }
+  });
+
+  it('closes its sockets with 1012 on shutdown (Retell reconnects), never 1000 (a hang-up)', async () => {
+    const stopping = await startSocketAgent({ retell: { secret: SECRET, agent: 'support', allowFrom: ['127.0.0.1', '::1'] } });
+    const client = await SocketClient.connect(`${stopping.base}/retell/${SECRET}/call-retell-6`);
+    await client.next((e) => e.response_type === 'response' && e.response_id === 0);
+    await stopping.close();
+    await client.next(() => false, 0, 2000).catch(() => undefined);
+    assert.equal(client.closeCode, 1012);
   });
 });

@@ -2,21 +2,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout } from 'node:timers/promises';
 import { twilioSignature } from '../../src/platforms/twilio/twilio-signature.ts';
-import { startMockUpstream, type MockUpstream, type RecordedRequest } from '../../src/testing/mock-upstream.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
-import { ANSWER, GREETING, PHONE_AGENT, phoneScenario, systemPromptOf } from '../support/phone-agent.ts';
+import type { MockUpstream } from '../../src/testing/mock-upstream.ts';
+import type { TestGateway } from '../support/gateway-harness.ts';
+import { startSocketAgent, type SocketAgentSetup } from '../support/socket-agent.ts';
+import { ANSWER, GREETING, systemPromptOf } from '../support/phone-agent.ts';
 import { RefusedUpgrade, SocketClient } from '../support/socket-client.ts';
 import { fixture } from './fixtures.ts';
 
 const AUTH_TOKEN = 'twilio-auth-token-0123456789';
 const PUBLIC_URL = 'wss://voice.example.com/twilio';
-
-/** The phone agent's model, which also fails outright when the caller says "break". */
-function scenario(request: RecordedRequest) {
-  const messages = (request.body as { messages: Array<{ role: string; content?: unknown }> }).messages;
-  const words = String(messages.findLast((m) => m.role === 'user')?.content ?? '');
-  return words.includes('break') ? { status: 500, body: '{"error":{"message":"boom"}}' } : phoneScenario(request);
-}
 
 type Message = { role: string; content: string };
 
@@ -35,23 +29,16 @@ function say(client: SocketClient, words: string): number {
 }
 
 describe('Twilio ConversationRelay WebSocket', () => {
+  let setup: SocketAgentSetup;
   let upstream: MockUpstream;
   let gateway: TestGateway;
   let base: string;
   const signed = (url = PUBLIC_URL) => ({ 'x-twilio-signature': twilioSignature(AUTH_TOKEN, url) });
   before(async () => {
-    upstream = await startMockUpstream(scenario);
-    gateway = await startTestGateway({
-      providers: { mock: { type: 'openai-compatible', baseUrl: upstream.url, apiKey: 'sk-upstream-secret', retry: { maxRetries: 0 } } },
-      agents: { support: PHONE_AGENT },
-      platforms: { twilio: { authToken: AUTH_TOKEN, agent: 'support', publicUrl: PUBLIC_URL } },
-    });
-    base = gateway.url.replace('http', 'ws');
+    setup = await startSocketAgent({ twilio: { authToken: AUTH_TOKEN, agent: 'support', publicUrl: PUBLIC_URL } });
+    ({ upstream, gateway, base } = setup);
   });
-  after(async () => {
-    await gateway.close();
-    await upstream.close();
-  });
+  after(() => setup.close());
 
   it('holds a whole call: setup, answers, barge-in marked in the history, a key press, transfer and end of call', async () => {
     const client = await SocketClient.connect(`${base}/twilio`, signed());
