@@ -119,6 +119,23 @@ describe('Retell custom LLM WebSocket', () => {
     client.close();
   });
 
+  it('apologises for a turn that failed outright (an agent that answers errors) and keeps the socket open', async () => {
+    const strict = await startSocketAgent({ retell: { secret: SECRET, agent: 'support' } }, { onFailure: { mode: 'error' } });
+    try {
+      const client = await SocketClient.connect(`${strict.base}/retell/${SECRET}/call-retell-7`);
+      client.send({ interaction_type: 'response_required', response_id: 1, transcript: [{ role: 'user', content: 'break, please' }] });
+      assert.match((await answerTo(client, 1)).content, /^Sorry, I'm having trouble/);
+      client.send({ interaction_type: 'response_required', response_id: 2, transcript: [{ role: 'user', content: 'Where is my order?' }] });
+      assert.equal((await answerTo(client, 2)).content, ANSWER);
+      assert.ok(client.open);
+      client.close();
+      const failed = strict.gateway.logs.find((line) => line.msg === 'turn failed' || line.msg === 'turn');
+      assert.equal(failed?.platform, 'retell');
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('refuses a wrong secret at the upgrade, before any call data', async () => {
     const refused = await SocketClient.connect(`${base}/retell/not-the-secret/call-retell-4`).then(
       () => undefined,

@@ -17,13 +17,13 @@ export interface SocketAgentSetup {
   close(): Promise<void>;
 }
 
-/** The phone agent (`support`) behind the breakable mock model, answering the WebSocket platforms in `platforms`. */
-export async function startSocketAgent(platforms: Record<string, unknown>): Promise<SocketAgentSetup> {
+/** The phone agent (`support`, with `agent` over it) behind the breakable mock model, answering the WebSocket platforms in `platforms`. */
+export async function startSocketAgent(platforms: Record<string, unknown>, agent: Record<string, unknown> = {}): Promise<SocketAgentSetup> {
   const upstream = await startMockUpstream(breakableScenario);
   const gateway = await startTestGateway({
     // No retry: a broken upstream is apologised for at once.
     providers: { mock: { type: 'openai-compatible', baseUrl: upstream.url, apiKey: 'sk-upstream-secret', retry: { maxRetries: 0 } } },
-    agents: { support: PHONE_AGENT },
+    agents: { support: { ...PHONE_AGENT, ...agent } },
     platforms,
   });
   return {
