@@ -21,6 +21,8 @@ export interface CallState {
   beginTurn(start: TurnStart): CallTurn | undefined | Promise<CallTurn | undefined>;
   /** The platform says the call ended (IMS agent_stop): its sentence order and memory are dropped. */
   endCall(id: string): void;
+  /** Whether this replica holds the call (a socket platform reconnecting to a call it began here). */
+  holds(id: string): boolean;
   readonly sharedState: SharedStateStatus;
   /** Cancels every live turn (shutdown) and lets go of its resources. */
   close(reason: unknown): Promise<void>;

@@ -25,6 +25,10 @@ export class LocalCallState implements CallState {
     this.registry.endCall(id);
   }
 
+  holds(id: string): boolean {
+    return this.registry.get(id) !== undefined;
+  }
+
   async close(reason: unknown): Promise<void> {
     this.registry.close(reason);
   }

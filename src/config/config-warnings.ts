@@ -4,8 +4,8 @@ import type { GatewayConfig } from './schema.ts';
 export const MIN_KEY_LENGTH = 16;
 
 /**
- * What is legal but probably a mistake in a valid config: a key short enough to guess. Each line
- * names the place and the fix, never the key.
+ * What is legal but probably a mistake in a valid config: a key short enough to guess, a platform
+ * socket anyone may open. Each line names the place and the fix, never the key.
  */
 export function configWarnings(config: GatewayConfig): string[] {
   const warnings: string[] = [];
@@ -19,5 +19,9 @@ export function configWarnings(config: GatewayConfig): string[] {
   config.admin.apiKeys.forEach((key, i) => check(`admin.apiKeys[${i}]`, key));
   check('metrics.apiKey', config.metrics.apiKey);
   check('privacy.lookupKey', config.privacy.lookupKey);
+  check('platforms.retell.secret', config.platforms.retell?.secret);
+  if (config.platforms.twilio && config.platforms.twilio.authToken === undefined) {
+    warnings.push('platforms.twilio: no authToken, so anyone who finds the address can open a call; set it to the account\'s Auth Token to check X-Twilio-Signature');
+  }
   return warnings;
 }

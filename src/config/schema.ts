@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addressRule } from '../validation/address-rule.ts';
 
 /** The YAML config file's shape. Every field documented in docs/configuration.md. */
 
@@ -379,6 +380,33 @@ export const stateSchema = z
     leaseSeconds: z.number().int().min(3).default(30),
   })
   .default({ store: 'memory', keyPrefix: 'vlg:', timeoutMs: 50, leaseSeconds: 30 });
+/** A secret that travels in a URL path: characters that need no escaping. */
+const pathSecret = z.string().regex(/^[A-Za-z0-9._~-]{1,256}$/, 'use letters, digits and . _ ~ - (it is part of a URL path), at most 256');
+
+/** Retell AI's custom LLM WebSocket (docs/platforms/retell.md). */
+export const retellPlatformSchema = z.strictObject({
+  /** Retell sends no credential: the socket's path carries this secret (wss://host/retell/{secret}). */
+  secret: pathSecret,
+  /** The agent that answers; unset: defaultAgent. */
+  agent: agentIdSchema.optional(),
+  /** Said as the call begins; empty: the agent waits for the caller to speak first. */
+  greeting: z.string().default(''),
+  /** Source addresses allowed to connect (addresses or CIDR blocks); empty: any. */
+  allowFrom: z.array(z.string().refine((entry) => addressRule(entry) !== undefined, 'must be an IP address or a CIDR block such as 100.20.5.228/32')).default([]),
+});
+
+/** Twilio ConversationRelay (docs/platforms/twilio.md). */
+export const twilioPlatformSchema = z.strictObject({
+  /** The account's Auth Token: each connection's X-Twilio-Signature is checked with it. Unset: not checked. */
+  authToken: z.string().min(1).optional(),
+  /** The agent that answers; unset: defaultAgent. */
+  agent: agentIdSchema.optional(),
+  /** The <ConversationRelay url> Twilio signs, without its query string; unset: wss:// + Host header + path. */
+  publicUrl: z.url({ protocol: /^wss?$/, error: 'must be a ws(s):// URL (the url attribute of <ConversationRelay>)' }).optional(),
+});
+
+/** Voice platforms that call over a WebSocket; each is off until configured. */
+const platformsSchema = z.strictObject({ retell: retellPlatformSchema.optional(), twilio: twilioPlatformSchema.optional() }).default({});
 
 export const gatewayConfigSchema = z
   .strictObject({
@@ -427,6 +455,7 @@ export const gatewayConfigSchema = z
     agents: z.record(agentIdSchema, agentConfigSchema),
     /** Requests naming an unknown model go to this agent, if set. */
     defaultAgent: nonEmpty.optional(),
+    platforms: platformsSchema,
   })
   .superRefine((config, ctx) => {
     for (const [id, agent] of Object.entries(config.agents)) {
@@ -465,6 +494,12 @@ export const gatewayConfigSchema = z
     if (Object.keys(config.agents).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['agents'], message: 'at least one agent is required' });
     }
+    for (const [name, platform] of Object.entries(config.platforms)) {
+      if (platform === undefined) continue;
+      const agent = platform.agent ?? config.defaultAgent;
+      if (agent === undefined) ctx.addIssue({ code: 'custom', path: ['platforms', name, 'agent'], message: 'name the agent that answers (or set defaultAgent)' });
+      else if (platform.agent !== undefined && !own(config.agents, platform.agent)) ctx.addIssue({ code: 'custom', path: ['platforms', name, 'agent'], message: `unknown agent "${platform.agent}"` });
+    }
     if (config.defaultAgent !== undefined && !own(config.agents, config.defaultAgent)) {
       ctx.addIssue({
         code: 'custom',
@@ -497,3 +532,5 @@ export type ServerLimits = ServerConfig['limits'];
 export type RecordsConfig = z.infer<typeof recordsSchema>;
 export type CallsConfig = z.infer<typeof callsSchema>;
 export type StateConfig = z.infer<typeof stateSchema>;
+export type RetellPlatformConfig = z.infer<typeof retellPlatformSchema>;
+export type TwilioPlatformConfig = z.infer<typeof twilioPlatformSchema>;

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyWebsocket from '@fastify/websocket';
 import type { AgentRegistry } from '../agent/agent-registry.ts';
 import { callIdentity } from '../calls/call-identity.ts';
 import type { CallState } from '../calls/call-state.ts';
@@ -19,6 +20,7 @@ import { registerMethodNotAllowed } from './method-not-allowed.ts';
 import { registerChatCompletions } from './routes/chat-completions.ts';
 import { registerHealth, type Readiness } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
+import { closeForRestart, hasPlatformSockets, registerPlatformSockets } from './routes/platform-sockets.ts';
 import { RefusalLog } from './refusal-log.ts';
 import { unknownRouteHint } from './route-hint.ts';
 import { platformPaths, PLATFORMS } from '../platforms/platforms.ts';
@@ -130,6 +132,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
   };
 
+  // Retell and Twilio call over a WebSocket; the server for it runs only when one is configured.
+  const sockets = hasPlatformSockets(deps.config);
+  if (sockets) void app.register(fastifyWebsocket, { options: { maxPayload: server.bodyLimitBytes }, preClose: closeForRestart });
   const routes = async (scope: FastifyInstance) => {
     registerChatCompletions(scope, {
       agents: deps.agents,
@@ -141,6 +146,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       telemetry: deps.telemetry,
       refusals,
     });
+    if (sockets) registerPlatformSockets(scope, deps.config, { agents: deps.agents, calls: deps.calls, turns: deps.turns, logger: deps.logger, telemetry: deps.telemetry, refusals }, refusals);
     registerModels(scope, deps.agents, authenticate);
     registerHealth(scope, deps.readiness);
     for (const url of ['/chat/completions', '/v1/chat/completions', ...PLATFORMS.flatMap(platformPaths)]) registerMethodNotAllowed(scope, url, ['POST']);

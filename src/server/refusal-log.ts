@@ -6,7 +6,11 @@ export type RefusalReason =
   | 'malformed_authorization'
   | 'wrong_api_key'
   | 'unknown_model'
-  | 'unknown_route';
+  | 'unknown_route'
+  /** A voice platform's socket: the secret in its path, its source address, its signature. */
+  | 'wrong_platform_secret'
+  | 'address_not_allowed'
+  | 'bad_signature';
 
 export interface RefusalLogOptions {
   logger: Logger;

@@ -18,6 +18,9 @@
 import type { ChatMessage, ContentPart, TextContentPart } from '../../core/chat-types.ts';
 import { isWhitespace } from '../../text/is-whitespace.ts';
 
+/** The marker as platforms write it, where the caller cut an answer off (a socket platform's adapter writes it too). */
+export const INTERRUPTION_MARKER = '<ims_agent_interrupted>';
+
 /** How an interrupted answer ends once annotated. */
 export const INTERRUPTION_ELLIPSIS = '…';
 

@@ -16,6 +16,8 @@ export interface Phrases {
   codeFallback: string;
   /** Told the model, as a system message, after an answer the caller cut off. */
   interruptionNote: string;
+  /** Told the model, as a system message, when the caller has been silent and the platform asks for words (Retell's reminder). */
+  silenceNote: string;
   /** Starts a system note turned into a user message (`history.mergeConsecutiveRoles`). */
   notePrefix: string;
   /** The end-call function's description (`endCall.description` replaces it). */
@@ -39,6 +41,7 @@ const EN: Phrases = {
   codeFallback: "That part is code, which I can't read out well on a call.",
   interruptionNote:
     '(The caller interrupted your previous answer at this point and did not hear the rest. Do not repeat it unless asked.)',
+  silenceNote: '(The caller has said nothing for a while. Say something short to keep the conversation going.)',
   notePrefix: '[Note] ',
   endCallDescription: 'End the phone call. Call this once the conversation is over or the caller says goodbye.',
   farewellArgument: "A short goodbye in the caller's language. Leave it out if you already said goodbye.",
@@ -54,6 +57,7 @@ const ZH: Phrases = {
   farewell: '感谢您的来电，再见。',
   codeFallback: '这部分是代码，电话里不方便念出来。',
   interruptionNote: '（来电者在此处打断了你之前的回答，没有听到后面的内容。除非被问到，不要重复。）',
+  silenceNote: '（来电者有一会儿没说话了。请简短地说一句，让对话继续下去。）',
   notePrefix: '【提示】',
   endCallDescription: '结束通话。对话已经结束，或来电者道别时调用。',
   farewellArgument: '用来电者的语言说的简短告别语。如果已经道别，就不要填。',

@@ -144,6 +144,11 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
     const keys = this.#keys.call(id);
     this.#health.run('end_call', () => this.#options.redis.del(keys.call, keys.memory)).catch(() => {});
   }
+  /** A call with a turn on this replica now, or one it answered on its own state. */
+  holds(id: string): boolean {
+    return this.#sharedLive.has(id) || this.#options.local.holds(id);
+  }
+
 
   async close(reason: unknown): Promise<void> {
     for (const controller of this.#turns.values()) controller.abort(reason);

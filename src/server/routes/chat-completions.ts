@@ -1,40 +1,26 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Agent, AgentRegistry } from '../../agent/agent-registry.ts';
 import { runTurn } from '../../agent/run-turn.ts';
 import { callIdentity } from '../../calls/call-identity.ts';
-import type { CallState } from '../../calls/call-state.ts';
-import { cancellationKind, clientClosedError } from '../../calls/cancellation.ts';
+import { clientClosedError } from '../../calls/cancellation.ts';
 import { conversationOpening } from '../../calls/conversation-opening.ts';
 import { parseChatRequest, type ChatTurnRequest } from '../../protocol/chat-request.ts';
 import { lastUserText, type ChatMessage } from '../../core/chat-types.ts';
 import { CompletionBuilder } from '../../protocol/completion-builder.ts';
 import { newCompletionId } from '../../core/completion-id.ts';
 import { GatewayError } from '../../core/gateway-error.ts';
-import type { Logger } from '../../telemetry/logger.ts';
 import { TurnReport } from '../../telemetry/turn-report.ts';
-import type { TurnTelemetry } from '../turn-telemetry.ts';
 import { toClientError } from '../client-errors.ts';
-import type { AdmissionTicket } from '../../calls/admission.ts';
-import type { LiveTurns } from '../live-turns.ts';
-import type { RefusalLog } from '../refusal-log.ts';
+import { admitTurn, assertAcceptingTurns, endTurn, recordCancellation, reportingObserver, resolveAgent, type TurnServices } from '../platform-turn.ts';
 import { writeStream } from '../write-stream.ts';
 import type { PlatformAdapter } from '../../platforms/platform-adapter.ts';
 import { openRetryTurn, RetryTurns } from '../../platforms/retry-turns.ts';
 import { DOUBLED_PATHS, detectPlatform, platformBody, platformPaths, platformRequest, PLATFORMS } from '../../platforms/platforms.ts';
 import { OUTCOME_HEADER, SYNTHETIC_HEADER, syntheticMarker } from '../../protocol/synthetic-traffic.ts';
 
-export interface ChatRouteDeps {
-  agents: AgentRegistry;
-  calls: CallState;
-  turns: LiveTurns;
-  logger: Logger;
+export interface ChatRouteDeps extends TurnServices {
   onRequest: (request: FastifyRequest) => void;
   /** Which configured key the request authenticated with (an id, never the key). */
   keyIdOf: (request: FastifyRequest) => string;
-  /** Metrics, traces and records of each turn. */
-  telemetry?: TurnTelemetry;
-  /** Logs (rate-limited) and counts requests refused as a setup mistake. */
-  refusals?: RefusalLog;
   /** Turns that platform retries join instead of running again (one per route registration by default). */
   retries?: RetryTurns;
 }
@@ -65,14 +51,7 @@ export function registerChatCompletions(app: FastifyInstance, deps: ChatRouteDep
 }
 
 async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: ChatRouteDeps, platform: PlatformAdapter): Promise<void> {
-  if (!deps.turns.acceptingTurns) {
-    throw new GatewayError('The gateway is shutting down; try again.', {
-      status: 503,
-      type: 'server_error',
-      code: 'shutting_down',
-      retryAfterSeconds: 1,
-    });
-  }
+  assertAcceptingTurns(deps.turns);
   let turn: ChatTurnRequest;
   try {
     turn = parseChatRequest(platformBody(platform, request), singleValues(request.query));
@@ -88,15 +67,8 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   }
 
   const keyId = deps.keyIdOf(request);
-  let ticket: AdmissionTicket;
-  try {
-    // The local state answers synchronously: no promise on its hot path.
-    const admitted = deps.calls.admit(keyId);
-    ticket = admitted instanceof Promise ? await admitted : admitted;
-  } catch (error) {
-    if (error instanceof GatewayError) deps.telemetry?.rejected(error.code);
-    throw error;
-  }
+  const admitted = admitTurn(deps, keyId);
+  const ticket = admitted instanceof Promise ? await admitted : admitted;
   const report = new TurnReport(agent.id, agent.provider.name, turn.call, turn.stream);
   report.platform = platform.name;
   const controller = new AbortController();
@@ -138,19 +110,10 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
       logger,
       callTurn,
       platform,
-      observer: {
-        onAttempt: (event) => report.attempt(event),
-        onToolRun: (run) => report.toolRun(run),
-        onApology: (error) => {
-          const failure = toClientError(error);
-          report.fail('apologized', failure.code, failure.message);
-          // Decided before the first byte unless a filler phrase was already said: `check` reads it.
-          if (!res.headersSent) res.setHeader(OUTCOME_HEADER, 'apology');
-        },
-        onUpstreamWait: (ms) => (report.upstreamWaitMs += ms),
-        onSignal: (signal) => (report.signal = signal),
-        onModelCommand: (event) => report.modelCommands.push(event),
-      },
+      observer: reportingObserver(report, () => {
+        // Decided before the first byte unless a filler phrase was already said: `check` reads it.
+        if (!res.headersSent) res.setHeader(OUTCOME_HEADER, 'apology');
+      }),
     });
     const parts = retry?.share(running.parts) ?? running.parts;
     conversation = running.conversation;
@@ -183,9 +146,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     await reply.send(completion);
   } catch (error) {
     if (controller.signal.aborted) {
-      const kind = cancellationKind(controller.signal.reason) ?? 'client_closed';
-      const reason = controller.signal.reason;
-      report.fail(kind, kind, 'the turn was cancelled', reason instanceof GatewayError ? reason.status : undefined);
+      const kind = recordCancellation(report, controller.signal);
       if (kind !== 'client_closed' && !reply.sent) throw controller.signal.reason;
       return;
     }
@@ -193,39 +154,9 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     report.fail('error', clientError.code, clientError.message, clientError.status);
     throw clientError;
   } finally {
-    if (conversation) callTurn?.remember(conversation, report.answer);
-    callTurn?.end();
-    ticket.release();
-    deps.turns.delete(controller);
     res.off('close', onClose);
-    logTurn(logger, report);
-    deps.telemetry?.ended(report);
+    endTurn(deps, { report, ticket, controller, callTurn, conversation });
   }
-}
-
-/** The agent for the ModelId; an unknown one (no defaultAgent) is logged with the known ones. */
-function resolveAgent(deps: ChatRouteDeps, model: string): Agent {
-  try {
-    return deps.agents.resolve(model);
-  } catch (error) {
-    if (error instanceof GatewayError && error.code === 'model_not_found') {
-      const known = deps.agents.ids().join(', ');
-      deps.refusals?.refused(
-        'unknown_model',
-        `unknown ModelId "${model.slice(0, 100)}" and no defaultAgent: type one of the known models (${known}) into the console's ModelId, or set defaultAgent`,
-        { model: model.slice(0, 100), known: deps.agents.ids() },
-      );
-    }
-    throw error;
-  }
-}
-
-function logTurn(logger: Logger, report: TurnReport): void {
-  const fields = report.toLogFields();
-  if (report.status === 'error' && report.httpStatus >= 500) logger.error(fields, 'turn failed');
-  else if (report.status === 'upstream_broken') logger.warn(fields, 'turn cut short by the upstream');
-  else if (report.status === 'apologized') logger.warn(fields, 'every provider failed; the caller heard an apology');
-  else logger.info(fields, 'turn');
 }
 
 /** `instanceId` for the param `extendData.instanceId`; undefined for any other param. */
