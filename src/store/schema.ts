@@ -99,6 +99,13 @@ export const MIGRATIONS: readonly Migration[] = [
     // 'check' or 'simulate' for the gateway's own test traffic, so it can be told from real calls.
     statements: () => [`ALTER TABLE turns ADD COLUMN synthetic TEXT`],
   },
+  {
+    version: 3,
+    name: 'turns.timings',
+    // The turn's waterfall points (TurnTimings) for the console; attempts and tool runs carry their
+    // own start offsets inside their JSON.
+    statements: ({ json }) => [`ALTER TABLE turns ADD COLUMN timings ${json}`],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

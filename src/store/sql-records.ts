@@ -117,6 +117,7 @@ const TURN_COLUMNS = [
   'error_code',
   'error_message',
   'synthetic',
+  'timings',
 ] as const;
 
 /**
@@ -332,7 +333,7 @@ export async function getCall(exec: SqlExecutor, rawInstanceId: string, page?: T
 }
 
 /** The condition "after this turn" in (started_at, id) order; adds its two parameters. */
-function afterCursor(params: SqlValue[], after: TurnCursor): string {
+export function afterCursor(params: SqlValue[], after: TurnCursor): string {
   params.push(queryTime(after.startedAt, 'after'), after.id);
   const at = `$${params.length - 1}`;
   return `(started_at > ${at} OR (started_at = ${at} AND id > $${params.length}))`;
@@ -505,10 +506,12 @@ function encodeTurn(r: TurnRecord, dialect: Dialect): SqlValue[] {
     text(r.errorCode),
     text(r.errorMessage),
     text(r.synthetic),
+    r.timings === undefined ? null : encodeJson(r.timings, dialect),
   ];
 }
 
-function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
+export function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
+  const timings = decodeJson(row['timings'], dialect) as TurnRecord['timings'] | null;
   return {
     id: String(row['id']),
     startedAt: time(row['started_at']),
@@ -538,10 +541,11 @@ function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
     errorCode: str(row['error_code']),
     errorMessage: str(row['error_message']),
     synthetic: str(row['synthetic']),
+    ...(timings ? { timings } : {}),
   };
 }
 
-function decodeCall(row: SqlRow): CallSummary {
+export function decodeCall(row: SqlRow): CallSummary {
   return {
     instanceId: String(row['instance_id']),
     agent: String(row['agent']),
@@ -567,7 +571,7 @@ function decodeEvent(row: SqlRow, dialect: Dialect): CallEventRecord {
 }
 
 /** PostgreSQL text can't hold NUL (and JSON strings must be well-formed): replaced by U+FFFD. */
-function textEncoder(dialect: Dialect): (value: string | null | undefined) => string | null {
+export function textEncoder(dialect: Dialect): (value: string | null | undefined) => string | null {
   if (dialect === 'sqlite') return (value) => (typeof value === 'string' ? value : value == null ? null : String(value));
   return (value) => (value == null ? null : String(value).replaceAll('\0', '\uFFFD'));
 }
@@ -594,7 +598,7 @@ function recordTime(value: string): string {
 }
 
 /** A query bound, canonical ISO-8601 UTC. */
-function queryTime(value: string, name: string): string {
+export function queryTime(value: string, name: string): string {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new RangeError(`${name} is not a date-time: ${JSON.stringify(value)}`);
   return new Date(ms).toISOString();
@@ -609,7 +613,7 @@ function str(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
 
-function num(value: unknown): number | null {
+export function num(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
 
@@ -630,11 +634,11 @@ function real(value: number | null | undefined): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-function escapeLike(value: string): string {
+export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function sqlString(value: string): string {
+export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
@@ -642,7 +646,7 @@ function groupKey(agent: string, provider: string | null): string {
   return JSON.stringify([agent, provider]);
 }
 
-function compare(a: string, b: string): number {
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

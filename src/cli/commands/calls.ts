@@ -78,6 +78,7 @@ const CSV_COLUMNS = Object.keys({
   errorCode: 0,
   errorMessage: 0,
   synthetic: 0,
+  timings: 0,
 } satisfies Record<keyof TurnRecord, 0>) as (keyof TurnRecord)[];
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/i;

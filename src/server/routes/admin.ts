@@ -4,6 +4,7 @@ import { GatewayError } from '../../protocol/gateway-error.ts';
 import type { CallQuery, RecordStore, StatsQuery, TurnPage } from '../../store/turn-record.ts';
 import type { BearerAuth } from '../bearer-auth.ts';
 import { toClientError } from '../client-errors.ts';
+import { registerAdminSearch } from './admin-search.ts';
 import { decodeTurnCursor, encodeTurnCursor } from './turn-cursor.ts';
 
 export interface AdminRouteDeps {
@@ -128,6 +129,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       if (query.to !== undefined) statsQuery.to = query.to;
       return { object: 'list', data: await deps.store.stats(statsQuery) };
     });
+
+    registerAdminSearch(scope, deps.store);
   });
 }
 
@@ -135,12 +138,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 // Query validation
 
 /** `?x=` is the same as no x (forms send empty fields). */
-const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+export const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
 const TIME_FORMAT = 'must be an ISO date (2026-11-01) or date-time with a zone (2026-11-01T08:00:00Z)';
 
 /** An ISO date or zoned date-time, normalized to the canonical UTC form. */
-const isoTime = z.preprocess(
+export const isoTime = z.preprocess(
   blankToUndefined,
   z
     .string({ error: TIME_FORMAT })
@@ -177,12 +180,12 @@ export function parseIsoTime(value: string): string | undefined {
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
-const text = z.preprocess(
+export const text = z.preprocess(
   blankToUndefined,
   z.string({ error: 'must be given once, as text' }).trim().max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`).optional(),
 );
 
-const wholeNumber = (min: number, max: number, fallback: number, message: string) =>
+export const wholeNumber = (min: number, max: number, fallback: number, message: string) =>
   z.preprocess(
     (value) => blankToUndefined(value) ?? String(fallback),
     z
@@ -208,7 +211,7 @@ const callsQuerySchema = z.strictObject({
 
 const statsQuerySchema = z.strictObject({ from: isoTime, to: isoTime });
 
-function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
   const parsed = schema.safeParse(query ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -220,12 +223,12 @@ function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S>
   throw invalidParam(name, `Invalid query parameter ${JSON.stringify(name)}: ${issue.message}.`);
 }
 
-function checkRange(query: { from?: string | undefined; to?: string | undefined }): void {
+export function checkRange(query: { from?: string | undefined; to?: string | undefined }): void {
   if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
     throw invalidParam('from', 'Invalid query parameters: "from" is after "to".');
   }
 }
 
-function invalidParam(param: string, message: string): GatewayError {
+export function invalidParam(param: string, message: string): GatewayError {
   return new GatewayError(message, { status: 400, type: 'invalid_request_error', code: 'invalid_parameter', param });
 }
