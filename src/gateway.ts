@@ -19,6 +19,8 @@ import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
 import { startTracing } from './telemetry/tracing.ts';
 import { TurnTelemetry } from './telemetry/turn-telemetry.ts';
+import { LiveFeed } from './console/live-feed.ts';
+import { maskPhoneNumber } from './store/mask-phone-number.ts';
 
 export interface StartGatewayOptions {
   config: GatewayConfig;
@@ -33,6 +35,8 @@ export interface StartGatewayOptions {
 export interface RunningGateway {
   /** e.g. http://127.0.0.1:8083 */
   readonly url: string;
+  /** Where /admin, /metrics and /console are: `url` unless admin.listen is set. */
+  readonly managementUrl: string;
   readonly port: number;
   readonly app: FastifyInstance;
   readonly apiKeys: ResolvedApiKeys;
@@ -75,8 +79,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   metrics?.trackRecordQueue(records);
   metrics?.trackCalls(calls);
   const tracing = startTracing();
-  const telemetry = new TurnTelemetry({ metrics, tracing, records, maskPhoneNumbers: config.privacy.maskPhoneNumbers });
-  const app = buildApp({
+  const { maskPhoneNumbers } = config.privacy;
+  const live = new LiveFeed({ mask: (value) => (value === undefined ? null : maskPhoneNumbers ? maskPhoneNumber(value) : value) });
+  const telemetry = new TurnTelemetry({ metrics, tracing, records, maskPhoneNumbers, content: config.records.content, live });
+  let chatUrl = '';
+  const appDeps = {
     config,
     agents,
     calls,
@@ -88,17 +95,23 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     telemetry,
     metrics,
     records,
-  });
+    console: { live, adminKey: adminKeys.keys[0]!, chatKey: apiKeys.keys[0]!, chatUrl: () => chatUrl },
+  };
+  const { listen } = config.admin;
+  const app = buildApp(listen ? { ...appDeps, plane: 'public' } : appDeps);
+  const managementApp = listen ? buildApp({ ...appDeps, plane: 'management' }) : undefined;
 
   const host = options.host ?? config.server.host;
   await app.listen({ port: options.port ?? config.server.port, host });
+  const port = portOf(app, options.port ?? config.server.port);
+  const url = `http://${displayHost(host)}:${port}`;
+  chatUrl = url;
+  const managementUrl = listen && managementApp ? await listenManagement(managementApp, listen) : url;
   readiness.ready = true;
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : (options.port ?? config.server.port);
-  const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 
   return {
-    url: `http://${displayHost}:${port}`,
+    url,
+    managementUrl,
     port,
     app,
     apiKeys,
@@ -110,9 +123,23 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       readiness.ready = false;
       await turns.drain(drainTimeoutMs, shutdownError);
       calls.close(shutdownError());
-      await app.close();
+      await Promise.all([app.close(), managementApp?.close()]);
       stopRetention?.();
       await Promise.all([agents.close(), closeHttpToolDispatcher(), records?.close(), tracing.shutdown()]);
     },
   };
+}
+
+async function listenManagement(app: FastifyInstance, listen: { host: string; port: number }): Promise<string> {
+  await app.listen(listen);
+  return `http://${displayHost(listen.host)}:${portOf(app, listen.port)}`;
+}
+
+function portOf(app: FastifyInstance, fallback: number): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : fallback;
+}
+
+function displayHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 }

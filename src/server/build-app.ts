@@ -5,6 +5,7 @@ import type { GatewayConfig } from '../config/schema.ts';
 import type { RecordStore } from '../store/turn-record.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { TurnTelemetry } from '../telemetry/turn-telemetry.ts';
+import { registerConsole, type ConsoleDeps } from '../console/console-routes.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerImsCallbacks } from './routes/ims-callbacks.ts';
 import { registerMetrics } from './routes/metrics.ts';
@@ -69,6 +70,13 @@ export interface AppDeps {
   telemetry: TurnTelemetry;
   metrics: GatewayMetrics | undefined;
   records: RecordStore | undefined;
+  /** The console's live view and its way to the chat API (absent: no console). */
+  console?: Omit<ConsoleDeps, 'config' | 'adminAuth' | 'logger'>;
+  /**
+   * Which routes this app serves: 'public' the chat API, health and callbacks; 'management'
+   * /admin, /metrics and /console (admin.listen); both when unset.
+   */
+  plane?: 'public' | 'management';
 }
 
 /** The HTTP application: routes (at the root and under server.pathPrefix), auth, errors. */
@@ -141,14 +149,23 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     for (const url of ['/chat/completions', '/v1/chat/completions']) registerMethodNotAllowed(scope, url, ['POST']);
     for (const url of ['/models', '/v1/models', '/healthz', '/readyz']) registerMethodNotAllowed(scope, url, ['GET']);
   };
-  void app.register(routes);
-  if (server.pathPrefix) void app.register(routes, { prefix: server.pathPrefix });
+  const publicPlane = deps.plane !== 'management';
+  const managementPlane = deps.plane !== 'public';
+  if (publicPlane) {
+    void app.register(routes);
+    if (server.pathPrefix) void app.register(routes, { prefix: server.pathPrefix });
+    if (deps.records) registerImsCallbacks(app, { store: deps.records, token: deps.config.callbacks.token, logger: deps.logger });
+  } else {
+    registerHealth(app, deps.readiness);
+  }
   // Operator endpoints live at the root only.
-  if (deps.metrics) registerMetrics(app, deps.metrics, deps.config.metrics.apiKey);
-  if (deps.records) {
+  if (managementPlane && deps.metrics) registerMetrics(app, deps.metrics, deps.config.metrics.apiKey);
+  if (managementPlane && deps.records) {
     const { turnsPerPage, maxTurnsPerPage } = deps.config.admin;
     registerAdminRoutes(app, { store: deps.records, auth: deps.adminAuth, turnPages: { turnsPerPage, maxTurnsPerPage } });
-    registerImsCallbacks(app, { store: deps.records, token: deps.config.callbacks.token, logger: deps.logger });
+  }
+  if (managementPlane && deps.console && deps.config.console.enabled) {
+    registerConsole(app, { ...deps.console, config: deps.config, adminAuth: deps.adminAuth, logger: deps.logger });
   }
 
   app.setNotFoundHandler(async (request) => {

@@ -1,5 +1,7 @@
 import { buildTurnRecord } from '../store/build-turn-record.ts';
+import { withoutContent, type RecordContent } from '../store/content-mode.ts';
 import type { RecordStore } from '../store/turn-record.ts';
+import type { LiveFeed } from '../console/live-feed.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { summarizeTurn } from './metrics.ts';
 import type { Tracing } from './tracing.ts';
@@ -10,6 +12,10 @@ export interface TurnTelemetryOptions {
   tracing: Tracing;
   records: RecordStore | undefined;
   maskPhoneNumbers: boolean;
+  /** records.content (default full). */
+  content?: RecordContent;
+  /** The console's live view of turns in progress. */
+  live?: LiveFeed;
 }
 
 /**
@@ -25,6 +31,7 @@ export class TurnTelemetry {
 
   started(report: TurnReport): void {
     this.options.metrics?.streamStarted();
+    this.options.live?.started(report);
     const { tracing } = this.options;
     if (tracing.enabled) {
       const { call } = report;
@@ -55,6 +62,8 @@ export class TurnTelemetry {
     metrics?.streamEnded();
     metrics?.observeTurn(summarizeTurn(report, undefined, report.errorCode?.endsWith('_timeout') ? 'timeout' : undefined));
     report.span?.end(report.status, report.status === 'error' ? report.errorMessage : undefined);
-    records?.enqueue(buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers }));
+    const record = buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers });
+    this.options.live?.ended(record);
+    records?.enqueue(this.options.content === 'metadata' ? withoutContent(record) : record);
   }
 }
