@@ -32,9 +32,9 @@ export async function callPage(view, _me, arg) {
     h('p.row', {}, h('span.tag', {}, call.agent), outcomeTag(call.outcome),
       h('span.muted', {}, `${call.callerNumber ?? 'unknown caller'} · ${call.turns} turns · ${time(call.startedAt)} → ${time(call.endedAt ?? call.lastTurnAt)}`)),
     h('section', { 'aria-label': 'Transcript and timeline' }, ...items.map((item) => item.node)),
-    call.nextCursor ? h('p.muted', {}, 'Only the first 500 turns are shown.') : null,
     h('p', {}, erase),
   );
+  if (call.nextCursor) view.append(h('p.muted', {}, 'Only the first 500 turns are shown.'));
 }
 
 /** @param {any} turn */

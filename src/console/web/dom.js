@@ -3,7 +3,7 @@
 
 /**
  * @param {string} tag `div`, `span.tag.ok`
- * @param {Record<string, any>} [props] attributes (on* are listeners)
+ * @param {Record<string, any>} [props] attributes (on* are listeners, style an object)
  * @param {...(Node | string | number | null | undefined | false)} children
  * @returns {HTMLElement}
  */
@@ -14,7 +14,8 @@ export function h(tag, props = {}, ...children) {
   for (const [key, value] of Object.entries(props ?? {})) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else if (key === 'style') node.setAttribute('style', value);
+    // Through the CSSOM: the page's CSP refuses style attributes.
+    else if (key === 'style') Object.assign(node.style, value);
     else node.setAttribute(key, value === true ? '' : String(value));
   }
   for (const child of children) {

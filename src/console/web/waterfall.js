@@ -14,14 +14,14 @@ export function waterfall(turn) {
   /** @param {string} label @param {number} from @param {number} to @param {string} kind */
   const bar = (label, from, to, kind) =>
     h('div.wf-row', {},
-      h('span', {}, label),
+      h('span', { title: label }, `${label} ${ms(to - from)}`),
       h('div.wf-track', { role: 'img', 'aria-label': `${label}: ${ms(from)} to ${ms(to)}` },
-        h(`div.wf-bar.${kind}`, { style: `left:${pct(from)};width:${pct(Math.max(0, to - from))}`, title: `${ms(from)} → ${ms(to)}` })));
+        h(`div.wf-bar.${kind}`, { style: { left: pct(from), width: pct(Math.max(0, to - from)) }, title: `${ms(from)} → ${ms(to)}` })));
   /** @param {string} label @param {number | null | undefined} at */
   const mark = (label, at) =>
     at === null || at === undefined ? null
       : h('div.wf-row', {}, h('span', {}, `${label} ${ms(at)}`),
-          h('div.wf-track', { role: 'img', 'aria-label': `${label} at ${ms(at)}` }, h('div.wf-mark', { style: `left:${pct(at)}` })));
+          h('div.wf-track', { role: 'img', 'aria-label': `${label} at ${ms(at)}` }, h('div.wf-mark', { style: { left: pct(at) } })));
   const rows = [
     mark('request received', 0),
     ...turn.attempts.map((/** @type {any} */ a) =>
