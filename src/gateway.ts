@@ -20,6 +20,8 @@ import { GatewayMetrics } from './telemetry/metrics.ts';
 import { startTracing } from './telemetry/tracing.ts';
 import { TurnTelemetry } from './telemetry/turn-telemetry.ts';
 import { LiveFeed } from './console/live-feed.ts';
+import { OperationsMetrics } from './telemetry/operations-metrics.ts';
+import type { CircuitState } from './providers/circuit-breaker.ts';
 import { maskPhoneNumber } from './store/mask-phone-number.ts';
 
 export interface StartGatewayOptions {
@@ -51,7 +53,7 @@ export interface RunningGateway {
 /** Builds everything from a validated config and starts listening. */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
-  const logger = options.logger ?? createLogger({ level: config.server.logLevel });
+  const logger = options.logger ?? createLogger({ level: logLevel(config.server.logLevel) });
   const { dataDir } = config.server;
   const sqlitePath = resolve(dataDir, config.records.sqliteFile);
   // Keys and records are private: fix the modes of what an older version left readable.
@@ -74,6 +76,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         logger,
       })
     : undefined;
+  if (records) readiness.records = () => records.ready();
   const stopRetention = records ? startRetention(records, config.records.retentionDays, logger) : undefined;
   const metrics = config.metrics.enabled ? new GatewayMetrics() : undefined;
   metrics?.trackRecordQueue(records);
@@ -81,7 +84,18 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const tracing = startTracing();
   const { maskPhoneNumbers } = config.privacy;
   const live = new LiveFeed({ mask: (value) => (value === undefined ? null : maskPhoneNumbers ? maskPhoneNumber(value) : value) });
-  const telemetry = new TurnTelemetry({ metrics, tracing, records, maskPhoneNumbers, content: config.records.content, live });
+  const operations = metrics
+    ? new OperationsMetrics(metrics.registry, { recordsWritten: () => records?.written ?? 0, breakers: () => breakerStates(agents) })
+    : undefined;
+  const telemetry = new TurnTelemetry({
+    metrics,
+    tracing,
+    records,
+    maskPhoneNumbers,
+    content: config.records.content,
+    live,
+    ...(operations ? { operations } : {}),
+  });
   let chatUrl = '';
   const appDeps = {
     config,
@@ -95,6 +109,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     telemetry,
     metrics,
     records,
+    ...(operations ? { operations } : {}),
     console: { live, adminKey: adminKeys.keys[0]!, chatKey: apiKeys.keys[0]!, chatUrl: () => chatUrl },
   };
   const { listen } = config.admin;
@@ -142,4 +157,25 @@ function portOf(app: FastifyInstance, fallback: number): number {
 
 function displayHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+}
+
+/** Each provider's breaker state (the worst, should two agents hold separate breakers for it). */
+function breakerStates(agents: AgentRegistry): { provider: string; state: CircuitState }[] {
+  const rank: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
+  const states = new Map<string, CircuitState>();
+  for (const id of agents.ids()) {
+    for (const target of agents.resolve(id).targets) {
+      const known = states.get(target.provider.name);
+      if (known === undefined || rank[target.breaker.state] > rank[known]) states.set(target.provider.name, target.breaker.state);
+    }
+  }
+  return [...states].map(([provider, state]) => ({ provider, state }));
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** LOG_LEVEL from the environment wins over server.logLevel (debugging without editing the config). */
+function logLevel(configured: (typeof LOG_LEVELS)[number]): (typeof LOG_LEVELS)[number] {
+  const fromEnv = process.env.LOG_LEVEL?.trim().toLowerCase();
+  return LOG_LEVELS.find((level) => level === fromEnv) ?? configured;
 }

@@ -7,6 +7,7 @@ import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { TurnTelemetry } from '../telemetry/turn-telemetry.ts';
 import { registerConsole, type ConsoleDeps } from '../console/console-routes.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import type { CallbackResult, OperationsMetrics } from '../telemetry/operations-metrics.ts';
 import { registerImsCallbacks } from './routes/ims-callbacks.ts';
 import { registerMetrics } from './routes/metrics.ts';
 import { GatewayError, openAIErrorBody } from '../protocol/gateway-error.ts';
@@ -77,6 +78,7 @@ export interface AppDeps {
    * /admin, /metrics and /console (admin.listen); both when unset.
    */
   plane?: 'public' | 'management';
+  operations?: OperationsMetrics;
 }
 
 /** The HTTP application: routes (at the root and under server.pathPrefix), auth, errors. */
@@ -154,7 +156,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (publicPlane) {
     void app.register(routes);
     if (server.pathPrefix) void app.register(routes, { prefix: server.pathPrefix });
-    if (deps.records) registerImsCallbacks(app, { store: deps.records, token: deps.config.callbacks.token, logger: deps.logger });
+    if (deps.records) {
+      const { operations } = deps;
+      registerImsCallbacks(app, {
+        store: deps.records,
+        token: deps.config.callbacks.token,
+        logger: deps.logger,
+        ...(operations ? { count: (result: CallbackResult) => operations.countCallback(result) } : {}),
+      });
+    }
   } else {
     registerHealth(app, deps.readiness);
   }

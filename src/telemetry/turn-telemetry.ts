@@ -2,6 +2,7 @@ import { buildTurnRecord } from '../store/build-turn-record.ts';
 import { withoutContent, type RecordContent } from '../store/content-mode.ts';
 import type { RecordStore } from '../store/turn-record.ts';
 import type { LiveFeed } from '../console/live-feed.ts';
+import type { OperationsMetrics } from './operations-metrics.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { summarizeTurn } from './metrics.ts';
 import type { Tracing } from './tracing.ts';
@@ -16,6 +17,7 @@ export interface TurnTelemetryOptions {
   content?: RecordContent;
   /** The console's live view of turns in progress. */
   live?: LiveFeed;
+  operations?: OperationsMetrics;
 }
 
 /**
@@ -61,6 +63,7 @@ export class TurnTelemetry {
     const { metrics, records } = this.options;
     metrics?.streamEnded();
     metrics?.observeTurn(summarizeTurn(report, undefined, report.errorCode?.endsWith('_timeout') ? 'timeout' : undefined));
+    this.options.operations?.observeTurn(report);
     report.span?.end(report.status, report.status === 'error' ? report.errorMessage : undefined);
     const record = buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers });
     this.options.live?.ended(record);
