@@ -176,6 +176,27 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
     assert.deepEqual(body.data.map((t) => [t.instanceId, t.signal]), [[instanceId, 'hangup'], [instanceId, null]]);
   });
 
+  it('barges in on a streaming answer in the playground: the answer is cut where the caller cut in', async () => {
+    await page.getByRole('button', { name: 'New call' }).click();
+    await page.getByLabel('Agent').selectOption('courier');
+    await page.getByPlaceholder('What the caller says').fill('Where is my parcel?');
+    await page.getByRole('button', { name: 'Say' }).click();
+    await page.waitForFunction(() => (document.querySelector('#pg-transcript .live-text')?.textContent ?? '').length > 5);
+    await page.getByRole('button', { name: 'Barge in' }).click();
+    await page.locator('#pg-transcript').getByText('the caller cut in').waitFor();
+    const heard = (await page.locator('#pg-transcript .bubble.agent').last().textContent()) ?? '';
+    assert.ok(heard.length < SLOW_ANSWER.length + ' ✂ the caller cut in'.length, heard);
+    // The gateway stopped the turn with the page: on the record as cut, with what was said so far.
+    let outcome: string | undefined;
+    for (let tries = 0; tries < 50 && outcome === undefined; tries++) {
+      await gateway.records!.flush();
+      const turns = await fetch(`${gateway.managementUrl}/admin/turns?agent=courier&synthetic=console`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+      outcome = ((await turns.json()) as { data: Array<{ outcome: string }> }).data[0]?.outcome;
+      if (outcome === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(outcome, 'client_closed');
+  });
+
   it('shows the configuration with every secret redacted', async () => {
     await page.getByRole('link', { name: 'Config' }).click();
     const text = (await page.locator('#config-json').textContent()) ?? '';
