@@ -45,11 +45,13 @@ export type LiveListener = (event: LiveEvent) => void;
 const IDLE_MS = 120_000;
 const AFTER_END_MS = 15_000;
 const MAX_CALLS = 1000;
+const SWEEP_MS = 5000;
 
 export class LiveFeed {
   readonly #calls = new Map<string, LiveCall & { endedAt?: number; seenAt: number }>();
   readonly #listeners = new Set<LiveListener>();
   readonly #mask: (value: string | undefined) => string | null;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: { mask: (value: string | undefined) => string | null }) {
     this.#mask = options.mask;
@@ -63,7 +65,15 @@ export class LiveFeed {
 
   subscribe(listener: LiveListener): () => void {
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    // While someone watches, calls that went quiet leave the view on time, not at the next turn.
+    this.#sweeper ??= setInterval(() => this.#expire(Date.now()), SWEEP_MS).unref();
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = undefined;
+      }
+    };
   }
 
   get watchers(): number {
