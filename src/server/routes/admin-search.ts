@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { GatewayError } from '../../protocol/gateway-error.ts';
-import type { RecordSearch, RecordStore, SearchPage, TurnCursor } from '../../store/turn-record.ts';
-import { blankToUndefined, checkRange, invalidParam, isoTime, parseQuery, text, wholeNumber } from './admin.ts';
-import { CALL_OUTCOMES } from './admin.ts';
-import { decodeTurnCursor, encodeTurnCursor } from './turn-cursor.ts';
+import type { RecordSearch, RecordStore, SearchPage } from '../../store/turn-record.ts';
+import { CALL_OUTCOMES, blankToUndefined, checkRange, invalidParam, isoTime, parseQuery, text, turnCursorParam, wholeNumber } from './admin.ts';
+import { encodeTurnCursor } from './turn-cursor.ts';
 
 const MAX_LIMIT = 500;
 const DEFAULT_LIMIT = 50;
@@ -13,21 +12,6 @@ const MAX_BUCKETS = 2000;
 
 /** Built on first use: admin.ts imports this file, so its helpers aren't ready at load time. */
 function schemas() {
-  const cursor = z.preprocess(
-    blankToUndefined,
-    z
-      .string({ error: 'must be given once, as text' })
-      .transform((value, ctx): TurnCursor => {
-        const decoded = decodeTurnCursor(value);
-        if (decoded === undefined) {
-          ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of an earlier page' });
-          return z.NEVER;
-        }
-        return decoded;
-      })
-      .optional(),
-  );
-
   const searchSchema = z.strictObject({
     from: isoTime,
     to: isoTime,
@@ -41,7 +25,7 @@ function schemas() {
     channel: text,
     q: text,
     synthetic: text,
-    cursor,
+    cursor: turnCursorParam(),
     limit: wholeNumber(1, MAX_LIMIT, DEFAULT_LIMIT, `must be a whole number from 1 to ${MAX_LIMIT}`),
   });
 

@@ -49,20 +49,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
   const { turnsPerPage, maxTurnsPerPage } = deps.turnPages ?? { turnsPerPage: 100, maxTurnsPerPage: 500 };
   const callQuerySchema = z.strictObject({
     limit: wholeNumber(1, maxTurnsPerPage, turnsPerPage, `must be a whole number from 1 to ${maxTurnsPerPage}`),
-    cursor: z.preprocess(
-      blankToUndefined,
-      z
-        .string({ error: 'must be given once, as text' })
-        .transform((value, ctx) => {
-          const cursor = decodeTurnCursor(value);
-          if (cursor === undefined) {
-            ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of an earlier page' });
-            return z.NEVER;
-          }
-          return cursor;
-        })
-        .optional(),
-    ),
+    cursor: turnCursorParam(),
   });
   void app.register(async (scope) => {
     scope.setErrorHandler(async (error, request, reply) => {
@@ -179,6 +166,23 @@ export function parseIsoTime(value: string): string | undefined {
   const ms = Date.parse(match[4] === undefined ? `${value.trim()}T00:00:00Z` : value.trim());
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
+
+/** A page's `cursor`: the `nextCursor` of an earlier page, decoded. */
+export const turnCursorParam = () =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: 'must be given once, as text' })
+      .transform((value, ctx) => {
+        const cursor = decodeTurnCursor(value);
+        if (cursor === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of an earlier page' });
+          return z.NEVER;
+        }
+        return cursor;
+      })
+      .optional(),
+  );
 
 export const text = z.preprocess(
   blankToUndefined,
