@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConsoleSessions, cookieValue } from '../../src/console/console-sessions.ts';
+import { LiveFeed, type LiveEvent } from '../../src/console/live-feed.ts';
 import { redactConfig } from '../../src/console/redact-config.ts';
+import type { TurnRecord } from '../../src/store/turn-record.ts';
+import { TurnReport } from '../../src/telemetry/turn-report.ts';
 
 describe('console sessions', () => {
   it('are valid until their TTL, then gone; a deleted one is gone at once', () => {
@@ -50,5 +53,45 @@ describe('redactConfig', () => {
     assert.match(redacted.providers.up.baseUrl, /^https:\/\/redacted@llm\.example\.com\/v1\?key=/);
     const text = JSON.stringify(redacted);
     for (const secret of ['k1', 'sk-1', 's3cret', 'Bearer z', 'token=abc']) assert.ok(!text.includes(secret), secret);
+  });
+});
+
+describe('LiveFeed', () => {
+  const report = (instanceId: string, id: string) => {
+    const turn = new TurnReport('support', 'qwen', { instanceId, callerNumber: '13800000001', userDataInvalid: false }, true);
+    turn.id = id;
+    turn.callerText = 'where is my parcel';
+    return turn;
+  };
+  const ended = (instanceId: string, id: string, signal: string | null): TurnRecord =>
+    ({ id, instanceId, channelId: null, outcome: 'ok', signal, ttftMs: 120, answerText: 'It arrives tomorrow.' }) as TurnRecord;
+
+  it('tells watchers each turn, each piece of text as it is sent, and how the turn ended', () => {
+    const feed = new LiveFeed({ mask: (value) => (value === undefined ? null : `masked:${value.slice(-2)}`) });
+    const events: LiveEvent[] = [];
+    const stop = feed.subscribe((event) => events.push(event));
+    const turn = report('call-1', 't-1');
+    feed.started(turn);
+    turn.text('It arrives ');
+    turn.text('tomorrow.');
+    assert.deepEqual(feed.snapshot()[0]?.current?.text, 'It arrives tomorrow.');
+    assert.equal(feed.snapshot()[0]?.callerNumber, 'masked:01', 'numbers are masked as in the records');
+    feed.ended(ended('call-1', 't-1', 'hangup'));
+    stop();
+    assert.deepEqual(events.map((event) => event.type), ['turn', 'text', 'text', 'ended']);
+    const last = feed.snapshot()[0]!;
+    assert.equal(last.current, null);
+    assert.deepEqual(last.last, { id: 't-1', outcome: 'ok', signal: 'hangup', ttftMs: 120, answerText: 'It arrives tomorrow.' });
+  });
+
+  it('drops a call 15 s after it hung up, and an idle one after 2 minutes', () => {
+    const feed = new LiveFeed({ mask: () => null });
+    feed.started(report('hung-up', 't-1'));
+    feed.ended(ended('hung-up', 't-1', 'hangup'));
+    feed.started(report('quiet', 't-2'));
+    feed.ended(ended('quiet', 't-2', null));
+    const now = Date.now();
+    assert.deepEqual(feed.snapshot(now + 16_000).map((call) => call.instanceId), ['quiet']);
+    assert.deepEqual(feed.snapshot(now + 121_000), []);
   });
 });
