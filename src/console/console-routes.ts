@@ -143,9 +143,9 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
         method,
         url: '/console/api/admin/*',
         handler: async (request, reply) => {
-          const rest = (request.params as { '*': string })['*'];
-          const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-          const answer = await app.inject({ method, url: `/admin/${rest}${query}`, headers: { authorization: `Bearer ${deps.adminKey}` } });
+          // The raw path, still percent-encoded: an instance id holding "/" stays one segment.
+          const url = request.url.slice('/console/api'.length);
+          const answer = await app.inject({ method, url, headers: { authorization: `Bearer ${deps.adminKey}` } });
           return reply.code(answer.statusCode).type(String(answer.headers['content-type'] ?? 'application/json')).send(answer.body);
         },
       });
