@@ -41,6 +41,8 @@ export interface TurnObserver {
   onSignal?: (signal: string) => void;
   /** The model wrote an IMS command (or called the workflow's hangup function) itself. */
   onModelCommand?: (event: ModelCommandEvent) => void;
+  /** A filler phrase is being said because the answer is slow to start. */
+  onFiller?: () => void;
 }
 
 /**
@@ -101,7 +103,7 @@ export function runTurn(input: TurnInput): RunningTurn {
   });
   if (config.filler.enabled) {
     const phrases = config.filler.phrases ?? PHRASES.filler[language];
-    parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
+    parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!, observer.onFiller);
   }
   const speech = speechStages(config.speech, language);
   // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.

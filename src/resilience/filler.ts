@@ -6,7 +6,7 @@ const FILLER_DUE = Symbol('filler due');
  * Says a short phrase once if the answer has not started within `afterMs`, then continues with
  * the answer. Only the wait for the first part is timed; nothing else is delayed.
  */
-export async function* withFiller(parts: PartStream, afterMs: number, phrase: string): PartStream {
+export async function* withFiller(parts: PartStream, afterMs: number, phrase: string, onFiller?: () => void): PartStream {
   const iterator = parts[Symbol.asyncIterator]();
   const first = iterator.next();
   let timer: NodeJS.Timeout | undefined;
@@ -20,6 +20,7 @@ export async function* withFiller(parts: PartStream, afterMs: number, phrase: st
     clearTimeout(timer);
   }
   if (result === FILLER_DUE) {
+    onFiller?.();
     yield { type: 'text', text: `${phrase} ` };
     result = await first;
   }

@@ -79,6 +79,7 @@ function turnTimings(report: TurnReport, endedAt: number): TurnTimings {
     // A non-streamed answer leaves in one piece when the turn ends.
     firstByteMs: at(report.firstByteAt ?? (report.stream ? undefined : endedAt)),
     lastByteMs: at(report.lastByteAt ?? (report.stream ? undefined : endedAt)),
+    ...(report.fillerAt === undefined ? {} : { fillerMs: round(report.fillerAt - report.startedAt) }),
   };
 }
 

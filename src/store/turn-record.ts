@@ -48,6 +48,8 @@ export interface TurnTimings {
   firstByteMs: number | null;
   /** The response ended. */
   lastByteMs: number | null;
+  /** A filler phrase began the answer here (the model was slow); absent when none was said. */
+  fillerMs?: number;
 }
 
 export interface TurnRecord {

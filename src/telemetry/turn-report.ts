@@ -50,6 +50,8 @@ export class TurnReport {
   /** The response's first and last bytes to the client (performance.now()). */
   firstByteAt: number | undefined;
   lastByteAt: number | undefined;
+  /** When a filler phrase was said (the answer was slow to start). */
+  fillerAt: number | undefined;
   /** Told each piece of text as it is sent (the console's live view); unset: nobody watches. */
   onText: ((chunk: string) => void) | undefined;
   /** IMS commands the model wrote itself, and what became of each. */

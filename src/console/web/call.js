@@ -53,6 +53,7 @@ function turnView(turn) {
     ...turn.toolRuns.map((/** @type {any} */ run) =>
       h('div.tool', {}, `${run.ok ? '⚙' : '⚠'} ${run.name}(${run.arguments}) → ${run.ok ? run.result : `failed: ${run.error}`} (${ms(run.ms)})`)),
     answer,
+    turn.timings?.fillerMs !== undefined ? h('p.bubble.system', {}, 'The answer began with a filler phrase: the model was slow to start.') : null,
     turn.outcome === 'apologized' ? h('p.bubble.system', {}, `The caller heard the gateway's apology (${turn.errorCode}).`) : null,
     turn.signal ? h('p.bubble.system', {}, signalText(turn.signal)) : null,
     waterfall(turn),

@@ -29,6 +29,7 @@ export function waterfall(turn) {
     mark('upstream request sent', t.upstreamSentMs),
     mark('first upstream token', t.firstUpstreamTokenMs),
     ...turn.toolRuns.map((/** @type {any} */ run) => bar(`tool ${run.name}`, run.startMs ?? 0, (run.startMs ?? 0) + run.ms, 'tool')),
+    mark('filler phrase said', t.fillerMs),
     mark('first byte to platform', t.firstByteMs),
     turn.ttftMs !== null && t.lastByteMs !== null && t.lastByteMs !== undefined ? bar('answer streaming', turn.ttftMs, t.lastByteMs, 'stream') : null,
     mark('last byte', t.lastByteMs ?? turn.totalMs),

@@ -120,6 +120,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
         onUpstreamWait: (ms) => (report.upstreamWaitMs += ms),
         onSignal: (signal) => (report.signal = signal),
         onModelCommand: (event) => report.modelCommands.push(event),
+        onFiller: () => (report.fillerAt = performance.now()),
       },
     });
     const { parts } = running;
