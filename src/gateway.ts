@@ -93,7 +93,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     records,
     maskPhoneNumbers,
     content: config.records.content,
-    live,
+    // Nobody can watch with the console off: turns then skip the live view entirely.
+    ...(config.console.enabled ? { live } : {}),
     ...(operations ? { operations } : {}),
   });
   let chatUrl = '';
