@@ -7,7 +7,7 @@ export function livePage(view) {
   /** @type {Map<string, any>} */
   const calls = new Map();
   const list = h('div.grid', { id: 'live-calls' });
-  const status = h('p.muted', { id: 'live-status' }, 'Connecting…');
+  const status = h('p.muted', { id: 'live-status', role: 'status' }, 'Connecting…');
   view.append(h('h1', {}, 'Live calls'), status, list);
 
   const render = () => {
