@@ -9,6 +9,7 @@ import {
   decodeCall,
   decodeTurn,
   escapeLike,
+  lockCalls,
   num,
   queryTime,
   sqlString,
@@ -101,6 +102,8 @@ export async function searchCalls(exec: SqlExecutor, query: RecordSearch): Promi
 export async function deleteCall(exec: SqlExecutor, rawInstanceId: string): Promise<number> {
   const instanceId = textEncoder(exec.dialect)(rawInstanceId) ?? '';
   return exec.transaction(async (tx) => {
+    // The same lock a write of this call's turns takes, so a summary can't be rebuilt mid-erasure.
+    await lockCalls(tx, [instanceId]);
     const removed = await tx.run('DELETE FROM turns WHERE instance_id = $1', [instanceId]);
     await tx.run('DELETE FROM call_events WHERE instance_id = $1', [instanceId]);
     await tx.run('DELETE FROM calls WHERE instance_id = $1', [instanceId]);

@@ -171,7 +171,7 @@ export async function insertEvent(exec: SqlExecutor, event: CallEventRecord): Pr
   });
 }
 
-async function lockCalls(tx: SqlExecutor, instanceIds: readonly string[]): Promise<void> {
+export async function lockCalls(tx: SqlExecutor, instanceIds: readonly string[]): Promise<void> {
   if (tx.dialect !== 'postgres' || instanceIds.length === 0) return;
   // Sorted, so two transactions locking overlapping calls can't deadlock.
   for (const ids of chunks([...instanceIds].sort(), IDS_PER_STATEMENT)) {
