@@ -112,6 +112,8 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       const { config } = deps;
       return {
         agents: Object.keys(config.agents),
+        // The function the workflow hangs up on, per agent (its FunctionMap), for the playground.
+        hangupFunctions: Object.fromEntries(Object.entries(config.agents).map(([id, agent]) => [id, agent.endCall?.hangupFunctionName ?? 'hangup'])),
         defaultAgent: config.defaultAgent ?? null,
         providers: Object.keys(config.providers),
         prices: config.console.prices,

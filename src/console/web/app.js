@@ -9,7 +9,7 @@ import { livePage } from './live.js';
 import { playgroundPage } from './playground.js';
 import { statsPage } from './stats.js';
 
-/** @typedef {{ agents: string[], defaultAgent: string | null, providers: string[], prices: Record<string, { input: number, output: number }>, currency: string, content: string, records: boolean }} Me */
+/** @typedef {{ agents: string[], hangupFunctions: Record<string, string>, defaultAgent: string | null, providers: string[], prices: Record<string, { input: number, output: number }>, currency: string, content: string, records: boolean }} Me */
 /** @typedef {(view: HTMLElement, me: Me, arg: string) => (void | (() => void)) | Promise<void | (() => void)>} Page */
 
 /** @type {Record<string, Page>} */

@@ -64,7 +64,7 @@ export function playgroundPage(view, me) {
         callerNumber: caller.value, calleeNumber: callee.value,
         ...(userDataValue ? { userData: userDataValue } : {}),
       },
-    }, controller.signal, (spoken) => (text.textContent = spoken));
+    }, me.hangupFunctions[agent.value] ?? 'hangup', controller.signal, (spoken) => (text.textContent = spoken));
     text.className = '';
     if (running === controller) running = undefined;
     barge.disabled = true;

@@ -10,11 +10,12 @@ const unescape = (/** @type {string} */ value) => value.replace(/&(amp|lt|gt|quo
  * @typedef {{ text: string, ends: boolean }} Command
  * @typedef {{ spoken: string, cut: boolean, error?: string, commands: Command[] }} TurnResult
  * @param {Record<string, unknown>} body
+ * @param {string} hangupFunction the agent's hangup function (the workflow's FunctionMap)
  * @param {AbortSignal} signal
  * @param {(spoken: string) => void} onText
  * @returns {Promise<TurnResult>}
  */
-export async function readTurn(body, signal, onText) {
+export async function readTurn(body, hangupFunction, signal, onText) {
   let raw = '';
   /** @type {Map<number, string>} */
   const toolNames = new Map();
@@ -61,7 +62,7 @@ export async function readTurn(body, signal, onText) {
     if (signal.aborted) result.cut = true;
     else result.error = String(/** @type {Error} */ (error).message);
   }
-  result.commands = commands(raw, [...toolNames.values()]);
+  result.commands = commands(raw, [...toolNames.values()], hangupFunction);
   return result;
 }
 
@@ -75,13 +76,13 @@ function attribute(tag, name) {
   return new RegExp(`\\b${name}\\s*=\\s*"([^"]*)"`, 'i').exec(tag)?.[1];
 }
 
-/** @param {string} raw @param {string[]} tools @returns {Command[]} */
-function commands(raw, tools) {
+/** @param {string} raw @param {string[]} tools @param {string} hangupFunction @returns {Command[]} */
+function commands(raw, tools, hangupFunction) {
   /** @type {Command[]} */
   const found = [];
-  if (HANGUP.test(raw) || tools.includes('hangup')) found.push({ text: 'The workflow hangs up.', ends: true });
+  if (HANGUP.test(raw) || tools.includes(hangupFunction)) found.push({ text: 'The workflow hangs up.', ends: true });
   const transfer = TRANSFER.exec(raw);
   if (transfer) found.push({ text: `The workflow transfers the call to ${unescape(attribute(transfer[0], 'callee') ?? 'a person')}.`, ends: true });
-  for (const name of tools) if (name !== 'hangup') found.push({ text: `The workflow gets a call to function ${name} (it acts only on those in its FunctionMap).`, ends: false });
+  for (const name of tools) if (name !== hangupFunction) found.push({ text: `The workflow gets a call to function ${name} (it acts only on those in its FunctionMap).`, ends: false });
   return found;
 }
