@@ -12,6 +12,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import { ConsoleSessions, SESSION_COOKIE, cookieValue } from './console-sessions.ts';
 import type { LiveEvent, LiveFeed } from './live-feed.ts';
 import { redactConfig } from './redact-config.ts';
+import { SignInThrottle } from './sign-in-throttle.ts';
 
 export interface ConsoleDeps {
   config: GatewayConfig;
@@ -54,6 +55,7 @@ const playgroundSchema = z.strictObject({
  */
 export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   const sessions = new ConsoleSessions(deps.config.console.sessionTtlMinutes * 60_000);
+  const throttle = new SignInThrottle({ maxFailures: 10, windowMs: 60_000 });
   const files = new Map<string, Buffer>();
   for (const name of readdirSync(WEB_DIR)) files.set(name, readFileSync(new URL(name, WEB_DIR)));
   // The package exports no path to its browser bundle: it sits next to its main file.
@@ -79,14 +81,25 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
 
   app.post('/console/session', async (request, reply) => {
     checkCsrf(request);
+    const retryAfterSeconds = throttle.retryAfterSeconds(request.ip);
+    if (retryAfterSeconds > 0) {
+      throw new GatewayError('Too many failed sign-ins from this address; try again later.', {
+        status: 429,
+        type: 'rate_limit_error',
+        code: 'too_many_sign_ins',
+        retryAfterSeconds,
+      });
+    }
     const parsed = signInSchema.safeParse(request.body);
     try {
       if (!parsed.success) throw new Error('no key');
       deps.adminAuth.verify(`Bearer ${parsed.data.key}`);
     } catch {
+      throttle.failed(request.ip);
       deps.logger.warn({ ip: request.ip }, 'console sign-in refused (wrong admin key)');
       throw new GatewayError('Wrong admin key.', { status: 401, type: 'authentication_error', code: 'invalid_api_key' });
     }
+    throttle.succeeded(request.ip);
     const token = sessions.create();
     reply.header('set-cookie', cookie(request, token, sessions.ttlSeconds)).header('cache-control', 'no-store');
     return { signedIn: true, expiresInSeconds: sessions.ttlSeconds };

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ConsoleSessions, cookieValue } from '../../src/console/console-sessions.ts';
 import { LiveFeed, type LiveEvent } from '../../src/console/live-feed.ts';
 import { redactConfig } from '../../src/console/redact-config.ts';
+import { SignInThrottle } from '../../src/console/sign-in-throttle.ts';
 import type { TurnRecord } from '../../src/store/turn-record.ts';
 import { TurnReport } from '../../src/telemetry/turn-report.ts';
 
@@ -93,5 +94,26 @@ describe('LiveFeed', () => {
     const now = Date.now();
     assert.deepEqual(feed.snapshot(now + 16_000).map((call) => call.instanceId), ['quiet']);
     assert.deepEqual(feed.snapshot(now + 121_000), []);
+  });
+});
+
+describe('SignInThrottle', () => {
+  it('refuses an address after too many failures within the window, until it passes; success clears it', () => {
+    let now = 0;
+    const throttle = new SignInThrottle({ maxFailures: 3, windowMs: 60_000, now: () => now });
+    for (let i = 0; i < 3; i++) {
+      assert.equal(throttle.retryAfterSeconds('10.0.0.1'), 0);
+      throttle.failed('10.0.0.1');
+    }
+    now = 20_000;
+    assert.equal(throttle.retryAfterSeconds('10.0.0.1'), 40);
+    assert.equal(throttle.retryAfterSeconds('10.0.0.2'), 0, 'other addresses are not affected');
+    now = 60_000;
+    assert.equal(throttle.retryAfterSeconds('10.0.0.1'), 0);
+    throttle.failed('10.0.0.3');
+    throttle.succeeded('10.0.0.3');
+    throttle.failed('10.0.0.3');
+    throttle.failed('10.0.0.3');
+    assert.equal(throttle.retryAfterSeconds('10.0.0.3'), 0);
   });
 });
