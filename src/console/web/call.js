@@ -8,12 +8,20 @@ import { api } from './api.js';
 import { h, ms, outcomeTag, signalText, time } from './dom.js';
 import { waterfall } from './waterfall.js';
 
+const MAX_PAGES = 20;
 const CUT = new Set(['superseded', 'client_closed', 'shutdown', 'upstream_broken']);
 
 /** @param {HTMLElement} view @param {unknown} _me @param {string} arg the call's instance id */
 export async function callPage(view, _me, arg) {
   const instanceId = decodeURIComponent(arg);
-  const call = await api(`admin/calls/${encodeURIComponent(instanceId)}?limit=500`);
+  const path = `admin/calls/${encodeURIComponent(instanceId)}`;
+  const call = await api(path);
+  // Every page of turns, up to a bound (admin.turnsPerPage a page).
+  for (let pages = 1; call.nextCursor && pages < MAX_PAGES; pages++) {
+    const next = await api(`${path}?cursor=${encodeURIComponent(call.nextCursor)}`);
+    call.turnRecords.push(...next.turnRecords);
+    call.nextCursor = next.nextCursor;
+  }
   const items = [
     ...call.turnRecords.map((/** @type {any} */ turn) => ({ at: turn.startedAt, node: turnView(turn) })),
     ...call.events.map((/** @type {any} */ event) => ({ at: event.receivedAt, node: eventView(event) })),
@@ -34,7 +42,7 @@ export async function callPage(view, _me, arg) {
     h('section', { 'aria-label': 'Transcript and timeline' }, ...items.map((item) => item.node)),
     h('p', {}, erase),
   );
-  if (call.nextCursor) view.append(h('p.muted', {}, 'Only the first 500 turns are shown.'));
+  if (call.nextCursor) view.append(h('p.muted', {}, `Only the first ${call.turnRecords.length} turns are shown.`));
 }
 
 /** @param {any} turn */
