@@ -136,7 +136,12 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
     const link = page.locator('#calls-table').getByRole('link', { name: 'live-call-1' });
     await link.waitFor();
     await shot('calls');
-    await link.click();
+    // The same search, as the turns that matched.
+    await page.getByLabel('Show').selectOption('turns');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('#calls-table').getByRole('cell', { name: 'Where is my parcel?' }).waitFor();
+    assert.equal(await link.count(), 2, 'both turns of the call said it');
+    await link.first().click();
     await page.getByRole('heading', { name: 'Call live-call-1' }).waitFor();
     const firstTurn = page.locator('article.turn').first();
     await firstTurn.getByText('Where is my parcel?').waitFor();

@@ -1,10 +1,10 @@
 // @ts-check
 /** Recorded calls: search and filters, newest first, paged by cursor (stable while calls arrive). */
 import { api, queryString } from './api.js';
-import { h, outcomeTag, time } from './dom.js';
+import { h, ms, outcomeTag, time } from './dom.js';
 
 const OUTCOMES = ['ok', 'apologized', 'error', 'client_closed', 'superseded', 'shutdown', 'upstream_broken'];
-const FIELDS = ['q', 'caller', 'callee', 'agent', 'provider', 'outcome', 'signal', 'errorCode', 'synthetic', 'from', 'to'];
+const FIELDS = ['show', 'q', 'caller', 'callee', 'agent', 'provider', 'outcome', 'signal', 'errorCode', 'synthetic', 'from', 'to'];
 
 /**
  * @param {HTMLElement} view
@@ -37,6 +37,7 @@ export async function callsPage(view, me, arg) {
       }
       location.hash = `#/calls/${queryString(query)}`;
     } },
+    field('show', 'Show', h('select', {}, h('option', { value: '' }, 'calls'), h('option', { value: 'turns' }, 'turns'))),
     field('q', 'Said (free text)', h('input', { type: 'search', placeholder: 'words in the call' })),
     field('caller', 'Caller', h('input', { size: 12 })),
     field('callee', 'Callee', h('input', { size: 12 })),
@@ -50,10 +51,15 @@ export async function callsPage(view, me, arg) {
     field('to', 'To', h('input', { type: 'datetime-local' })),
     h('button', { type: 'submit' }, 'Search'),
   );
+  // The same filters list the matching calls, or the matching turns across calls.
+  const turns = params.get('show') === 'turns';
+  const columns = turns
+    ? ['Started', 'Call', 'Agent', 'Caller said', 'Answer', 'Outcome', 'First words']
+    : ['Started', 'Call', 'Agent', 'Caller', 'Turns', 'Outcome', 'Ended'];
   const body = h('tbody');
-  const more = /** @type {HTMLButtonElement} */ (h('button.secondary', { type: 'button', hidden: true }, 'Older calls'));
+  const more = /** @type {HTMLButtonElement} */ (h('button.secondary', { type: 'button', hidden: true }, turns ? 'Older turns' : 'Older calls'));
   const table = h('table', { id: 'calls-table' },
-    h('thead', {}, h('tr', {}, ...['Started', 'Call', 'Agent', 'Caller', 'Turns', 'Outcome', 'Ended'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('thead', {}, h('tr', {}, ...columns.map((t) => h('th', { scope: 'col' }, t)))),
     body);
   view.append(h('h1', {}, 'Calls'), form, table, h('p', {}, more));
 
@@ -61,15 +67,28 @@ export async function callsPage(view, me, arg) {
   const load = async (cursor) => {
     /** @type {Record<string, string>} */
     const query = { limit: '50' };
-    for (const name of FIELDS) if (params.get(name)) query[name] = /** @type {string} */ (params.get(name));
+    for (const name of FIELDS) if (name !== 'show' && params.get(name)) query[name] = /** @type {string} */ (params.get(name));
     if (cursor) query.cursor = cursor;
-    const page = await api(`admin/search/calls${queryString(query)}`);
-    for (const call of page.data) body.append(row(call));
-    if (!cursor && page.data.length === 0) body.append(h('tr', {}, h('td', { colspan: 7 }, 'No call matches.')));
+    const page = await api(`${turns ? 'admin/turns' : 'admin/search/calls'}${queryString(query)}`);
+    for (const item of page.data) body.append(turns ? turnRow(item) : row(item));
+    if (!cursor && page.data.length === 0) body.append(h('tr', {}, h('td', { colspan: 7 }, turns ? 'No turn matches.' : 'No call matches.')));
     more.hidden = page.nextCursor === null;
     more.onclick = () => void load(page.nextCursor);
   };
   await load(null);
+}
+
+/** @param {any} turn */
+function turnRow(turn) {
+  const cut = (/** @type {string} */ text) => (text.length > 120 ? `${text.slice(0, 120)}…` : text);
+  return h('tr', {},
+    h('td', {}, time(turn.startedAt)),
+    h('td', {}, turn.instanceId ? h('a', { href: `#/call/${encodeURIComponent(turn.instanceId)}` }, turn.instanceId) : '—'),
+    h('td', {}, turn.agent),
+    h('td', {}, cut(turn.callerText)),
+    h('td', {}, cut(turn.answerText)),
+    h('td', {}, outcomeTag(turn.outcome), turn.signal ? h('span.tag', {}, turn.signal) : null),
+    h('td', {}, ms(turn.ttftMs)));
 }
 
 /** @param {any} call */
