@@ -30,7 +30,7 @@ export function playgroundPage(view, me) {
   const barge = /** @type {HTMLButtonElement} */ (h('button.secondary', { type: 'button', id: 'pg-barge', disabled: true, onclick: () => bargeIn() }, 'Barge in'));
   const status = h('p.muted', { id: 'pg-status' }, 'Say something to start the call.');
   const Recognition = /** @type {any} */ (window).SpeechRecognition ?? /** @type {any} */ (window).webkitSpeechRecognition;
-  const mic = Recognition ? h('button.secondary', { type: 'button', onclick: () => listen() }, '🎤 Speak') : null;
+  const mic = Recognition ? h('button.secondary', { type: 'button', onclick: () => listen() }, 'Speak (microphone)') : null;
 
   const system = (/** @type {string} */ text) => transcript.append(h('p.bubble.system', {}, text));
 
