@@ -20,6 +20,10 @@ import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
 import { startTracing } from './telemetry/tracing.ts';
 import { TurnTelemetry } from './server/turn-telemetry.ts';
+import { LiveFeed } from './console/live-feed.ts';
+import { OperationsMetrics } from './telemetry/operations-metrics.ts';
+import type { CircuitState } from './providers/circuit-breaker.ts';
+import { maskPhoneNumber } from './store/mask-phone-number.ts';
 
 export interface StartGatewayOptions {
   config: GatewayConfig;
@@ -36,6 +40,8 @@ export interface StartGatewayOptions {
 export interface RunningGateway {
   /** e.g. http://127.0.0.1:8083 */
   readonly url: string;
+  /** Where /admin, /metrics and /console are: `url` unless admin.listen is set. */
+  readonly managementUrl: string;
   readonly port: number;
   readonly app: FastifyInstance;
   readonly apiKeys: ResolvedApiKeys;
@@ -53,7 +59,7 @@ const LOOKUP_KEY_FILE = 'lookup-key';
 /** Builds everything from a validated config and starts listening. */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
-  const logger = options.logger ?? createLogger({ level: config.server.logLevel });
+  const logger = options.logger ?? createLogger({ level: logLevel(config.server.logLevel) });
   const { dataDir } = config.server;
   const sqlitePath = resolve(dataDir, config.records.sqliteFile);
   // Keys and records are private: fix the modes of what an older version left readable.
@@ -83,20 +89,31 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const phoneLookup = records
     ? new PhoneLookup(config.privacy.lookupKey?.trim() || readOrCreateSecret(dataDir, LOOKUP_KEY_FILE, 'vlgl-').value)
     : undefined;
+  if (records) readiness.records = () => records.ready();
   const stopRetention = records ? startRetention(records, config.records.retentionDays, logger) : undefined;
   const metrics = config.metrics.enabled ? new GatewayMetrics() : undefined;
   metrics?.trackRecordQueue(records);
   metrics?.trackCalls(local.registry);
   metrics?.trackSharedState(shared);
   const tracing = startTracing();
+  const { maskPhoneNumbers } = config.privacy;
+  const live = new LiveFeed({ mask: (value) => (value === undefined ? null : maskPhoneNumbers ? maskPhoneNumber(value) : value) });
+  const operations = metrics
+    ? new OperationsMetrics(metrics.registry, { recordsWritten: () => records?.written ?? 0, breakers: () => breakerStates(agents) })
+    : undefined;
   const telemetry = new TurnTelemetry({
     metrics,
     tracing,
     records,
-    maskPhoneNumbers: config.privacy.maskPhoneNumbers,
+    maskPhoneNumbers,
     phoneLookup,
+    content: config.records.content,
+    // Nobody can watch with the console off: turns then skip the live view entirely.
+    ...(config.console.enabled ? { live } : {}),
+    ...(operations ? { operations } : {}),
   });
-  const app = buildApp({
+  let chatUrl = '';
+  const appDeps = {
     config,
     agents,
     calls,
@@ -109,17 +126,24 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     metrics,
     records,
     phoneLookup,
-  });
+    ...(operations ? { operations } : {}),
+    console: { live, adminKey: adminKeys.keys[0]!, chatKey: apiKeys.keys[0]!, chatUrl: () => chatUrl },
+  };
+  const { listen } = config.admin;
+  const app = buildApp(listen ? { ...appDeps, plane: 'public' } : appDeps);
+  const managementApp = listen ? buildApp({ ...appDeps, plane: 'management' }) : undefined;
 
   const host = options.host ?? config.server.host;
   await app.listen({ port: options.port ?? config.server.port, host });
+  const port = portOf(app, options.port ?? config.server.port);
+  const url = `http://${displayHost(host)}:${port}`;
+  chatUrl = url;
+  const managementUrl = listen && managementApp ? await listenManagement(managementApp, listen) : url;
   readiness.ready = true;
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : (options.port ?? config.server.port);
-  const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
 
   return {
-    url: `http://${displayHost}:${port}`,
+    url,
+    managementUrl,
     port,
     app,
     apiKeys,
@@ -131,9 +155,44 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       readiness.ready = false;
       await turns.drain(drainTimeoutMs, shutdownError);
       await calls.close(shutdownError());
-      await app.close();
+      await Promise.all([app.close(), managementApp?.close()]);
       stopRetention?.();
       await Promise.all([agents.close(), closeHttpToolDispatcher(), records?.close(), tracing.shutdown()]);
     },
   };
+}
+
+async function listenManagement(app: FastifyInstance, listen: { host: string; port: number }): Promise<string> {
+  await app.listen(listen);
+  return `http://${displayHost(listen.host)}:${portOf(app, listen.port)}`;
+}
+
+function portOf(app: FastifyInstance, fallback: number): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : fallback;
+}
+
+function displayHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+}
+
+/** Each provider's breaker state (the worst, should two agents hold separate breakers for it). */
+function breakerStates(agents: AgentRegistry): { provider: string; state: CircuitState }[] {
+  const rank: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
+  const states = new Map<string, CircuitState>();
+  for (const id of agents.ids()) {
+    for (const target of agents.resolve(id).targets) {
+      const known = states.get(target.provider.name);
+      if (known === undefined || rank[target.breaker.state] > rank[known]) states.set(target.provider.name, target.breaker.state);
+    }
+  }
+  return [...states].map(([provider, state]) => ({ provider, state }));
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** LOG_LEVEL from the environment wins over server.logLevel (debugging without editing the config). */
+function logLevel(configured: (typeof LOG_LEVELS)[number]): (typeof LOG_LEVELS)[number] {
+  const fromEnv = process.env.LOG_LEVEL?.trim().toLowerCase();
+  return LOG_LEVELS.find((level) => level === fromEnv) ?? configured;
 }

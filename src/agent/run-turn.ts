@@ -46,6 +46,8 @@ export interface TurnObserver {
   onSignal?: (signal: string) => void;
   /** The model wrote an IMS command (or called the workflow's hangup function) itself. */
   onModelCommand?: (event: ModelCommandEvent) => void;
+  /** A filler phrase is being said because the answer is slow to start. */
+  onFiller?: () => void;
 }
 
 /**
@@ -111,7 +113,7 @@ export function runTurn(input: TurnInput): RunningTurn {
   });
   if (config.filler.enabled) {
     const fillers = config.filler.phrases ?? phrases.filler;
-    parts = withFiller(parts, config.filler.afterMs, fillers[Math.floor(Math.random() * fillers.length)]!);
+    parts = withFiller(parts, config.filler.afterMs, fillers[Math.floor(Math.random() * fillers.length)]!, observer.onFiller);
   }
   const speech = speechStages(config.speech, language);
   // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.

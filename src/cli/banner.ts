@@ -17,6 +17,8 @@ export interface BannerFacts {
   generatedAdmin: GeneratedKey | undefined;
   /** The banner goes to a person's terminal, not a log stream. */
   toTerminal: boolean;
+  /** Where the operator's console is, when it is on (admin.listen may put it elsewhere). */
+  consoleUrl?: string;
 }
 
 /**
@@ -48,6 +50,7 @@ export function bannerLines(facts: BannerFacts): string[] {
   if (facts.generatedAdmin) {
     lines.push(`  Admin key (/admin/*): kept in ${facts.generatedAdmin.file}; set admin.apiKeys to choose your own`);
   }
+  if (facts.consoleUrl) lines.push(`  Console: ${facts.consoleUrl}/console (sign in with an admin key)`);
   if (loaded.source === 'demo') lines.push('', ...demoNotice(loaded.searched));
   for (const warning of loaded.warnings) lines.push(`  Warning: ${warning}`);
   return lines;

@@ -93,7 +93,16 @@ async function serve(options: { config?: string; port?: string; host?: string })
   );
   if (loaded.source === 'demo') logger.warn({ searched: loaded.searched }, 'no configuration found: running the built-in demo agent');
   for (const warning of loaded.warnings) logger.warn(warning);
-  const banner = bannerLines({ loaded, host, port: gateway.port, url: gateway.url, generated: gateway.apiKeys.generated, generatedAdmin: gateway.adminKeys.generated, toTerminal: process.stdout.isTTY === true });
+  const banner = bannerLines({
+    loaded,
+    host,
+    port: gateway.port,
+    url: gateway.url,
+    generated: gateway.apiKeys.generated,
+    generatedAdmin: gateway.adminKeys.generated,
+    toTerminal: process.stdout.isTTY === true,
+    ...(loaded.config.console.enabled ? { consoleUrl: gateway.managementUrl } : {}),
+  });
   process.stdout.write(`${banner.join('\n')}\n\n`);
   const stopProbe = loaded.config.server.probeUpstreams ? startUpstreamProbe(loaded.config, logger) : undefined;
 

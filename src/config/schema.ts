@@ -336,6 +336,8 @@ export const recordsSchema = z
     maxTextChars: z.number().int().min(100).default(8000),
     /** Characters of JSON kept of a turn's tool runs; later runs are replaced by one marker run. */
     maxToolRunsChars: z.number().int().min(1000).default(32_000),
+    /** full: what was said is kept; metadata: only timings, outcomes and counts (no text). */
+    content: z.enum(['full', 'metadata']).default('full'),
   })
   .default({
     enabled: true,
@@ -346,6 +348,7 @@ export const recordsSchema = z
     flushIntervalMs: 500,
     maxTextChars: 8000,
     maxToolRunsChars: 32_000,
+    content: 'full',
   });
 
 /** The live calls the gateway holds in memory (barge-in, sentence order, memory.mode full). */
@@ -432,12 +435,27 @@ export const gatewayConfigSchema = z
         /** Turns per page of GET /admin/calls/{id} without a limit, and the largest limit accepted. */
         turnsPerPage: z.number().int().positive().default(100),
         maxTurnsPerPage: z.number().int().positive().max(10_000).default(500),
+        /** A separate listener for /admin, /metrics and /console (an internal address); unset: the chat listener serves them. */
+        listen: z.strictObject({ host: nonEmpty.default('127.0.0.1'), port: z.number().int().min(0).max(65_535) }).optional(),
       })
       .refine((admin) => admin.turnsPerPage <= admin.maxTurnsPerPage, {
         message: 'turnsPerPage must not exceed maxTurnsPerPage',
         path: ['turnsPerPage'],
       })
       .default({ apiKeys: [], turnsPerPage: 100, maxTurnsPerPage: 500 }),
+    console: z
+      .strictObject({
+        /** The operator's console at /console (signed in with an admin key). */
+        enabled: z.boolean().default(true),
+        /** How long a console sign-in lasts. */
+        sessionTtlMinutes: z.number().int().positive().max(7 * 24 * 60).default(480),
+        /** Price per million tokens by provider name, for the estimated cost on the Stats page. */
+        prices: z
+          .record(z.string(), z.strictObject({ input: z.number().nonnegative(), output: z.number().nonnegative() }))
+          .default({}),
+        currency: nonEmpty.default('USD'),
+      })
+      .default({ enabled: true, sessionTtlMinutes: 480, prices: {}, currency: 'USD' }),
     metrics: z
       .strictObject({
         enabled: z.boolean().default(true),

@@ -8,7 +8,7 @@ const FILLER_DUE = Symbol('filler due');
  * the answer. Only the wait for the first part is timed; nothing else is delayed. The answer is
  * joined to the phrase as its script needs (a space in English, none in Chinese).
  */
-export async function* withFiller(parts: PartStream, afterMs: number, phrase: string): PartStream {
+export async function* withFiller(parts: PartStream, afterMs: number, phrase: string, onFiller?: () => void): PartStream {
   const iterator = parts[Symbol.asyncIterator]();
   const first = iterator.next();
   let timer: NodeJS.Timeout | undefined;
@@ -23,6 +23,7 @@ export async function* withFiller(parts: PartStream, afterMs: number, phrase: st
   }
   let joiner: PhraseJoiner | undefined;
   if (result === FILLER_DUE) {
+    onFiller?.();
     joiner = new PhraseJoiner();
     yield { type: 'text', text: joiner.phrase(phrase) };
     result = await first;

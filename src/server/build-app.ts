@@ -9,6 +9,8 @@ import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { TurnTelemetry } from './turn-telemetry.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import type { PhoneLookup } from '../store/phone-lookup.ts';
+import { registerConsole, type ConsoleDeps } from '../console/console-routes.ts';
+import type { CallbackResult, OperationsMetrics } from '../telemetry/operations-metrics.ts';
 import { registerImsCallbacks } from './routes/ims-callbacks.ts';
 import { registerMetrics } from './routes/metrics.ts';
 import { GatewayError, openAIErrorBody } from '../core/gateway-error.ts';
@@ -76,6 +78,14 @@ export interface AppDeps {
   records: RecordStore | undefined;
   /** Finds calls by a full phone number in the admin API (optional: without it, only the stored form matches). */
   phoneLookup?: PhoneLookup | undefined;
+  /** The console's live view and its way to the chat API (absent: no console). */
+  console?: Omit<ConsoleDeps, 'config' | 'adminAuth' | 'logger'>;
+  /**
+   * Which routes this app serves: 'public' the chat API, health and callbacks; 'management'
+   * /admin, /metrics and /console (admin.listen); both when unset.
+   */
+  plane?: 'public' | 'management';
+  operations?: OperationsMetrics;
 }
 
 /** The HTTP application: routes (at the root and under server.pathPrefix), auth, errors. */
@@ -152,11 +162,34 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     for (const url of ['/chat/completions', '/v1/chat/completions', ...PLATFORMS.flatMap(platformPaths)]) registerMethodNotAllowed(scope, url, ['POST']);
     for (const url of ['/models', '/v1/models', '/healthz', '/readyz']) registerMethodNotAllowed(scope, url, ['GET']);
   };
-  void app.register(routes);
-  if (server.pathPrefix) void app.register(routes, { prefix: server.pathPrefix });
+  const publicPlane = deps.plane !== 'management';
+  const managementPlane = deps.plane !== 'public';
+  if (publicPlane) {
+    void app.register(routes);
+    if (server.pathPrefix) void app.register(routes, { prefix: server.pathPrefix });
+    if (deps.records) {
+      const { operations } = deps;
+      const { calls, auth } = deps;
+      registerImsCallbacks(app, {
+        store: deps.records,
+        token: deps.config.callbacks.token,
+        logger: deps.logger,
+        ...(operations ? { count: (result: CallbackResult) => operations.countCallback(result) } : {}),
+        // The callback names no API key: the call ends under every key (a token-holder is the operator).
+        onCallEnded: (instanceId) => {
+          for (const keyId of auth.keyIds) {
+            const id = callIdentity(keyId, { instanceId });
+            if (id !== undefined) calls.endCall(id);
+          }
+        },
+      });
+    }
+  } else {
+    registerHealth(app, deps.readiness);
+  }
   // Operator endpoints live at the root only.
-  if (deps.metrics) registerMetrics(app, deps.metrics, deps.config.metrics.apiKey);
-  if (deps.records) {
+  if (managementPlane && deps.metrics) registerMetrics(app, deps.metrics, deps.config.metrics.apiKey);
+  if (managementPlane && deps.records) {
     const { turnsPerPage, maxTurnsPerPage } = deps.config.admin;
     registerAdminRoutes(app, {
       store: deps.records,
@@ -164,19 +197,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       turnPages: { turnsPerPage, maxTurnsPerPage },
       phoneLookup: deps.phoneLookup,
     });
-    const { calls, auth } = deps;
-    registerImsCallbacks(app, {
-      store: deps.records,
-      token: deps.config.callbacks.token,
-      logger: deps.logger,
-      // The callback names no API key: the call ends under every key (a token-holder is the operator).
-      onCallEnded: (instanceId) => {
-        for (const keyId of auth.keyIds) {
-          const id = callIdentity(keyId, { instanceId });
-          if (id !== undefined) calls.endCall(id);
-        }
-      },
-    });
+  }
+  if (managementPlane && deps.console && deps.config.console.enabled) {
+    registerConsole(app, { ...deps.console, config: deps.config, adminAuth: deps.adminAuth, logger: deps.logger });
   }
 
   app.setNotFoundHandler(async (request) => {

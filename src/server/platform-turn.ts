@@ -87,6 +87,7 @@ export function reportingObserver(report: TurnReport, onApology?: () => void): T
     onUpstreamWait: (ms) => (report.upstreamWaitMs += ms),
     onSignal: (signal) => (report.signal = signal),
     onModelCommand: (event) => report.modelCommands.push(event),
+    onFiller: () => (report.fillerAt = performance.now()),
   };
 }
 

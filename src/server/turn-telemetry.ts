@@ -5,6 +5,9 @@ import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { summarizeTurn } from '../telemetry/metrics.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
 import type { TurnReport } from '../telemetry/turn-report.ts';
+import { withoutContent, type RecordContent } from '../store/content-mode.ts';
+import type { LiveFeed } from '../console/live-feed.ts';
+import type { OperationsMetrics } from '../telemetry/operations-metrics.ts';
 
 export interface TurnTelemetryOptions {
   metrics: GatewayMetrics | undefined;
@@ -13,6 +16,11 @@ export interface TurnTelemetryOptions {
   maskPhoneNumbers: boolean;
   /** Hashes the full numbers into each record, for lookups by number. */
   phoneLookup?: PhoneLookup | undefined;
+  /** records.content (default full). */
+  content?: RecordContent;
+  /** The console's live view of turns in progress. */
+  live?: LiveFeed;
+  operations?: OperationsMetrics;
 }
 
 /**
@@ -28,6 +36,7 @@ export class TurnTelemetry {
 
   started(report: TurnReport): void {
     this.options.metrics?.streamStarted();
+    this.options.live?.started(report);
     const { tracing } = this.options;
     if (tracing.enabled) {
       const { call } = report;
@@ -57,9 +66,10 @@ export class TurnTelemetry {
     const { metrics, records } = this.options;
     metrics?.streamEnded();
     metrics?.observeTurn(summarizeTurn(report, undefined, report.errorCode?.endsWith('_timeout') ? 'timeout' : undefined));
+    this.options.operations?.observeTurn(report);
     report.span?.end(report.status, report.status === 'error' ? report.errorMessage : undefined);
-    records?.enqueue(
-      buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers, phoneLookup: this.options.phoneLookup }),
-    );
+    const record = buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers, phoneLookup: this.options.phoneLookup });
+    this.options.live?.ended(record);
+    records?.enqueue(this.options.content === 'metadata' ? withoutContent(record) : record);
   }
 }

@@ -89,6 +89,7 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
   let tail = encoder.finish(finishReason);
   if (target.includeUsage) tail += encoder.usage(usage ?? NO_USAGE);
   out.end(tail + encoder.done());
+  report.lastByteAt = performance.now();
 }
 
 /** An OpenAI-shaped error response written straight to the socket. */
@@ -106,6 +107,7 @@ function openStream(target: StreamTarget): ChunkEncoder {
   const encoder = new ChunkEncoder(target.id, target.created, target.model);
   target.res.writeHead(200, SSE_HEADERS);
   target.res.write(encoder.role());
+  target.report.firstByteAt = performance.now();
   return encoder;
 }
 

@@ -28,7 +28,22 @@ import {
   type SqlRow,
   type SqlValue,
 } from './sql-records.ts';
-import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnPage, TurnRange, TurnRecord } from './turn-record.ts';
+import { deleteCall, searchCalls, searchTurns, series } from './search-records.ts';
+import type {
+  CallDetail,
+  CallEventRecord,
+  CallQuery,
+  CallSummary,
+  RecordSearch,
+  SearchPage,
+  SeriesQuery,
+  SeriesResult,
+  StatsQuery,
+  StatsRow,
+  TurnPage,
+  TurnRange,
+  TurnRecord,
+} from './turn-record.ts';
 
 export interface PostgresStoreOptions extends RecordStoreOptions {
   /** Connections at most. Default 4. */
@@ -153,6 +168,26 @@ class PostgresBackend implements RecordBackend {
   async exportPage(range: TurnRange, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]> {
     await this.ready();
     return exportPage(this.#exec, range, after, limit);
+  }
+
+  async searchCalls(query: RecordSearch): Promise<SearchPage<CallSummary>> {
+    await this.ready();
+    return searchCalls(this.#exec, query);
+  }
+
+  async searchTurns(query: RecordSearch): Promise<SearchPage<TurnRecord>> {
+    await this.ready();
+    return searchTurns(this.#exec, query);
+  }
+
+  async series(query: SeriesQuery): Promise<SeriesResult> {
+    await this.ready();
+    return series(this.#exec, query);
+  }
+
+  async deleteCall(instanceId: string): Promise<number> {
+    await this.ready();
+    return deleteCall(this.#exec, instanceId);
   }
 
   async purgeOlderThan(cutoff: string): Promise<number> {

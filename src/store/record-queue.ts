@@ -19,6 +19,10 @@ import type {
   TurnPage,
   TurnRange,
   TurnRecord,
+  RecordSearch,
+  SearchPage,
+  SeriesQuery,
+  SeriesResult,
 } from './turn-record.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { RecordCapper, type RecordLimits, type TruncatedField } from './record-limits.ts';
@@ -77,6 +81,10 @@ export interface RecordBackend {
   stats(query: StatsQuery): Promise<StatsRow[]>;
   exportPage(range: TurnRange, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]>;
   purgeOlderThan(cutoff: string): Promise<number>;
+  searchCalls(query: RecordSearch): Promise<SearchPage<CallSummary>>;
+  searchTurns(query: RecordSearch): Promise<SearchPage<TurnRecord>>;
+  series(query: SeriesQuery): Promise<SeriesResult>;
+  deleteCall(instanceId: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -366,6 +374,10 @@ export function createBatchedStore(backend: RecordBackend, options: RecordStoreO
       }
     },
     purgeOlderThan: (cutoff) => backend.purgeOlderThan(cutoff),
+    searchCalls: (query) => backend.searchCalls(query),
+    searchTurns: (query) => backend.searchTurns(query),
+    series: (query) => backend.series(query),
+    deleteCall: (instanceId) => backend.deleteCall(instanceId),
     flush: () => queue.flush(),
     ready: () => backend.ready(),
     get queueDepth() {

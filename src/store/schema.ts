@@ -124,6 +124,13 @@ export const MIGRATIONS: readonly Migration[] = [
     // The voice platform that asked (ims, vapi, elevenlabs, ...); null for turns recorded before.
     statements: () => [`ALTER TABLE turns ADD COLUMN platform TEXT`],
   },
+  {
+    version: 5,
+    name: 'turns.timings',
+    // The turn's waterfall points (TurnTimings) for the console; attempts and tool runs carry their
+    // own start offsets inside their JSON.
+    statements: ({ json }) => [`ALTER TABLE turns ADD COLUMN timings ${json}`],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

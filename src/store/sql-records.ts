@@ -122,6 +122,7 @@ const TURN_COLUMNS = [
   'caller_hash',
   'callee_hash',
   'platform',
+  'timings',
 ] as const;
 
 /**
@@ -175,7 +176,7 @@ export async function insertEvent(exec: SqlExecutor, event: CallEventRecord): Pr
   });
 }
 
-async function lockCalls(tx: SqlExecutor, instanceIds: readonly string[]): Promise<void> {
+export async function lockCalls(tx: SqlExecutor, instanceIds: readonly string[]): Promise<void> {
   if (tx.dialect !== 'postgres' || instanceIds.length === 0) return;
   // Sorted, so two transactions locking overlapping calls can't deadlock.
   for (const ids of chunks([...instanceIds].sort(), IDS_PER_STATEMENT)) {
@@ -380,7 +381,7 @@ function turnRangeConditions(params: SqlValue[], range: TurnRange): string[] {
 }
 
 /** The condition "after this turn" in (started_at, id) order; adds its two parameters. */
-function afterCursor(params: SqlValue[], after: TurnCursor): string {
+export function afterCursor(params: SqlValue[], after: TurnCursor): string {
   params.push(queryTime(after.startedAt, 'after'), after.id);
   const at = `$${params.length - 1}`;
   return `(started_at > ${at} OR (started_at = ${at} AND id > $${params.length}))`;
@@ -544,10 +545,12 @@ function encodeTurn(r: TurnRecord, dialect: Dialect): SqlValue[] {
     r.numberHashes?.caller ?? null,
     r.numberHashes?.callee ?? null,
     text(r.platform),
+    r.timings === undefined ? null : encodeJson(r.timings, dialect),
   ];
 }
 
-function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
+export function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
+  const timings = decodeJson(row['timings'], dialect) as TurnRecord['timings'] | null;
   return {
     id: String(row['id']),
     startedAt: time(row['started_at']),
@@ -578,10 +581,11 @@ function decodeTurn(row: SqlRow, dialect: Dialect): TurnRecord {
     errorMessage: str(row['error_message']),
     synthetic: str(row['synthetic']),
     platform: str(row['platform']),
+    ...(timings ? { timings } : {}),
   };
 }
 
-function decodeCall(row: SqlRow): CallSummary {
+export function decodeCall(row: SqlRow): CallSummary {
   return {
     instanceId: String(row['instance_id']),
     agent: String(row['agent']),
@@ -609,7 +613,7 @@ function decodeEvent(row: SqlRow, dialect: Dialect): CallEventRecord {
 }
 
 /** PostgreSQL text can't hold NUL (and JSON strings must be well-formed): replaced by U+FFFD. */
-function textEncoder(dialect: Dialect): (value: string | null | undefined) => string | null {
+export function textEncoder(dialect: Dialect): (value: string | null | undefined) => string | null {
   if (dialect === 'sqlite') return (value) => (typeof value === 'string' ? value : value == null ? null : String(value));
   return (value) => (value == null ? null : String(value).replaceAll('\0', '\uFFFD'));
 }
@@ -636,7 +640,7 @@ function recordTime(value: string): string {
 }
 
 /** A query bound, canonical ISO-8601 UTC. */
-function queryTime(value: string, name: string): string {
+export function queryTime(value: string, name: string): string {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new RangeError(`${name} is not a date-time: ${JSON.stringify(value)}`);
   return new Date(ms).toISOString();
@@ -651,7 +655,7 @@ function str(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
 
-function num(value: unknown): number | null {
+export function num(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
 
@@ -679,11 +683,11 @@ function roundTo(value: number | null, decimals: number): number | null {
   return Math.round(value * scale) / scale;
 }
 
-function escapeLike(value: string): string {
+export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function sqlString(value: string): string {
+export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
@@ -691,7 +695,7 @@ function groupKey(agent: string, provider: string | null): string {
   return JSON.stringify([agent, provider]);
 }
 
-function compare(a: string, b: string): number {
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

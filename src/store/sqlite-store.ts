@@ -23,7 +23,21 @@ import {
   type StoreLogger,
 } from './record-queue.ts';
 import type { ExportCursor } from './sql-records.ts';
-import type { CallDetail, CallEventRecord, CallQuery, CallSummary, StatsQuery, StatsRow, TurnPage, TurnRange, TurnRecord } from './turn-record.ts';
+import type {
+  CallDetail,
+  CallEventRecord,
+  CallQuery,
+  CallSummary,
+  RecordSearch,
+  SearchPage,
+  SeriesQuery,
+  SeriesResult,
+  StatsQuery,
+  StatsRow,
+  TurnPage,
+  TurnRange,
+  TurnRecord,
+} from './turn-record.ts';
 
 export interface SqliteStoreOptions extends RecordStoreOptions {
   /** A request the worker hasn't answered by then fails (the worker keeps running). Default 30 s. */
@@ -93,6 +107,22 @@ class SqliteWorkerBackend implements RecordBackend {
 
   exportPage(range: TurnRange, after: ExportCursor | undefined, limit: number): Promise<TurnRecord[]> {
     return this.#request({ op: 'exportPage', range, after, limit });
+  }
+
+  searchCalls(query: RecordSearch): Promise<SearchPage<CallSummary>> {
+    return this.#request({ op: 'searchCalls', query });
+  }
+
+  searchTurns(query: RecordSearch): Promise<SearchPage<TurnRecord>> {
+    return this.#request({ op: 'searchTurns', query });
+  }
+
+  series(query: SeriesQuery): Promise<SeriesResult> {
+    return this.#request({ op: 'series', query });
+  }
+
+  deleteCall(instanceId: string): Promise<number> {
+    return this.#request({ op: 'deleteCall', instanceId });
   }
 
   purgeOlderThan(cutoff: string): Promise<number> {

@@ -18,7 +18,8 @@ import {
   stats,
   type ExportCursor,
 } from './sql-records.ts';
-import type { CallEventRecord, CallQuery, StatsQuery, TurnPage, TurnRange, TurnRecord } from './turn-record.ts';
+import { deleteCall, searchCalls, searchTurns, series } from './search-records.ts';
+import type { CallEventRecord, CallQuery, RecordSearch, SeriesQuery, StatsQuery, TurnPage, TurnRange, TurnRecord } from './turn-record.ts';
 
 export interface SqliteWorkerData {
   file: string;
@@ -34,6 +35,10 @@ export type SqliteWorkerCommand =
   | { op: 'stats'; query: StatsQuery }
   | { op: 'exportPage'; range: TurnRange; after: ExportCursor | undefined; limit: number }
   | { op: 'purge'; cutoff: string }
+  | { op: 'searchCalls'; query: RecordSearch }
+  | { op: 'searchTurns'; query: RecordSearch }
+  | { op: 'series'; query: SeriesQuery }
+  | { op: 'deleteCall'; instanceId: string }
   | { op: 'close' };
 
 export interface SqliteWorkerRequest {
@@ -101,6 +106,14 @@ async function handle(command: SqliteWorkerCommand): Promise<unknown> {
       if (removed > 0) db?.exec('PRAGMA wal_checkpoint(PASSIVE)');
       return removed;
     }
+    case 'searchCalls':
+      return searchCalls(await database(), command.query);
+    case 'searchTurns':
+      return searchTurns(await database(), command.query);
+    case 'series':
+      return series(await database(), command.query);
+    case 'deleteCall':
+      return deleteCall(await database(), command.instanceId);
     case 'close':
       closed = true;
       db?.close();

@@ -18,6 +18,8 @@ export interface ProviderAttemptRecord {
   outcome: 'committed' | 'retried' | 'failed' | 'skipped';
   errorCode: string | null;
   ms: number;
+  /** When the attempt started, from the turn's start (absent in records older than migration 3). */
+  startMs?: number;
 }
 
 export interface ToolRunRecord {
@@ -29,6 +31,25 @@ export interface ToolRunRecord {
   /** What the model saw (size-capped by the tool's maxResultChars). */
   result: string;
   ms: number;
+  /** When the run started, from the turn's start (absent in records older than migration 3). */
+  startMs?: number;
+}
+
+/**
+ * Points of a turn's waterfall, in ms from the turn's start (the request received); null when the
+ * turn never got there. Absent in records written before migration 3.
+ */
+export interface TurnTimings {
+  /** The committed provider's request left the gateway. */
+  upstreamSentMs: number | null;
+  /** Its first speakable part arrived. */
+  firstUpstreamTokenMs: number | null;
+  /** The response headers and first chunk were written to the platform. */
+  firstByteMs: number | null;
+  /** The response ended. */
+  lastByteMs: number | null;
+  /** A filler phrase began the answer here (the model was slow); absent when none was said. */
+  fillerMs?: number;
 }
 
 export interface TurnRecord {
@@ -70,6 +91,7 @@ export interface TurnRecord {
   errorMessage: string | null;
   /** 'check' or 'simulate' when the gateway's own tools sent the turn (x-vlg-synthetic); null for real calls. */
   synthetic: string | null;
+  timings?: TurnTimings;
   /** The voice platform that asked: ims, vapi, elevenlabs, trtc, volcengine, agora, livekit, pipecat. */
   platform: string | null;
   /**
@@ -160,6 +182,65 @@ export interface CallQuery extends TurnRange {
 
 export type StatsQuery = TurnRange;
 
+/** Filters of the record search (every field optional; text matches are case-sensitive substrings). */
+export interface RecordSearch {
+  from?: string;
+  to?: string;
+  agent?: string;
+  provider?: string;
+  outcome?: string;
+  /** 'hangup' or 'transfer' (any destination). */
+  signal?: string;
+  errorCode?: string;
+  caller?: string;
+  callee?: string;
+  channel?: string;
+  /** Free text in what the caller said or heard. */
+  text?: string;
+  /** 'real' (no marker) or a synthetic marker ('check', 'simulate', 'console'). */
+  synthetic?: string;
+  /** Newest first: the page starts after this (startedAt, id) — a call's instance id for calls. */
+  before?: TurnCursor;
+  limit: number;
+}
+
+export interface SearchPage<T> {
+  data: T[];
+  /** Where the next (older) page starts; null on the last page. */
+  next: TurnCursor | null;
+}
+
+export interface SeriesQuery {
+  from: string;
+  to: string;
+  bucketSeconds: number;
+}
+
+export interface SeriesBucket {
+  at: string;
+  turns: number;
+  calls: number;
+  failures: number;
+  apologies: number;
+  hangups: number;
+  transfers: number;
+}
+
+export interface UsageRow {
+  agent: string;
+  provider: string | null;
+  turns: number;
+  promptTokens: number;
+  completionTokens: number;
+  failures: number;
+  apologies: number;
+}
+
+export interface SeriesResult {
+  buckets: SeriesBucket[];
+  usage: UsageRow[];
+}
+
 export interface StatsRow {
   agent: string;
   provider: string | null;
@@ -186,6 +267,14 @@ export interface RecordStore {
   stats(query: StatsQuery): Promise<StatsRow[]>;
   /** The turns in the range, oldest first, for export. */
   exportTurns(range: TurnRange, batch: (records: TurnRecord[]) => Promise<void> | void): Promise<void>;
+  /** Calls with a turn matching the search, newest first, a page after `query.before`. */
+  searchCalls(query: RecordSearch): Promise<SearchPage<CallSummary>>;
+  /** Turns across calls matching the search, newest first, a page after `query.before`. */
+  searchTurns(query: RecordSearch): Promise<SearchPage<TurnRecord>>;
+  /** Turns per time bucket and token totals per agent and provider (the console's charts). */
+  series(query: SeriesQuery): Promise<SeriesResult>;
+  /** Erases one call (turns, events, summary); returns how many turns were removed. */
+  deleteCall(instanceId: string): Promise<number>;
   /** Deletes records older than the retention; returns how many turns were removed. */
   purgeOlderThan(cutoff: string): Promise<number>;
   /** Waits until everything queued is written. */

@@ -46,7 +46,18 @@ export class TurnReport {
   /** The provider that answered (the agent's own until a fallback commits). */
   provider: string;
   readonly attempts: AttemptEvent[] = [];
+  /** When each attempt ended (performance.now()), for the waterfall. */
+  readonly attemptEndedAt: number[] = [];
   readonly toolRuns: ToolRun[] = [];
+  /** When each tool run was reported finished (performance.now()). */
+  readonly toolRunEndedAt: number[] = [];
+  /** The response's first and last bytes to the client (performance.now()). */
+  firstByteAt: number | undefined;
+  lastByteAt: number | undefined;
+  /** When a filler phrase was said (the answer was slow to start). */
+  fillerAt: number | undefined;
+  /** Told each piece of text as it is sent (the console's live view); unset: nobody watches. */
+  onText: ((chunk: string) => void) | undefined;
   /** IMS commands the model wrote itself, and what became of each. */
   readonly modelCommands: ModelCommandEvent[] = [];
   readonly call: CallMetadata;
@@ -68,6 +79,7 @@ export class TurnReport {
     if (this.firstSentenceAt === undefined && SENTENCE_END.test(chunk)) this.firstSentenceAt = performance.now();
     this.charsOut += chunk.length;
     this.answer += chunk;
+    this.onText?.(chunk);
   }
 
   /** Time spent in the gateway itself: the turn minus waiting on upstreams and tools. */
@@ -85,12 +97,14 @@ export class TurnReport {
 
   attempt(event: AttemptEvent): void {
     this.attempts.push(event);
+    this.attemptEndedAt.push(performance.now());
     if (event.outcome === 'committed') this.provider = event.provider;
     this.span?.recordAttempt(event);
   }
 
   toolRun(run: ToolRun): void {
     this.toolRuns.push(run);
+    this.toolRunEndedAt.push(performance.now());
     this.span?.recordTool(run.call.tool.name, run.result.durationMs, run.result.ok, run.result.error);
   }
 
@@ -115,6 +129,7 @@ export class TurnReport {
       errorCode: this.errorCode,
       error: this.errorMessage,
       synthetic: this.synthetic,
+      turnId: this.id,
       attempts:
         this.attempts.length > 1 || this.attempts[0]?.outcome !== 'committed'
           ? this.attempts.map((a) => `${a.provider}:${a.outcome}${a.error ? `(${a.error.code})` : ''}`).join(' ')

@@ -42,6 +42,7 @@ function turn(overrides: Partial<TurnRecord> & { id: string; startedAt: string }
     errorMessage: null,
     synthetic: null,
     platform: 'ims',
+    timings: { upstreamSentMs: 0.5, firstUpstreamTokenMs: 100, firstByteMs: 101.5, lastByteMs: 1990 },
     ...overrides,
   };
 }
@@ -123,7 +124,7 @@ function parseCsv(text: string): string[][] {
 /** A CSV row back to a record: empty means null; numbers and JSON columns decoded. */
 function fromCsv(header: string[], row: string[]): Record<string, unknown> {
   const numeric = new Set(['sentenceId', 'httpStatus', 'ttftMs', 'firstSentenceMs', 'totalMs', 'promptTokens', 'completionTokens']);
-  const json = new Set(['attempts', 'toolRuns']);
+  const json = new Set(['attempts', 'toolRuns', 'timings']);
   return Object.fromEntries(
     header.map((name, i) => {
       const value = row[i]!;

@@ -552,5 +552,11 @@ describe('fault injection end to end: what the caller gets, and when', () => {
     const fast = await turn(gateway, ims('filler'));
     assertSpoken(fast, ANSWER);
     assertWithin(fast, 100);
+
+    // The record says when the filler began the answer (the console's waterfall shows it).
+    await gateway.records!.flush();
+    const [fastTurn, slowTurn] = (await gateway.records!.searchTurns({ agent: 'filler', limit: 2 })).data;
+    assert.ok(slowTurn?.timings?.fillerMs !== undefined && slowTurn.timings.fillerMs >= 90, JSON.stringify(slowTurn?.timings));
+    assert.equal(fastTurn?.timings?.fillerMs, undefined);
   });
 });

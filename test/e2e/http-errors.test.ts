@@ -137,7 +137,7 @@ describe('HTTP errors are OpenAI-shaped 4xx and the server keeps serving', () =>
     assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200);
     const ready = await fetch(`${gateway.url}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready' });
+    assert.deepEqual(await ready.json(), { status: 'ready', records: 'ok' });
     assert.doesNotMatch(gateway.logText(), new RegExp(TEST_KEY), 'the API key never appears in a log');
   });
 });

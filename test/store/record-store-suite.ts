@@ -563,6 +563,73 @@ export function recordStoreSuite(harness: StoreHarness): void {
     });
   });
 
+  describe('search, erasure and series', () => {
+    async function seeded() {
+      const { store } = await fresh();
+      const enqueue = (instanceId: string, minutes: number, fields: Partial<TurnRecord> = {}) =>
+        store.enqueue(turn({ instanceId, startedAt: at(minutes), ...fields }));
+      enqueue('s-a', 60, { answerText: 'Your refund is on its way.', signal: 'hangup' });
+      enqueue('s-b', 120, { agent: 'sales', provider: 'backup', calleeNumber: '400****9999', errorCode: 'upstream_timeout', outcome: 'apologized' });
+      enqueue('s-c', 180, { signal: 'transfer:1001', synthetic: 'console', promptTokens: 5, completionTokens: 7 });
+      enqueue('s-c', 181, {
+        timings: { upstreamSentMs: 1.5, firstUpstreamTokenMs: 300, firstByteMs: 301, lastByteMs: 1400 },
+        attempts: [{ provider: 'openai', model: 'm', outcome: 'committed', errorCode: null, ms: 298.5, startMs: 1.5 }],
+      });
+      await store.flush();
+      return store;
+    }
+    const searchIds = async (store: BatchedRecordStore, filter: object) =>
+      ids((await store.searchCalls({ limit: 10, ...filter })).data);
+
+    it('finds calls by text, signal, agent, provider, callee, error code, traffic and time', async () => {
+      const store = await seeded();
+      assert.deepEqual(await searchIds(store, {}), ['s-c', 's-b', 's-a']);
+      assert.deepEqual(await searchIds(store, { text: 'refund' }), ['s-a']);
+      assert.deepEqual(await searchIds(store, { text: '好的' }), ['s-c', 's-b']);
+      assert.deepEqual(await searchIds(store, { signal: 'transfer' }), ['s-c']);
+      assert.deepEqual(await searchIds(store, { signal: 'hangup' }), ['s-a']);
+      assert.deepEqual(await searchIds(store, { agent: 'sales', provider: 'backup', callee: '9999', errorCode: 'upstream_timeout' }), ['s-b']);
+      assert.deepEqual(await searchIds(store, { synthetic: 'real' }), ['s-c', 's-b', 's-a'], 's-c has a real turn too');
+      assert.deepEqual(await searchIds(store, { synthetic: 'console' }), ['s-c']);
+      assert.deepEqual(await searchIds(store, { from: at(100), to: at(180) }), ['s-b']);
+      assert.deepEqual(await searchIds(store, { text: '100%_' }), [], 'LIKE wildcards are matched literally');
+    });
+
+    it('pages calls and turns newest first by cursor; timings round-trip', async () => {
+      const store = await seeded();
+      const first = await store.searchCalls({ limit: 2 });
+      assert.deepEqual(ids(first.data), ['s-c', 's-b']);
+      assert.deepEqual(first.next, { startedAt: at(120), id: 's-b' });
+      const second = await store.searchCalls({ limit: 2, before: first.next! });
+      assert.deepEqual([ids(second.data), second.next], [['s-a'], null]);
+      const turns = await store.searchTurns({ limit: 3 });
+      assert.deepEqual(turns.data.map((t) => t.startedAt), [at(181), at(180), at(120)]);
+      assert.deepEqual(turns.data[0]!.timings, { upstreamSentMs: 1.5, firstUpstreamTokenMs: 300, firstByteMs: 301, lastByteMs: 1400 });
+      assert.equal(turns.data[0]!.attempts[0]!.startMs, 1.5);
+      assert.equal('timings' in turns.data[1]!, false, 'a turn without timings reads back without them');
+      const rest = await store.searchTurns({ limit: 3, before: turns.next! });
+      assert.deepEqual([rest.data.map((t) => t.startedAt), rest.next], [[at(60)], null]);
+    });
+
+    it('erases one call with its events, and sums turns and tokens per bucket and provider', async () => {
+      const store = await seeded();
+      assert.equal(await store.addEvent(event('s-b', 'agent_stop', 'stop-b', 121)), true);
+      const series = await store.series({ from: at(0), to: at(240), bucketSeconds: 3600 });
+      assert.deepEqual(series.buckets.map((b) => [b.at, b.turns, b.calls, b.apologies, b.hangups, b.transfers]), [
+        [at(60), 1, 1, 0, 1, 0],
+        [at(120), 1, 1, 1, 0, 0],
+        [at(180), 2, 1, 0, 0, 1],
+      ]);
+      const support = series.usage.find((row) => row.agent === 'support')!;
+      assert.deepEqual([support.turns, support.promptTokens, support.completionTokens], [3, 245, 87]);
+      assert.equal(await store.deleteCall('s-b'), 1);
+      assert.equal(await store.getCall('s-b'), undefined);
+      assert.equal(await store.deleteCall('s-b'), 0);
+      assert.deepEqual(await searchIds(store, {}), ['s-c', 's-a']);
+      assert.equal(await store.addEvent(event('s-b', 'agent_stop', 'stop-b', 121)), true, 'its events went with it');
+    });
+  });
+
   describe('events', () => {
     it('are idempotent per call and key; agent_stop and session_stop end the call', async () => {
       const { store } = await fresh();

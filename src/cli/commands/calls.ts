@@ -84,6 +84,7 @@ const CSV_COLUMNS = Object.keys({
   errorMessage: 0,
   synthetic: 0,
   platform: 0,
+  timings: 0,
 } satisfies Record<Exclude<keyof TurnRecord, 'numberHashes'>, 0>) as Exclude<keyof TurnRecord, 'numberHashes'>[];
 
 /** `voice-llm-gateway calls ...`: resolves to the exit code. `argv` may start with "calls". */

@@ -2,10 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import type { PhoneLookup } from '../../store/phone-lookup.ts';
-import { parseTimeBound, TIME_BOUND_FORMAT } from '../../store/time-bound.ts';
+import { parseIsoTime, parseTimeBound, TIME_BOUND_FORMAT } from '../../store/time-bound.ts';
 import { SYNTHETIC_FILTERS, type CallQuery, type RecordStore, type SyntheticFilter, type TurnPage } from '../../store/turn-record.ts';
 import type { BearerAuth } from '../bearer-auth.ts';
 import { toClientError } from '../client-errors.ts';
+import { registerAdminSearch } from './admin-search.ts';
 import { decodeTurnCursor, encodeTurnCursor } from './turn-cursor.ts';
 
 export interface AdminRouteDeps {
@@ -57,20 +58,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
   const now = deps.now ?? (() => new Date());
   const callQuerySchema = z.strictObject({
     limit: wholeNumber(1, maxTurnsPerPage, turnsPerPage, `must be a whole number from 1 to ${maxTurnsPerPage}`),
-    cursor: z.preprocess(
-      blankToUndefined,
-      z
-        .string({ error: 'must be given once, as text' })
-        .transform((value, ctx) => {
-          const cursor = decodeTurnCursor(value);
-          if (cursor === undefined) {
-            ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of an earlier page' });
-            return z.NEVER;
-          }
-          return cursor;
-        })
-        .optional(),
-    ),
+    cursor: turnCursorParam(),
   });
   void app.register(async (scope) => {
     scope.setErrorHandler(async (error, request, reply) => {
@@ -135,6 +123,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
       const query = parseQuery(statsQuerySchema, request.query);
       return { object: 'list', data: await deps.store.stats({ ...timeRange(query, now()), synthetic: query.synthetic }) };
     });
+
+    registerAdminSearch(scope, deps.store);
   });
 }
 
@@ -142,14 +132,49 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
 // Query validation
 
 /** `?x=` is the same as no x (forms send empty fields). */
-const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+export const blankToUndefined = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
-const text = z.preprocess(
+const TIME_FORMAT = 'must be an ISO date (2026-11-01) or date-time with a zone (2026-11-01T08:00:00Z)';
+
+/** An ISO date or zoned date-time, normalized to the canonical UTC form. */
+export const isoTime = z.preprocess(
+  blankToUndefined,
+  z
+    .string({ error: TIME_FORMAT })
+    .transform((value, ctx) => {
+      const iso = parseIsoTime(value);
+      if (iso === undefined) {
+        ctx.addIssue({ code: 'custom', message: TIME_FORMAT });
+        return z.NEVER;
+      }
+      return iso;
+    })
+    .optional(),
+);
+
+/** A page's `cursor`: the `nextCursor` of an earlier page, decoded. */
+export const turnCursorParam = () =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: 'must be given once, as text' })
+      .transform((value, ctx) => {
+        const cursor = decodeTurnCursor(value);
+        if (cursor === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'must be the nextCursor of an earlier page' });
+          return z.NEVER;
+        }
+        return cursor;
+      })
+      .optional(),
+  );
+
+export const text = z.preprocess(
   blankToUndefined,
   z.string({ error: 'must be given once, as text' }).trim().max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`).optional(),
 );
 
-const wholeNumber = (min: number, max: number, fallback: number, message: string) =>
+export const wholeNumber = (min: number, max: number, fallback: number, message: string) =>
   z.preprocess(
     (value) => blankToUndefined(value) ?? String(fallback),
     z
@@ -193,7 +218,7 @@ const callsQuerySchema = z.strictObject({
 
 const statsQuerySchema = z.strictObject({ from: timeBound, to: timeBound, synthetic: syntheticFilter('exclude') });
 
-function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
   const parsed = schema.safeParse(query ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -215,12 +240,17 @@ function timeRange(query: { from?: string | undefined; to?: string | undefined }
     if (iso === undefined) throw invalidParam(name, `Invalid query parameter "${name}": must be ${TIME_BOUND_FORMAT}.`);
     range[name] = iso;
   }
-  if (range.from !== undefined && range.to !== undefined && range.from > range.to) {
-    throw invalidParam('from', 'Invalid query parameters: "from" is after "to".');
-  }
+  checkRange(range);
   return range;
 }
 
-function invalidParam(param: string, message: string): GatewayError {
+/** from must not be after to. */
+export function checkRange(query: { from?: string | undefined; to?: string | undefined }): void {
+  if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+    throw invalidParam('from', 'Invalid query parameters: "from" is after "to".');
+  }
+}
+
+export function invalidParam(param: string, message: string): GatewayError {
   return new GatewayError(message, { status: 400, type: 'invalid_request_error', code: 'invalid_parameter', param });
 }

@@ -1,3 +1,4 @@
+import type { CallbackResult } from '../../telemetry/operations-metrics.ts';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../protocol/gateway-error.ts';
@@ -20,6 +21,8 @@ export interface ImsCallbackDeps {
   logger: CallbackLogger;
   /** A call-ending event (agent_stop, session_stop) was stored for this instanceId. */
   onCallEnded?: (instanceId: string) => void;
+  /** Counts each callback's result (the vlg_callbacks_total metric). */
+  count?: (result: CallbackResult) => void;
 }
 
 export const IMS_CALLBACK_PATH = '/ims/callbacks';
@@ -75,6 +78,7 @@ export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps
     });
     scope.setErrorHandler(async (error, request, reply) => {
       const clientError = toClientError(error);
+      deps.count?.(clientError.status === 401 ? 'refused' : clientError.status >= 500 ? 'failed' : 'invalid');
       if (clientError.status >= 500) logger.error({ err: error, method: request.method, url: request.url }, 'IMS callback failed');
       // The route's own refusals are logged where they are made; this catches the framework's
       // (an oversized body, a broken Content-Length).
@@ -121,6 +125,7 @@ export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps
         });
         logger.debug({ instanceId: event.instanceId, event: event.event, duplicate: !stored }, 'IMS callback');
         if (stored && CALL_ENDING_EVENTS.includes(event.event)) deps.onCallEnded?.(event.instanceId);
+        deps.count?.(stored ? 'accepted' : 'duplicate');
         return stored ? { ok: true } : { ok: true, duplicate: true };
       },
     );
