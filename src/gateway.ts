@@ -20,7 +20,7 @@ import { createLogger, type Logger } from './telemetry/logger.ts';
 import { GatewayMetrics } from './telemetry/metrics.ts';
 import { startTracing } from './telemetry/tracing.ts';
 import { TurnTelemetry } from './server/turn-telemetry.ts';
-import { LiveFeed } from './console/live-feed.ts';
+import { LiveFeed } from './server/console/live-feed.ts';
 import { OperationsMetrics } from './telemetry/operations-metrics.ts';
 import type { CircuitState } from './providers/circuit-breaker.ts';
 import { maskPhoneNumber } from './store/mask-phone-number.ts';

@@ -9,7 +9,7 @@ import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { TurnTelemetry } from './turn-telemetry.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import type { PhoneLookup } from '../store/phone-lookup.ts';
-import { registerConsole, type ConsoleDeps } from '../console/console-routes.ts';
+import { registerConsole, type ConsoleDeps } from './console/console-routes.ts';
 import type { CallbackResult, OperationsMetrics } from '../telemetry/operations-metrics.ts';
 import { registerImsCallbacks } from './routes/ims-callbacks.ts';
 import { registerMetrics } from './routes/metrics.ts';

@@ -6,7 +6,7 @@ import { summarizeTurn } from '../telemetry/metrics.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
 import type { TurnReport } from '../telemetry/turn-report.ts';
 import { withoutContent, type RecordContent } from '../store/content-mode.ts';
-import type { LiveFeed } from '../console/live-feed.ts';
+import type { LiveFeed } from './console/live-feed.ts';
 import type { OperationsMetrics } from '../telemetry/operations-metrics.ts';
 
 export interface TurnTelemetryOptions {

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConsoleSessions, cookieValue } from '../../src/console/console-sessions.ts';
-import { LiveFeed, type LiveEvent } from '../../src/console/live-feed.ts';
-import { redactConfig } from '../../src/console/redact-config.ts';
-import { SignInThrottle } from '../../src/console/sign-in-throttle.ts';
+import { ConsoleSessions, cookieValue } from '../../src/server/console/console-sessions.ts';
+import { LiveFeed, type LiveEvent } from '../../src/server/console/live-feed.ts';
+import { redactConfig } from '../../src/server/console/redact-config.ts';
+import { SignInThrottle } from '../../src/server/console/sign-in-throttle.ts';
 import type { TurnRecord } from '../../src/store/turn-record.ts';
 import { TurnReport } from '../../src/telemetry/turn-report.ts';
 

@@ -172,7 +172,7 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
   });
 
   it('/readyz and the metrics say the shared state is up', async () => {
-    assert.deepEqual(await readiness(a), { status: 200, body: { status: 'ready', sharedState: 'up' } });
+    assert.deepEqual(await readiness(a), { status: 200, body: { status: 'ready', sharedState: 'up', records: 'ok' } });
     assert.equal(await metric(b, 'vlg_shared_state_up', { store: 'redis' }), 1);
   });
 
@@ -278,7 +278,7 @@ describe('when Redis fails, calls keep answering on local state, and the replica
     assert.ok(Date.now() - started < 1000, 'no turn waited on the dead Redis');
     const late = await turn('down-2', 0, false);
     assert.equal(late.status, 409, 'sentence order holds on local state: a late request is superseded');
-    assert.deepEqual(await readiness(gateway), { status: 200, body: { status: 'ready', sharedState: 'degraded' } });
+    assert.deepEqual(await readiness(gateway), { status: 200, body: { status: 'ready', sharedState: 'degraded', records: 'ok' } });
     assert.equal(await metric(gateway, 'vlg_shared_state_up', { store: 'redis' }), 0);
     assert.ok((await metric(gateway, 'vlg_shared_state_fallbacks_total', { operation: 'begin' }))! >= 2);
     assert.ok((await metric(gateway, 'vlg_shared_state_fallbacks_total', { operation: 'admit' }))! >= 2);
@@ -300,7 +300,7 @@ describe('when Redis fails, calls keep answering on local state, and the replica
   it('a replica started while Redis is unreachable serves at once, degraded', async () => {
     const alone = await startTestGateway(gatewayConfig(upstream, { url: 'redis://127.0.0.1:1', keyPrefix: prefix }));
     try {
-      assert.deepEqual(await readiness(alone), { status: 200, body: { status: 'ready', sharedState: 'degraded' } });
+      assert.deepEqual(await readiness(alone), { status: 200, body: { status: 'ready', sharedState: 'degraded', records: 'ok' } });
       upstream.respondWith({ events: textEvents('Alone.') });
       const response = await alone.post('/v1/chat/completions', imsRequest('remembering', 'hello', { extendData: { instanceId: 'alone-1', sentenceId: 1 } }));
       assert.equal((await readStream(response)).text, 'Alone.');

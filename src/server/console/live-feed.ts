@@ -5,8 +5,8 @@
  * watching, a text piece costs one string append.
  */
 
-import type { TurnReport } from '../telemetry/turn-report.ts';
-import type { TurnRecord } from '../store/turn-record.ts';
+import type { TurnReport } from '../../telemetry/turn-report.ts';
+import type { TurnRecord } from '../../store/turn-record.ts';
 
 export interface LiveTurn {
   id: string;
