@@ -74,7 +74,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createParser } from 'eventsource-parser';
 import { Agent, request } from 'undici';
-import { PHRASES } from '../src/agent/caller-language.ts';
+import { PHRASES } from '../src/agent/language/phrases.ts';
 import { checkStreamRules } from '../src/conformance/stream-rules.ts';
 import type { MockEvent, MockScenario, RecordedRequest } from '../src/testing/mock-upstream.ts';
 
@@ -98,7 +98,7 @@ const BASE_TEXT =
   'Sure, I can help with that. Your appointment is confirmed for Tuesday at three in the afternoon, ' +
   'and we will send you a reminder the day before. Anything else?';
 /** What the gateway says when every provider failed (the callers speak English). */
-const APOLOGY: string = PHRASES.apology.en;
+const APOLOGY: string = PHRASES.en.apology;
 const INTERRUPTED = '<ims_agent_interrupted>';
 /** How the user message names its turn; the mock answers "Reply for <tag>. ". */
 const TAG_PATTERN = /^Turn ([A-Za-z0-9]+)\./;

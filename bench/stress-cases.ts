@@ -6,6 +6,7 @@
  */
 
 import { markInterruptions } from '../src/agent/history/interruptions.ts';
+import { PHRASES } from '../src/agent/language/phrases.ts';
 import { limitImages } from '../src/agent/history/limit-images.ts';
 import { mergeConsecutiveRoles } from '../src/agent/history/merge-consecutive-roles.ts';
 import { dropOrphanToolMessages } from '../src/agent/history/orphan-tool-messages.ts';
@@ -161,16 +162,16 @@ const TEMPLATE = 'Hi {{userData.name}}. {{#userData.items}}{{.}},{{/userData.ite
 const TEMPLATE_DEFAULTS = { 'userData.name': 'there', 'userData.city': 'Hangzhou', 'userData.k2': 'x' };
 
 export const stressCases: StressCase[] = [
-  ...messageCases('markInterruptions (annotate)', ['long whitespace answers', 'many tiny parts'], (m) => () => markInterruptions(m, { annotate: true })),
-  ...messageCases('markInterruptions (remove)', ['long whitespace answers', 'many tiny parts'], (m) => () => markInterruptions(m, { annotate: false })),
+  ...messageCases('markInterruptions (annotate)', ['long whitespace answers', 'many tiny parts'], (m) => () => markInterruptions(m, { annotate: true, note: PHRASES.en.interruptionNote })),
+  ...messageCases('markInterruptions (remove)', ['long whitespace answers', 'many tiny parts'], (m) => () => markInterruptions(m, { annotate: false, note: PHRASES.en.interruptionNote })),
   ...textCases('markInterruptions (one answer)', ['whitespace, then no marker', 'whitespace around markers', 'many markers'], (text) => {
     const messages: ChatMessage[] = [{ role: 'assistant', content: text }];
     return () => {
-      markInterruptions(messages, { annotate: true });
-      markInterruptions(messages, { annotate: false });
+      markInterruptions(messages, { annotate: true, note: PHRASES.en.interruptionNote });
+      markInterruptions(messages, { annotate: false, note: PHRASES.en.interruptionNote });
     };
   }),
-  ...messageCases('mergeConsecutiveRoles', ['many tiny messages', 'many one-part messages'], (m) => () => mergeConsecutiveRoles(m)),
+  ...messageCases('mergeConsecutiveRoles', ['many tiny messages', 'many one-part messages'], (m) => () => mergeConsecutiveRoles(m, PHRASES.en.notePrefix)),
   ...messageCases('restoreDroppedTurns', ['long whitespace answers', 'many tiny messages', 'many tiny parts'], (m) => {
     const remembered = rememberedFor(m);
     return () => restoreDroppedTurns(m, remembered, 24_000);
@@ -196,7 +197,7 @@ export const stressCases: StressCase[] = [
       kind,
       prepare: (chars) => {
         const call = toCallMetadata({ callerNumber: '10086', userData: userDataInputs[kind]!(chars) });
-        return () => renderTemplate(TEMPLATE, buildTemplateView(call, {}, TEMPLATE_DEFAULTS, 'Asia/Shanghai'));
+        return () => renderTemplate(TEMPLATE, buildTemplateView(call, {}, TEMPLATE_DEFAULTS, 'Asia/Shanghai', 'en'));
       },
     }),
   ),

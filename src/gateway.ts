@@ -9,8 +9,9 @@ import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.ts';
 import { BearerAuth } from './server/bearer-auth.ts';
 import { buildApp } from './server/build-app.ts';
 import type { Readiness } from './server/routes/health.ts';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { openRecordStore } from './store/open-store.ts';
+import { ensurePrivateDir, restrictFiles, sqliteFiles } from './store/private-files.ts';
 import { startRetention } from './store/retention.ts';
 import type { RecordStore } from './store/turn-record.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
@@ -49,6 +50,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.server.logLevel });
   const { dataDir } = config.server;
+  const sqlitePath = resolve(dataDir, config.records.sqliteFile);
+  // Keys and records are private: fix the modes of what an older version left readable.
+  ensurePrivateDir(dataDir);
+  restrictFiles([join(dataDir, 'api-key'), join(dataDir, 'admin-key'), ...sqliteFiles(sqlitePath)]);
   const apiKeys = resolveApiKeys(config.server.apiKeys, dataDir);
   const adminKeys = resolveApiKeys(config.admin.apiKeys, dataDir, { file: 'admin-key', prefix: 'vlga-' });
   const agents = new AgentRegistry(config);
@@ -62,7 +67,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const records = config.records.enabled
     ? await openRecordStore({
         databaseUrl: 'databaseUrl' in options ? options.databaseUrl : process.env.DATABASE_URL,
-        sqlitePath: resolve(dataDir, config.records.sqliteFile),
+        sqlitePath,
         queueSize: config.records.queueSize,
         batchSize: config.records.batchSize,
         flushIntervalMs: config.records.flushIntervalMs,

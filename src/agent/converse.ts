@@ -5,9 +5,11 @@ import type { FinishPart, PartStream, TokenUsage } from '../providers/stream-par
 import type { Logger } from '../telemetry/logger.ts';
 import { streamWithFallbacks, type AttemptEvent, type AttemptObserver } from '../resilience/provider-chain.ts';
 import type { Agent } from './agent-registry.ts';
+import type { CallerLanguage } from './language/caller-language.ts';
 import type { ToolRouter } from './tool-router.ts';
 import { runHttpTool, toolCallContext, type ToolResult } from './tools/http-tool.ts';
 import { checkToolArguments } from './tools/tool-arguments.ts';
+import { PhraseJoiner } from '../text/phrase-joiner.ts';
 import { routeToolCalls, type ServerToolCall } from './transforms/route-tool-calls.ts';
 import { stripThinkBlocks } from './transforms/strip-think-blocks.ts';
 
@@ -24,6 +26,8 @@ export interface ConverseOptions {
   messages: ChatMessage[];
   signal: AbortSignal;
   logger: Logger;
+  /** The turn's language: the gateway's functions are described in it. */
+  language: CallerLanguage;
   onToolRun?: (run: ToolRun) => void;
   onAttempt?: AttemptObserver;
   onUpstreamWait?: (ms: number) => void;
@@ -41,11 +45,12 @@ export async function* converse(options: ConverseOptions): PartStream {
   const usage: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
   let sawUsage = false;
   let messages = options.messages;
+  const joiner = new PhraseJoiner();
 
   for (let round = 0; ; round++) {
     const lastRound = round >= agent.config.maxToolRounds;
     const params: Record<string, unknown> = { ...agent.config.params, ...request.params };
-    const tools = router.offeredTools(params.tools);
+    const tools = router.offeredTools(params.tools, options.language);
     if (tools) params.tools = tools;
     if (lastRound && router.hasServerTools) params.tool_choice = 'none';
 
@@ -69,7 +74,7 @@ export async function* converse(options: ConverseOptions): PartStream {
     });
     let said = '';
     let finish: FinishPart = { type: 'finish', reason: 'stop' };
-    const routed = router.isEmpty ? source : routeToolCalls(source, router, agent.config.transfer, onServerCall);
+    const routed = router.isEmpty ? source : routeToolCalls(source, router, agent.config.transfer, onServerCall, joiner);
     for await (const part of routed) {
       if (part.type === 'finish') finish = part;
       else if (part.type === 'usage') {

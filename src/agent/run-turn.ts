@@ -9,7 +9,8 @@ import { lastUserText } from '../protocol/chat-types.ts';
 import type { AttemptObserver } from '../resilience/provider-chain.ts';
 import { apologizeOnFailure } from '../resilience/apologize-on-failure.ts';
 import { withFiller } from '../resilience/filler.ts';
-import { callerLanguage, PHRASES } from './caller-language.ts';
+import { turnLanguage } from './language/caller-language.ts';
+import { PHRASES } from './language/phrases.ts';
 import { converse, type ToolRun } from './converse.ts';
 import { buildPrompt } from './prompt/build-prompt.ts';
 import { clientFunctionNames } from './tool-router.ts';
@@ -60,8 +61,10 @@ export function runTurn(input: TurnInput): RunningTurn {
   const { agent, request, callTurn, signal } = input;
   const observer = input.observer ?? {};
   const config = agent.config;
-  const prompt = buildPrompt(config, request, callTurn?.call.transcript);
-  const language = callerLanguage(lastUserText(request.messages));
+  // One language for everything the gateway says or writes for itself in this turn.
+  const language = turnLanguage(config.language, lastUserText(request.messages));
+  const phrases = PHRASES[language];
+  const prompt = buildPrompt(config, request, callTurn?.call.transcript, language);
   const endCall = config.endCall ?? DEFAULT_END_CALL;
   const guard = (source: PartStream, honour: boolean): PartStream =>
     guardModelCommands(source, {
@@ -83,6 +86,7 @@ export function runTurn(input: TurnInput): RunningTurn {
     messages: prompt.messages,
     signal,
     logger: input.logger,
+    language,
     ...(observer.onToolRun ? { onToolRun: observer.onToolRun } : {}),
     ...(observer.onAttempt ? { onAttempt: observer.onAttempt } : {}),
     ...(observer.onUpstreamWait ? { onUpstreamWait: observer.onUpstreamWait } : {}),
@@ -91,7 +95,7 @@ export function runTurn(input: TurnInput): RunningTurn {
   parts = guard(parts, config.commands.fromModel);
   parts = apologizeOnFailure(parts, {
     config: config.onFailure,
-    defaultMessage: PHRASES.apology[language],
+    defaultMessage: phrases.apology,
     signal,
     recordFailure: () => (callTurn ? ++callTurn.call.failedTurns : 1),
     recordSuccess: () => {
@@ -100,14 +104,14 @@ export function runTurn(input: TurnInput): RunningTurn {
     onApology: observer.onApology ?? (() => {}),
   });
   if (config.filler.enabled) {
-    const phrases = config.filler.phrases ?? PHRASES.filler[language];
-    parts = withFiller(parts, config.filler.afterMs, phrases[Math.floor(Math.random() * phrases.length)]!);
+    const fillers = config.filler.phrases ?? phrases.filler;
+    parts = withFiller(parts, config.filler.afterMs, fillers[Math.floor(Math.random() * fillers.length)]!);
   }
   const speech = speechStages(config.speech, language);
   // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
   if (speech) parts = guard(speech(parts), false);
   if (agent.mayEndOrTransfer) {
-    parts = emitCallSignals(parts, endCall, config.transfer, observer.onSignal, speech);
+    parts = emitCallSignals(parts, { ...endCall, farewell: endCall.farewell ?? phrases.farewell }, config.transfer, observer.onSignal, speech);
   }
   return { parts, conversation: prompt.conversation };
 }

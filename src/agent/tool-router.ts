@@ -1,7 +1,11 @@
 import type { AgentConfig, HttpToolConfig } from '../config/schema.ts';
 import type { FunctionToolDefinition } from '../protocol/chat-types.ts';
 import { endCallFunction, transferFunction } from './call-control/call-functions.ts';
+import type { CallerLanguage } from './language/caller-language.ts';
+import { PHRASES, type Phrases } from './language/phrases.ts';
 import { toolDefinition } from './tools/http-tool.ts';
+
+const LANGUAGES = Object.keys(PHRASES) as CallerLanguage[];
 
 /** Who handles a function the model calls. */
 export type ToolRoute =
@@ -16,13 +20,15 @@ export type ToolRoute =
  */
 export class ToolRouter {
   private readonly routes = new Map<string, ToolRoute>();
-  private readonly definitions: FunctionToolDefinition[] = [];
+  /** The gateway's functions as the model sees them, worded in each language. */
+  private readonly definitions: Record<CallerLanguage, FunctionToolDefinition[]> = { en: [], zh: [] };
   private serverTools = 0;
 
   constructor(agent: AgentConfig) {
-    if (agent.endCall?.enabled) this.add(endCallFunction(agent.endCall), { kind: 'end-call' });
-    if (agent.transfer) this.add(transferFunction(agent.transfer), { kind: 'transfer' });
-    for (const tool of agent.tools) this.add(toolDefinition(tool), { kind: 'server', tool });
+    const { endCall, transfer } = agent;
+    if (endCall?.enabled) this.add(endCall.functionName, (phrases) => endCallFunction(endCall, phrases), { kind: 'end-call' });
+    if (transfer) this.add(transfer.functionName, (phrases) => transferFunction(transfer, phrases), { kind: 'transfer' });
+    for (const tool of agent.tools) this.add(tool.name, () => toolDefinition(tool), { kind: 'server', tool });
     this.serverTools = agent.tools.length;
   }
 
@@ -40,18 +46,21 @@ export class ToolRouter {
     return this.routes.size === 0;
   }
 
-  /** The `tools` parameter for the upstream: the client's tools plus the gateway's (the gateway's win a name clash). */
-  offeredTools(clientTools: unknown): unknown[] | undefined {
+  /**
+   * The `tools` parameter for the upstream: the client's tools plus the gateway's (the gateway's
+   * win a name clash), the gateway's described in the turn's language.
+   */
+  offeredTools(clientTools: unknown, language: CallerLanguage): unknown[] | undefined {
     const fromClient = Array.isArray(clientTools)
       ? clientTools.filter((tool) => !this.routes.has(functionNameOf(tool)))
       : [];
-    const all = [...fromClient, ...this.definitions];
+    const all = [...fromClient, ...this.definitions[language]];
     return all.length > 0 ? all : undefined;
   }
 
-  private add(definition: FunctionToolDefinition, route: ToolRoute): void {
-    this.routes.set(definition.function.name, route);
-    this.definitions.push(definition);
+  private add(name: string, define: (phrases: Phrases) => FunctionToolDefinition, route: ToolRoute): void {
+    this.routes.set(name, route);
+    for (const language of LANGUAGES) this.definitions[language].push(define(PHRASES[language]));
   }
 }
 

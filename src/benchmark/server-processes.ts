@@ -12,7 +12,7 @@ import type { ControlMessage, CpuSample, MemorySample, ServerMessage, ServerRole
 import { BenchError } from './settings.ts';
 import { round3 } from './stats.ts';
 
-const CHILD_SCRIPT = fileURLToPath(new URL('./server-child.ts', import.meta.url));
+const CHILD_SCRIPT = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './server-child.ts' : './server-child.js', import.meta.url));
 const PROBE_TIMEOUT_MS = 10_000;
 /** Clock probes; the one with the shortest round trip counts. */
 const CLOCK_PROBES = 20;

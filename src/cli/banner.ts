@@ -15,6 +15,8 @@ export interface BannerFacts {
   url: string;
   generated: GeneratedKey | undefined;
   generatedAdmin: GeneratedKey | undefined;
+  /** The banner goes to a person's terminal, not a log stream. */
+  toTerminal: boolean;
 }
 
 /**
@@ -36,8 +38,10 @@ export function bannerLines(facts: BannerFacts): string[] {
   );
   if (facts.generated) {
     const { generated } = facts;
+    // The key itself only once, to a person at a terminal: logs are collected and kept elsewhere.
+    const shown = generated.createdNow && facts.toTerminal;
     lines.push(
-      `  API key: ${generated.key}`,
+      shown ? `  API key: ${generated.key}` : `  API key: kept in ${generated.file}`,
       `  (${generated.createdNow ? 'generated now and saved to' : 'generated earlier, read from'} ${generated.file}; set server.apiKeys or GATEWAY_API_KEYS to choose your own)`,
     );
   }

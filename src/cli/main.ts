@@ -10,6 +10,7 @@ import { runCalls } from './commands/calls.ts';
 import { runCheck } from './commands/check.ts';
 import { runDoctor } from './commands/doctor.ts';
 import { runSimulate } from './commands/simulate.ts';
+import { onShutdownSignals } from './shutdown-signals.ts';
 
 const USAGE = `Usage: voice-llm-gateway <command> [options]
 
@@ -87,18 +88,26 @@ async function serve(options: { config?: string; port?: string; host?: string })
   );
   if (loaded.source === 'demo') logger.warn({ searched: loaded.searched }, 'no configuration found: running the built-in demo agent');
   for (const warning of loaded.warnings) logger.warn(warning);
-  const banner = bannerLines({ loaded, host, port: gateway.port, url: gateway.url, generated: gateway.apiKeys.generated, generatedAdmin: gateway.adminKeys.generated });
+  const banner = bannerLines({ loaded, host, port: gateway.port, url: gateway.url, generated: gateway.apiKeys.generated, generatedAdmin: gateway.adminKeys.generated, toTerminal: process.stdout.isTTY === true });
   process.stdout.write(`${banner.join('\n')}\n\n`);
   const stopProbe = loaded.config.server.probeUpstreams ? startUpstreamProbe(loaded.config, logger) : undefined;
 
+  const drainTimeoutMs = loaded.config.server.drainTimeoutMs;
   await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down');
-      stopProbe?.();
-      gateway.close().then(resolve, resolve);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    onShutdownSignals({
+      drain: (signal) => {
+        logger.info({ signal, drainTimeoutMs }, 'shutting down');
+        if (process.stderr.isTTY) {
+          process.stderr.write(`Stopping: running answers get up to ${drainTimeoutMs / 1000} s to finish. Press Ctrl-C again to stop at once.\n`);
+        }
+        stopProbe?.();
+        gateway.close().then(resolve, resolve);
+      },
+      force: (signal) => {
+        logger.warn({ signal }, 'stopping at once (second Ctrl-C): running turns are cut');
+        process.exit(130);
+      },
+    });
   });
   return 0;
 }

@@ -32,6 +32,8 @@ export const serverConfigSchema = z.strictObject({
       requestTimeoutMs: z.number().int().positive().default(30_000),
       /** An idle keep-alive connection is closed after this time. */
       keepAliveTimeoutMs: z.number().int().positive().default(65_000),
+      /** Open client connections at once; more are closed on arrival (idle keep-alives count too). */
+      maxConnections: z.number().int().positive().default(10_000),
     })
     .default({
       maxConcurrentStreams: 2000,
@@ -40,6 +42,7 @@ export const serverConfigSchema = z.strictObject({
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 65_000,
+      maxConnections: 10_000,
     }),
   /** On SIGTERM/SIGINT, turns in flight get this long to finish before they are ended. */
   drainTimeoutMs: z.number().int().min(0).default(10_000),
@@ -139,13 +142,12 @@ export const endCallSchema = z.strictObject({
   mode: z.enum(['tool', 'text']).default('tool'),
   /** The function the model sees. */
   functionName: functionName.default('end_call'),
-  description: z
-    .string()
-    .default('End the phone call. Call this once the conversation is over or the caller says goodbye.'),
+  /** For the model; unset: the default in the turn's language (src/agent/language/phrases.ts). */
+  description: z.string().optional(),
   /** The function name the workflow acts on: the FunctionMap's MatchFunction. */
   hangupFunctionName: functionName.default('hangup'),
-  /** Said when the model ends the call without saying anything. */
-  farewell: nonEmpty.default('Goodbye, thanks for calling.'),
+  /** Said when the model ends the call without saying anything; unset: the default in the turn's language. */
+  farewell: nonEmpty.optional(),
 });
 
 export const transferDestinationSchema = z.strictObject({
@@ -163,9 +165,8 @@ export const transferDestinationSchema = z.strictObject({
 
 export const transferSchema = z.strictObject({
   functionName: functionName.default('transfer_call'),
-  description: z
-    .string()
-    .default('Transfer the call to a human. Call this when the caller asks for a person or you cannot help.'),
+  /** For the model; unset: the default in the turn's language. */
+  description: z.string().optional(),
   destinations: z
     // Names in any script (人工客服): letters and digits of any language, _ and -.
     .record(z.string().regex(/^[\p{L}\p{N}_-]+$/u, 'destination names use letters (any language), digits, _ and -'), transferDestinationSchema)
@@ -222,6 +223,8 @@ export const agentConfigSchema = z.strictObject({
     .string()
     .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai or UTC')
     .default('UTC'),
+  /** The language of the gateway's own words (notes, function descriptions, {{now}}, apologies, ...); auto: the caller's, each turn. */
+  language: z.enum(['auto', 'zh', 'en']).default('auto'),
   /** What to do with a system message the caller sends. */
   callerSystemPrompt: z.enum(['append', 'replace', 'ignore']).default('append'),
   /** How the model marks reasoning in its text: auto (tags, separate fields) or unopened (the answer starts inside a block). */
@@ -432,14 +435,14 @@ export const gatewayConfigSchema = z
       if (agent.transfer) claim(agent.transfer.functionName, 'transfer', ['transfer', 'functionName']);
       agent.tools.forEach((tool, index) => claim(tool.name, `tools[${index}]`, ['tools', index, 'name']));
       agent.fallbacks.forEach((fallback, index) => {
-        const target = config.providers[fallback.provider];
+        const target = own(config.providers, fallback.provider);
         if (!target) {
           ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'provider'], message: `unknown provider "${fallback.provider}"` });
         } else if (target.type === 'openai-compatible' && !fallback.model) {
           ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'model'], message: 'an openai-compatible fallback needs "model"' });
         }
       });
-      const provider = config.providers[agent.provider];
+      const provider = own(config.providers, agent.provider);
       if (!provider) {
         ctx.addIssue({
           code: 'custom',
@@ -457,7 +460,7 @@ export const gatewayConfigSchema = z
     if (Object.keys(config.agents).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['agents'], message: 'at least one agent is required' });
     }
-    if (config.defaultAgent !== undefined && !config.agents[config.defaultAgent]) {
+    if (config.defaultAgent !== undefined && !own(config.agents, config.defaultAgent)) {
       ctx.addIssue({
         code: 'custom',
         path: ['defaultAgent'],
@@ -465,6 +468,11 @@ export const gatewayConfigSchema = z
       });
     }
   });
+
+/** A configured entry by name; never an inherited property ("constructor", "toString", ...). */
+function own<T>(entries: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(entries, name) ? entries[name] : undefined;
+}
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type ServerConfig = z.infer<typeof serverConfigSchema>;

@@ -1,7 +1,7 @@
-import { PHRASES } from '../agent/caller-language.ts';
+import { PHRASES } from '../agent/language/phrases.ts';
 
 const normalize = (text: string) => text.replace(/\s+/g, ' ').trim().toLowerCase();
-const APOLOGIES = Object.values(PHRASES.apology).map(normalize);
+const APOLOGIES = Object.values(PHRASES).map((phrases) => normalize(phrases.apology));
 
 /**
  * Whether an answer holds the gateway's default apology (any language): the fallback for servers

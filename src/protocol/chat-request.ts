@@ -38,8 +38,11 @@ const messageSchema = z.looseObject({
   tool_call_id: z.string().optional(),
 });
 
+/** Agent ids are short; the model name is echoed in every chunk, so a long one multiplies the stream. */
+export const MAX_MODEL_CHARS = 256;
+
 export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1, 'must name a model'),
+  model: z.string().min(1, 'must name a model').max(MAX_MODEL_CHARS, `must be at most ${MAX_MODEL_CHARS} characters`),
   messages: z.array(messageSchema).min(1, 'must hold at least one message'),
   stream: z.boolean().optional(),
   stream_options: z

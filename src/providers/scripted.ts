@@ -1,6 +1,7 @@
 import Mustache from 'mustache';
 import type { ScriptedProviderConfig } from '../config/schema.ts';
 import { lastUserText, messageText, type ChatMessage } from '../protocol/chat-types.ts';
+import { joinWords } from '../text/word-space.ts';
 import type { Provider, ProviderRequest } from './provider.ts';
 import type { FinishReason, StreamPart, TokenUsage } from './stream-part.ts';
 
@@ -78,7 +79,7 @@ export class ScriptedProvider implements Provider {
     else if (!heard && this.#greeting !== undefined) reply = this.#greeting;
     else reply = Mustache.render(this.#fallback, { heard }, {}, NO_ESCAPE);
     // With no user text the greeting *is* the reply; do not say it twice.
-    if (greet && heard) reply = `${this.#greeting} ${reply}`;
+    if (greet && heard) reply = joinWords(this.#greeting!, reply);
 
     for (const piece of speechPieces(reply)) {
       throwIfAborted(signal);

@@ -1,10 +1,12 @@
 import type { PartStream, StreamPart } from '../providers/stream-part.ts';
+import { PhraseJoiner } from '../text/phrase-joiner.ts';
 
 const FILLER_DUE = Symbol('filler due');
 
 /**
  * Says a short phrase once if the answer has not started within `afterMs`, then continues with
- * the answer. Only the wait for the first part is timed; nothing else is delayed.
+ * the answer. Only the wait for the first part is timed; nothing else is delayed. The answer is
+ * joined to the phrase as its script needs (a space in English, none in Chinese).
  */
 export async function* withFiller(parts: PartStream, afterMs: number, phrase: string): PartStream {
   const iterator = parts[Symbol.asyncIterator]();
@@ -19,13 +21,16 @@ export async function* withFiller(parts: PartStream, afterMs: number, phrase: st
   } finally {
     clearTimeout(timer);
   }
+  let joiner: PhraseJoiner | undefined;
   if (result === FILLER_DUE) {
-    yield { type: 'text', text: `${phrase} ` };
+    joiner = new PhraseJoiner();
+    yield { type: 'text', text: joiner.phrase(phrase) };
     result = await first;
   }
   try {
     while (!result.done) {
-      yield result.value;
+      const part = result.value;
+      yield joiner && part.type === 'text' ? joiner.part(part) : part;
       result = await iterator.next();
     }
   } finally {

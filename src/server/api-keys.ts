@@ -28,7 +28,7 @@ export function resolveApiKeys(
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const key = `${kind.prefix}${randomBytes(24).toString('base64url')}`;
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return { keys: [key], generated: { key, file, createdNow: true } };
 }

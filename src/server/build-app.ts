@@ -108,6 +108,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  // Idle keep-alive connections hold a socket each: cap them all, counting what is turned away.
+  app.server.maxConnections = limits.maxConnections;
+  app.server.on('drop', () => deps.metrics?.countAdmissionRejection('too_many_connections'));
   // Only JSON bodies: a text/plain body is a client mistake worth a clear 415.
   app.removeContentTypeParser('text/plain');
   const refusals = new RefusalLog({ logger: deps.logger, count: (reason) => deps.metrics?.countRefusal(reason) });
@@ -179,6 +182,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       deps.logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     }
     if (clientError.retryAfterSeconds !== undefined) reply.header('retry-after', String(clientError.retryAfterSeconds));
+    // A client without a valid key gets no kept-alive socket to hold or to retry keys on.
+    if (clientError.status === 401) reply.header('connection', 'close');
     return reply.code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
   });
   return app;

@@ -6,13 +6,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { createPrivateFile } from './private-files.ts';
 import type { SqlExecutor, SqlRow, SqlValue } from './sql-records.ts';
 
 const STATEMENT_CACHE = 200;
 
 /** Opens (creating it and its folder if needed) a database in WAL mode. */
 export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: number } = {}): DatabaseSync {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    createPrivateFile(file); // else SQLite creates it readable by everyone (umask 022)
+  }
   const db = new DatabaseSync(file);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
@@ -29,7 +33,7 @@ export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: numb
 export class SqliteExecutor implements SqlExecutor {
   readonly dialect = 'sqlite' as const;
   readonly #db: DatabaseSync;
-  readonly #statements = new Map<string, StatementSync>();
+  readonly #statements = new Map<string, Prepared>();
   #inTransaction = false;
 
   constructor(db: DatabaseSync) {
@@ -37,11 +41,13 @@ export class SqliteExecutor implements SqlExecutor {
   }
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
-    return this.#prepare(sql).all(...params) as SqlRow[];
+    const { statement, order } = this.#prepare(sql);
+    return statement.all(...bind(order, params)) as SqlRow[];
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    return Number(this.#prepare(sql).run(...params).changes);
+    const { statement, order } = this.#prepare(sql);
+    return Number(statement.run(...bind(order, params)).changes);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, mode: 'write' | 'read' = 'write'): Promise<T> {
@@ -65,14 +71,38 @@ export class SqliteExecutor implements SqlExecutor {
     }
   }
 
-  /** Cached prepared statements; `$n` placeholders become SQLite's numbered `?n`. */
-  #prepare(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
+  /**
+   * Cached prepared statements. `$n` placeholders become plain `?`, bound in the order they occur:
+   * Node.js 22 cannot bind SQLite's numbered `?n` positionally ("column index out of range").
+   */
+  #prepare(sql: string): Prepared {
+    let prepared = this.#statements.get(sql);
+    if (!prepared) {
       if (this.#statements.size >= STATEMENT_CACHE) this.#statements.clear();
-      statement = this.#db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
-      this.#statements.set(sql, statement);
+      const order: number[] = [];
+      const statement = this.#db.prepare(
+        sql.replace(/\$(\d+)/g, (_, n: string) => {
+          order.push(Number(n) - 1);
+          return '?';
+        }),
+      );
+      prepared = { statement, order };
+      this.#statements.set(sql, prepared);
     }
-    return statement;
+    return prepared;
   }
+}
+
+interface Prepared {
+  statement: StatementSync;
+  /** For each `?` in the statement, the index of its value in the caller's params. */
+  order: number[];
+}
+
+function bind(order: readonly number[], params: readonly SqlValue[]): SqlValue[] {
+  return order.map((n) => {
+    const value = params[n];
+    if (value === undefined) throw new RangeError(`no value for the SQL placeholder $${n + 1}`);
+    return value;
+  });
 }

@@ -83,6 +83,20 @@ defaultAgent: nobody
     assert.match(text, /defaultAgent: unknown agent "nobody"/);
   });
 
+  it('never takes an inherited property name ("constructor", "toString") for a configured provider or agent', () => {
+    const yaml = `
+providers:
+  qwen: { type: openai-compatible, baseUrl: "https://x/v1" }
+agents:
+  support: { provider: constructor, model: m, fallbacks: [{ provider: hasOwnProperty, model: m }] }
+defaultAgent: toString
+`;
+    const text = configProblems(() => loadConfig({ env: {}, cwd: folderWith(yaml) })).join('\n');
+    assert.match(text, /agents\.support\.provider: unknown provider "constructor" \(configured: qwen\)/);
+    assert.match(text, /agents\.support\.fallbacks\[0\]\.provider: unknown provider "hasOwnProperty"/);
+    assert.match(text, /defaultAgent: unknown agent "toString"/);
+  });
+
   it('reports YAML syntax errors and unreadable files', () => {
     assert.match(configProblems(() => loadConfig({ env: {}, cwd: folderWith('agents: [unclosed') }))[0]!, /^YAML: /);
     assert.match(configProblems(() => loadConfig({ configPath: '/nonexistent/x.yaml', env: {} }))[0]!, /cannot read the file: ENOENT/);

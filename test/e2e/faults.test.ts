@@ -22,7 +22,7 @@ const SLACK_MS = 1500;
 const REQUEST_LIMIT_MS = 8000;
 const TEST_TIMEOUT = { timeout: 15_000 };
 
-// The gateway's default apologies (src/agent/caller-language.ts), spelled out: a change is a visible change.
+// The gateway's default apologies (src/agent/language/phrases.ts), spelled out: a change is a visible change.
 const APOLOGY_EN = "Sorry, I'm having trouble answering right now. Could you say that again in a moment?";
 const APOLOGY_ZH = '抱歉，我这边暂时出了点问题，请您稍后再说一遍。';
 const ANSWER = 'Hello there, how can I help you today?';

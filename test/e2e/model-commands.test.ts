@@ -123,7 +123,7 @@ describe('IMS commands only from the gateway\'s own signal stage', () => {
   it('commands.fromModel: a hangup (text command or function call) becomes the gateway\'s hangup signal, on the record', async () => {
     upstream.respondWith({ events: textEvents('Thanks for calling. <imsagent_hangup endword="Goodbye!"/>', { chunkSize: 6 }) });
     let { stream, record } = await turn('trusting', 'bye');
-    assert.equal(stream.text, 'Thanks for calling.  Goodbye!');
+    assert.equal(stream.text, 'Thanks for calling. Goodbye!', 'the farewell is joined to the words with one space, not a second one');
     assert.equal(toolCallsOf(stream)[0]?.function.name, 'hangup');
     assert.equal(finishOf(stream), 'tool_calls');
     assert.equal(record.signal, 'hangup');

@@ -90,6 +90,12 @@ describe('parseChatRequest', () => {
 
   it('names the offending field', () => {
     assert.equal(rejects({ messages: base.messages }).param, 'model');
+    // Echoed in every chunk: an unbounded name would multiply the stream (100x with 100 KB).
+    const long = rejects({ ...base, model: 'm'.repeat(257) });
+    assert.equal(long.param, 'model');
+    assert.equal(long.status, 400);
+    assert.match(long.message, /model.*at most 256 characters/);
+    assert.equal(parseChatRequest({ ...base, model: 'm'.repeat(256) }).model.length, 256);
     assert.equal(rejects({ ...base, messages: 'hi' }).param, 'messages');
     assert.equal(rejects({ ...base, messages: [{ role: 'user', content: 5 }] }).param, 'messages[0].content');
     assert.equal(rejects({ ...base, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }).param, 'messages[0].content[0].image_url.url');

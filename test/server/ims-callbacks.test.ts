@@ -265,6 +265,8 @@ describe('POST /ims/callbacks (real SQLite store)', () => {
       ['a non-string event', JSON.stringify({ event: 7, instanceId: 'bad-1' }), 'missing_event'],
       ['no instance id', JSON.stringify({ event: 'agent_stop', aiAgentId: 'agent-1' }), 'missing_instance_id'],
       ['an object as instance id', JSON.stringify({ event: 'agent_stop', instanceId: { id: 1 } }), 'missing_instance_id'],
+      // Recursive hashing and storing would overflow the stack (a 500 before).
+      ['nested 10,000 levels deep', `{"event":"agent_stop","instanceId":"deep-1","data":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`, 'too_deep'],
     ];
     for (const [what, body, code] of cases) {
       it(`${what} → 400 in OpenAI shape and a warn line`, async () => {

@@ -1,20 +1,18 @@
 import type { EndCallConfig, TransferConfig } from '../../config/schema.ts';
 import type { FunctionToolDefinition } from '../../protocol/chat-types.ts';
+import type { Phrases } from '../language/phrases.ts';
 
-/** The end-call function as the model sees it. */
-export function endCallFunction(config: EndCallConfig): FunctionToolDefinition {
+/** The end-call function as the model sees it; what the operator did not word is in `phrases`' language. */
+export function endCallFunction(config: EndCallConfig, phrases: Phrases): FunctionToolDefinition {
   return {
     type: 'function',
     function: {
       name: config.functionName,
-      description: config.description,
+      description: config.description ?? phrases.endCallDescription,
       parameters: {
         type: 'object',
         properties: {
-          farewell: {
-            type: 'string',
-            description: "A short goodbye in the caller's language. Leave it out if you already said goodbye.",
-          },
+          farewell: { type: 'string', description: phrases.farewellArgument },
         },
       },
     },
@@ -22,21 +20,23 @@ export function endCallFunction(config: EndCallConfig): FunctionToolDefinition {
 }
 
 /** The transfer function as the model sees it: the destination is an enum when there are several. */
-export function transferFunction(config: TransferConfig): FunctionToolDefinition {
+export function transferFunction(config: TransferConfig, phrases: Phrases): FunctionToolDefinition {
   const names = Object.keys(config.destinations);
-  const choices = names
-    .map((name) => (config.destinations[name]!.description ? `${name}: ${config.destinations[name]!.description}` : name))
-    .join('; ');
+  const description = config.description ?? phrases.transferDescription;
+  const choices = names.map((name) => {
+    const about = config.destinations[name]!.description;
+    return about ? phrases.destinationChoice(name, about) : name;
+  });
   return {
     type: 'function',
     function: {
       name: config.functionName,
-      description: names.length > 1 ? `${config.description} Destinations: ${choices}.` : config.description,
+      description: names.length > 1 ? description + phrases.destinations(choices) : description,
       parameters:
         names.length > 1
           ? {
               type: 'object',
-              properties: { destination: { type: 'string', enum: names, description: 'Where to transfer the call.' } },
+              properties: { destination: { type: 'string', enum: names, description: phrases.destinationArgument } },
               required: ['destination'],
             }
           : { type: 'object', properties: {} },

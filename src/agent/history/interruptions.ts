@@ -6,7 +6,7 @@
  * `markInterruptions` removes it from assistant messages and, when asked, tells the model where
  * its answer was cut off, in a way it will not read aloud:
  * - the assistant content ends at the marker with "…" (what the caller did not hear is dropped);
- * - a `system` message with {@link INTERRUPTION_NOTE} follows that assistant message (after the
+ * - a `system` message with the note (in the agent's language) follows that assistant message (after the
  *   tool results that answer its tool calls, if any, so tool call/result pairs stay adjacent).
  * Without annotation the markers are only removed and the text around them is kept.
  *
@@ -18,16 +18,14 @@
 import type { ChatMessage, ContentPart, TextContentPart } from '../../protocol/chat-types.ts';
 import { isWhitespace } from '../../text/is-whitespace.ts';
 
-/** What the model is told, as a system message, after an answer the caller cut off. */
-export const INTERRUPTION_NOTE =
-  '(The caller interrupted your previous answer at this point and did not hear the rest. Do not repeat it unless asked.)';
-
 /** How an interrupted answer ends once annotated. */
 export const INTERRUPTION_ELLIPSIS = '…';
 
 export interface MarkInterruptionsOptions {
-  /** Cut the answer at the marker with "…" and add {@link INTERRUPTION_NOTE} after it. */
+  /** Cut the answer at the marker with "…" and add `note` after it. */
   annotate: boolean;
+  /** What the model is told, as a system message, after an answer the caller cut off. */
+  note: string;
 }
 
 const MARKER_NAME = 'ims_agent_interrupted';
@@ -140,7 +138,7 @@ export function markInterruptions(messages: readonly ChatMessage[], options: Mar
   let noteWaitsForTools = false;
   for (const message of messages) {
     if (noteDue && !(noteWaitsForTools && message.role === 'tool')) {
-      out.push(interruptionNote());
+      out.push(interruptionNote(options.note));
       noteDue = false;
     }
     if (message.role !== 'assistant') {
@@ -158,12 +156,12 @@ export function markInterruptions(messages: readonly ChatMessage[], options: Mar
       out.push(withoutMarkers(message));
     }
   }
-  if (noteDue) out.push(interruptionNote());
+  if (noteDue) out.push(interruptionNote(options.note));
   return out;
 }
 
-function interruptionNote(): ChatMessage {
-  return { role: 'system', content: INTERRUPTION_NOTE };
+function interruptionNote(note: string): ChatMessage {
+  return { role: 'system', content: note };
 }
 
 /** `message` ended at its first marker with "…"; undefined when it holds no marker. */

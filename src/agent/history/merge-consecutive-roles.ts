@@ -8,8 +8,9 @@
  * - The leading `system` / `developer` messages merge into one message (texts joined with a blank
  *   line), keeping the first one's role. Templates accept one system message, at the start.
  * - A `system` / `developer` message after the conversation started becomes a `user` message
- *   prefixed "[Note] " (moving it to the top would detach it from the moment it refers to, e.g. the
- *   interruption note after a cut-off answer); it then merges with the `user` messages around it.
+ *   prefixed "[Note] " ("【提示】" in Chinese). Moving it to the top would detach it from the
+ *   moment it refers to (e.g. the interruption note after a cut-off answer); it then merges with
+ *   the `user` messages around it.
  *   One with no text is dropped.
  * - Consecutive `user` messages merge into one, and so do consecutive `assistant` messages without
  *   tool calls: string contents are joined with "\n" (empty ones skipped); when any of them is an
@@ -23,11 +24,11 @@
 
 import { messageText, type ChatMessage, type ContentPart } from '../../protocol/chat-types.ts';
 
-/** Prefix of a mid-conversation system message turned into a user message. */
-export const NOTE_PREFIX = '[Note] ';
-
-/** `messages` with runs of the same role merged as described above (a new array). */
-export function mergeConsecutiveRoles(messages: readonly ChatMessage[]): ChatMessage[] {
+/**
+ * `messages` with runs of the same role merged as described above (a new array); `notePrefix`
+ * starts a mid-conversation system message turned into a user message ("[Note] ").
+ */
+export function mergeConsecutiveRoles(messages: readonly ChatMessage[], notePrefix: string): ChatMessage[] {
   let leading = 0;
   while (leading < messages.length && isInstruction(messages[leading]!)) leading++;
 
@@ -41,7 +42,7 @@ export function mergeConsecutiveRoles(messages: readonly ChatMessage[]): ChatMes
     if (isInstruction(message)) {
       const text = messageText(message).trim();
       if (text === '') continue;
-      message = { role: 'user', content: NOTE_PREFIX + text };
+      message = { role: 'user', content: notePrefix + text };
     }
     const previous = run[run.length - 1];
     if (previous !== undefined && !canMerge(previous, message)) {

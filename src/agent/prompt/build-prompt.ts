@@ -1,6 +1,8 @@
 import type { AgentConfig } from '../../config/schema.ts';
 import type { ChatTurnRequest } from '../../protocol/chat-request.ts';
 import { messageText, type ChatMessage } from '../../protocol/chat-types.ts';
+import type { CallerLanguage } from '../language/caller-language.ts';
+import { PHRASES } from '../language/phrases.ts';
 import { limitImages } from '../history/limit-images.ts';
 import { markInterruptions } from '../history/interruptions.ts';
 import { mergeConsecutiveRoles } from '../history/merge-consecutive-roles.ts';
@@ -29,6 +31,7 @@ export function buildPrompt(
   agent: AgentConfig,
   request: ChatTurnRequest,
   transcript: readonly ChatMessage[] | undefined,
+  language: CallerLanguage,
   now: Date = new Date(),
 ): BuiltPrompt {
   const messages = sanitizeMessages(request.messages);
@@ -44,11 +47,13 @@ export function buildPrompt(
     restored = result.restored;
   }
 
-  let forModel = dropOrphanToolMessages(markInterruptions(conversation, { annotate: agent.history.markInterruptions }));
-  const system = systemPrompt(agent, request, callerSystem, now);
+  const phrases = PHRASES[language];
+  const marked = markInterruptions(conversation, { annotate: agent.history.markInterruptions, note: phrases.interruptionNote });
+  let forModel = dropOrphanToolMessages(marked);
+  const system = systemPrompt(agent, request, callerSystem, language, now);
   if (system !== undefined) forModel = [{ role: 'system', content: system }, ...forModel];
   forModel = limitImages(forModel, agent.images);
-  if (agent.history.mergeConsecutiveRoles) forModel = mergeConsecutiveRoles(forModel);
+  if (agent.history.mergeConsecutiveRoles) forModel = mergeConsecutiveRoles(forModel, phrases.notePrefix);
   return { messages: forModel, conversation, restored };
 }
 
@@ -56,12 +61,13 @@ function systemPrompt(
   agent: AgentConfig,
   request: ChatTurnRequest,
   callerSystem: readonly ChatMessage[],
+  language: CallerLanguage,
   now: Date,
 ): string | undefined {
   const own =
     agent.systemPrompt === undefined
       ? undefined
-      : renderTemplate(agent.systemPrompt, buildTemplateView(request.call, request.query, agent.variables, agent.timezone, now));
+      : renderTemplate(agent.systemPrompt, buildTemplateView(request.call, request.query, agent.variables, agent.timezone, language, now));
   const fromCaller = callerSystem.map(messageText).filter((text) => text.trim() !== '').join('\n\n');
   switch (agent.callerSystemPrompt) {
     case 'ignore':

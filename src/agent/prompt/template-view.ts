@@ -1,4 +1,5 @@
 import type { CallMetadata } from '../../protocol/extend-data.ts';
+import type { CallerLanguage } from '../language/caller-language.ts';
 
 /** What a system prompt template can name: the call's data, the URL query, the time. */
 export interface TemplateView {
@@ -39,6 +40,7 @@ export function buildTemplateView(
   query: Record<string, string>,
   defaults: Readonly<Record<string, string>>,
   timezone: string,
+  language: CallerLanguage,
   at: Date = new Date(),
 ): TemplateView {
   const view: TemplateView = {
@@ -50,7 +52,7 @@ export function buildTemplateView(
     userData: isPlainObject(call.userData) ? call.userData : {},
     userDataRaw: call.userDataRaw ?? '',
     query,
-    now: formatNow(at, timezone),
+    now: formatNow(at, timezone, language),
   };
   const copies = new Set<object>();
   for (const [path, value] of Object.entries(defaults)) applyDefault(view, path.split('.'), value, copies);
@@ -84,18 +86,25 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** e.g. "2026-11-25 21:05, Wednesday (Asia/Shanghai)": unambiguous for a model, in the agent's zone. */
-export function formatNow(at: Date, timezone: string): string {
-  const parts = new Intl.DateTimeFormat('en-US', {
+/**
+ * The time in the agent's zone, 24-hour clock, unambiguous for a model: English
+ * "2026-11-25 21:05, Wednesday (Asia/Shanghai)", Chinese "2026年11月25日 星期三 21:05（Asia/Shanghai）".
+ */
+export function formatNow(at: Date, timezone: string, language: CallerLanguage = 'en'): string {
+  const zh = language === 'zh';
+  const parts = new Intl.DateTimeFormat(zh ? 'zh-CN' : 'en-US', {
     timeZone: timezone,
     year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
+    month: zh ? 'numeric' : '2-digit',
+    day: zh ? 'numeric' : '2-digit',
     hour: '2-digit',
     minute: '2-digit',
     weekday: 'long',
     hourCycle: 'h23',
   }).formatToParts(at);
   const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}, ${get('weekday')} (${timezone})`;
+  const time = `${get('hour')}:${get('minute')}`;
+  return zh
+    ? `${get('year')}年${get('month')}月${get('day')}日 ${get('weekday')} ${time}（${timezone}）`
+    : `${get('year')}-${get('month')}-${get('day')} ${time}, ${get('weekday')} (${timezone})`;
 }

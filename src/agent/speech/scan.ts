@@ -5,6 +5,8 @@
  * bounded, so a decision costs a bounded number of steps however long the text grows.
  */
 
+import { isUnspacedChar } from '../../text/word-space.ts';
+
 /** A decision's answer when the buffered text cannot decide yet. */
 export const NEED_MORE = -1;
 
@@ -21,12 +23,11 @@ export function isDigit(ch: string | undefined): boolean {
   return ch !== undefined && ch.length === 1 && ch >= '0' && ch <= '9';
 }
 
-const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3000-\u303f\uff00-\uffef]/u;
 const WORD = /[\p{L}\p{N}\p{M}]/u;
 
 /** A letter, digit or mark of a script that separates words with spaces (not CJK). */
 export function isSpacedWordChar(ch: string | undefined): boolean {
-  return ch !== undefined && ch !== '' && WORD.test(ch) && !CJK.test(ch);
+  return ch !== undefined && ch !== '' && WORD.test(ch) && !isUnspacedChar(ch);
 }
 
 /** End of the run of `ch` starting at `from`, looking at most `max` characters. */

@@ -40,6 +40,7 @@ import {
 } from './scan.ts';
 import { isArrow, isBullet, isMark, isRatingStar, MIDDLE_DOT, ratingEnd, SYMBOL_CHARS } from './symbols.ts';
 import { HOST_LIMIT, hostOf, isHostChar, isTrailingPunct, isUrlChar, TRAILING_PUNCT_LIMIT, urlStart } from './urls.ts';
+import { spaceBetween } from '../../text/word-space.ts';
 import { resolveSpeechOptions, type ResolvedSpeechOptions, type SpeechShapeOptions } from './options.ts';
 
 /** Longest indentation looked past at a line start. */
@@ -194,7 +195,7 @@ export class SpeechShaper {
     const text = this.run(true);
     if (!this.codePending || this.options.codeFallback === '') return text;
     this.codePending = false;
-    this.emit(isBlank(this.prev) ? this.options.codeFallback : ` ${this.options.codeFallback}`);
+    this.emit(spaceBetween(this.prev, this.options.codeFallback) + this.options.codeFallback);
     return text + this.takeOut();
   }
 

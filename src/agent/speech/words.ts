@@ -3,6 +3,8 @@
  * that stands for code that is not read out.
  */
 
+import { PHRASES } from '../language/phrases.ts';
+
 export type SpeechLanguage = 'en' | 'zh';
 
 export interface SpeechWords {
@@ -61,7 +63,7 @@ const EN: SpeechWords = {
   root: (x, n) => ` the ${n === undefined ? 'square' : (ORDINAL_ROOT[n] ?? `${n}th`)} root of ${x} `,
   greek: (name) => ` ${name} `,
   stars: (filled, total) => `${filled} out of ${total} stars`,
-  codeFallback: "That part is code, which I can't read out well on a call.",
+  codeFallback: PHRASES.en.codeFallback,
 };
 
 const ZH: SpeechWords = {
@@ -88,7 +90,7 @@ const ZH: SpeechWords = {
   root: (x, n) => (n === undefined ? `根号${x}` : `${x}的${n}次方根`),
   greek: (_name, letter) => letter,
   stars: (filled, total) => `${total}星中的${filled}星`,
-  codeFallback: '这部分是代码，电话里不方便念出来。',
+  codeFallback: PHRASES.zh.codeFallback,
 };
 
 export const SPEECH_WORDS: Record<SpeechLanguage, SpeechWords> = { en: EN, zh: ZH };

@@ -2,6 +2,7 @@ import type { EndCallConfig, TransferConfig, TransferDestination } from '../../c
 import { newToolCallId } from '../../protocol/completion-id.ts';
 import type { EndCallPart, PartStream, PartTransform, TransferPart } from '../../providers/stream-part.ts';
 import { hangupCommand, transferCommand } from '../call-control/ims-commands.ts';
+import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import { spokenText } from './speech-stages.ts';
 
 /**
@@ -10,22 +11,26 @@ import { spokenText } from './speech-stages.ts';
  * `<imsagent_hangup/>` text command; transfers are always the `<imsagent_transfer_call/>` command.
  * A call that ends without a word gets the configured farewell, so it never ends in silence.
  * Everything the gateway says here (farewell, endword, transfer messages) goes through `speech`,
- * the stages the answer went through, so it is spoken as the model's text is.
+ * the stages the answer went through, so it is spoken as the model's text is; a farewell after
+ * words is joined to them as the script needs (a space in English, none in Chinese).
+ * `endCall.farewell` is the configured one or the default in the turn's language.
  */
 export async function* emitCallSignals(
   parts: PartStream,
-  endCall: EndCallConfig,
+  endCall: EndCallConfig & { farewell: string },
   transfer: TransferConfig | undefined,
   onSignal?: (signal: string) => void,
   speech?: PartTransform,
 ): PartStream {
   let spoke = false;
+  const joiner = new PhraseJoiner();
   let ending: EndCallPart | undefined;
   let transferring: TransferPart | undefined;
   for await (const part of parts) {
     switch (part.type) {
       case 'text':
         if (!spoke && part.text.trim() !== '') spoke = true;
+        joiner.text(part.text);
         yield part;
         break;
       case 'end-call':
@@ -49,7 +54,7 @@ export async function* emitCallSignals(
             yield { type: 'text', text: hangupCommand(farewell) };
             yield { type: 'finish', reason: 'stop' };
           } else {
-            if (farewell) yield { type: 'text', text: spoke ? ` ${farewell}` : farewell };
+            if (farewell) yield { type: 'text', text: joiner.phrase(farewell) };
             const callId = newToolCallId();
             yield { type: 'tool-call-start', callId, name: endCall.hangupFunctionName };
             yield { type: 'tool-call-delta', callId, argumentsDelta: '{}' };

@@ -14,7 +14,7 @@
  * not depend on how the text is split.
  */
 
-import type { CallerLanguage } from '../caller-language.ts';
+import type { CallerLanguage } from '../language/caller-language.ts';
 import type { PartStream } from '../../providers/stream-part.ts';
 import { imsCommandEnd, NEED_MORE, rewriteText, type TextScanner } from './rewrite-text.ts';
 

@@ -1,6 +1,7 @@
 import type { HttpToolConfig, TransferConfig } from '../../config/schema.ts';
 import type { PartStream, StreamPart } from '../../providers/stream-part.ts';
 import { chooseDestination, parseArguments } from '../call-control/call-functions.ts';
+import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import type { ToolRouter } from '../tool-router.ts';
 
 /** A call of one of the agent's HTTP tools, complete with its arguments. */
@@ -21,12 +22,15 @@ interface HeldCall {
  * `end-call` / `transfer` parts; HTTP tool calls go to `onServerCall` the moment their arguments
  * are complete (their `say` phrase is spoken at once, when the call starts). The client's own
  * tool calls pass through untouched, so only they and the call signals ever reach the workflow.
+ * A `say` phrase is joined to the text around it by `joiner`, which a turn shares across its
+ * rounds (the answer after the phrase comes in the next round).
  */
 export async function* routeToolCalls(
   parts: PartStream,
   router: ToolRouter,
   transfer: TransferConfig | undefined,
   onServerCall: (call: ServerToolCall) => void,
+  joiner: PhraseJoiner = new PhraseJoiner(),
 ): PartStream {
   const held = new Map<string, HeldCall>();
   let relayedCalls = 0;
@@ -40,9 +44,12 @@ export async function* routeToolCalls(
           break;
         }
         held.set(part.callId, route.kind === 'server' ? { route: 'server', tool: route.tool, argumentsJson: '' } : { route: route.kind, argumentsJson: '' });
-        if (route.kind === 'server' && route.tool.say) yield { type: 'text', text: `${route.tool.say} ` };
+        if (route.kind === 'server' && route.tool.say) yield { type: 'text', text: joiner.phrase(route.tool.say) };
         break;
       }
+      case 'text':
+        yield joiner.part(part);
+        break;
       case 'tool-call-delta': {
         const call = held.get(part.callId);
         if (call) call.argumentsJson += part.argumentsDelta;

@@ -1,6 +1,6 @@
 import type { AgentConfig } from '../../config/schema.ts';
 import type { PartTransform, StreamPart } from '../../providers/stream-part.ts';
-import type { CallerLanguage } from '../caller-language.ts';
+import type { CallerLanguage } from '../language/caller-language.ts';
 import { applyPronunciations } from './apply-pronunciations.ts';
 import { readDigits } from './read-digits.ts';
 import { shapeSpeech } from './shape-speech.ts';

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AgentRegistry } from '../../agent/agent-registry.ts';
 import { renderTemplate } from '../../agent/prompt/render-template.ts';
+import { turnLanguage } from '../../agent/language/caller-language.ts';
 import { buildTemplateView } from '../../agent/prompt/template-view.ts';
 import { ConfigError } from '../../config/config-error.ts';
 import { MIN_KEY_LENGTH } from '../../config/config-warnings.ts';
@@ -102,7 +103,8 @@ async function diagnose(options: Parameters<typeof loadConfig>[0], timeoutMs: nu
   for (const [id, agent] of Object.entries(config.agents)) {
     if (agent.systemPrompt === undefined) continue;
     try {
-      const view = buildTemplateView(SAMPLE_CALL, {}, agent.variables, agent.timezone);
+      // The sample call has no caller's words: `auto` shows the English {{now}}.
+      const view = buildTemplateView(SAMPLE_CALL, {}, agent.variables, agent.timezone, turnLanguage(agent.language, ''));
       const text = renderTemplate(agent.systemPrompt, view).replace(/\s+/g, ' ').trim();
       findings.push(diagnosis('PASS', `agents.${id}.systemPrompt`, `renders with sample call data: "${text.length > 100 ? `${text.slice(0, 100)}…` : text}"`));
     } catch {

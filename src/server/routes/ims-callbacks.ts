@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import { CALL_ENDING_EVENTS } from '../../store/sql-records.ts';
 import type { CallEventRecord, RecordStore } from '../../store/turn-record.ts';
+import { exceedsJsonDepth } from '../../validation/json-depth.ts';
 import { toClientError } from '../client-errors.ts';
 
 /** What the route logs with (a pino logger fits). */
@@ -27,6 +28,8 @@ export const IMS_CALLBACK_PATH = '/ims/callbacks';
 const BODY_LIMIT_BYTES = 1024 * 1024;
 const MAX_ID_CHARS = 256;
 const MAX_EVENT_CHARS = 128;
+/** Real callbacks nest a few levels; the body is hashed and stored by recursive code. */
+const MAX_DEPTH = 32;
 
 /*
  * What a callback body may look like. The IMS agent callback is a JSON object such as
@@ -138,6 +141,9 @@ export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps
       return reject('invalid_json', 'The callback body is not valid JSON.');
     }
     if (!isObject(payload)) return reject('invalid_callback', 'The callback body must be a JSON object.');
+    if (exceedsJsonDepth(payload, MAX_DEPTH)) {
+      return reject('too_deep', `The callback body is nested more than ${MAX_DEPTH} levels deep.`);
+    }
     const fields = Object.keys(payload).slice(0, 20);
     const scopes = [payload, ...NESTED_FIELDS.map((name) => asObject(field(payload, [name]))).filter(isObject)];
     const event = firstValue(scopes, EVENT_FIELDS);

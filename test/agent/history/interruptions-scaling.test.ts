@@ -7,6 +7,7 @@ import {
   removeInterruptionMarkers,
   textBeforeInterruption,
 } from '../../../src/agent/history/interruptions.ts';
+import { PHRASES } from '../../../src/agent/language/phrases.ts';
 import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
 import { growthRatio } from '../../../src/testing/growth.ts';
 import { isWhitespace } from '../../../src/text/is-whitespace.ts';
@@ -102,8 +103,8 @@ describe('interruption markers: the linear scanner', () => {
     const history = (scale: number): ChatMessage[] =>
       Array.from({ length: 4 }, () => ({ role: 'assistant', content: `ok${' '.repeat(UNIT * scale)}x<ims_agent_interrupted> y` }));
     const ratio = await growthRatio(history, (messages) => {
-      markInterruptions(messages, { annotate: true });
-      markInterruptions(messages, { annotate: false });
+      markInterruptions(messages, { annotate: true, note: PHRASES.en.interruptionNote });
+      markInterruptions(messages, { annotate: false, note: PHRASES.en.interruptionNote });
     });
     assert.ok(ratio < MAX_GROWTH, `8x input took ${ratio.toFixed(1)}x the time`);
   });

@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   hasInterruptionMarker,
-  INTERRUPTION_NOTE,
   markInterruptions,
   removeInterruptionMarkers,
 } from '../../../src/agent/history/interruptions.ts';
+import { PHRASES } from '../../../src/agent/language/phrases.ts';
 import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
 import { deepFreeze, imsWindow, IMS_WINDOW, scriptMessages } from './ims-history.ts';
 
 const MARKER = '<ims_agent_interrupted>';
-const note: ChatMessage = { role: 'system', content: INTERRUPTION_NOTE };
+const NOTE = PHRASES.en.interruptionNote;
+const note: ChatMessage = { role: 'system', content: NOTE };
 
 /** The broadband call as HistorySyncWithTTS sends it: two answers cut off mid-sentence. */
 function syncedWindow(): ChatMessage[] {
@@ -25,7 +26,7 @@ describe('markInterruptions', () => {
   it('removes the marker from a 20-record window and keeps the played text when not annotating', () => {
     const window = deepFreeze(syncedWindow());
     assert.equal(window.length, IMS_WINDOW);
-    const out = markInterruptions(window, { annotate: false });
+    const out = markInterruptions(window, { annotate: false, note: NOTE });
     assert.equal(out.length, IMS_WINDOW);
     assert.doesNotMatch(JSON.stringify(out), /ims_agent_interrupted/);
     assert.deepEqual(out[14], { role: 'assistant', content: '可以的，您的小区已经支持千兆宽带，' });
@@ -37,7 +38,7 @@ describe('markInterruptions', () => {
 
   it('ends a cut-off answer with "…" and puts the note right after it when annotating', () => {
     const window = deepFreeze(syncedWindow());
-    const out = markInterruptions(window, { annotate: true });
+    const out = markInterruptions(window, { annotate: true, note: NOTE });
     assert.equal(out.length, IMS_WINDOW + 2);
     assert.deepEqual(out.slice(14, 16), [{ role: 'assistant', content: '可以的，您的小区已经支持千兆宽带，…' }, note]);
     assert.deepEqual(out.slice(19), [
@@ -55,12 +56,12 @@ describe('markInterruptions', () => {
       { role: 'user', content: 'What are your opening hours?' },
       { role: 'assistant', content: `We are open from nine ${MARKER} to six on weekdays.` },
     ]);
-    assert.deepEqual(markInterruptions(input, { annotate: true }), [
+    assert.deepEqual(markInterruptions(input, { annotate: true, note: NOTE }), [
       input[0],
       { role: 'assistant', content: 'We are open from nine…' },
       note,
     ]);
-    assert.deepEqual(markInterruptions(input, { annotate: false })[1], {
+    assert.deepEqual(markInterruptions(input, { annotate: false, note: NOTE })[1], {
       role: 'assistant',
       content: 'We are open from nine to six on weekdays.',
     });
@@ -72,20 +73,20 @@ describe('markInterruptions', () => {
       { role: 'assistant', content: `  ${MARKER}` },
       { role: 'user', content: '你们的服务太差了！' },
     ]);
-    assert.deepEqual(markInterruptions(input, { annotate: true }), [
+    assert.deepEqual(markInterruptions(input, { annotate: true, note: NOTE }), [
       input[0],
       { role: 'assistant', content: '…' },
       note,
       input[2],
     ]);
-    assert.deepEqual(markInterruptions(input, { annotate: false })[1], { role: 'assistant', content: '' });
+    assert.deepEqual(markInterruptions(input, { annotate: false, note: NOTE })[1], { role: 'assistant', content: '' });
   });
 
   it('tolerates the closing, self-closing and spaced spellings of the marker', () => {
     for (const marker of ['</ims_agent_interrupted>', '<ims_agent_interrupted/>', '< IMS_Agent_Interrupted />', '<ims_agent_interrupted></ims_agent_interrupted>']) {
       const input = deepFreeze<ChatMessage[]>([{ role: 'assistant', content: `检修计划在今天下午${marker}` }]);
-      assert.deepEqual(markInterruptions(input, { annotate: false }), [{ role: 'assistant', content: '检修计划在今天下午' }], marker);
-      assert.deepEqual(markInterruptions(input, { annotate: true }), [{ role: 'assistant', content: '检修计划在今天下午…' }, note], marker);
+      assert.deepEqual(markInterruptions(input, { annotate: false, note: NOTE }), [{ role: 'assistant', content: '检修计划在今天下午' }], marker);
+      assert.deepEqual(markInterruptions(input, { annotate: true, note: NOTE }), [{ role: 'assistant', content: '检修计划在今天下午…' }, note], marker);
     }
   });
 
@@ -101,7 +102,7 @@ describe('markInterruptions', () => {
       },
       { role: 'assistant', content: [{ type: 'text', text: '已经为您开通了。' }, { type: 'text', text: MARKER }] },
     ]);
-    assert.deepEqual(markInterruptions(input, { annotate: true }), [
+    assert.deepEqual(markInterruptions(input, { annotate: true, note: NOTE }), [
       {
         role: 'assistant',
         content: [
@@ -113,7 +114,7 @@ describe('markInterruptions', () => {
       { role: 'assistant', content: [{ type: 'text', text: '已经为您开通了。' }, { type: 'text', text: '…' }] },
       note,
     ]);
-    assert.deepEqual(markInterruptions(input, { annotate: false }), [
+    assert.deepEqual(markInterruptions(input, { annotate: false, note: NOTE }), [
       {
         role: 'assistant',
         content: [
@@ -134,7 +135,7 @@ describe('markInterruptions', () => {
       { role: 'tool', tool_call_id: 'call_q1', content: '{"outage":true}' },
       { role: 'user', content: '查到了吗？' },
     ]);
-    assert.deepEqual(markInterruptions(input, { annotate: true }), [
+    assert.deepEqual(markInterruptions(input, { annotate: true, note: NOTE }), [
       input[0],
       { role: 'assistant', content: '我帮您查一下…', tool_calls: [call] },
       input[2],
@@ -148,7 +149,7 @@ describe('markInterruptions', () => {
       { role: 'system', content: '你是宽带客服，回答要简短。' },
       ...imsWindow(scriptMessages(), { role: 'user', content: '好的，再见。' }),
     ]);
-    const out = markInterruptions(window, { annotate: true });
+    const out = markInterruptions(window, { annotate: true, note: NOTE });
     assert.notEqual(out, window);
     assert.equal(out.length, window.length);
     out.forEach((message, i) => assert.equal(message, window[i]));

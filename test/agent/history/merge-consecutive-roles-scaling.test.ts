@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { mergeConsecutiveRoles, NOTE_PREFIX } from '../../../src/agent/history/merge-consecutive-roles.ts';
+import { mergeConsecutiveRoles as mergeWithPrefix } from '../../../src/agent/history/merge-consecutive-roles.ts';
+import { PHRASES } from '../../../src/agent/language/phrases.ts';
 import { messageText, type ChatMessage, type ContentPart } from '../../../src/protocol/chat-types.ts';
 import { growthRatio } from '../../../src/testing/growth.ts';
+
+const NOTE_PREFIX = PHRASES.en.notePrefix;
+const mergeConsecutiveRoles = (messages: readonly ChatMessage[]) => mergeWithPrefix(messages, NOTE_PREFIX);
 
 /** Time at 8x over time at 1x: about 8 when linear, about 64 when quadratic. */
 const MAX_GROWTH = 24;

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { INTERRUPTION_NOTE } from '../../../src/agent/history/interruptions.ts';
-import { mergeConsecutiveRoles, NOTE_PREFIX } from '../../../src/agent/history/merge-consecutive-roles.ts';
+import { mergeConsecutiveRoles as mergeWithPrefix } from '../../../src/agent/history/merge-consecutive-roles.ts';
+import { PHRASES } from '../../../src/agent/language/phrases.ts';
 import type { ChatMessage, ToolCall } from '../../../src/protocol/chat-types.ts';
 import { deepFreeze, frame, imageUrls, IMS_WINDOW, imsWindow, multimodalTurn, scriptMessages } from './ims-history.ts';
+
+const { interruptionNote: INTERRUPTION_NOTE, notePrefix: NOTE_PREFIX } = PHRASES.en;
+const mergeConsecutiveRoles = (messages: readonly ChatMessage[]) => mergeWithPrefix(messages, NOTE_PREFIX);
 
 const hangup: ToolCall = { id: 'call_hangup_1', type: 'function', function: { name: 'hangup', arguments: '{}' } };
 

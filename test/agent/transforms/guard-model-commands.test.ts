@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { growthRatio } from '../../../src/testing/growth.ts';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CommandScanner, scanWhole } from '../../../src/agent/call-control/command-scanner.ts';
@@ -140,13 +141,18 @@ describe('CommandScanner', () => {
     );
   });
 
-  it('is linear: megabytes of near-misses and one long held start take milliseconds', () => {
-    const started = performance.now();
-    scanWhole('<imsagen '.repeat(200_000));
-    scanWhole(`<${' '.repeat(1_000_000)}x`);
-    scan(Array.from({ length: 100_000 }, () => '<ims'));
-    scanWhole(`<imsagent_hangup endword="${'x'.repeat(1_000_000)}"/>`);
-    assert.ok(performance.now() - started < 2000, `took ${Math.round(performance.now() - started)} ms`);
+  it('is linear: near-misses, a long held start and a long command grow with their input, not its square', async () => {
+    const inputs: Array<[string, (scale: number) => () => unknown]> = [
+      ['near-misses', (scale) => () => scanWhole('<imsagen '.repeat(25_000 * scale))],
+      ['a held start', (scale) => () => scanWhole(`<${' '.repeat(125_000 * scale)}x`)],
+      ['tiny chunks', (scale) => () => scan(Array.from({ length: 12_500 * scale }, () => '<ims'))],
+      ['a long command', (scale) => () => scanWhole(`<imsagent_hangup endword="${'x'.repeat(125_000 * scale)}"/>`)],
+    ];
+    for (const [name, build] of inputs) {
+      // Linear work grows about 8x for 8x the input; quadratic about 64x.
+      const ratio = await growthRatio(build, (work) => work());
+      assert.ok(ratio < 24, `${name}: 8x the input took ${ratio.toFixed(1)}x the time`);
+    }
   });
 });
 

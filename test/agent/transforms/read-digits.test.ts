@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { CallerLanguage } from '../../../src/agent/caller-language.ts';
+import type { CallerLanguage } from '../../../src/agent/language/caller-language.ts';
 import { readDigits } from '../../../src/agent/transforms/read-digits.ts';
 import type { StreamPart } from '../../../src/providers/stream-part.ts';
 import { chunksAt, gatedSource } from '../../support/chunked-text.ts';
