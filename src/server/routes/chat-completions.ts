@@ -17,6 +17,7 @@ import { toClientError } from '../client-errors.ts';
 import type { AdmissionTicket } from '../admission.ts';
 import type { LiveTurns } from '../live-turns.ts';
 import type { RefusalLog } from '../refusal-log.ts';
+import { REPLICA_HEADER, REPLICA_NAME } from '../replica-name.ts';
 import { writeStream } from '../write-stream.ts';
 import { OUTCOME_HEADER, SYNTHETIC_HEADER, syntheticMarker } from '../../protocol/synthetic-traffic.ts';
 
@@ -38,7 +39,13 @@ export interface ChatRouteDeps {
 export function registerChatCompletions(app: FastifyInstance, deps: ChatRouteDeps): void {
   const handler = (request: FastifyRequest, reply: FastifyReply) => handleTurn(request, reply, deps);
   for (const url of ['/chat/completions', '/v1/chat/completions']) {
-    app.post(url, { onRequest: async (request) => deps.onRequest(request) }, handler);
+    app.post(url, {
+      onRequest: async (request, reply) => {
+        // On the raw response: streamed answers are written there (hijacked), errors through the reply.
+        reply.raw.setHeader(REPLICA_HEADER, REPLICA_NAME);
+        deps.onRequest(request);
+      },
+    }, handler);
   }
 }
 
