@@ -291,4 +291,51 @@ describe('replicas behind nginx (deploy/nginx/proxy.conf), sharing call state on
       }
     });
   });
+
+  describe('a rolling restart under steady load', () => {
+    let cluster: Cluster;
+    before(async () => (cluster = await startCluster(2, 'nginx-rolling')));
+    after(() => cluster?.stop());
+
+    it('SIGTERM to one replica at a time, each replaced on its port, drops no turn', async () => {
+      const { upstream, nginx } = cluster;
+      const answer = 'One two three four five six seven eight nine ten eleven twelve.';
+      // About 300 ms of answer: every SIGTERM finds turns in flight.
+      upstream.respondWith({ events: textEvents(answer, { chunkSize: 6 }), eventIntervalMs: 25 });
+      const results: Turn[] = [];
+      let running = true;
+      const caller = async (n: number): Promise<void> => {
+        for (let sentenceId = 1; running; sentenceId++) {
+          results.push(await sendTurn(nginx.url, turnBody('plain', `rolling-${n}`, sentenceId, `turn ${sentenceId}`)).catch((error: unknown) => ({ status: 0, replica: String(error), stream: CUT })));
+          await sleep(20);
+        }
+      };
+      const callers = Array.from({ length: 4 }, (_, n) => caller(n));
+      /** Waits until `replica` answered a few turns of the load: nginx sends to it again. */
+      const serving = (replica: Replica) =>
+        eventually(`replica on port ${replica.port} answers turns`, () => results.filter((r) => pidOf(r.replica) === replica.child.pid).length >= 3, 30_000);
+      try {
+        for (const replica of cluster.replicas) await serving(replica);
+        for (const index of [0, 1]) {
+          const old = cluster.replicas[index]!;
+          old.child.kill('SIGTERM');
+          assert.equal(await old.exit, 0, `replica ${index} drained and exited 0`);
+          const replacement = await cluster.start(index);
+          cluster.replicas.splice(index, 1, cluster.replicas.pop()!);
+          await serving(replacement);
+        }
+      } finally {
+        running = false;
+        await Promise.all(callers);
+      }
+      const failed = results.filter((r) => r.status !== 200 || !r.stream.sawDone || r.stream.text !== answer);
+      assert.deepEqual(
+        failed.map((r) => `${r.status} ${r.replica}: ${r.stream.text.slice(0, 200)}`),
+        [],
+        `no turn failed among ${results.length} (nginx error log: ${nginx.errorLog().slice(-2000)})`,
+      );
+      const pids = new Set(results.map((r) => pidOf(r.replica)));
+      assert.equal(pids.size, 4, 'the two replicas and their two replacements answered');
+    });
+  });
 });
