@@ -22,7 +22,13 @@ export interface BenchGateway {
   close(): Promise<void>;
 }
 
-export async function startBenchGateway(upstreamUrl: string): Promise<BenchGateway> {
+/** state.store redis: the Redis and the key prefix the bench's replicas share. */
+export interface BenchSharedState {
+  url: string;
+  keyPrefix: string;
+}
+
+export async function startBenchGateway(upstreamUrl: string, sharedState?: BenchSharedState): Promise<BenchGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vlg-bench-'));
   try {
     const config = gatewayConfigSchema.parse({
@@ -34,6 +40,7 @@ export async function startBenchGateway(upstreamUrl: string): Promise<BenchGatew
       },
       providers: { mock: { type: 'openai-compatible', baseUrl: upstreamUrl, apiKey: 'sk-bench-upstream' } },
       agents: { [BENCH_MODEL]: { provider: 'mock', model: 'mock' } },
+      ...(sharedState ? { state: { store: 'redis', ...sharedState } } : {}),
     });
     const logger = createLogger({ level: 'warn', destination: { write() {} } });
     const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logger });

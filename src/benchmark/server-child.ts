@@ -4,7 +4,8 @@
  *
  *   --role upstream    the built-in mock upstream LLM (src/benchmark/mock-upstream.ts)
  *   --role pipe-relay  the pipe relay (src/benchmark/pipe-relay.ts) in front of --upstream
- *   --role gateway     the real gateway (src/benchmark/bench-gateway.ts) in front of --upstream
+ *   --role gateway     the real gateway (src/benchmark/bench-gateway.ts) in front of --upstream;
+ *                      with --redis URL [--key-prefix P], on call state shared through Redis
  *   --role all         the three in one process
  *
  * Reports `{ type: 'ready', ... }` over IPC once listening, answers clock and usage probes (CPU time
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
     options: {
       role: { type: 'string', default: 'all' },
       upstream: { type: 'string' },
+      redis: { type: 'string' },
+      'key-prefix': { type: 'string', default: 'vlg-bench:' },
       'first-token-ms': { type: 'string', default: '20' },
       chunks: { type: 'string', default: '40' },
       'chunk-chars': { type: 'string', default: '4' },
@@ -105,7 +108,8 @@ async function main(): Promise<void> {
     if (role === 'gateway' || role === 'all') {
       // Loaded only here, so that the other processes carry none of the gateway's modules.
       const { startBenchGateway } = await import('./bench-gateway.ts');
-      const gateway = await startBenchGateway(upstreamUrl!);
+      const sharedState = values.redis === undefined ? undefined : { url: values.redis, keyPrefix: values['key-prefix'] };
+      const gateway = await startBenchGateway(upstreamUrl!, sharedState);
       closables.push(gateway);
       ready.gatewayUrl = gateway.url;
     }
