@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +26,8 @@ const ADMIN_KEY = 'replicas-admin-key-0123456789';
 const LONG_ANSWER = 'A long answer that the caller will talk over long before it is finished, word after word, on and on.';
 /** How long a finished turn's record may wait in the replica's queue (records.flushIntervalMs). */
 const FLUSH_MS = 100;
+/** Call ids of this run: a shared PostgreSQL database keeps the records of earlier runs. */
+const RUN = randomUUID().slice(0, 8);
 
 type Message = { role: string; content?: unknown };
 
@@ -192,7 +195,7 @@ describe('replicas behind nginx (deploy/nginx/proxy.conf), sharing call state on
       upstream.respondWith((request) =>
         JSON.stringify(request.body).includes('long story') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 40 } : { events: textEvents('Noted.') },
       );
-      const call = 'nginx-alternate-1';
+      const call = `nginx-alternate-${RUN}`;
       const first = await sendTurn(nginx.url, turnBody('remembering', call, 1, 'my name is Li'));
       assert.equal(first.status, 200);
       assert.equal(first.stream.text, 'Noted.');
@@ -247,7 +250,7 @@ describe('replicas behind nginx (deploy/nginx/proxy.conf), sharing call state on
         if (text.includes('long story')) return { events: textEvents(LONG_ANSWER), eventIntervalMs: 100 };
         return { events: textEvents(text.includes('blue') ? 'Blue, noted.' : 'Li, noted.') };
       });
-      const call = 'nginx-kill-1';
+      const call = `nginx-kill-${RUN}`;
       const first = await sendTurn(nginx.url, turnBody('remembering', call, 1, 'my name is Li'));
       const second = await sendTurn(nginx.url, turnBody('remembering', call, 2, 'my favourite colour is blue', 'Li, noted.'));
       assert.deepEqual([first.status, second.status], [200, 200]);
@@ -306,7 +309,7 @@ describe('replicas behind nginx (deploy/nginx/proxy.conf), sharing call state on
       let running = true;
       const caller = async (n: number): Promise<void> => {
         for (let sentenceId = 1; running; sentenceId++) {
-          results.push(await sendTurn(nginx.url, turnBody('plain', `rolling-${n}`, sentenceId, `turn ${sentenceId}`)).catch((error: unknown) => ({ status: 0, replica: String(error), stream: CUT })));
+          results.push(await sendTurn(nginx.url, turnBody('plain', `rolling-${RUN}-${n}`, sentenceId, `turn ${sentenceId}`)).catch((error: unknown) => ({ status: 0, replica: String(error), stream: CUT })));
           await sleep(20);
         }
       };
