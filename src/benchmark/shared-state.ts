@@ -5,6 +5,7 @@
  */
 
 import { Redis } from 'ioredis';
+import { deleteKeys } from '../calls/redis/delete-keys.ts';
 import { BenchError } from './settings.ts';
 
 /** Throws unless the gateway at `baseUrl` (ending in /v1) says its shared state is up. */
@@ -22,12 +23,7 @@ export async function deleteBenchKeys(url: string, prefix: string): Promise<void
   redis.on('error', () => {});
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeys(redis, prefix);
   } finally {
     redis.disconnect();
   }
