@@ -7,6 +7,7 @@ import { LiveTurns } from './server/live-turns.ts';
 import type { GatewayConfig } from './config/schema.ts';
 import { resolveApiKeys, type ResolvedApiKeys } from './server/api-keys.ts';
 import { BearerAuth } from './server/bearer-auth.ts';
+import { ConnectionDrain } from './server/connection-drain.ts';
 import { buildApp } from './server/build-app.ts';
 import type { Readiness } from './server/routes/health.ts';
 import { join, resolve } from 'node:path';
@@ -133,6 +134,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const app = buildApp(listen ? { ...appDeps, plane: 'public' } : appDeps);
   const managementApp = listen ? buildApp({ ...appDeps, plane: 'management' }) : undefined;
 
+  const connections = new ConnectionDrain(app.server);
+
   const host = options.host ?? config.server.host;
   await app.listen({ port: options.port ?? config.server.port, host });
   const port = portOf(app, options.port ?? config.server.port);
@@ -151,9 +154,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     logger,
     records,
     async close(drainTimeoutMs = config.server.drainTimeoutMs) {
-      // Not ready at once (load balancers stop sending), no new turns, running ones may finish.
+      // Not ready at once, no new connections (load balancers move on); turns that still arrive on
+      // open connections and running ones may finish within the drain.
       readiness.ready = false;
-      await turns.drain(drainTimeoutMs, shutdownError);
+      const deadline = performance.now() + drainTimeoutMs;
+      await connections.drain(drainTimeoutMs);
+      await turns.drain(Math.max(0, deadline - performance.now()), shutdownError);
       await calls.close(shutdownError());
       await Promise.all([app.close(), managementApp?.close()]);
       stopRetention?.();

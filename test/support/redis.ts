@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, Socket, type Server } from 'node:net';
 import { Redis } from 'ioredis';
 
+export { deleteKeys } from '../../src/calls/redis/delete-keys.ts';
+
 /** The Redis the shared-state tests use (CI starts one on the default port). */
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -27,16 +29,6 @@ export function uniquePrefix(name: string): string {
 
 export function testRedis(): Redis {
   return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-}
-
-/** Deletes every key under `prefix`. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 /**

@@ -27,6 +27,8 @@ export interface LocalGatewaySetup {
   /** The config's `providers` and `agents` (validated like a config file). */
   providers: Record<string, unknown>;
   agents: Record<string, unknown>;
+  /** The config's `state` (call state shared through Redis); absent: in memory. */
+  state?: Record<string, unknown>;
   logLevel: string;
   /** Where the log lines go. */
   log: NonNullable<LoggerSettings['destination']>;
@@ -49,6 +51,7 @@ export async function startLocalGateway(setup: LocalGatewaySetup): Promise<Bench
       server: { ...setup.server, apiKeys: [setup.apiKey], dataDir, logLevel: setup.logLevel },
       providers: setup.providers,
       agents: setup.agents,
+      ...(setup.state ? { state: setup.state } : {}),
     });
     const logger = createLogger({ level: setup.logLevel, destination: setup.log });
     const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logger });
@@ -69,8 +72,15 @@ export async function startLocalGateway(setup: LocalGatewaySetup): Promise<Bench
   }
 }
 
-export function startBenchGateway(upstreamUrl: string): Promise<BenchGateway> {
+/** state.store redis: the Redis and the key prefix the bench's replicas share. */
+export interface BenchSharedState {
+  url: string;
+  keyPrefix: string;
+}
+
+export function startBenchGateway(upstreamUrl: string, sharedState?: BenchSharedState): Promise<BenchGateway> {
   return startLocalGateway({
+    ...(sharedState ? { state: { store: 'redis', ...sharedState } } : {}),
     apiKey: BENCH_KEY,
     server: { limits: { maxConcurrentStreams: BENCH_STREAM_LIMIT, maxConcurrentStreamsPerKey: BENCH_STREAM_LIMIT } },
     providers: { mock: { type: 'openai-compatible', baseUrl: upstreamUrl, apiKey: 'sk-bench-upstream' } },

@@ -155,6 +155,17 @@ export function verdicts(reports: CellReport[]): Verdict[] {
     out.push({ name: name1, target: target1, pass: null, detail: 'not measured (needs concurrency 1 and a direct path)' });
   }
 
+  const redis1 = cell('gateway-redis', 1);
+  if (redis1 && gateway1) {
+    const added = round2(redis1.ttftMs.p50 - gateway1.ttftMs.p50);
+    out.push({
+      name: 'Shared state overhead at concurrency 1',
+      target: 'a gateway on Redis state adds < 0.5 ms to the median TTFT vs in-memory state',
+      pass: added < 0.5,
+      detail: `Redis state p50 ${redis1.ttftMs.p50} ms vs memory ${gateway1.ttftMs.p50} ms: ${signed(added)} ms (p99 ${signed(round2(redis1.ttftMs.p99 - gateway1.ttftMs.p99))} ms)`,
+    });
+  }
+
   const high = loadConcurrency(reports);
   const nameHigh = `TTFT under load at concurrency ${high ?? 64}`;
   const targetHigh = `gateway median TTFT within 15% of the pipe relay's${high === undefined || high === 64 ? '' : ' (the project targets concurrency 64)'}`;
@@ -217,6 +228,20 @@ export function resultsTable(reports: CellReport[]): string {
     String(r.errors),
   ]);
   return markdownTable(header, rows, 1);
+}
+
+/** Replicas against one gateway on the same Redis state, per concurrency: throughput and median TTFT. */
+export function replicaLines(reports: CellReport[], replicas: number): string[] {
+  return reports
+    .filter((r) => r.path === 'replicas')
+    .flatMap((many) => {
+      const one = reports.find((r) => r.path === 'gateway-redis' && r.concurrency === many.concurrency);
+      if (!one) return [];
+      const ratio = one.streamsPerSec > 0 ? (many.streamsPerSec / one.streamsPerSec).toFixed(2) : '–';
+      return [
+        `- c=${many.concurrency}: ${replicas} replicas ${many.streamsPerSec} streams/s (TTFT p50 ${many.ttftMs.p50} ms) vs one ${one.streamsPerSec} streams/s (${one.ttftMs.p50} ms): ×${ratio}`,
+      ];
+    });
 }
 
 export function verdictLines(checks: Verdict[]): string[] {

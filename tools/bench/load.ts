@@ -9,9 +9,15 @@ import { Agent, request } from 'undici';
 import { BenchError } from './settings.ts';
 import { answerOf, countContent, endsWithDone, findContent, rescanFrom } from './sse-scan.ts';
 
-export type PathName = 'direct' | 'pipe-relay' | 'gateway';
+export type PathName = 'direct' | 'pipe-relay' | 'gateway' | 'gateway-redis' | 'replicas';
 
-export const PATH_LABELS: Record<PathName, string> = { direct: 'direct', 'pipe-relay': 'pipe relay', gateway: 'gateway' };
+export const PATH_LABELS: Record<PathName, string> = {
+  direct: 'direct',
+  'pipe-relay': 'pipe relay',
+  gateway: 'gateway',
+  'gateway-redis': 'gateway, Redis state',
+  replicas: 'replicas, Redis state',
+};
 
 /** One path to an upstream answer. */
 export interface Target {
@@ -24,7 +30,14 @@ export interface Target {
   extendData: boolean;
   /** The user message of ordinary streams. */
   prompt: string;
+  /** Several replicas: each stream goes to the next of these base URLs in turn (round-robin). */
+  urls?: string[];
 }
+
+let turnCounter = 0;
+
+/** The base URL of the next stream: round-robin over `urls` when there are several replicas. */
+const urlOf = (target: Target): string => (target.urls ? target.urls[turnCounter++ % target.urls.length]! : target.url);
 
 export interface StreamResult {
   ttftMs: number;
@@ -74,7 +87,7 @@ export interface FollowedStream {
  */
 export async function followStream(target: Target, body: string, dispatcher: Agent, signal: AbortSignal): Promise<FollowedStream> {
   const started = performance.now();
-  const response = await request(`${target.url}/chat/completions`, { method: 'POST', headers: headers(target), body, dispatcher, signal });
+  const response = await request(`${urlOf(target)}/chat/completions`, { method: 'POST', headers: headers(target), body, dispatcher, signal });
   if (response.statusCode !== 200) {
     const text = await response.body.text().catch(() => '');
     throw new BenchError(`${PATH_LABELS[target.path]}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);

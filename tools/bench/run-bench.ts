@@ -20,6 +20,7 @@ import { Progress } from './progress.ts';
 import {
   cancelTable,
   machine,
+  replicaLines,
   resultsTable,
   summariseCells,
   verdictLines,
@@ -27,6 +28,7 @@ import {
   type Cell,
 } from './bench-report.ts';
 import { ServerProcess } from './server-processes.ts';
+import { assertSharedStateUp, deleteBenchKeys } from './shared-state.ts';
 import { formatDuration } from './stats.ts';
 import { cellStreams, MAX_CELL_STREAMS, ROUNDS_PER_CELL, warmupStreams, WARMUP_ROUNDS, type Settings } from './settings.ts';
 
@@ -91,17 +93,37 @@ async function startBuiltIn(settings: Settings, servers: ServerProcess[]): Promi
     pids = { loadGenerator: process.pid, upstream: upstream.pid, pipeRelay: relay.pid, gateway: gateway.pid };
   }
   const common = { apiKey: BENCH_KEY, model: BENCH_MODEL, extendData: true, prompt: 'hi' };
+  const targets: Target[] = [
+    { path: 'direct', url: upstream.ready.upstreamUrl!, ...common },
+    { path: 'pipe-relay', url: relay.ready.relayUrl!, ...common },
+    { path: 'gateway', url: gateway.ready.gatewayUrl!, ...common },
+  ];
+  const serverOf = new Map<PathName, ServerProcess>([
+    ['direct', upstream],
+    ['pipe-relay', relay],
+    ['gateway', gateway],
+  ]);
+  if (settings.redisUrl !== undefined) {
+    // One gateway on Redis state, and the replicas beside it: one process each, one key prefix.
+    const shared = ['--upstream', upstream.ready.upstreamUrl!, '--redis', settings.redisUrl, '--key-prefix', settings.redisKeyPrefix];
+    const onRedis = await Promise.all(Array.from({ length: settings.replicas > 1 ? settings.replicas + 1 : 1 }, () => start('gateway', shared)));
+    for (const server of onRedis) await assertSharedStateUp(server.ready.gatewayUrl!);
+    const [single, ...replicas] = onRedis as [ServerProcess, ...ServerProcess[]];
+    targets.push({ path: 'gateway-redis', url: single.ready.gatewayUrl!, ...common });
+    serverOf.set('gateway-redis', single);
+    processes += `; gateway on Redis state: pid ${single.pid}`;
+    pids.gatewayRedis = single.pid;
+    if (replicas.length > 0) {
+      const urls = replicas.map((r) => r.ready.gatewayUrl!);
+      // CPU and memory are per process: not reported for the replicas together.
+      targets.push({ path: 'replicas', url: urls[0]!, urls, ...common });
+      processes += `; ${replicas.length} replicas on Redis state: pids ${replicas.map((r) => r.pid).join(', ')} (streams sent round-robin by this process)`;
+      replicas.forEach((r, i) => (pids[`replica${i + 1}`] = r.pid));
+    }
+  }
   return {
-    targets: [
-      { path: 'direct', url: upstream.ready.upstreamUrl!, ...common },
-      { path: 'pipe-relay', url: relay.ready.relayUrl!, ...common },
-      { path: 'gateway', url: gateway.ready.gatewayUrl!, ...common },
-    ],
-    serverOf: new Map<PathName, ServerProcess>([
-      ['direct', upstream],
-      ['pipe-relay', relay],
-      ['gateway', gateway],
-    ]),
+    targets,
+    serverOf,
     upstream,
     expectedText: upstream.ready.text!,
     processes,
@@ -226,7 +248,9 @@ export async function runBenchmark(settings: Settings): Promise<number> {
     if (builtIn) {
       // Memory first, while the processes have served little: warm them up (code compiled, pools and
       // caches created), then hold streams open, smallest holds first.
-      for (const target of targets) {
+      // Memory is per process: measured for the paths one process serves.
+      const measurable = targets.filter((target) => setup.serverOf.has(target.path));
+      for (const target of measurable) {
         progress.phase(`warming up ${PATH_LABELS[target.path]} before the memory measurements`);
         const advance = () => progress!.advance(weight(MEMORY_WARMUP_CONCURRENCY));
         await runBatch(target, dispatcher, MEMORY_WARMUP_CONCURRENCY, MEMORY_WARMUP_STREAMS, onError, advance, true);
@@ -235,7 +259,7 @@ export async function runBenchmark(settings: Settings): Promise<number> {
         progress.advance(holdWeight(1));
       }
       for (const c of [...settings.concurrency].sort((a, b) => a - b)) {
-        for (const target of targets) {
+        for (const target of measurable) {
           progress.phase(`c=${c}: memory of ${PATH_LABELS[target.path]} with ${heldStreams(c)} open streams`);
           cellOf(target.path, c).memory = await measureMemoryPerStream({
             target,
@@ -322,6 +346,9 @@ export async function runBenchmark(settings: Settings): Promise<number> {
           requests: settings.requests,
           concurrency: settings.concurrency,
           warmup: settings.warmup,
+          state: settings.redisUrl === undefined ? 'memory' : 'redis',
+          replicas: settings.replicas,
+          redisKeyPrefix: settings.redisUrl === undefined ? null : settings.redisKeyPrefix,
           streamsPerPath: Object.fromEntries(settings.concurrency.map((c) => [c, cellStreams(settings, c)])),
           warmupPerPath: Object.fromEntries(settings.concurrency.map((c) => [c, warmupStreams(settings, c)])),
           cancelRuns: builtIn ? settings.cancelRuns : null,
@@ -353,6 +380,8 @@ export async function runBenchmark(settings: Settings): Promise<number> {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     } else {
       const lines = ['## Results', '', resultsTable(reports), '', '## Targets', '', ...verdictLines(checks)];
+      const replicas = replicaLines(reports, settings.replicas);
+      if (replicas.length > 0) lines.push('', '## Replicas against one (both on Redis state)', '', ...replicas);
       if (cancellation) {
         const slow = setup.upstream!.ready.slowAnswer!;
         const { clock } = cancellation;
@@ -379,6 +408,7 @@ export async function runBenchmark(settings: Settings): Promise<number> {
     // Front to back: the relays before the upstream they hold connections to.
     await Promise.all(servers.filter((s) => s.ready.role !== 'upstream').map((s) => s.stop()));
     await Promise.all(servers.filter((s) => s.ready.role === 'upstream').map((s) => s.stop()));
+    if (settings.redisUrl !== undefined) await deleteBenchKeys(settings.redisUrl, settings.redisKeyPrefix).catch(() => undefined);
   }
   return errorCount > 0 ? 1 : 0;
 }

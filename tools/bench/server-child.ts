@@ -3,8 +3,10 @@
  * that the load generator never shares an event loop with what it measures:
  *
  *   --role upstream    the built-in mock upstream LLM (tools/bench/bench-upstream.ts)
- *   --role pipe-relay  the pipe relay (tools/bench/pipe-relay.ts) in front of --upstream
- *   --role gateway     the real gateway (tools/bench/bench-gateway.ts) in front of --upstream
+ *   --role pipe-relay  the pipe relay (tools/bench/pipe-relay.ts) in front of --upstream;
+ *                      with --redis URL [--key-prefix P], on call state shared through Redis
+ *   --role gateway     the real gateway (tools/bench/bench-gateway.ts) in front of --upstream;
+ *                      with --redis URL [--key-prefix P], on call state shared through Redis
  *   --role all         the three in one process
  *
  * Reports `{ type: 'ready', ... }` over IPC once listening, answers clock and usage probes (CPU time
@@ -32,6 +34,8 @@ async function main(): Promise<void> {
     options: {
       role: { type: 'string', default: 'all' },
       upstream: { type: 'string' },
+      redis: { type: 'string' },
+      'key-prefix': { type: 'string', default: 'vlg-bench:' },
       'first-token-ms': { type: 'string', default: '20' },
       chunks: { type: 'string', default: '40' },
       'chunk-chars': { type: 'string', default: '4' },
@@ -96,7 +100,8 @@ async function main(): Promise<void> {
     if (role === 'gateway' || role === 'all') {
       // Loaded only here, so that the other processes carry none of the gateway's modules.
       const { startBenchGateway } = await import('./bench-gateway.ts');
-      const gateway = await startBenchGateway(upstreamUrl!);
+      const sharedState = values.redis === undefined ? undefined : { url: values.redis, keyPrefix: values['key-prefix'] };
+      const gateway = await startBenchGateway(upstreamUrl!, sharedState);
       closables.push(gateway);
       ready.gatewayUrl = gateway.url;
     }

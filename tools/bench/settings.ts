@@ -3,6 +3,7 @@
  * how many streams each cell of the sweep runs.
  */
 
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 /** A failure that ends the run (exit code 1): a server that did not start, a probe that timed out. */
@@ -40,6 +41,12 @@ export interface Settings {
   warmup: number;
   cancelRuns: number;
   layout: Layout;
+  /** `--state redis`: also measure a gateway on call state shared through this Redis. */
+  redisUrl: string | undefined;
+  /** `--replicas N` (N >= 2): also measure N gateway processes on Redis state, round-robin. */
+  replicas: number;
+  /** The run's own prefix for its Redis keys. */
+  redisKeyPrefix: string;
   profileServers: string | undefined;
   json: boolean;
   mock: MockSettings;
@@ -88,6 +95,15 @@ Built-in mock upstream:
   --chunks N             content events per answer (default 40)
   --chunk-chars N        characters per content event (default 4)
   --interval-ms N        pause between content events; 0 sends the answer in one write (default 0)
+Shared call state (docs/shared-state.md):
+  --state memory|redis   redis: also measure a gateway with state.store redis (path "gateway,
+                         Redis state") beside the in-memory one, and judge its added TTFT at
+                         concurrency 1 (target <= 0.5 ms) (default memory)
+  --redis URL            the Redis to use (default REDIS_URL, else redis://127.0.0.1:6379); keys
+                         go under a prefix of their own, deleted at the end
+  --replicas N           also measure N gateway processes sharing Redis state, each stream sent
+                         to the next (round-robin), against the one Redis-state gateway
+                         (implies --state redis)
 Processes:
   --layout split|shared  split: mock upstream, pipe relay and gateway in three child processes
                          (default); shared: all in one (CPU and memory then include the mock's)
@@ -124,6 +140,9 @@ function readArgs(argv: string[]) {
       'chunk-chars': { type: 'string' },
       'interval-ms': { type: 'string' },
       layout: { type: 'string' },
+      state: { type: 'string' },
+      redis: { type: 'string' },
+      replicas: { type: 'string' },
       'profile-servers': { type: 'string' },
       json: { type: 'boolean', default: false },
       'gateway-url': { type: 'string' },
@@ -174,7 +193,7 @@ export function parseSettings(argv: string[]): Settings | 'help' {
   const defaults = DEFAULTS[mode];
   let external: ExternalSettings | undefined;
   if (mode === 'external') {
-    const builtInOnly = ['first-token-ms', 'chunks', 'chunk-chars', 'interval-ms', 'layout', 'profile-servers', 'cancel-runs'] as const;
+    const builtInOnly = ['first-token-ms', 'chunks', 'chunk-chars', 'interval-ms', 'layout', 'profile-servers', 'cancel-runs', 'state', 'redis', 'replicas'] as const;
     const misplaced = builtInOnly.filter((name) => values[name] !== undefined);
     if (misplaced.length > 0) {
       throw new UsageError(`${misplaced.map((n) => `--${n}`).join(', ')} only apply to the built-in mock upstream and gateway, not with --gateway-url`);
@@ -200,6 +219,12 @@ export function parseSettings(argv: string[]): Settings | 'help' {
 
   const layout = values.layout ?? 'split';
   if (layout !== 'split' && layout !== 'shared') throw new UsageError(`--layout must be split or shared, got "${layout}"`);
+  const replicas = int('replicas', values.replicas ?? '1', 1, 64);
+  const state = values.state ?? (replicas > 1 ? 'redis' : 'memory');
+  if (state !== 'memory' && state !== 'redis') throw new UsageError(`--state must be memory or redis, got "${state}"`);
+  if (replicas > 1 && state !== 'redis') throw new UsageError('--replicas shares call state through Redis: it needs --state redis');
+  if (state === 'redis' && layout === 'shared') throw new UsageError('--state redis needs --layout split (a process per server)');
+  if (values.redis !== undefined && state !== 'redis') throw new UsageError('--redis only applies with --state redis');
   const concurrency = (values.concurrency ?? defaults.concurrency)
     .split(',')
     .map((part) => int('concurrency', part.trim(), 1, MAX_CONCURRENCY));
@@ -210,6 +235,9 @@ export function parseSettings(argv: string[]): Settings | 'help' {
     warmup: int('warmup', values.warmup ?? String(defaults.warmup), 0),
     cancelRuns: int('cancel-runs', values['cancel-runs'] ?? '50', 1),
     layout,
+    redisUrl: state === 'redis' ? (values.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined,
+    replicas,
+    redisKeyPrefix: `vlg-bench:${randomUUID().slice(0, 8)}:`,
     profileServers: values['profile-servers'],
     json: values.json,
     mock: {

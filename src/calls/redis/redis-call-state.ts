@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { REPLICA_NAME } from '../../server/replica-name.ts';
 import type { Redis } from 'ioredis';
 import type { ChatMessage } from '../../protocol/chat-types.ts';
 import type { AdmissionLimits, AdmissionTicket } from '../admission.ts';
@@ -55,7 +55,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
   readonly #health: SharedStateHealth;
   readonly #admission: SharedAdmission;
   /** Readable in Redis (which replica answers a call), unique across restarts. */
-  readonly #replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly #replicaId = `${REPLICA_NAME}:${randomUUID().slice(0, 8)}`;
   /** The turns of this replica begun on the shared state, by turn id (what a cancel names). */
   readonly #turns = new Map<string, AbortController>();
   /** The newest such turn of each call, by call id: what a turn begun on local state supersedes. */

@@ -11,6 +11,7 @@ import { GatewayError } from '../../core/gateway-error.ts';
 import { TurnReport } from '../../telemetry/turn-report.ts';
 import { toClientError } from '../client-errors.ts';
 import { admitTurn, assertAcceptingTurns, endTurn, recordCancellation, reportingObserver, resolveAgent, type TurnServices } from '../platform-turn.ts';
+import { REPLICA_HEADER, REPLICA_NAME } from '../replica-name.ts';
 import { writeStream } from '../write-stream.ts';
 import type { PlatformAdapter } from '../../platforms/platform-adapter.ts';
 import { openRetryTurn, RetryTurns } from '../../platforms/retry-turns.ts';
@@ -32,7 +33,11 @@ export interface ChatRouteDeps extends TurnServices {
  */
 export function registerChatCompletions(app: FastifyInstance, deps: ChatRouteDeps): void {
   deps = { ...deps, retries: deps.retries ?? new RetryTurns() };
-  const onRequest = async (request: FastifyRequest) => deps.onRequest(request);
+  const onRequest = async (request: FastifyRequest, reply: FastifyReply) => {
+    // On the raw response: streamed answers are written there (hijacked), errors through the reply.
+    reply.raw.setHeader(REPLICA_HEADER, REPLICA_NAME);
+    deps.onRequest(request);
+  };
   for (const url of ['/chat/completions', '/v1/chat/completions']) {
     app.post(url, { onRequest }, (request, reply) => handleTurn(request, reply, deps, detectPlatform(platformRequest(request))));
   }
@@ -44,7 +49,7 @@ export function registerChatCompletions(app: FastifyInstance, deps: ChatRouteDep
     app.post(url, async (request, reply) => {
       const platform = detectPlatform(platformRequest(request));
       if (!platform.acceptsDoubledPath) return reply.callNotFound();
-      deps.onRequest(request);
+      await onRequest(request, reply);
       return handleTurn(request, reply, deps, platform);
     });
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { redisSkipReason, testRedis, TEST_REDIS_URL } from '../../support/redis.ts';
 
 // The full command line (bin/voice-llm-gateway.js is to import it; until then it runs the gateway's alone).
 const CLI = resolve(import.meta.dirname, '../../../tools/cli/main.ts');
@@ -12,6 +13,15 @@ const MAIN = CLI;
 const mainSource = readFileSync(MAIN, 'utf8');
 const dispatched = /\brunBench\b/.test(mainSource) && /\bbench\b/.test(mainSource.replace(/\brunBench\b/g, ''));
 const skip = dispatched ? false : 'tools/cli/main.ts does not dispatch "bench" to runBench yet (tools/cli/commands/bench.ts)';
+const noRedis = await redisSkipReason();
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 150_000, maxBuffer: 16 * 1024 * 1024 }, (error, out, err) =>
+      done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout: out, stderr: err }),
+    );
+  });
+}
 
 interface Report {
   mode: string;
@@ -30,14 +40,7 @@ interface Report {
 
 describe('voice-llm-gateway bench', () => {
   it('runs the sweep as a product command and prints the JSON report', { skip, timeout: 180_000 }, async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      execFile(
-        process.execPath,
-        [CLI, 'bench', '--requests', '10', '--concurrency', '1,4', '--cancel-runs', '2', '--json'],
-        { timeout: 150_000, maxBuffer: 16 * 1024 * 1024 },
-        (error, out, err) => done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout: out, stderr: err }),
-      );
-    });
+    const { code, stdout, stderr } = await runCli(['bench', '--requests', '10', '--concurrency', '1,4', '--cancel-runs', '2', '--json']);
     assert.equal(code, 0, `the bench failed:\n${stderr}`);
     const report = JSON.parse(stdout) as Report;
     assert.equal(report.mode, 'built-in');
@@ -56,5 +59,25 @@ describe('voice-llm-gateway bench', () => {
     }
     assert.ok(report.cancellation);
     for (const result of report.cancellation.results) assert.equal(result.errors, 0);
+  });
+
+  it('--replicas 2: a gateway on Redis state and two replicas beside the in-memory one, its verdict, no key left', { skip: skip || noRedis, timeout: 180_000 }, async () => {
+    const { code, stdout, stderr } = await runCli(['bench', '--replicas', '2', '--redis', TEST_REDIS_URL, '--requests', '10', '--concurrency', '1,4', '--cancel-runs', '2', '--json']);
+    assert.equal(code, 0, `the bench failed:\n${stderr}`);
+    const report = JSON.parse(stdout) as Report & { verdicts: Array<{ name: string; pass: boolean | null }>; processes: Record<string, number>; settings: { redisKeyPrefix: string } };
+    assert.equal(report.errors, 0, stderr);
+    const cells = report.results.map((r) => `${r.path}/${r.concurrency}`).sort();
+    for (const cell of ['gateway-redis/1', 'gateway-redis/4', 'replicas/1', 'replicas/4']) assert.ok(cells.includes(cell), `${cell} in ${cells.join(', ')}`);
+    for (const cell of report.results) assert.equal(cell.errors, 0, JSON.stringify(cell));
+    assert.equal(report.results.find((r) => r.path === 'replicas')?.cpu, null, 'CPU is per process: none for the replicas together');
+    assert.ok(report.verdicts.some((v) => v.name === 'Shared state overhead at concurrency 1' && v.pass !== null));
+    assert.ok(report.processes.replica1 && report.processes.replica2 && report.processes.gatewayRedis);
+    const redis = testRedis();
+    try {
+      assert.match(report.settings.redisKeyPrefix, /^vlg-bench:/);
+      assert.deepEqual(await redis.keys(`${report.settings.redisKeyPrefix}*`), [], 'the run deleted its keys');
+    } finally {
+      redis.disconnect();
+    }
   });
 });
