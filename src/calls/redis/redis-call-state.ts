@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { REPLICA_NAME } from '../../server/replica-name.ts';
+import { REPLICA_NAME } from '../replica-name.ts';
 import type { Redis } from 'ioredis';
 import type { ChatMessage } from '../../protocol/chat-types.ts';
 import type { AdmissionLimits, AdmissionTicket } from '../admission.ts';
