@@ -1,105 +1,16 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
-import type { PlatformName } from '../../src/platforms/platform-adapter.ts';
+import { PLATFORM_NAMES, platformRequestShape, type PlatformRequestShape } from '../../tools/platforms/platform-requests.ts';
 import { TEST_KEY } from './gateway-harness.ts';
-
-/** A tool as a platform offers it in `tools`. */
-const offer = (name: string) => ({ type: 'function', function: { name, parameters: { type: 'object', properties: {} } } });
 
 type Message = { role: 'user' | 'assistant'; content: string };
 
-/** How one platform asks for a turn of a call: its address, its headers and its body. */
-export interface PlatformCall {
-  platform: PlatformName;
-  /** The base URL path the console is given (the client appends /chat/completions). */
-  base: string;
-  headers(turn: number): Record<string, string>;
-  body(messages: Message[], turn: number): Record<string, unknown>;
-  /** The function the platform ends the call on; undefined for a text command (IMS). */
-  endTool: string;
-  /** The function the platform transfers on; undefined for a text command (IMS). */
-  transferTool: string | undefined;
-}
+/** How one platform asks for a turn of a call (shared with the tools). */
+export type PlatformCall = PlatformRequestShape;
 
 /** The same call (caller +16505550199, customer Ada) as each HTTP platform sends it, under the id `call-<platform>`. */
 export function platformCalls(): PlatformCall[] {
-  const app = { endTool: 'hangup', transferTool: 'transfer_call' };
-  const appTools = [offer('hangup'), offer('transfer_call')];
-  const userData = { customerName: 'Ada' };
-  return [
-    {
-      platform: 'ims',
-      base: '/v1',
-      headers: () => ({}),
-      body: (messages, turn) => ({
-        messages,
-        extendData: { instanceId: 'call-ims', sentenceId: turn, callerNumber: '+16505550199', userData: JSON.stringify(userData) },
-      }),
-      endTool: 'hangup',
-      transferTool: undefined,
-    },
-    {
-      platform: 'vapi',
-      base: '/vapi/v1',
-      headers: () => ({}),
-      body: (messages) => ({
-        messages,
-        tools: [offer('endCall'), offer('transferCall')],
-        call: { id: 'call-vapi', orgId: 'org-1', type: 'inboundPhoneCall' },
-        customer: { number: '+16505550199' },
-        metadata: userData,
-      }),
-      endTool: 'endCall',
-      transferTool: 'transferCall',
-    },
-    {
-      platform: 'elevenlabs',
-      base: '/elevenlabs/v1',
-      headers: () => ({}),
-      body: (messages) => ({
-        messages,
-        tools: [offer('end_call'), offer('transfer_to_number'), offer('skip_turn')],
-        elevenlabs_extra_body: { call_id: 'call-elevenlabs', caller_number: '+16505550199', ...userData },
-      }),
-      endTool: 'end_call',
-      transferTool: 'transfer_to_number',
-    },
-    {
-      platform: 'trtc',
-      base: '/trtc/v1',
-      headers: (turn) => ({ 'x-task-id': 'call-trtc', 'x-room-id': 'room-1', 'x-request-id': `call-trtc-${turn}`, 'x-user-id': '+16505550199' }),
-      body: (messages) => ({ messages, tools: appTools, MetaInfo: userData }),
-      ...app,
-    },
-    {
-      platform: 'volcengine',
-      base: '/volcengine/v1',
-      headers: () => ({}),
-      body: (messages, turn) => ({ messages, tools: appTools, round_id: turn, call_id: 'call-volcengine', user_data: userData, maxTokens: 500 }),
-      ...app,
-    },
-    {
-      platform: 'agora',
-      base: '/agora/v1',
-      headers: () => ({ 'x-agora-customllm-channel': 'call-agora', 'x-agora-customllm-uid': '1001' }),
-      body: (messages, turn) => ({ messages: messages.map((m, i) => (i === messages.length - 1 ? { ...m, turn_id: turn } : m)), tools: appTools, context: userData }),
-      ...app,
-    },
-    {
-      platform: 'livekit',
-      base: '/livekit/v1',
-      headers: () => ({ 'x-call-id': 'call-livekit', 'x-caller-number': '+16505550199', 'x-user-data': JSON.stringify(userData) }),
-      body: (messages) => ({ messages, tools: appTools }),
-      ...app,
-    },
-    {
-      platform: 'pipecat',
-      base: '/pipecat/v1',
-      headers: () => ({ 'x-call-id': 'call-pipecat', 'x-caller-number': '+16505550199', 'x-user-data': JSON.stringify(userData) }),
-      body: (messages) => ({ messages, tools: appTools }),
-      ...app,
-    },
-  ];
+  return PLATFORM_NAMES.map((name) => platformRequestShape(name, { callId: `call-${name}`, callerNumber: '+16505550199', userData: { customerName: 'Ada' } })!);
 }
 
 export interface HeardTurn {
