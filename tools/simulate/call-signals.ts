@@ -78,6 +78,8 @@ export function detectCallSignals(
   text: string,
   toolCalls: readonly StreamedToolCall[],
   hangupFunction: string = DEFAULT_HANGUP_FUNCTION,
+  /** A platform's transfer function (Vapi transferCall, ElevenLabs transfer_to_number); IMS has none. */
+  transferFunction?: string,
 ): CallSignal[] {
   const signals: CallSignal[] = [];
   for (const command of parseTextCommands(text)) {
@@ -95,6 +97,11 @@ export function detectCallSignals(
     }
   }
   for (const call of toolCalls) {
+    if (transferFunction !== undefined && call.name === transferFunction) {
+      const callee = transferCallee(call.arguments);
+      signals.push({ type: 'transfer', ...(callee !== undefined && { callee }) });
+      continue;
+    }
     signals.push(
       call.name === hangupFunction
         ? { type: 'hangup', via: 'tool-call', functionName: call.name, arguments: call.arguments }
@@ -102,6 +109,20 @@ export function detectCallSignals(
     );
   }
   return signals;
+}
+
+/** Where a platform's transfer tool call sends the call: Vapi `destination`, ElevenLabs `transfer_number`, the app form `callee`. */
+function transferCallee(args: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(args);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const fields = parsed as Record<string, unknown>;
+  const callee = fields.destination ?? fields.transfer_number ?? fields.callee;
+  return typeof callee === 'string' ? callee : undefined;
 }
 
 /**

@@ -29,6 +29,8 @@ export interface ConversationReport {
   instanceId: string;
   channelId: string;
   historySyncTts: boolean;
+  /** The platform the call was held as; absent for IMS. */
+  platform?: string;
   turns: TurnReport[];
   /** Turns of the script that never ran (the call ended or failed first). */
   notRun: Array<{ turn: number; say: string }>;
@@ -65,6 +67,7 @@ export async function runConversation(
     problems: [],
     totalMs: 0,
   };
+  if (settings.connection.platform) report.platform = settings.connection.platform.platform;
 
   let stoppedAt: number | undefined;
   for (let i = 0; i < turns.length; i++) {
@@ -131,12 +134,18 @@ export function formatTurnReport(turn: TurnReport): string {
 export function formatConversationSummary(report: ConversationReport): string {
   const lines: string[] = [];
   const ended = report.ended;
+  // Another platform acts on the agent's signal itself: say so in its name.
+  const platform = report.platform;
   const how =
     ended === null
       ? 'the script ended with the call still open'
-      : ended.type === 'transfer'
-        ? `the call was transferred at turn ${ended.turn}${ended.callee ? ` to ${ended.callee}` : ''}`
-        : `the agent hung up at turn ${ended.turn}`;
+      : platform !== undefined
+        ? ended.type === 'transfer'
+          ? `${platform} transfers the call at turn ${ended.turn}${ended.callee ? ` to ${ended.callee}` : ''}`
+          : `${platform} hangs up at turn ${ended.turn}`
+        : ended.type === 'transfer'
+          ? `the call was transferred at turn ${ended.turn}${ended.callee ? ` to ${ended.callee}` : ''}`
+          : `the agent hung up at turn ${ended.turn}`;
   for (const problem of report.problems) lines.push(`problem: ${problem}`);
   const failed = report.turns.filter((t) => !t.ok).length;
   lines.push(

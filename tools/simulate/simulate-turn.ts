@@ -11,6 +11,7 @@ import {
   type CallSignal,
 } from './call-signals.ts';
 import { INTERRUPTION_MARKER, type ImsChatRequest, type ImsSession } from './ims-session.ts';
+import type { PlatformRequestShape } from '../platforms/platform-requests.ts';
 
 /** Where the simulated workflow sends its requests, and how it reads the answers. */
 export interface SimulatorConnection {
@@ -24,7 +25,15 @@ export interface SimulatorConnection {
   /** Give up on a turn that has not finished after this long (default {@link DEFAULT_TURN_TIMEOUT_MS}). */
   timeoutMs?: number;
   /** Called with each request before it is sent (for --show-requests). */
-  onRequest?: (body: ImsChatRequest) => void;
+  onRequest?: (body: ImsChatRequest | PlatformChatRequest) => void;
+  /** Another platform than IMS: each turn goes in its shape, to its path under baseUrl (the server's root). */
+  platform?: PlatformRequestShape;
+}
+
+/** A turn's request in another platform's shape. */
+export interface PlatformChatRequest extends Record<string, unknown> {
+  model: string;
+  stream: true;
 }
 
 export const DEFAULT_TURN_TIMEOUT_MS = 60_000;
@@ -85,7 +94,11 @@ export async function simulateTurn(
   utterance: string,
   options: TurnRunOptions = {},
 ): Promise<TurnResult> {
-  const { sentenceId, body } = session.ask(utterance);
+  const { sentenceId, body: imsBody } = session.ask(utterance);
+  const platform = connection.platform;
+  // The same conversation, in the platform's own body, headers and path.
+  const body = platform ? { model: imsBody.model, stream: true as const, ...platform.body(imsBody.messages, sentenceId) } : imsBody;
+  const baseUrl = platform ? connection.baseUrl.replace(/\/+$/, '') + platform.base : connection.baseUrl;
   connection.onRequest?.(body);
   const timeoutMs = connection.timeoutMs ?? DEFAULT_TURN_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -109,17 +122,17 @@ export async function simulateTurn(
     warnings: [],
     fatal: false,
     historyRecord: null,
-    messagesSent: body.messages.length,
+    messagesSent: imsBody.messages.length,
   };
 
   const started = performance.now();
   let turn: StreamedTurn;
   try {
     turn = await streamChat({
-      baseUrl: connection.baseUrl,
+      baseUrl,
       apiKey: connection.apiKey,
       body,
-      headers: { [SYNTHETIC_HEADER]: 'simulate' },
+      headers: { ...platform?.headers(sentenceId), [SYNTHETIC_HEADER]: 'simulate' },
       ...(connection.query ? { query: connection.query } : {}),
       signal,
       ...(options.onText ? { onText: options.onText } : {}),
@@ -179,7 +192,12 @@ export async function simulateTurn(
   }
   if (turn.afterDone > 0) result.problems.push(`${turn.afterDone} event(s) after data: [DONE]`);
 
-  result.signals = detectCallSignals(turn.text, result.toolCalls, connection.hangupFunction ?? DEFAULT_HANGUP_FUNCTION);
+  result.signals = detectCallSignals(
+    turn.text,
+    result.toolCalls,
+    connection.hangupFunction ?? platform?.endTool ?? DEFAULT_HANGUP_FUNCTION,
+    platform?.transferTool,
+  );
   result.outcome = callOutcome(result.signals);
   for (const signal of result.signals) {
     if (signal.type === 'ignored-tool-call') result.warnings.push(describeSignal(signal));

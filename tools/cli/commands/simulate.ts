@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_HANGUP_FUNCTION } from '../../simulate/call-signals.ts';
-import { ImsSession, type ImsSessionOptions } from '../../simulate/ims-session.ts';
+import { ImsSession, newInstanceId, type ImsSessionOptions } from '../../simulate/ims-session.ts';
+import { PLATFORM_NAMES, platformRequestShape, type PlatformRequestShape } from '../../platforms/platform-requests.ts';
+import type { PlatformName } from '../../../src/platforms/platform-adapter.ts';
 import { runInteractive } from '../../simulate/repl.ts';
 import { formatConversationSummary, formatTurnReport, runConversation } from '../../simulate/run-script.ts';
 import { loadConversationScript, ScriptError, type ConversationScript } from '../../simulate/script.ts';
@@ -19,6 +21,9 @@ Connection (what is typed into the workflow console):
   --extra-query Q         OpenAIExtraQuery appended to the URL, e.g. 'task_id=1&room_id=2'
 
 The call:
+  --platform NAME         hold the call as NAME makes it: ${PLATFORM_NAMES.join(', ')} (default ims).
+                          Other than ims, --base-url is the server's root, the platform's path
+                          (e.g. /vapi/v1) is appended, and its end/transfer tool calls end the call
   --system TEXT           a system prompt, sent first (not one of the 20 records)
   --caller NUMBER         extendData.callerNumber
   --callee NUMBER         extendData.calleeNumber
@@ -58,6 +63,7 @@ const OPTIONS = {
   'api-key': { type: 'string' },
   model: { type: 'string' },
   'extra-query': { type: 'string' },
+  platform: { type: 'string' },
   system: { type: 'string' },
   caller: { type: 'string' },
   callee: { type: 'string' },
@@ -104,6 +110,8 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     const script = values.script === undefined ? undefined : loadConversationScript(values.script);
     const connection = connectionFrom(values, script, error);
     const session = sessionOptionsFrom(values, script, error);
+    const platform = platformFrom(values.platform, session);
+    if (platform) connection.platform = platform;
     const bargeInMs = milliseconds(values['barge-in-ms'], '--barge-in-ms') ?? script?.bargeInMs;
 
     if (script) {
@@ -188,6 +196,31 @@ function sessionOptionsFrom(values: Flags['values'], script: ConversationScript 
     options.userData = userData;
   }
   return options;
+}
+
+/** The platform's request shape for this call (the session's ids, caller and user data); undefined for IMS. */
+function platformFrom(name: string | undefined, session: ImsSessionOptions): PlatformRequestShape | undefined {
+  if (name === undefined || name === 'ims') return undefined;
+  if (!PLATFORM_NAMES.includes(name as PlatformName)) {
+    throw new UsageError(`--platform must be one of ${PLATFORM_NAMES.join(', ')}, got "${name}"`);
+  }
+  session.instanceId ??= newInstanceId();
+  let userData: unknown = {};
+  if (session.userData !== undefined) {
+    try {
+      userData = JSON.parse(session.userData);
+    } catch {
+      throw new UsageError(`--platform ${name} sends the user data as JSON: it must be a JSON object`);
+    }
+  }
+  if (typeof userData !== 'object' || userData === null || Array.isArray(userData)) {
+    throw new UsageError(`--platform ${name} sends the user data as JSON: it must be a JSON object`);
+  }
+  return platformRequestShape(name, {
+    callId: session.instanceId,
+    callerNumber: session.callerNumber ?? '',
+    userData: userData as Record<string, unknown>,
+  });
 }
 
 function milliseconds(value: string | undefined, flag: string): number | undefined {
