@@ -3,6 +3,9 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatReportJson, formatReportJUnit, formatReportTable } from '../../check/check-report.ts';
 import { runConformanceSuite } from '../../check/suite.ts';
+import { runPlatformSuite } from '../../check/platform-suite.ts';
+import { PLATFORM_NAMES } from '../../platforms/platform-requests.ts';
+import type { PlatformName } from '../../../src/platforms/platform-adapter.ts';
 
 export const CHECK_USAGE = `Usage: voice-llm-gateway check --base-url URL --api-key KEY --model ID [options]
 
@@ -14,6 +17,9 @@ Options for check:
   --base-url URL     The base URL as pasted into the console (with or without /v1)
   --api-key KEY      The API key the server expects (sent as "Authorization: Bearer KEY")
   --model ID         The ModelId to send
+  --platform NAME    Check as NAME calls: ${PLATFORM_NAMES.join(', ')} (default ims). Other than
+                     ims, --base-url is the server's root, the platform's path is appended, turns
+                     go in its shape, and its own rules are checked (SKIP where not exercisable)
   --timeout-ms N     Limit per request, whole answer included (default 10000)
   --concurrency N    Requests in flight at once (default 4)
   --json             Print the report as JSON instead of a table
@@ -45,6 +51,7 @@ export async function runCheck(argv: string[], io: CheckIo = {}): Promise<number
         'base-url': { type: 'string' },
         'api-key': { type: 'string' },
         model: { type: 'string' },
+        platform: { type: 'string' },
         'timeout-ms': { type: 'string' },
         concurrency: { type: 'string' },
         json: { type: 'boolean' },
@@ -76,13 +83,14 @@ export async function runCheck(argv: string[], io: CheckIo = {}): Promise<number
   const concurrency = positiveInteger(values.concurrency, 4);
   if (concurrency === undefined) return usageError(`--concurrency must be a positive whole number, got "${values.concurrency}".`);
 
-  const report = await runConformanceSuite({
-    baseUrl,
-    apiKey: values['api-key']!,
-    model: values.model!,
-    timeoutMs,
-    concurrency,
-  });
+  const platform = values.platform;
+  if (platform !== undefined && !PLATFORM_NAMES.includes(platform as PlatformName)) {
+    return usageError(`--platform must be one of ${PLATFORM_NAMES.join(', ')}, got "${platform}".`);
+  }
+  const report =
+    platform === undefined || platform === 'ims'
+      ? await runConformanceSuite({ baseUrl, apiKey: values['api-key']!, model: values.model!, timeoutMs, concurrency })
+      : await runPlatformSuite({ baseUrl, apiKey: values['api-key']!, model: values.model!, timeoutMs, platform });
   output.write(values.json ? formatReportJson(report) : formatReportTable(report));
   if (values.junit !== undefined) {
     try {
