@@ -68,3 +68,17 @@ describe('call signals the workflow acts on', () => {
     assert.equal(spokenText('Just an answer.'), 'Just an answer.');
   });
 });
+
+describe("another platform's transfer tool call", () => {
+  it('transfers to the number in Vapi, ElevenLabs and the app form; other tools stay ignored', () => {
+    const signals = (name: string, args: string) => detectCallSignals('', [{ name, arguments: args }], 'endCall', name);
+    assert.deepEqual(signals('transferCall', '{"destination":"+16505550100"}'), [{ type: 'transfer', callee: '+16505550100' }]);
+    assert.deepEqual(signals('transfer_to_number', '{"transfer_number":"+16505550101"}'), [{ type: 'transfer', callee: '+16505550101' }]);
+    assert.deepEqual(signals('transfer_call', '{"callee":"+16505550102"}'), [{ type: 'transfer', callee: '+16505550102' }]);
+    assert.deepEqual(signals('transferCall', 'not json'), [{ type: 'transfer' }]);
+    assert.deepEqual(callOutcome(signals('transferCall', '{"destination":"+1"}')), { type: 'transfer', callee: '+1' });
+    assert.deepEqual(detectCallSignals('', [{ name: 'lookup', arguments: '{}' }], 'endCall', 'transferCall'), [
+      { type: 'ignored-tool-call', functionName: 'lookup', arguments: '{}' },
+    ]);
+  });
+});
