@@ -10,6 +10,7 @@ import { demoConfigSource } from '../../../src/config/demo-config.ts';
 import type { ConversationReport } from '../../../tools/simulate/run-script.ts';
 import { startMockUpstream, textEvents, type MockUpstream } from '../../../tools/testing/mock-upstream.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../../support/gateway-harness.ts';
+import { simulateCommand } from '../../support/run-simulate.ts';
 import { textSink } from '../../support/text-sink.ts';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/conversation.yaml');
@@ -35,12 +36,7 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = async (args: string[]) => {
-    const output = textSink();
-    const error = textSink();
-    const code = await runSimulate(args, { output, error, input: new PassThrough() });
-    return { code, output: output.text(), error: error.text() };
-  };
+  const run = simulateCommand;
 
   it('runs a scripted call to its hangup and reports every turn as JSON', async () => {
     const script = join(dir, 'call.yaml');
@@ -176,12 +172,7 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
 });
 
 describe('simulate: arguments', () => {
-  const run = async (args: string[]) => {
-    const output = textSink();
-    const error = textSink();
-    const code = await runSimulate(args, { output, error, input: new PassThrough() });
-    return { code, output: output.text(), error: error.text() };
-  };
+  const run = simulateCommand;
 
   it('prints its usage on --help', async () => {
     const { code, output } = await run(['--help']);

@@ -3,12 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { runSimulate } from '../../../tools/cli/commands/simulate.ts';
 import { demoConfigSource } from '../../../src/config/demo-config.ts';
 import type { ConversationReport } from '../../../tools/simulate/run-script.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../../support/gateway-harness.ts';
-import { textSink } from '../../support/text-sink.ts';
+import { simulateCommand } from '../../support/run-simulate.ts';
 
 describe('voice-llm-gateway simulate --platform against the real gateway (demo agent)', () => {
   let gateway: TestGateway;
@@ -37,12 +35,7 @@ describe('voice-llm-gateway simulate --platform against the real gateway (demo a
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = async (args: string[]) => {
-    const output = textSink();
-    const error = textSink();
-    const code = await runSimulate(args, { output, error, input: new PassThrough() });
-    return { code, output: output.text(), error: error.text() };
-  };
+  const run = simulateCommand;
 
   it('holds a Vapi call on /vapi/v1 in its shape until Vapi hangs up on endCall', async () => {
     const requests: string[] = [];
