@@ -69,7 +69,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const apiKeys = resolveApiKeys(config.server.apiKeys, dataDir);
   const adminKeys = resolveApiKeys(config.admin.apiKeys, dataDir, { file: 'admin-key', prefix: 'vlga-' });
   const agents = new AgentRegistry(config);
-  const { state: calls, local, shared } = await openCallState({
+  const {
+    state: calls,
+    local,
+    shared,
+  } = await openCallState({
     config,
     logger,
     redisUrl: 'redisUrl' in options ? options.redisUrl : process.env.REDIS_URL,

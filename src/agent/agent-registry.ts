@@ -44,10 +44,7 @@ export class AgentRegistry {
         const provider = createProvider(name, providerConfig);
         this.providers.set(
           name,
-          guardProvider(
-            provider,
-            providerConfig.type === 'openai-compatible' ? providerConfig : BUILT_IN_ENGINE_SETTINGS,
-          ),
+          guardProvider(provider, providerConfig.type === 'openai-compatible' ? providerConfig : BUILT_IN_ENGINE_SETTINGS),
         );
       } catch (error) {
         problems.push(`providers.${name}: ${(error as Error).message}`);
@@ -107,10 +104,12 @@ export class AgentRegistry {
   resolve(model: string): Agent {
     const agent = this.agents.get(model) ?? this.defaultAgent;
     if (agent) return agent;
-    throw new GatewayError(
-      `The model "${model}" does not exist. Available models: ${this.ids().join(', ')}.`,
-      { status: 404, type: 'invalid_request_error', code: 'model_not_found', param: 'model' },
-    );
+    throw new GatewayError(`The model "${model}" does not exist. Available models: ${this.ids().join(', ')}.`, {
+      status: 404,
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      param: 'model',
+    });
   }
 
   ids(): string[] {

@@ -70,7 +70,11 @@ export async function* converse(options: ConverseOptions): PartStream {
     };
     const source = stripThinkBlocks(streamWithFallbacks(agent.targets, { messages, params }, signal, onAttempt, options.onUpstreamWait), {
       mode: () => reasoning,
-      onStrayClose: () => options.logger.warn({ agent: agent.id }, 'the model closed a reasoning block it never opened: its text before the tag was spoken (see reasoning: unopened)'),
+      onStrayClose: () =>
+        options.logger.warn(
+          { agent: agent.id },
+          'the model closed a reasoning block it never opened: its text before the tag was spoken (see reasoning: unopened)',
+        ),
     });
     let said = '';
     let finish: FinishPart = { type: 'finish', reason: 'stop' };

@@ -82,7 +82,7 @@ export function runTurn(input: TurnInput): RunningTurn {
       clientFunctions: clientFunctionNames(request.params.tools),
       onCommand: (event) => {
         const fields = { agent: agent.id, instanceId: request.call.instanceId, ...event };
-        if (event.action === 'honoured') input.logger.info(fields, 'a command the model wrote became the gateway\'s signal');
+        if (event.action === 'honoured') input.logger.info(fields, "a command the model wrote became the gateway's signal");
         else input.logger.warn(fields, 'a command the model wrote was taken out of its answer');
         observer.onModelCommand?.(event);
       },
@@ -119,7 +119,14 @@ export function runTurn(input: TurnInput): RunningTurn {
   // Shaping removes characters (`<**imsagent…` loses its `**`): what it joins is guarded too, never honoured.
   if (speech) parts = guard(speech(parts), false);
   if (agent.mayEndOrTransfer) {
-    parts = emitCallSignals(parts, { ...endCall, farewell: endCall.farewell ?? phrases.farewell }, config.transfer, form, observer.onSignal, speech);
+    parts = emitCallSignals(
+      parts,
+      { ...endCall, farewell: endCall.farewell ?? phrases.farewell },
+      config.transfer,
+      form,
+      observer.onSignal,
+      speech,
+    );
   }
   return { parts, conversation: prompt.conversation };
 }

@@ -8,10 +8,7 @@ import { toolDefinition } from './tools/http-tool.ts';
 const LANGUAGES = Object.keys(PHRASES) as CallerLanguage[];
 
 /** Who handles a function the model calls. */
-export type ToolRoute =
-  | { kind: 'end-call' }
-  | { kind: 'transfer' }
-  | { kind: 'server'; tool: HttpToolConfig };
+export type ToolRoute = { kind: 'end-call' } | { kind: 'transfer' } | { kind: 'server'; tool: HttpToolConfig };
 
 /**
  * The functions the gateway itself offers the model (end call, transfer, the agent's HTTP tools)
@@ -51,9 +48,7 @@ export class ToolRouter {
    * win a name clash), the gateway's described in the turn's language.
    */
   offeredTools(clientTools: unknown, language: CallerLanguage): unknown[] | undefined {
-    const fromClient = Array.isArray(clientTools)
-      ? clientTools.filter((tool) => !this.routes.has(functionNameOf(tool)))
-      : [];
+    const fromClient = Array.isArray(clientTools) ? clientTools.filter((tool) => !this.routes.has(functionNameOf(tool))) : [];
     const all = [...fromClient, ...this.definitions[language]];
     return all.length > 0 ? all : undefined;
   }

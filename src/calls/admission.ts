@@ -18,10 +18,7 @@ import type { ServerLimits } from '../config/schema.ts';
  * API keys are used as Map keys only; they never appear in an error message.
  */
 
-export type AdmissionLimits = Pick<
-  ServerLimits,
-  'maxConcurrentStreams' | 'maxConcurrentStreamsPerKey' | 'requestsPerMinutePerKey'
->;
+export type AdmissionLimits = Pick<ServerLimits, 'maxConcurrentStreams' | 'maxConcurrentStreamsPerKey' | 'requestsPerMinutePerKey'>;
 
 export interface AdmissionOptions {
   /** Monotonic milliseconds; defaults to `performance.now`. */
@@ -101,10 +98,12 @@ export class AdmissionControl {
       throw keyStreamsError(this.#maxStreamsPerKey);
     }
     if (this.#inFlight >= this.#maxStreams) {
-      throw new GatewayError(
-        `Too many concurrent streams on this gateway (limit ${this.#maxStreams}). Try again shortly.`,
-        { status: 429, type: 'rate_limit_error', code: 'too_many_concurrent_streams', retryAfterSeconds: 1 },
-      );
+      throw new GatewayError(`Too many concurrent streams on this gateway (limit ${this.#maxStreams}). Try again shortly.`, {
+        status: 429,
+        type: 'rate_limit_error',
+        code: 'too_many_concurrent_streams',
+        retryAfterSeconds: 1,
+      });
     }
 
     // Commit.
@@ -206,10 +205,12 @@ export class AdmissionControl {
 
 /** A key over its requests per minute (here, or counted across replicas). */
 export function rateLimitError(limit: number, retryAfterSeconds: number): GatewayError {
-  return new GatewayError(
-    `Rate limit exceeded: this API key may make ${limit} requests per minute. Try again in ${retryAfterSeconds} s.`,
-    { status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded', retryAfterSeconds },
-  );
+  return new GatewayError(`Rate limit exceeded: this API key may make ${limit} requests per minute. Try again in ${retryAfterSeconds} s.`, {
+    status: 429,
+    type: 'rate_limit_error',
+    code: 'rate_limit_exceeded',
+    retryAfterSeconds,
+  });
 }
 
 /** A key over its streams in flight (here, or counted across replicas). */

@@ -62,6 +62,6 @@ export async function openCallState(options: OpenCallStateOptions): Promise<Open
   await shared.start(options.connectWaitMs ?? 2000);
   const fields = { store: 'redis', keyPrefix: config.state.keyPrefix, sharedState: shared.sharedState };
   if (shared.sharedState === 'up') logger.info(fields, 'call state shared through Redis');
-  else logger.warn(fields, 'Redis does not answer: serving on this replica\'s own call state until it does (state.url, REDIS_URL)');
+  else logger.warn(fields, "Redis does not answer: serving on this replica's own call state until it does (state.url, REDIS_URL)");
   return { state: shared, local, shared };
 }

@@ -57,7 +57,8 @@ export function bannerLines(facts: BannerFacts): string[] {
 }
 
 function listening(host: string, port: number): string {
-  if (host === '0.0.0.0' || host === '::') return `${host.includes(':') ? `[${host}]` : host}:${port} (all interfaces); clients on this machine`;
+  if (host === '0.0.0.0' || host === '::')
+    return `${host.includes(':') ? `[${host}]` : host}:${port} (all interfaces); clients on this machine`;
   const shown = host.includes(':') ? `[${host}]` : host;
   const local = host === '127.0.0.1' || host === '::1' || host === 'localhost';
   return `${shown}:${port}${local ? ' (this machine only)' : ''}; clients`;

@@ -88,7 +88,14 @@ async function serve(options: { config?: string; port?: string; host?: string })
   const { logger } = gateway;
   const host = options.host ?? loaded.config.server.host;
   logger.info(
-    { url: gateway.url, host, port: gateway.port, source: sourceLabel(loaded), agents: Object.keys(loaded.config.agents), defaultAgent: loaded.config.defaultAgent },
+    {
+      url: gateway.url,
+      host,
+      port: gateway.port,
+      source: sourceLabel(loaded),
+      agents: Object.keys(loaded.config.agents),
+      defaultAgent: loaded.config.defaultAgent,
+    },
     'voice-llm-gateway listening',
   );
   if (loaded.source === 'demo') logger.warn({ searched: loaded.searched }, 'no configuration found: running the built-in demo agent');
@@ -112,7 +119,9 @@ async function serve(options: { config?: string; port?: string; host?: string })
       drain: (signal) => {
         logger.info({ signal, drainTimeoutMs }, 'shutting down');
         if (process.stderr.isTTY) {
-          process.stderr.write(`Stopping: running answers get up to ${drainTimeoutMs / 1000} s to finish. Press Ctrl-C again to stop at once.\n`);
+          process.stderr.write(
+            `Stopping: running answers get up to ${drainTimeoutMs / 1000} s to finish. Press Ctrl-C again to stop at once.\n`,
+          );
         }
         stopProbe?.();
         gateway.close().then(resolve, resolve);

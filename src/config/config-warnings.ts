@@ -21,7 +21,9 @@ export function configWarnings(config: GatewayConfig): string[] {
   check('privacy.lookupKey', config.privacy.lookupKey);
   check('platforms.retell.secret', config.platforms.retell?.secret);
   if (config.platforms.twilio && config.platforms.twilio.authToken === undefined) {
-    warnings.push('platforms.twilio: no authToken, so anyone who finds the address can open a call; set it to the account\'s Auth Token to check X-Twilio-Signature');
+    warnings.push(
+      "platforms.twilio: no authToken, so anyone who finds the address can open a call; set it to the account's Auth Token to check X-Twilio-Signature",
+    );
   }
   return warnings;
 }

@@ -55,7 +55,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const warnings = configWarnings(config);
   const ignored = QUICK_START_VARIABLES.filter((name) => nonEmpty(env[name]));
   if (path && ignored.length > 0) {
-    warnings.unshift(`${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set but ignored: the config file ${path} wins over the UPSTREAM_* variables`);
+    warnings.unshift(
+      `${ignored.join(', ')} ${ignored.length > 1 ? 'are' : 'is'} set but ignored: the config file ${path} wins over the UPSTREAM_* variables`,
+    );
   }
   const loaded: LoadedConfig = { config, source, searched: cwd, warnings };
   if (path) loaded.path = path;
@@ -72,11 +74,7 @@ export function findConfigFile(options: LoadConfigOptions): string | undefined {
 }
 
 /** Resolves `${VAR}` references in a config tree and validates it; problems name their paths. */
-export function parseConfig(
-  raw: unknown,
-  env: Readonly<Record<string, string | undefined>>,
-  label: string,
-): GatewayConfig {
+export function parseConfig(raw: unknown, env: Readonly<Record<string, string | undefined>>, label: string): GatewayConfig {
   const problems: InterpolationProblem[] = [];
   const interpolated = interpolateEnv(raw, env, problems);
   if (problems.length > 0) throw new ConfigError(label, describeInterpolationProblems(problems));
@@ -95,7 +93,10 @@ export function readYaml(path: string): unknown {
   }
   const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
-    throw new ConfigError(path, document.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+    throw new ConfigError(
+      path,
+      document.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`),
+    );
   }
   return document.toJS();
 }
@@ -131,7 +132,11 @@ function applyServerOverrides(tree: unknown, env: Readonly<Record<string, string
   if (typeof server === 'object' && server !== null && !Array.isArray(server)) {
     const overrides = server as Record<string, unknown>;
     const keys = nonEmpty(env.GATEWAY_API_KEYS);
-    if (keys) overrides.apiKeys = keys.split(',').map((k) => k.trim()).filter((k) => k !== '');
+    if (keys)
+      overrides.apiKeys = keys
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k !== '');
     const port = nonEmpty(env.PORT);
     if (port) overrides.port = /^\d+$/.test(port) ? Number(port) : port;
   }

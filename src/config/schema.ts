@@ -16,7 +16,11 @@ export const serverConfigSchema = z.strictObject({
     .regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'must be empty or look like "/llm" (no trailing slash)')
     .default(''),
   /** Large enough for 15 base64 JPEG frames of a multimodal turn. */
-  bodyLimitBytes: z.number().int().positive().default(32 * 1024 * 1024),
+  bodyLimitBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024 * 1024),
   dataDir: nonEmpty.default('./data'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   limits: z
@@ -85,11 +89,10 @@ export const circuitBreakerSchema = z
 export const openAICompatibleProviderSchema = z.strictObject({
   type: z.literal('openai-compatible'),
   /** e.g. https://dashscope.aliyuncs.com/compatible-mode/v1 ; /chat/completions is appended. */
-  baseUrl: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-    .refine((url) => !/\/chat\/completions\/?$/.test(url), {
-      message: 'ends in /chat/completions, which the gateway appends itself: drop it (e.g. https://dashscope.aliyuncs.com/compatible-mode/v1)',
-    }),
+  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((url) => !/\/chat\/completions\/?$/.test(url), {
+    message:
+      'ends in /chat/completions, which the gateway appends itself: drop it (e.g. https://dashscope.aliyuncs.com/compatible-mode/v1)',
+  }),
   apiKey: z.string().optional(),
   /** Extra request headers (e.g. an api-key header for Azure). */
   headers: z.record(z.string(), z.string()).default({}),
@@ -125,14 +128,9 @@ export const scriptedProviderSchema = z.strictObject({
   fallback: nonEmpty.default('I heard: {{heard}}'),
 });
 
-export const providerConfigSchema = z.discriminatedUnion('type', [
-  openAICompatibleProviderSchema,
-  scriptedProviderSchema,
-]);
+export const providerConfigSchema = z.discriminatedUnion('type', [openAICompatibleProviderSchema, scriptedProviderSchema]);
 
-const agentIdSchema = z
-  .string()
-  .regex(/^[\p{L}\p{N}._:\/-]+$/u, 'agent ids may use letters and digits (any language) and . _ : / -');
+const agentIdSchema = z.string().regex(/^[\p{L}\p{N}._:/-]+$/u, 'agent ids may use letters and digits (any language) and . _ : / -');
 
 const functionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'function names use letters, digits, _ and - (at most 64)');
 
@@ -170,7 +168,10 @@ export const transferSchema = z.strictObject({
   description: z.string().optional(),
   destinations: z
     // Names in any script (人工客服): letters and digits of any language, _ and -.
-    .record(z.string().regex(/^[\p{L}\p{N}_-]+$/u, 'destination names use letters (any language), digits, _ and -'), transferDestinationSchema)
+    .record(
+      z.string().regex(/^[\p{L}\p{N}_-]+$/u, 'destination names use letters (any language), digits, _ and -'),
+      transferDestinationSchema,
+    )
     .refine((d) => Object.keys(d).length > 0, 'at least one destination is required'),
 });
 
@@ -220,10 +221,7 @@ export const agentConfigSchema = z.strictObject({
   /** Defaults for template variables the call does not provide. */
   variables: z.record(z.string(), z.string()).default({}),
   /** IANA time zone for {{now}} (e.g. Asia/Shanghai). */
-  timezone: z
-    .string()
-    .refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai or UTC')
-    .default('UTC'),
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai or UTC').default('UTC'),
   /** The language of the gateway's own words (notes, function descriptions, {{now}}, apologies, ...); auto: the caller's, each turn. */
   language: z.enum(['auto', 'zh', 'en']).default('auto'),
   /** What to do with a system message the caller sends. */
@@ -357,9 +355,17 @@ export const callsSchema = z
     /** Calls held at most; past it the idlest call without a turn in progress is forgotten. */
     maxCalls: z.number().int().positive().default(50_000),
     /** All calls together (approximate heap bytes); past it the idlest calls' memory is forgotten first. */
-    maxMemoryBytes: z.number().int().positive().default(256 * 1024 * 1024),
+    maxMemoryBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024 * 1024),
     /** One call's remembered conversation; past it its oldest messages are dropped. */
-    maxMemoryBytesPerCall: z.number().int().positive().default(256 * 1024),
+    maxMemoryBytesPerCall: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024),
     /** A turn with a lower sentenceId than the call's newest begins a new call once the call has been quiet this long. */
     newCallAfterIdleSeconds: z.number().positive().default(10),
   })
@@ -395,7 +401,9 @@ export const retellPlatformSchema = z.strictObject({
   /** Said as the call begins; empty: the agent waits for the caller to speak first. */
   greeting: z.string().default(''),
   /** Source addresses allowed to connect (addresses or CIDR blocks); empty: any. */
-  allowFrom: z.array(z.string().refine((entry) => addressRule(entry) !== undefined, 'must be an IP address or a CIDR block such as 100.20.5.228/32')).default([]),
+  allowFrom: z
+    .array(z.string().refine((entry) => addressRule(entry) !== undefined, 'must be an IP address or a CIDR block such as 100.20.5.228/32'))
+    .default([]),
 });
 
 /** Twilio ConversationRelay (docs/platforms/twilio.md). */
@@ -448,11 +456,14 @@ export const gatewayConfigSchema = z
         /** The operator's console at /console (signed in with an admin key). */
         enabled: z.boolean().default(true),
         /** How long a console sign-in lasts. */
-        sessionTtlMinutes: z.number().int().positive().max(7 * 24 * 60).default(480),
+        sessionTtlMinutes: z
+          .number()
+          .int()
+          .positive()
+          .max(7 * 24 * 60)
+          .default(480),
         /** Price per million tokens by provider name, for the estimated cost on the Stats page. */
-        prices: z
-          .record(z.string(), z.strictObject({ input: z.number().nonnegative(), output: z.number().nonnegative() }))
-          .default({}),
+        prices: z.record(z.string(), z.strictObject({ input: z.number().nonnegative(), output: z.number().nonnegative() })).default({}),
         currency: nonEmpty.default('USD'),
       })
       .default({ enabled: true, sessionTtlMinutes: 480, prices: {}, currency: 'USD' }),
@@ -480,7 +491,8 @@ export const gatewayConfigSchema = z
       const seen = new Map<string, string>();
       const claim = (name: string, what: string, path: PropertyKey[]) => {
         const earlier = seen.get(name);
-        if (earlier) ctx.addIssue({ code: 'custom', path: ['agents', id, ...path], message: `function name "${name}" is already used by ${earlier}` });
+        if (earlier)
+          ctx.addIssue({ code: 'custom', path: ['agents', id, ...path], message: `function name "${name}" is already used by ${earlier}` });
         else seen.set(name, what);
       };
       if (agent.endCall?.enabled) claim(agent.endCall.functionName, 'endCall', ['endCall', 'functionName']);
@@ -489,9 +501,17 @@ export const gatewayConfigSchema = z
       agent.fallbacks.forEach((fallback, index) => {
         const target = own(config.providers, fallback.provider);
         if (!target) {
-          ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'provider'], message: `unknown provider "${fallback.provider}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['agents', id, 'fallbacks', index, 'provider'],
+            message: `unknown provider "${fallback.provider}"`,
+          });
         } else if (target.type === 'openai-compatible' && !fallback.model) {
-          ctx.addIssue({ code: 'custom', path: ['agents', id, 'fallbacks', index, 'model'], message: 'an openai-compatible fallback needs "model"' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['agents', id, 'fallbacks', index, 'model'],
+            message: 'an openai-compatible fallback needs "model"',
+          });
         }
       });
       const provider = own(config.providers, agent.provider);
@@ -515,8 +535,10 @@ export const gatewayConfigSchema = z
     for (const [name, platform] of Object.entries(config.platforms)) {
       if (platform === undefined) continue;
       const agent = platform.agent ?? config.defaultAgent;
-      if (agent === undefined) ctx.addIssue({ code: 'custom', path: ['platforms', name, 'agent'], message: 'name the agent that answers (or set defaultAgent)' });
-      else if (platform.agent !== undefined && !own(config.agents, platform.agent)) ctx.addIssue({ code: 'custom', path: ['platforms', name, 'agent'], message: `unknown agent "${platform.agent}"` });
+      if (agent === undefined)
+        ctx.addIssue({ code: 'custom', path: ['platforms', name, 'agent'], message: 'name the agent that answers (or set defaultAgent)' });
+      else if (platform.agent !== undefined && !own(config.agents, platform.agent))
+        ctx.addIssue({ code: 'custom', path: ['platforms', name, 'agent'], message: `unknown agent "${platform.agent}"` });
     }
     if (config.defaultAgent !== undefined && !own(config.agents, config.defaultAgent)) {
       ctx.addIssue({

@@ -54,11 +54,6 @@ export class GatewayError extends Error {
   }
 }
 
-export function openAIErrorBody(
-  message: string,
-  type: OpenAIErrorType,
-  code: string,
-  param: string | null = null,
-): OpenAIErrorBody {
+export function openAIErrorBody(message: string, type: OpenAIErrorType, code: string, param: string | null = null): OpenAIErrorBody {
   return { error: { message, type, param, code } };
 }

@@ -21,7 +21,9 @@ export async function probeHttpTool(subject: string, tool: HttpToolConfig, timeo
     if (response.statusCode >= 500) return diagnosis('WARN', subject, `${shown} answered HEAD with HTTP ${response.statusCode}`);
     return diagnosis('PASS', subject, `${shown} is reachable (HEAD answered ${response.statusCode})`);
   } catch (error) {
-    const reason = errorCode(error) ?? (error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : redactSecrets(String(error)));
+    const reason =
+      errorCode(error) ??
+      (error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : redactSecrets(String(error)));
     return diagnosis('FAIL', subject, `${shown} is not reachable (${reason})`);
   }
 }

@@ -17,7 +17,13 @@ export async function probeRedis(state: StateConfig, redisUrl: string | undefine
   } catch {
     return diagnosis('FAIL', 'state.url', 'not a URL: expected redis://[:password@]host:port[/db] or rediss://…');
   }
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();
@@ -28,11 +34,20 @@ export async function probeRedis(state: StateConfig, redisUrl: string | undefine
     const major = Number(version.split('.')[0]);
     const facts = `Redis ${version} at ${where} answers in ${ms.toFixed(1)} ms (state.timeoutMs ${state.timeoutMs})`;
     if (Number.isFinite(major) && major < 6) return diagnosis('WARN', 'state.url', `${facts}: Redis 6 or later is needed`);
-    if (ms > state.timeoutMs / 2) return diagnosis('WARN', 'state.url', `${facts}: too slow for the budget, turns would run on local state; put Redis nearer or raise state.timeoutMs`);
+    if (ms > state.timeoutMs / 2)
+      return diagnosis(
+        'WARN',
+        'state.url',
+        `${facts}: too slow for the budget, turns would run on local state; put Redis nearer or raise state.timeoutMs`,
+      );
     return diagnosis('PASS', 'state.url', facts);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return diagnosis('FAIL', 'state.url', `Redis at ${where} does not answer (${reason}): the replicas would run degraded, each on its own call state`);
+    return diagnosis(
+      'FAIL',
+      'state.url',
+      `Redis at ${where} does not answer (${reason}): the replicas would run degraded, each on its own call state`,
+    );
   } finally {
     redis.disconnect();
   }

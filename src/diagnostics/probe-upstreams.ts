@@ -57,7 +57,11 @@ export async function probeUpstream(target: UpstreamTarget, options: ProbeOption
   if (listing.status === 401 || listing.status === 403) return [badKey(target, listing)];
   const listed = listing.status >= 200 && listing.status < 300 ? modelIds(listing.body) : undefined;
   const results: Diagnosis[] = [
-    diagnosis('PASS', subject, listed ? `reachable, the key is accepted, ${listed.length} models listed` : `reachable (GET /models answered ${listing.status})`),
+    diagnosis(
+      'PASS',
+      subject,
+      listed ? `reachable, the key is accepted, ${listed.length} models listed` : `reachable (GET /models answered ${listing.status})`,
+    ),
   ];
   for (const model of target.models) {
     if (listed?.includes(model)) {
@@ -71,16 +75,30 @@ export async function probeUpstream(target: UpstreamTarget, options: ProbeOption
 
 async function tryModel(target: UpstreamTarget, model: string, listed: string[] | undefined, options: ProbeOptions): Promise<Diagnosis> {
   const subject = `providers.${target.name} model "${model}"`;
-  const body = JSON.stringify({ ...target.config.defaultParams, model, stream: false, max_tokens: 1, messages: [{ role: 'user', content: 'ping' }] });
+  const body = JSON.stringify({
+    ...target.config.defaultParams,
+    model,
+    stream: false,
+    max_tokens: 1,
+    messages: [{ role: 'user', content: 'ping' }],
+  });
   const answer = await send(target, 'POST', chatCompletionsUrl(target.config.baseUrl, target.config.query), body, options);
   if (answer.kind === 'unreachable') return diagnosis('FAIL', subject, `a one-token request failed (${answer.reason})`);
   if (answer.status >= 200 && answer.status < 300) {
-    return diagnosis('PASS', subject, listed ? 'not in the upstream\'s model list, but a one-token request was answered' : 'a one-token request was answered');
+    return diagnosis(
+      'PASS',
+      subject,
+      listed ? "not in the upstream's model list, but a one-token request was answered" : 'a one-token request was answered',
+    );
   }
   if (answer.status === 401 || answer.status === 403) return badKey(target, answer);
   const detail = upstreamMessage(answer.body);
   const suggestion = listed ? closestName(model, listed) : undefined;
-  const hint = suggestion ? ` (did you mean "${suggestion}"?)` : listed ? ` (the upstream lists: ${listed.slice(0, 8).join(', ')}${listed.length > 8 ? ', …' : ''})` : '';
+  const hint = suggestion
+    ? ` (did you mean "${suggestion}"?)`
+    : listed
+      ? ` (the upstream lists: ${listed.slice(0, 8).join(', ')}${listed.length > 8 ? ', …' : ''})`
+      : '';
   const what =
     answer.status === 404
       ? 'unknown model, or a wrong baseUrl'
@@ -93,7 +111,11 @@ async function tryModel(target: UpstreamTarget, model: string, listed: string[] 
 function badKey(target: UpstreamTarget, answer: { status: number; body: string }): Diagnosis {
   const detail = upstreamMessage(answer.body);
   const where = target.config.apiKey ? `providers.${target.name}.apiKey` : `providers.${target.name}.apiKey (none is set)`;
-  return diagnosis('FAIL', `providers.${target.name}`, `the upstream refused the key (HTTP ${answer.status}${detail ? `: ${redactSecrets(detail)}` : ''}): check ${where}`);
+  return diagnosis(
+    'FAIL',
+    `providers.${target.name}`,
+    `the upstream refused the key (HTTP ${answer.status}${detail ? `: ${redactSecrets(detail)}` : ''}): check ${where}`,
+  );
 }
 
 function modelsUrl(config: OpenAICompatibleProviderConfig): string {
@@ -121,7 +143,13 @@ function modelIds(body: string): string[] | undefined {
 
 type Answer = { kind: 'answered'; status: number; body: string } | { kind: 'unreachable'; reason: string };
 
-async function send(target: UpstreamTarget, method: 'GET' | 'POST', url: string, body: string | undefined, options: ProbeOptions): Promise<Answer> {
+async function send(
+  target: UpstreamTarget,
+  method: 'GET' | 'POST',
+  url: string,
+  body: string | undefined,
+  options: ProbeOptions,
+): Promise<Answer> {
   const { config } = target;
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'voice-llm-gateway' };
   if (config.apiKey) headers.authorization = `Bearer ${config.apiKey}`;
@@ -130,7 +158,14 @@ async function send(target: UpstreamTarget, method: 'GET' | 'POST', url: string,
   const timeoutMs = options.timeoutMs ?? 10_000;
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
   try {
-    const response = await request(url, { method, headers, body, signal: AbortSignal.any(signals), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    const response = await request(url, {
+      method,
+      headers,
+      body,
+      signal: AbortSignal.any(signals),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
     const decoder = new TextDecoder();
     let text = '';
     let size = 0;

@@ -16,7 +16,10 @@ export function appSignals(context: SignalContext): CallSignalForm {
       end: { name: context.endCall.hangupFunctionName, args: () => ({}) },
       transfer: {
         name: TRANSFER_FUNCTION,
-        args: (destination) => ({ callee: destination.callee, ...(destination.caller === undefined ? {} : { caller: destination.caller }) }),
+        args: (destination) => ({
+          callee: destination.callee,
+          ...(destination.caller === undefined ? {} : { caller: destination.caller }),
+        }),
       },
     },
     context,

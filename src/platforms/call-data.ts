@@ -6,7 +6,11 @@ import type { ExtendDataInput } from '../protocol/extend-data.ts';
  * the IMS workflow's own: short ids without control characters, an integer sentenceId), its own
  * fields taken out so none is relayed upstream.
  */
-export function withCallData(body: Readonly<Record<string, unknown>>, call: ExtendDataInput, drop: readonly string[] = []): Record<string, unknown> {
+export function withCallData(
+  body: Readonly<Record<string, unknown>>,
+  call: ExtendDataInput,
+  drop: readonly string[] = [],
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...body };
   for (const key of drop) delete out[key];
   const extendData: Record<string, unknown> = {};

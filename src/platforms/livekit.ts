@@ -6,5 +6,9 @@ import { appFramework } from './app-framework.ts';
  * three times with the identical body: identical requests of one call are one turn, answered once.
  */
 export const liveKitPlatform = appFramework('livekit', ({ headers, body }) =>
-  createHash('sha256').update(String(headers['x-call-id'] ?? '')).update('\n').update(JSON.stringify(body)).digest('base64url'),
+  createHash('sha256')
+    .update(String(headers['x-call-id'] ?? ''))
+    .update('\n')
+    .update(JSON.stringify(body))
+    .digest('base64url'),
 );

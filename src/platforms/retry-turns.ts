@@ -47,7 +47,7 @@ export class RetryTurns {
   open(key: string, requestSignal: AbortSignal): RetryTurn {
     this.forgetExpired();
     const known = this.turns.get(key);
-    const joinable = known !== undefined && known.replayable;
+    const joinable = known?.replayable === true;
     const turn = joinable ? known : new SharedTurn(this.options);
     if (!joinable) {
       this.turns.delete(key);
@@ -73,7 +73,8 @@ export class RetryTurns {
   private forgetExpired(): void {
     const now = Date.now();
     // A finished turn too long to replay is of no use to a retry: its memory goes at once.
-    for (const [key, turn] of this.turns) if (turn.expiresAt <= now || (turn.expiresAt !== Infinity && !turn.replayable)) this.turns.delete(key);
+    for (const [key, turn] of this.turns)
+      if (turn.expiresAt <= now || (turn.expiresAt !== Infinity && !turn.replayable)) this.turns.delete(key);
   }
 }
 

@@ -4,7 +4,6 @@ import type { StreamPart } from '../core/stream-part.ts';
 
 /** Building blocks of a signal form: what is said, and a streamed tool call that ends the turn. */
 
-
 /** A phrase said after what the turn already said, or nothing when empty. */
 export function spokenAfter(phrase: string | undefined, say: JoinPhrase): StreamPart[] {
   if (phrase === undefined || phrase === '') return [];

@@ -5,7 +5,16 @@ import type { PlatformAdapter, PlatformRequest } from './platform-adapter.ts';
 
 /** Vapi's own fields next to the OpenAI ones; in `destructured` mode the rest is the assistant's metadata. */
 const VAPI_FIELDS = ['call', 'customer', 'phoneNumber', 'metadata', 'assistant', 'metadataSendMode'];
-const OPENAI_FIELDS = new Set([...Object.keys(chatRequestSchema.shape), ...VAPI_FIELDS, 'presence_penalty', 'frequency_penalty', 'seed', 'user', 'parallel_tool_calls', 'response_format']);
+const OPENAI_FIELDS = new Set([
+  ...Object.keys(chatRequestSchema.shape),
+  ...VAPI_FIELDS,
+  'presence_penalty',
+  'frequency_penalty',
+  'seed',
+  'user',
+  'parallel_tool_calls',
+  'response_format',
+]);
 
 /**
  * Vapi's custom LLM (`model.provider: custom-llm`): `call.id` is the call, `customer.number` and
@@ -17,7 +26,8 @@ export const vapiPlatform: PlatformAdapter = {
   name: 'vapi',
   prefix: '/vapi',
   acceptsDoubledPath: true,
-  detect: ({ body }) => isRecord(body.call) && typeof body.call.id === 'string' && (isRecord(body.customer) || typeof body.call.orgId === 'string'),
+  detect: ({ body }) =>
+    isRecord(body.call) && typeof body.call.id === 'string' && (isRecord(body.customer) || typeof body.call.orgId === 'string'),
   toChatBody: ({ body }: PlatformRequest) => {
     const customer = idField(body.customer, 'number');
     const line = idField(body.phoneNumber, 'number');

@@ -45,16 +45,16 @@ export const chatRequestSchema = z.looseObject({
   model: z.string().min(1, 'must name a model').max(MAX_MODEL_CHARS, `must be at most ${MAX_MODEL_CHARS} characters`),
   messages: z.array(messageSchema).min(1, 'must hold at least one message'),
   stream: z.boolean().optional(),
-  stream_options: z
-    .looseObject({ include_usage: z.boolean().optional() })
-    .nullable()
-    .optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
   extendData: extendDataSchema.nullable().optional(),
   temperature: z.number().nullable().optional(),
   top_p: z.number().nullable().optional(),
   max_tokens: z.number().int().positive().nullable().optional(),
   max_completion_tokens: z.number().int().positive().nullable().optional(),
-  stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+  stop: z
+    .union([z.string(), z.array(z.string())])
+    .nullable()
+    .optional(),
   tools: z
     .array(
       z.looseObject({
@@ -64,7 +64,10 @@ export const chatRequestSchema = z.looseObject({
     )
     .nullable()
     .optional(),
-  tool_choice: z.union([z.string(), z.looseObject({})]).nullable().optional(),
+  tool_choice: z
+    .union([z.string(), z.looseObject({})])
+    .nullable()
+    .optional(),
   n: z.number().int().nullable().optional(),
 });
 
@@ -170,4 +173,3 @@ function describeUnion(issue: z.core.$ZodIssue, param: string): string {
   if (param.endsWith('sentenceId')) return SENTENCE_ID_RULE;
   return issue.message;
 }
-

@@ -23,16 +23,14 @@ const idText = z
 
 const idString = z.union([z.string(), z.number().transform(String)], { error: 'must be a string or a number' }).pipe(idText);
 
-const sentenceId = z
-  .union([z.number(), z.string()], { error: SENTENCE_ID_RULE })
-  .transform((value, ctx) => {
-    const parsed = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(parsed) || parsed < 0) {
-      ctx.addIssue({ code: 'custom', message: SENTENCE_ID_RULE });
-      return z.NEVER;
-    }
-    return parsed + 0; // -0 becomes 0
-  });
+const sentenceId = z.union([z.number(), z.string()], { error: SENTENCE_ID_RULE }).transform((value, ctx) => {
+  const parsed = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < 0) {
+    ctx.addIssue({ code: 'custom', message: SENTENCE_ID_RULE });
+    return z.NEVER;
+  }
+  return parsed + 0; // -0 becomes 0
+});
 
 export const extendDataSchema = z.looseObject({
   instanceId: idString.optional(),

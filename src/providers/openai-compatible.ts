@@ -11,12 +11,7 @@ import type { OpenAICompatibleProviderConfig } from '../config/schema.ts';
 import type { Provider, ProviderCapabilities, ProviderRequest } from './provider.ts';
 import { serializeRequestBody } from './request-body.ts';
 import type { FinishReason, PartStream, StreamPart } from '../core/stream-part.ts';
-import {
-  errorFromConnectionFailure,
-  errorFromStreamErrorObject,
-  errorFromUpstreamResponse,
-  streamBrokenError,
-} from './upstream-errors.ts';
+import { errorFromConnectionFailure, errorFromStreamErrorObject, errorFromUpstreamResponse, streamBrokenError } from './upstream-errors.ts';
 import { GatewayError } from '../core/gateway-error.ts';
 
 /** At most this much of an error response body is read. */

@@ -2,7 +2,7 @@ import Mustache from 'mustache';
 import type { ScriptedProviderConfig } from '../config/schema.ts';
 import { lastUserText, messageText, type ChatMessage } from '../protocol/chat-types.ts';
 import { joinWords } from '../text/word-space.ts';
-import type { FinishReason, StreamPart, TokenUsage } from '../core/stream-part.ts';
+import type { StreamPart, TokenUsage } from '../core/stream-part.ts';
 import type { Provider, ProviderCapabilities, ProviderRequest } from './provider.ts';
 
 /**
@@ -60,10 +60,7 @@ export class ScriptedProvider implements Provider {
     try {
       Mustache.parse(this.#fallback);
     } catch (error) {
-      throw new Error(
-        `scripted provider "${name}": fallback is not a valid Mustache template: ${errorMessage(error)}`,
-        { cause: error },
-      );
+      throw new Error(`scripted provider "${name}": fallback is not a valid Mustache template: ${errorMessage(error)}`, { cause: error });
     }
   }
 
@@ -110,11 +107,7 @@ export class ScriptedProvider implements Provider {
   }
 }
 
-function compileRule(
-  provider: string,
-  rule: ScriptedProviderConfig['rules'][number],
-  index: number,
-): CompiledRule {
+function compileRule(provider: string, rule: ScriptedProviderConfig['rules'][number], index: number): CompiledRule {
   const where = `scripted provider "${provider}": rules[${index}]`;
   const common = { index, reply: rule.reply, endCall: rule.endCall };
   if (rule.pattern !== undefined) {
@@ -122,10 +115,9 @@ function compileRule(
     try {
       test = new RegExp(rule.pattern, 'iu');
     } catch (error) {
-      throw new Error(
-        `${where}.pattern ${JSON.stringify(rule.pattern)} is not a valid regular expression: ${errorMessage(error)}`,
-        { cause: error },
-      );
+      throw new Error(`${where}.pattern ${JSON.stringify(rule.pattern)} is not a valid regular expression: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
     return { ...common, normalize: false, test };
   }

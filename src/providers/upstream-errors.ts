@@ -33,9 +33,7 @@ function describe(providerName: string | undefined): string {
 
 /** Replaces things that look like credentials (Bearer tokens, sk-... keys) with a placeholder. */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi, '$1 [redacted]')
-    .replace(/\bsk-[A-Za-z0-9_*-]{8,}/g, 'sk-[redacted]');
+  return text.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi, '$1 [redacted]').replace(/\bsk-[A-Za-z0-9_*-]{8,}/g, 'sk-[redacted]');
 }
 
 function truncate(text: string, max: number): string {
@@ -120,12 +118,7 @@ export function upstreamMessage(bodyText: string): string | undefined {
 }
 
 /** Maps a non-2xx upstream response to a GatewayError. `bodyText` is at most a few KiB of its body. */
-export function errorFromUpstreamResponse(
-  status: number,
-  headers: UpstreamHeaders,
-  bodyText: string,
-  providerName?: string,
-): GatewayError {
+export function errorFromUpstreamResponse(status: number, headers: UpstreamHeaders, bodyText: string, providerName?: string): GatewayError {
   const who = describe(providerName);
   const detail = upstreamMessage(bodyText);
   const suffix = detail === undefined ? '' : `: ${detail}`;
@@ -149,16 +142,20 @@ export function errorFromUpstreamResponse(
   }
   // Caused by the request (bad parameters, context overflow, a body too large), not by the provider.
   if (status === 400 || status === 413 || status === 422) {
-    return new GatewayError(
-      detail === undefined ? `${who} rejected the request (HTTP ${status})` : detail,
-      { status: status === 413 ? 413 : 400, type: 'invalid_request_error', code: 'upstream_rejected_request', retryable: false },
-    );
+    return new GatewayError(detail === undefined ? `${who} rejected the request (HTTP ${status})` : detail, {
+      status: status === 413 ? 413 : 400,
+      type: 'invalid_request_error',
+      code: 'upstream_rejected_request',
+      retryable: false,
+    });
   }
   if (status === 404) {
-    return new GatewayError(
-      `${who} answered HTTP 404 (not found); check the provider's baseUrl and the agent's model${suffix}`,
-      { status: 502, type: 'upstream_error', code: 'upstream_not_found', retryable: false },
-    );
+    return new GatewayError(`${who} answered HTTP 404 (not found); check the provider's baseUrl and the agent's model${suffix}`, {
+      status: 502,
+      type: 'upstream_error',
+      code: 'upstream_not_found',
+      retryable: false,
+    });
   }
   const retryable = status === 408 || (status >= 500 && status <= 599);
   const retryAfterSeconds = retryable ? retryAfterFromHeaders(headers) : undefined;
@@ -230,8 +227,10 @@ export function streamBrokenError(detail: string, cause?: unknown, providerName?
 /** An `{"error": ...}` object sent inside an otherwise successful SSE stream. */
 export function errorFromStreamErrorObject(error: unknown, providerName?: string): GatewayError {
   const detail = messageFromErrorValue(error);
-  return new GatewayError(
-    `${describe(providerName)} reported an error mid-stream${detail === undefined ? '' : `: ${clean(detail)}`}`,
-    { status: 502, type: 'upstream_error', code: 'upstream_error', retryable: false },
-  );
+  return new GatewayError(`${describe(providerName)} reported an error mid-stream${detail === undefined ? '' : `: ${clean(detail)}`}`, {
+    status: 502,
+    type: 'upstream_error',
+    code: 'upstream_error',
+    retryable: false,
+  });
 }

@@ -116,7 +116,9 @@ export async function* streamWithFallbacks(
       return;
     }
   }
-  throw lastError ?? new GatewayError('No provider is configured for this agent.', { status: 500, type: 'server_error', code: 'no_provider' });
+  throw (
+    lastError ?? new GatewayError('No provider is configured for this agent.', { status: 500, type: 'server_error', code: 'no_provider' })
+  );
 }
 
 /** Parts the caller hears or the workflow acts on: the first one commits the provider. */

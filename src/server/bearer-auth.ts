@@ -33,7 +33,10 @@ export class BearerAuth {
     const presented = parseBearer(authorization);
     if (presented === undefined) {
       throw authorization === undefined
-        ? new UnauthorizedError('Missing API key: send "Authorization: Bearer <key>" (the API-KEY field of the workflow console).', 'missing_api_key')
+        ? new UnauthorizedError(
+            'Missing API key: send "Authorization: Bearer <key>" (the API-KEY field of the workflow console).',
+            'missing_api_key',
+          )
         : new UnauthorizedError('Malformed Authorization header: expected "Bearer <key>".', 'malformed_authorization');
     }
     const candidate = digest(presented);
@@ -69,4 +72,3 @@ function parseBearer(header: string | undefined): string | undefined {
 function digest(key: string): Buffer {
   return createHash('sha256').update(key).digest();
 }
-

@@ -59,7 +59,7 @@ const HTTP_CLIENT_ERRORS: Readonly<Record<string, HttpClientError>> = {
 
 /** What the log says to do about each kind of 401. */
 const AUTH_HINTS: Readonly<Record<UnauthorizedError['failure'], string>> = {
-  missing_api_key: 'no API key: fill in the console\'s API-KEY field with one of `server.apiKeys`',
+  missing_api_key: "no API key: fill in the console's API-KEY field with one of `server.apiKeys`",
   malformed_authorization: 'the Authorization header is not "Bearer <key>"',
   wrong_api_key: "wrong API key: the console's API-KEY must be one of `server.apiKeys`, not the model provider's key",
 };
@@ -108,10 +108,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Errors before routing (a path with broken percent-encoding) in OpenAI shape too.
     frameworkErrors: (error, _request, reply) => {
       const clientError = toClientError(error);
-      void (reply as unknown as FastifyReply)
-        .code(clientError.status)
-        .type('application/json; charset=utf-8')
-        .send(clientError.toBody());
+      void (reply as unknown as FastifyReply).code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
     },
     // Malformed HTTP (oversized headers, invalid method or framing): answer in OpenAI shape and close.
     clientErrorHandler: (error, socket) => {
@@ -156,10 +153,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       telemetry: deps.telemetry,
       refusals,
     });
-    if (sockets) registerPlatformSockets(scope, deps.config, { agents: deps.agents, calls: deps.calls, turns: deps.turns, logger: deps.logger, telemetry: deps.telemetry, refusals }, refusals);
+    if (sockets)
+      registerPlatformSockets(
+        scope,
+        deps.config,
+        { agents: deps.agents, calls: deps.calls, turns: deps.turns, logger: deps.logger, telemetry: deps.telemetry, refusals },
+        refusals,
+      );
     registerModels(scope, deps.agents, authenticate);
     registerHealth(scope, deps.readiness);
-    for (const url of ['/chat/completions', '/v1/chat/completions', ...PLATFORMS.flatMap(platformPaths)]) registerMethodNotAllowed(scope, url, ['POST']);
+    for (const url of ['/chat/completions', '/v1/chat/completions', ...PLATFORMS.flatMap(platformPaths)])
+      registerMethodNotAllowed(scope, url, ['POST']);
     for (const url of ['/models', '/v1/models', '/healthz', '/readyz']) registerMethodNotAllowed(scope, url, ['GET']);
   };
   const publicPlane = deps.plane !== 'management';
@@ -206,11 +210,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const path = request.url.split('?')[0] ?? '';
     const hint = unknownRouteHint(path);
     if (hint) refusals.refused('unknown_route', hint, { method: request.method, path: path.slice(0, 200) });
-    throw new GatewayError(`Unknown route ${request.method} ${path}. The chat endpoint is POST /v1/chat/completions${hint ? `; ${hint}` : ''}.`, {
-      status: 404,
-      type: 'invalid_request_error',
-      code: 'unknown_route',
-    });
+    throw new GatewayError(
+      `Unknown route ${request.method} ${path}. The chat endpoint is POST /v1/chat/completions${hint ? `; ${hint}` : ''}.`,
+      {
+        status: 404,
+        type: 'invalid_request_error',
+        code: 'unknown_route',
+      },
+    );
   });
 
   app.setErrorHandler(async (error, request, reply) => {

@@ -10,8 +10,7 @@ export function buildTurnRecord(
 ): TurnRecord {
   const { call } = report;
   const endedAt = options.endedAt ?? performance.now();
-  const mask = (value: string | undefined) =>
-    value === undefined ? null : options.maskPhoneNumbers ? maskPhoneNumber(value) : value;
+  const mask = (value: string | undefined) => (value === undefined ? null : options.maskPhoneNumbers ? maskPhoneNumber(value) : value);
   const cancelled =
     report.status === 'client_closed' || report.status === 'superseded' || report.status === 'shutdown'
       ? report.status

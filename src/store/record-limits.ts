@@ -26,15 +26,7 @@ export const DEFAULT_RECORD_LIMITS: Readonly<RecordLimits> = { maxTextChars: 800
 export const KEY_CHARS = 256;
 
 /** The fields whose cuts are counted (a fixed list: metric label values). */
-export type TruncatedField =
-  | 'callerText'
-  | 'answerText'
-  | 'userData'
-  | 'errorMessage'
-  | 'toolRuns'
-  | 'attempts'
-  | 'identifier'
-  | 'event';
+export type TruncatedField = 'callerText' | 'answerText' | 'userData' | 'errorMessage' | 'toolRuns' | 'attempts' | 'identifier' | 'event';
 
 export function truncationMarker(removedChars: number): string {
   return `…[truncated ${removedChars} chars]`;

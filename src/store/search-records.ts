@@ -114,8 +114,7 @@ export async function deleteCall(exec: SqlExecutor, rawInstanceId: string): Prom
 /** Turns per bucket of `bucketSeconds` in [from, to), and tokens and failures per agent and provider. */
 export async function series(exec: SqlExecutor, query: SeriesQuery): Promise<SeriesResult> {
   const bucket = Math.max(1, Math.floor(query.bucketSeconds));
-  const epoch =
-    exec.dialect === 'postgres' ? 'EXTRACT(EPOCH FROM started_at)' : `CAST(strftime('%s', started_at) AS INTEGER)`;
+  const epoch = exec.dialect === 'postgres' ? 'EXTRACT(EPOCH FROM started_at)' : `CAST(strftime('%s', started_at) AS INTEGER)`;
   const failures = `SUM(CASE WHEN outcome IN (${ERROR_OUTCOMES.map(sqlString).join(', ')}) THEN 1 ELSE 0 END)`;
   const apologies = `SUM(CASE WHEN outcome = 'apologized' THEN 1 ELSE 0 END)`;
   const params: SqlValue[] = [queryTime(query.from, 'from'), queryTime(query.to, 'to')];

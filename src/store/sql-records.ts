@@ -274,10 +274,7 @@ export async function purgeOlderThan(exec: SqlExecutor, cutoff: string): Promise
  * `outcome` matches the summary outcome or the last turn's (so 'error' finds calls that ended
  * after an error too). `synthetic` looks at the call's kind (any of its turns').
  */
-export async function listCalls(
-  exec: SqlExecutor,
-  query: CallQuery,
-): Promise<{ calls: CallSummary[]; total: number }> {
+export async function listCalls(exec: SqlExecutor, query: CallQuery): Promise<{ calls: CallSummary[]; total: number }> {
   const params: SqlValue[] = [];
   const p = (value: SqlValue) => {
     params.push(value);
@@ -290,7 +287,9 @@ export async function listCalls(
   if (from !== undefined) where.push(`last_turn_at >= ${from}`);
   if (to !== undefined) where.push(`started_at < ${to}`);
   if (from !== undefined && to !== undefined) {
-    where.push(`EXISTS (SELECT 1 FROM turns t WHERE t.instance_id = calls.instance_id AND t.started_at >= ${from} AND t.started_at < ${to})`);
+    where.push(
+      `EXISTS (SELECT 1 FROM turns t WHERE t.instance_id = calls.instance_id AND t.started_at >= ${from} AND t.started_at < ${to})`,
+    );
   }
   where.push(...syntheticCondition(query.synthetic));
   const text = textEncoder(exec.dialect);
@@ -334,15 +333,13 @@ export async function getCall(exec: SqlExecutor, rawInstanceId: string, page?: T
       params.push(Math.max(1, Math.floor(page.limit)) + 1);
       limitSql = ` LIMIT $${params.length}`;
     }
-    const turns = (await tx.all(`SELECT * FROM turns WHERE ${where.join(' AND ')} ORDER BY started_at, id${limitSql}`, params)).map(
-      (r) => decodeTurn(r, tx.dialect),
+    const turns = (await tx.all(`SELECT * FROM turns WHERE ${where.join(' AND ')} ORDER BY started_at, id${limitSql}`, params)).map((r) =>
+      decodeTurn(r, tx.dialect),
     );
     const more = page !== undefined && turns.length > Math.max(1, Math.floor(page.limit));
     if (more) turns.pop();
     const last = turns.at(-1);
-    const events = await tx.all('SELECT * FROM call_events WHERE instance_id = $1 ORDER BY received_at, event_key', [
-      instanceId,
-    ]);
+    const events = await tx.all('SELECT * FROM call_events WHERE instance_id = $1 ORDER BY received_at, event_key', [instanceId]);
     return {
       ...decodeCall(row),
       turnRecords: turns,
@@ -470,10 +467,7 @@ async function windowPercentiles(
   where: readonly string[],
   params: readonly SqlValue[],
 ): Promise<Map<string, (number | null)[]>> {
-  const ranks = PERCENTILES.flatMap((p) => [
-    `CAST(${p} * (n - 1) AS INTEGER)`,
-    `CAST(${p} * (n - 1) AS INTEGER) + 1`,
-  ]).join(', ');
+  const ranks = PERCENTILES.flatMap((p) => [`CAST(${p} * (n - 1) AS INTEGER)`, `CAST(${p} * (n - 1) AS INTEGER) + 1`]).join(', ');
   const rows = await tx.all(
     `SELECT agent, provider, i, n, ttft_ms FROM (
        SELECT agent, provider, ttft_ms,

@@ -8,12 +8,7 @@
 
 import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type {
-  SqliteWorkerCommand,
-  SqliteWorkerData,
-  SqliteWorkerRequest,
-  SqliteWorkerResponse,
-} from './sqlite-worker.ts';
+import type { SqliteWorkerCommand, SqliteWorkerData, SqliteWorkerRequest, SqliteWorkerResponse } from './sqlite-worker.ts';
 import {
   createBatchedStore,
   errorSummary,

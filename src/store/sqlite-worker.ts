@@ -54,9 +54,7 @@ export interface SqliteWorkerError {
   errcode?: number;
 }
 
-export type SqliteWorkerResponse =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: SqliteWorkerError };
+export type SqliteWorkerResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: SqliteWorkerError };
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-worker.ts runs only as a worker thread (see sqlite-store.ts)');

@@ -3,14 +3,7 @@
  * turn ends (off the streaming path) and handed to the record store.
  */
 
-export type TurnOutcome =
-  | 'ok'
-  | 'apologized'
-  | 'error'
-  | 'client_closed'
-  | 'superseded'
-  | 'shutdown'
-  | 'upstream_broken';
+export type TurnOutcome = 'ok' | 'apologized' | 'error' | 'client_closed' | 'superseded' | 'shutdown' | 'upstream_broken';
 
 export interface ProviderAttemptRecord {
   provider: string;

@@ -76,7 +76,14 @@ export interface CallMemorySource {
 
 /** What shared call state exposes (RedisCallState fits): state.store redis only. */
 /** The extendData fields checked at the edge, the only values the rejection counter takes. */
-const EXTEND_DATA_FIELDS: ReadonlySet<string> = new Set(['instanceId', 'channelId', 'sentenceId', 'callerNumber', 'calleeNumber', 'userData']);
+const EXTEND_DATA_FIELDS: ReadonlySet<string> = new Set([
+  'instanceId',
+  'channelId',
+  'sentenceId',
+  'callerNumber',
+  'calleeNumber',
+  'userData',
+]);
 
 export interface GatewayMetricsOptions {
   /** Append Node process metrics (shared by the process) to every scrape. Default true. */
@@ -151,7 +158,7 @@ export class GatewayMetrics {
     });
     this.#overhead = new Histogram({
       name: 'vlg_gateway_overhead_seconds',
-      help: "Time a turn spent in the gateway itself: its duration minus waiting on upstreams and tools.",
+      help: 'Time a turn spent in the gateway itself: its duration minus waiting on upstreams and tools.',
       buckets: [...OVERHEAD_BUCKETS],
       registers,
     });
@@ -243,7 +250,7 @@ export class GatewayMetrics {
     });
     new Counter({
       name: 'vlg_call_evictions_total',
-      help: 'Calls forgotten, by reason: idle, memory_limit (the idlest, to stay within calls.maxMemoryBytes), call_limit, new_call (replaced by a new call under the same id), ended (the platform\'s callback said the call ended).',
+      help: "Calls forgotten, by reason: idle, memory_limit (the idlest, to stay within calls.maxMemoryBytes), call_limit, new_call (replaced by a new call under the same id), ended (the platform's callback said the call ended).",
       labelNames: ['reason'],
       registers,
       collect() {
@@ -263,7 +270,7 @@ export class GatewayMetrics {
     });
     new Counter({
       name: 'vlg_shared_state_fallbacks_total',
-      help: 'Shared call state operations done on the replica\'s own state instead (Redis failed, was late or was down), by operation: admit, release, begin, end, end_call.',
+      help: "Shared call state operations done on the replica's own state instead (Redis failed, was late or was down), by operation: admit, release, begin, end, end_call.",
       labelNames: ['operation'],
       registers,
       collect() {
@@ -372,7 +379,11 @@ export class GatewayMetrics {
 
   /** `command` and `action` come from fixed sets (see ModelCommandEvent). */
   countModelCommand(agent: string, command: string, action: string): void {
-    this.#modelCommands.inc({ agent: this.#agents.value(agent), command: this.#reasons.value(command), action: this.#reasons.value(action) });
+    this.#modelCommands.inc({
+      agent: this.#agents.value(agent),
+      command: this.#reasons.value(command),
+      action: this.#reasons.value(action),
+    });
   }
 
   countTurn(agent: string, provider: string, outcome: TurnStatus): void {

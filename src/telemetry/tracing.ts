@@ -194,7 +194,12 @@ class OtelTurnSpan implements TurnSpan {
   recordTool(name: string, ms: number, ok: boolean, error?: string): void {
     const now = performance.now();
     const span = this.#startTool(name, now - Math.max(0, ms));
-    finish(span, ok ? 'ok' : (error ?? 'error'), ok ? undefined : { code: error ?? 'error', message: `tool ${name} failed: ${error ?? 'error'}` }, now);
+    finish(
+      span,
+      ok ? 'ok' : (error ?? 'error'),
+      ok ? undefined : { code: error ?? 'error', message: `tool ${name} failed: ${error ?? 'error'}` },
+      now,
+    );
   }
 
   firstToken(): void {
@@ -350,7 +355,13 @@ function protobufExporter(config: ExporterConfig): SpanExporter {
   };
   const http = require('@opentelemetry/otlp-exporter-base/node-http') as {
     convertLegacyHttpOptions(config: ExporterConfig, signal: string, path: string, headers: Record<string, string>): unknown;
-    createOtlpHttpExportDelegate(options: unknown, serializer: unknown, componentType: string, metricsHelper: unknown, meterProvider: undefined): unknown;
+    createOtlpHttpExportDelegate(
+      options: unknown,
+      serializer: unknown,
+      componentType: string,
+      metricsHelper: unknown,
+      meterProvider: undefined,
+    ): unknown;
   };
   const transformer = require('@opentelemetry/otlp-transformer') as {
     ProtobufTraceSerializer: unknown;

@@ -134,8 +134,12 @@ export class TurnReport {
         this.attempts.length > 1 || this.attempts[0]?.outcome !== 'committed'
           ? this.attempts.map((a) => `${a.provider}:${a.outcome}${a.error ? `(${a.error.code})` : ''}`).join(' ')
           : undefined,
-      tools: this.toolRuns.length > 0 ? this.toolRuns.map((run) => `${run.call.tool.name}:${run.result.ok ? 'ok' : run.result.error}`).join(' ') : undefined,
-      modelCommands: this.modelCommands.length > 0 ? this.modelCommands.map((event) => `${event.command}:${event.action}`).join(' ') : undefined,
+      tools:
+        this.toolRuns.length > 0
+          ? this.toolRuns.map((run) => `${run.call.tool.name}:${run.result.ok ? 'ok' : run.result.error}`).join(' ')
+          : undefined,
+      modelCommands:
+        this.modelCommands.length > 0 ? this.modelCommands.map((event) => `${event.command}:${event.action}`).join(' ') : undefined,
     };
   }
 }

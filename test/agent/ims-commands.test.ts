@@ -4,7 +4,10 @@ import { hangupCommand, transferCommand } from '../../src/agent/call-control/ims
 
 describe('IMS text commands', () => {
   it('escapes attribute values so no quote or bracket can break the command', () => {
-    assert.equal(hangupCommand(`Bye "friend" <3 & 'ciao'`), '<imsagent_hangup endword="Bye &quot;friend&quot; &lt;3 &amp; &apos;ciao&apos;"/>');
+    assert.equal(
+      hangupCommand(`Bye "friend" <3 & 'ciao'`),
+      '<imsagent_hangup endword="Bye &quot;friend&quot; &lt;3 &amp; &apos;ciao&apos;"/>',
+    );
   });
   it('writes only the transfer attributes that are set, in the documented names', () => {
     assert.equal(transferCommand({ callee: '10086' }), '<imsagent_transfer_call callee="10086"/>');

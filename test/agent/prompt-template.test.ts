@@ -7,29 +7,57 @@ import { growthRatio } from '../../tools/testing/growth.ts';
 const at = new Date('2026-11-25T16:30:00Z');
 
 describe('prompt templates', () => {
-  it('fills call fields, nested userData, query and the time in the agent\'s zone', () => {
+  it("fills call fields, nested userData, query and the time in the agent's zone", () => {
     const view = buildTemplateView(
-      { instanceId: 'i', channelId: 'c', sentenceId: 3, callerNumber: '138', userData: { customer: { name: 'Wang', tier: 'gold' } }, userDataRaw: '', userDataInvalid: false },
+      {
+        instanceId: 'i',
+        channelId: 'c',
+        sentenceId: 3,
+        callerNumber: '138',
+        userData: { customer: { name: 'Wang', tier: 'gold' } },
+        userDataRaw: '',
+        userDataInvalid: false,
+      },
       { task_id: 't1' },
       {},
       'Asia/Shanghai',
       'en',
       at,
     );
-    const out = renderTemplate('{{callerNumber}}|{{calleeNumber}}|{{userData.customer.name}}|{{userData.customer.tier}}|{{query.task_id}}|{{sentenceId}}|{{now}}', view);
+    const out = renderTemplate(
+      '{{callerNumber}}|{{calleeNumber}}|{{userData.customer.name}}|{{userData.customer.tier}}|{{query.task_id}}|{{sentenceId}}|{{now}}',
+      view,
+    );
     assert.equal(out, '138||Wang|gold|t1|3|2026-11-26 00:30, Thursday (Asia/Shanghai)');
   });
 
   it('renders missing variables empty or with their declared defaults, never as braces, and never escapes', () => {
-    const view = buildTemplateView({ userDataRaw: 'not json', userDataInvalid: true }, {}, { callerNumber: 'unknown', 'userData.name': 'there' }, 'UTC', 'en', at);
-    assert.equal(renderTemplate('[{{callerNumber}}] [{{userData.name}}] [{{missing}}] [{{query.x}}] [{{userDataRaw}}]', view), '[unknown] [there] [] [] [not json]');
+    const view = buildTemplateView(
+      { userDataRaw: 'not json', userDataInvalid: true },
+      {},
+      { callerNumber: 'unknown', 'userData.name': 'there' },
+      'UTC',
+      'en',
+      at,
+    );
+    assert.equal(
+      renderTemplate('[{{callerNumber}}] [{{userData.name}}] [{{missing}}] [{{query.x}}] [{{userDataRaw}}]', view),
+      '[unknown] [there] [] [] [not json]',
+    );
     const quoted = buildTemplateView({ userData: { note: '<b> & "q"' }, userDataInvalid: false }, {}, {}, 'UTC', 'en', at);
     assert.equal(renderTemplate('{{userData.note}}', quoted), '<b> & "q"');
   });
 
-  it('keeps the call\'s own values over defaults and does not mutate the parsed userData', () => {
+  it("keeps the call's own values over defaults and does not mutate the parsed userData", () => {
     const userData = { name: 'Li' };
-    const view = buildTemplateView({ userData, userDataInvalid: false }, {}, { 'userData.name': 'there', 'userData.city': 'Hangzhou' }, 'UTC', 'en', at);
+    const view = buildTemplateView(
+      { userData, userDataInvalid: false },
+      {},
+      { 'userData.name': 'there', 'userData.city': 'Hangzhou' },
+      'UTC',
+      'en',
+      at,
+    );
     assert.equal(renderTemplate('{{userData.name}} {{userData.city}}', view), 'Li Hangzhou');
     assert.deepEqual(userData, { name: 'Li' });
   });

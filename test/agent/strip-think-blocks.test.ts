@@ -38,7 +38,10 @@ describe('stripThinkBlocks', () => {
       const out = await run([text(whole.slice(0, cut)), text(whole.slice(cut)), { type: 'finish', reason: 'stop' }]);
       assert.equal(joined(out, 'reasoning'), 'a b', `reasoning, cut at ${cut}`);
       assert.equal(joined(out, 'text'), 'Hello', `text, cut at ${cut}`);
-      assert.ok(out.every((p) => !(p.type === 'text' || p.type === 'reasoning') || p.text !== ''), `no empty parts, cut at ${cut}`);
+      assert.ok(
+        out.every((p) => !(p.type === 'text' || p.type === 'reasoning') || p.text !== ''),
+        `no empty parts, cut at ${cut}`,
+      );
       assert.deepEqual(out.at(-1), { type: 'finish', reason: 'stop' });
       // The answer never carries a tag fragment.
       assert.doesNotMatch(joined(out, 'text'), /[<>]/);
@@ -136,7 +139,10 @@ describe('stripThinkBlocks', () => {
 
   it('unopened: reasoning cut off by max_tokens is never spoken', async () => {
     const out = await run([text('Let me think about'), { type: 'finish', reason: 'length' }], 'unopened');
-    assert.deepEqual(out, [{ type: 'reasoning', text: 'Let me think about' }, { type: 'finish', reason: 'length' }]);
+    assert.deepEqual(out, [
+      { type: 'reasoning', text: 'Let me think about' },
+      { type: 'finish', reason: 'length' },
+    ]);
   });
 
   it('unopened: no hold when the server sends reasoning apart or the text opens its own block', async () => {
@@ -167,7 +173,23 @@ describe('stripThinkBlocks', () => {
   });
 
   it('gives the same output for any chunking, in both modes (property)', async () => {
-    const tokens = ['a', ' ', '\n', '<', '>', '/', 'think', 'THINKING', '<think>', '</think>', '< /reasoning >', '<thi', 'nk>', '你好', '.'];
+    const tokens = [
+      'a',
+      ' ',
+      '\n',
+      '<',
+      '>',
+      '/',
+      'think',
+      'THINKING',
+      '<think>',
+      '</think>',
+      '< /reasoning >',
+      '<thi',
+      'nk>',
+      '你好',
+      '.',
+    ];
     const outcome = (parts: StreamPart[]) => [joined(parts, 'text'), joined(parts, 'reasoning')];
     await fc.assert(
       fc.asyncProperty(

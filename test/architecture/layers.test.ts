@@ -31,7 +31,12 @@ function importEdges(folder: string): Edge[] {
     for (const match of text.matchAll(IMPORT)) {
       const specifier = match[1] ?? match[2] ?? match[3]!;
       if (!specifier.startsWith('.')) continue;
-      edges.push({ from: file, to: relative(ROOT, resolve(ROOT, dirname(file), specifier)).split(sep).join('/') });
+      edges.push({
+        from: file,
+        to: relative(ROOT, resolve(ROOT, dirname(file), specifier))
+          .split(sep)
+          .join('/'),
+      });
     }
   }
   return edges;
@@ -125,7 +130,10 @@ describe('architecture', () => {
   // The shared vocabulary (stream parts, chat types, the error type) sits below every layer.
   it('src/core/ imports nothing but Node.js built-ins', () => {
     const imports = srcEdges.filter((edge) => edge.from.startsWith('src/core/') && !edge.to.startsWith('src/core/'));
-    assert.deepEqual(imports.map((edge) => `${edge.from} imports ${edge.to}`), []);
+    assert.deepEqual(
+      imports.map((edge) => `${edge.from} imports ${edge.to}`),
+      [],
+    );
     const packages = sourceFiles('src/core').filter((file) => /\bfrom\s*['"](?!\.|node:)/.test(readFileSync(join(ROOT, file), 'utf8')));
     assert.deepEqual(packages, [], 'src/core/ uses no package');
   });

@@ -318,7 +318,7 @@ describe('AdmissionControl.waitForIdle', () => {
     const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
     const before = timers();
     const waiting = ac.waitForIdle(60_000);
-    assert.equal(timers(), before, 'the timer is unref\'d');
+    assert.equal(timers(), before, "the timer is unref'd");
     ticket.release();
     assert.equal(await waiting, true);
   });

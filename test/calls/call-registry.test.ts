@@ -10,7 +10,10 @@ import type { ChatMessage } from '../../src/core/chat-types.ts';
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 
 /** A turn of call `id` that remembers (memory.mode full) unless told otherwise. */
-function start(id: string | undefined, options: Partial<TurnStart> & { says?: string[] } = {}): TurnStart & { controller: AbortController } {
+function start(
+  id: string | undefined,
+  options: Partial<TurnStart> & { says?: string[] } = {},
+): TurnStart & { controller: AbortController } {
   const { says = ['hello'], ...rest } = options;
   return {
     id,
@@ -82,7 +85,11 @@ describe('CallRegistry', () => {
     assert.equal(cancellationKind(stale.controller.signal.reason), 'superseded', 'the stale one is cancelled at once');
     const retry = start('c', { sentenceId: 5 });
     calls.beginTurn(retry);
-    assert.equal(cancellationKind(newer.controller.signal.reason), 'superseded', 'the same question asked again replaces the answer in progress');
+    assert.equal(
+      cancellationKind(newer.controller.signal.reason),
+      'superseded',
+      'the same question asked again replaces the answer in progress',
+    );
   });
 
   it('an ended turn is not cancelled later; a request with no call id is not tracked', () => {
@@ -135,7 +142,10 @@ describe('CallRegistry', () => {
         assert.equal(calls.beginTurn(start('chan', { sentenceId: 3 })), undefined, 'late while the call was busy a moment ago');
       }
       mock.timers.tick(1000);
-      assert.ok(calls.beginTurn(start('chan', { sentenceId: 3 })), 'answered ten seconds after the last turn taken, however many were dropped');
+      assert.ok(
+        calls.beginTurn(start('chan', { sentenceId: 3 })),
+        'answered ten seconds after the last turn taken, however many were dropped',
+      );
     });
 
     it('a sentenceId restarting at 1 with a conversation the call did not begin with is a new call at once, even mid-turn', () => {
@@ -164,7 +174,10 @@ describe('CallRegistry', () => {
       calls.beginTurn(start('chan', { sentenceId: 1, says: ['b'] }))!.remember([user('b')], 'for b');
       old.remember([user('a')], 'for a');
       old.end();
-      assert.deepEqual(calls.get('chan')!.transcript.map((m) => m.content), ['b', 'for b']);
+      assert.deepEqual(
+        calls.get('chan')!.transcript.map((m) => m.content),
+        ['b', 'for b'],
+      );
     });
   });
 
@@ -173,7 +186,10 @@ describe('CallRegistry', () => {
       calls = registry();
       const turn = calls.beginTurn(start('w', { keepTranscript: false }))!;
       const before = calls.memoryBytes;
-      turn.remember(Array.from({ length: 50 }, (_, i) => user(`message ${i} `.repeat(100))), 'answer');
+      turn.remember(
+        Array.from({ length: 50 }, (_, i) => user(`message ${i} `.repeat(100))),
+        'answer',
+      );
       assert.deepEqual(calls.get('w')!.transcript, []);
       assert.equal(calls.memoryBytes, before, 'only the entry itself is held');
       assert.ok(before < 2000);
@@ -224,7 +240,10 @@ describe('CallRegistry', () => {
       calls.beginTurn(start('busy'));
       calls.beginTurn(start('idle'))!.end();
       calls.beginTurn(start('new'));
-      assert.deepEqual([calls.get('busy') !== undefined, calls.get('idle') !== undefined, calls.get('new') !== undefined], [true, false, true]);
+      assert.deepEqual(
+        [calls.get('busy') !== undefined, calls.get('idle') !== undefined, calls.get('new') !== undefined],
+        [true, false, true],
+      );
       assert.equal(calls.evictions.call_limit, 1);
     });
 

@@ -52,7 +52,13 @@ describe('the shared-state Lua scripts, on a real Redis', { skip }, () => {
             for (const opening of candidates) {
               const call = freshCall();
               const now = await redisNow();
-              const fields: Record<string, string | number> = { epoch: 'e0', open: remembered.join(','), seen: now - quietMs, owner: busy ? 'replica-b|t0' : '', fail: 0 };
+              const fields: Record<string, string | number> = {
+                epoch: 'e0',
+                open: remembered.join(','),
+                seen: now - quietMs,
+                owner: busy ? 'replica-b|t0' : '',
+                fail: 0,
+              };
               if (latest !== undefined) fields.sid = latest;
               await redis.hset(call.call, fields);
               const reply = await begin(call, { sentenceId, opening });
@@ -80,7 +86,10 @@ describe('the shared-state Lua scripts, on a real Redis', { skip }, () => {
     await subscriber.subscribe(keys.cancelChannel);
     try {
       const first = await begin(call, { sentenceId: 1, replicaId: 'replica-a', turnId: 't1' });
-      assert.ok(first.place === 'same_call' && first.previousOwner === undefined && first.epoch === 't1', 'a new call, its epoch the first turn');
+      assert.ok(
+        first.place === 'same_call' && first.previousOwner === undefined && first.epoch === 't1',
+        'a new call, its epoch the first turn',
+      );
       const second = await begin(call, { sentenceId: 2, replicaId: 'replica-b', turnId: 't2' });
       assert.ok(second.place === 'same_call');
       assert.deepEqual(second.previousOwner, { replicaId: 'replica-a', turnId: 't1' });
@@ -119,7 +128,7 @@ describe('the shared-state Lua scripts, on a real Redis', { skip }, () => {
     // A new call under the same id: the old call's turn can no longer write into it.
     const fresh = await begin(call, { sentenceId: 0, opening: ['zzzz'], turnId: 't4' });
     assert.ok(fresh.place === 'new_call');
-    assert.equal(fresh.memory, undefined, 'the old call\'s memory is gone');
+    assert.equal(fresh.memory, undefined, "the old call's memory is gone");
     assert.equal(fresh.failedTurns, 0);
     assert.equal(await endScript(redis, call, { ...base, owner: owner('t3'), sentenceId: 3, memory: '["stale"]' }), false);
     assert.equal(await redis.get(call.memory), null);
@@ -129,7 +138,14 @@ describe('the shared-state Lua scripts, on a real Redis', { skip }, () => {
     const call = freshCall();
     const first = await begin(call, { turnId: 't1' });
     assert.ok(first.place !== 'late');
-    await endScript(redis, call, { epoch: first.epoch, owner: { replicaId: 'replica-a', turnId: 't1' }, sentenceId: undefined, failedTurns: undefined, memory: '["x"]', idleMs: 60_000 });
+    await endScript(redis, call, {
+      epoch: first.epoch,
+      owner: { replicaId: 'replica-a', turnId: 't1' },
+      sentenceId: undefined,
+      failedTurns: undefined,
+      memory: '["x"]',
+      idleMs: 60_000,
+    });
     assert.equal((await begin(call, { keepTranscript: false })).place, 'same_call');
     assert.equal(await redis.exists(call.memory), 0);
   });
@@ -154,8 +170,16 @@ describe('the shared-state Lua scripts, on a real Redis', { skip }, () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       await renewScript(redis, admission.streams, 'kept', 300);
     }
-    assert.equal((await admitScript(redis, admission, { ...args, leaseId: 'third' })).verdict, 'ok', 'the dead replica\'s slot freed itself');
-    assert.equal((await admitScript(redis, admission, { ...args, leaseId: 'fourth' })).verdict, 'streams', 'the renewed lease still holds its slot');
+    assert.equal(
+      (await admitScript(redis, admission, { ...args, leaseId: 'third' })).verdict,
+      'ok',
+      "the dead replica's slot freed itself",
+    );
+    assert.equal(
+      (await admitScript(redis, admission, { ...args, leaseId: 'fourth' })).verdict,
+      'streams',
+      'the renewed lease still holds its slot',
+    );
     await redis.zrem(admission.streams, 'kept');
     assert.equal((await admitScript(redis, admission, { ...args, leaseId: 'fourth' })).verdict, 'ok', 'a released slot is free at once');
   });

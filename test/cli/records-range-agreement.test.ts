@@ -55,7 +55,13 @@ async function agreement(databaseUrl: string | undefined): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vlg-range-'));
   const config = join(dir, 'config.yaml');
   writeFileSync(config, `server: { dataDir: ${JSON.stringify(join(dir, 'data'))} }\n`);
-  const store = openRecordStore({ databaseUrl, sqlitePath: join(dir, 'data', 'records.db'), queueSize: 1000, batchSize: 100, flushIntervalMs: 10 });
+  const store = openRecordStore({
+    databaseUrl,
+    sqlitePath: join(dir, 'data', 'records.db'),
+    queueSize: 1000,
+    batchSize: 100,
+    flushIntervalMs: 10,
+  });
   const app = Fastify();
   try {
     for (const record of records()) store.enqueue(record);
@@ -75,7 +81,11 @@ async function agreement(databaseUrl: string | undefined): Promise<void> {
         const error = textSink();
         const env = databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl };
         assert.equal(await runCalls(flags, { output, error, env, cwd: dir, now: () => NOW }), 0, error.text());
-        const exported = output.text().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as TurnRecord);
+        const exported = output
+          .text()
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => JSON.parse(line) as TurnRecord);
 
         const query = new URLSearchParams({ from: range.since, synthetic, limit: '500' });
         if (range.until !== undefined) query.set('to', range.until);
@@ -86,15 +96,25 @@ async function agreement(databaseUrl: string | undefined): Promise<void> {
         const exportedCalls = [...new Set(exported.flatMap((r) => (r.instanceId === null ? [] : [r.instanceId])))].sort();
         assert.deepEqual(listed.data.map((c) => c.instanceId).sort(), exportedCalls, label);
         assert.equal(listed.total, exportedCalls.length, label);
-        assert.equal(stats.data.reduce((sum, row) => sum + row.turns, 0), exported.length, label);
+        assert.equal(
+          stats.data.reduce((sum, row) => sum + row.turns, 0),
+          exported.length,
+          label,
+        );
       }
     }
     // The ranges above are not all empty or all full: the comparison means something. 'long'
     // spans this range with no turn in it; 'edge' starts exactly at its start.
     const some = await admin<{ data: CallSummary[] }>('/admin/calls?from=8h&to=2024-05-01T17:00:00Z');
-    assert.deepEqual(some.data.map((c) => c.instanceId), ['edge']);
+    assert.deepEqual(
+      some.data.map((c) => c.instanceId),
+      ['edge'],
+    );
     const middle = await admin<{ data: CallSummary[] }>('/admin/calls?from=17h&to=7h');
-    assert.deepEqual(middle.data.map((c) => c.instanceId), ['edge', 'noon', 'simulated']);
+    assert.deepEqual(
+      middle.data.map((c) => c.instanceId),
+      ['edge', 'noon', 'simulated'],
+    );
   } finally {
     await app.close();
     await store.close();

@@ -93,12 +93,18 @@ describe('voice-llm-gateway serve', () => {
     assert.match(output(), /Config: UPSTREAM_\* environment variables/);
     assert.match(output(), /default agent: qwen-plus/);
     // The startup probe runs in the background and says what is wrong with the upstream.
-    for (const deadline = Date.now() + 10_000; !/upstream probe: providers\.upstream: unreachable/.test(output()) && Date.now() < deadline; ) {
+    for (
+      const deadline = Date.now() + 10_000;
+      !/upstream probe: providers\.upstream: unreachable/.test(output()) && Date.now() < deadline;
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.match(output(), /upstream probe: providers\.upstream: unreachable at http:\/\/127\.0\.0\.1:9\/v1 \(ECONNREFUSED\)/);
     const models = await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer k2' } });
-    assert.deepEqual(((await models.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id), ['qwen-plus']);
+    assert.deepEqual(
+      ((await models.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id),
+      ['qwen-plus'],
+    );
     child.kill('SIGINT');
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);

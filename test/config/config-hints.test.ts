@@ -8,7 +8,6 @@ import { loadConfig, parseConfig } from '../../src/config/load-config.ts';
 import { closestName } from '../../src/text/did-you-mean.ts';
 import { configProblems } from '../support/config-problems.ts';
 
-
 function folderWith(yaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'vlg-hints-'));
   writeFileSync(join(dir, 'config.yaml'), yaml);
@@ -21,15 +20,27 @@ const parse = (raw: Record<string, unknown>, env: Record<string, string> = {}) =
 describe('config mistakes come with the fix', () => {
   it('says where a misplaced key belongs', () => {
     const found = configProblems(() =>
-      parse({ providers: { qwen: { ...provider, model: 'qwen-plus' } }, agents: { support: { provider: 'qwen', model: 'm', temperature: 0.7 } }, port: 9000 }),
+      parse({
+        providers: { qwen: { ...provider, model: 'qwen-plus' } },
+        agents: { support: { provider: 'qwen', model: 'm', temperature: 0.7 } },
+        port: 9000,
+      }),
     );
-    assert.ok(found.includes('agents.support: unknown key "temperature" (did you mean agents.support.params.temperature?)'), found.join('\n'));
-    assert.ok(found.some((line) => /^providers.qwen: unknown key "model" \(it belongs under agents\.<name>\.model\)/.test(line)), found.join('\n'));
+    assert.ok(
+      found.includes('agents.support: unknown key "temperature" (did you mean agents.support.params.temperature?)'),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((line) => /^providers.qwen: unknown key "model" \(it belongs under agents\.<name>\.model\)/.test(line)),
+      found.join('\n'),
+    );
     assert.ok(found.includes('(top level): unknown key "port" (it belongs under server.port)'), found.join('\n'));
   });
 
   it('suggests the spelling of a mistyped key', () => {
-    const found = configProblems(() => parse({ providers: { qwen: provider }, agents: { support: { provider: 'qwen', model: 'm', systemprompt: 'x' } } }));
+    const found = configProblems(() =>
+      parse({ providers: { qwen: provider }, agents: { support: { provider: 'qwen', model: 'm', systemprompt: 'x' } } }),
+    );
     assert.ok(found.includes('agents.support: unknown key "systemprompt" (did you mean "systemPrompt"?)'), found.join('\n'));
   });
 
@@ -45,7 +56,10 @@ agents:
 `;
     const found = configProblems(() => loadConfig({ env: {}, cwd: folderWith(yaml) }));
     assert.equal(found.length, 1, found.join('\n'));
-    assert.match(found[0]!, /^agents\.support\.transfer\.destinations\.人工客服\.callee: expected text, got the number 5712345678: quote it/);
+    assert.match(
+      found[0]!,
+      /^agents\.support\.transfer\.destinations\.人工客服\.callee: expected text, got the number 5712345678: quote it/,
+    );
     assert.match(found[0]!, /leading 0/);
   });
 
@@ -59,14 +73,21 @@ agents:
 
   it('refuses a baseUrl that already ends in /chat/completions', () => {
     const found = configProblems(() =>
-      parse({ providers: { qwen: { ...provider, baseUrl: 'https://llm.example.com/v1/chat/completions' } }, agents: { a: { provider: 'qwen', model: 'm' } } }),
+      parse({
+        providers: { qwen: { ...provider, baseUrl: 'https://llm.example.com/v1/chat/completions' } },
+        agents: { a: { provider: 'qwen', model: 'm' } },
+      }),
     );
     assert.match(found[0]!, /^providers\.qwen\.baseUrl: ends in \/chat\/completions, which the gateway appends itself: drop it/);
   });
 
   it('names every missing environment variable at once', () => {
     const found = configProblems(() =>
-      parse({ server: { apiKeys: ['${KEY_A}'] }, providers: { qwen: { ...provider, apiKey: '${KEY_B}' } }, agents: { a: { provider: 'qwen', model: '${MODEL_C}' } } }),
+      parse({
+        server: { apiKeys: ['${KEY_A}'] },
+        providers: { qwen: { ...provider, apiKey: '${KEY_B}' } },
+        agents: { a: { provider: 'qwen', model: '${MODEL_C}' } },
+      }),
     );
     assert.equal(found[0], '3 environment variables are not set: KEY_A, KEY_B, MODEL_C (set them all before starting)');
     assert.equal(found.length, 4);
@@ -90,11 +111,20 @@ agents: { a: { provider: s } }
   it('refuses template variables no call can fill, with the likely spelling', () => {
     const config = parse({
       providers: { s: { type: 'scripted' } },
-      agents: { a: { provider: 's', systemPrompt: 'Caller {{callerNumer}}, {{userData.name}}, {{query.x}}, {{shop}}, {{vip}}', variables: { shop: 'Example' } } },
+      agents: {
+        a: {
+          provider: 's',
+          systemPrompt: 'Caller {{callerNumer}}, {{userData.name}}, {{query.x}}, {{shop}}, {{vip}}',
+          variables: { shop: 'Example' },
+        },
+      },
     });
     const found = configProblems(() => new AgentRegistry(config));
     assert.equal(found.length, 2, found.join('\n'));
-    assert.match(found[0]!, /^agents\.a\.systemPrompt: unknown template variable \{\{callerNumer\}\} \(did you mean \{\{callerNumber\}\}\?\)/);
+    assert.match(
+      found[0]!,
+      /^agents\.a\.systemPrompt: unknown template variable \{\{callerNumer\}\} \(did you mean \{\{callerNumber\}\}\?\)/,
+    );
     assert.match(found[1]!, /\{\{vip\}\}: it would render empty/);
   });
 

@@ -12,7 +12,6 @@ function folderWith(yaml?: string): string {
   return dir;
 }
 
-
 const VALID = `
 server: { port: 9000, apiKeys: ["\${GATEWAY_API_KEY}"] }
 providers:
@@ -44,7 +43,9 @@ describe('loadConfig', () => {
 
   it('names an unset variable with its path; ${VAR:-default} allows it', () => {
     const found = configProblems(() => loadConfig({ env: { LLM_KEY: 'x' }, cwd: folderWith(VALID) }));
-    assert.deepEqual(found, ['server.apiKeys[0]: environment variable GATEWAY_API_KEY is not set (write ${GATEWAY_API_KEY:-} to allow it to be empty)']);
+    assert.deepEqual(found, [
+      'server.apiKeys[0]: environment variable GATEWAY_API_KEY is not set (write ${GATEWAY_API_KEY:-} to allow it to be empty)',
+    ]);
     const loaded = loadConfig({ env: { LLM_KEY: 'x' }, cwd: folderWith(VALID.replace('${GATEWAY_API_KEY}', '${GATEWAY_API_KEY:-}')) });
     assert.deepEqual(loaded.config.server.apiKeys, ['']);
   });
@@ -104,7 +105,13 @@ defaultAgent: toString
 
   it('builds a quick-start agent from UPSTREAM_* variables', () => {
     const loaded = loadConfig({
-      env: { UPSTREAM_BASE_URL: 'https://api.deepseek.com/v1', UPSTREAM_API_KEY: 'sk-1', UPSTREAM_MODEL: 'deepseek-chat', GATEWAY_API_KEYS: 'a, b', PORT: '9100' },
+      env: {
+        UPSTREAM_BASE_URL: 'https://api.deepseek.com/v1',
+        UPSTREAM_API_KEY: 'sk-1',
+        UPSTREAM_MODEL: 'deepseek-chat',
+        GATEWAY_API_KEYS: 'a, b',
+        PORT: '9100',
+      },
       cwd: folderWith(),
     });
     assert.equal(loaded.source, 'environment');

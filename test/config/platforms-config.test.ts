@@ -25,7 +25,9 @@ describe('the platforms section', () => {
   });
 
   it('takes Retell and Twilio with their defaults', () => {
-    const { platforms } = parse({ platforms: { retell: { secret: 'retell-secret-0123456789', agent: 'support' }, twilio: { agent: 'support' } } });
+    const { platforms } = parse({
+      platforms: { retell: { secret: 'retell-secret-0123456789', agent: 'support' }, twilio: { agent: 'support' } },
+    });
     assert.deepEqual(platforms.retell, { secret: 'retell-secret-0123456789', agent: 'support', greeting: '', allowFrom: [] });
     assert.deepEqual(platforms.twilio, { agent: 'support' });
   });
@@ -38,7 +40,10 @@ describe('the platforms section', () => {
 
   it('refuses a secret that cannot sit in a URL path, an allowFrom entry that is no address, a publicUrl that is no ws(s) URL', () => {
     assert.match(problems({ platforms: { retell: { secret: 'a/b', agent: 'support' } } }), /platforms\.retell\.secret/);
-    assert.match(problems({ platforms: { retell: { secret: 'retell-secret-0123456789', agent: 'support', allowFrom: ['100.20.5.0/33'] } } }), /allowFrom/);
+    assert.match(
+      problems({ platforms: { retell: { secret: 'retell-secret-0123456789', agent: 'support', allowFrom: ['100.20.5.0/33'] } } }),
+      /allowFrom/,
+    );
     assert.match(problems({ platforms: { twilio: { agent: 'support', publicUrl: 'https://voice.example.com/twilio' } } }), /publicUrl/);
   });
 

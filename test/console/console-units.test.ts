@@ -79,7 +79,10 @@ describe('LiveFeed', () => {
     assert.equal(feed.snapshot()[0]?.callerNumber, 'masked:01', 'numbers are masked as in the records');
     feed.ended(ended('call-1', 't-1', 'hangup'));
     stop();
-    assert.deepEqual(events.map((event) => event.type), ['turn', 'text', 'text', 'ended']);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['turn', 'text', 'text', 'ended'],
+    );
     const last = feed.snapshot()[0]!;
     assert.equal(last.current, null);
     assert.deepEqual(last.last, { id: 't-1', outcome: 'ok', signal: 'hangup', ttftMs: 120, answerText: 'It arrives tomorrow.' });
@@ -92,7 +95,10 @@ describe('LiveFeed', () => {
     feed.started(report('quiet', 't-2'));
     feed.ended(ended('quiet', 't-2', null));
     const now = Date.now();
-    assert.deepEqual(feed.snapshot(now + 16_000).map((call) => call.instanceId), ['quiet']);
+    assert.deepEqual(
+      feed.snapshot(now + 16_000).map((call) => call.instanceId),
+      ['quiet'],
+    );
     assert.deepEqual(feed.snapshot(now + 121_000), []);
   });
 });

@@ -56,7 +56,16 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
@@ -75,7 +84,15 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
   const courierCall = (instanceId: string, words: string, sentenceId: number) =>
     gateway.post(
       '/v1/chat/completions',
-      imsRequest('courier', words, { extendData: { instanceId, channelId: instanceId, sentenceId: String(sentenceId), callerNumber: '13800000001', calleeNumber: '4001234567' } }),
+      imsRequest('courier', words, {
+        extendData: {
+          instanceId,
+          channelId: instanceId,
+          sentenceId: String(sentenceId),
+          callerNumber: '13800000001',
+          calleeNumber: '4001234567',
+        },
+      }),
     );
 
   it('keeps the management plane off the public listener (admin.listen)', async () => {
@@ -98,7 +115,11 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
     assert.equal(await page.evaluate(() => document.cookie), '', 'the session cookie is not readable by scripts');
     assert.ok(!page.url().includes(TEST_ADMIN_KEY));
     // A request without the console's header (what another origin's form could send) is refused.
-    const forged = await fetch(`${gateway.managementUrl}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: TEST_ADMIN_KEY }) });
+    const forged = await fetch(`${gateway.managementUrl}/console/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: TEST_ADMIN_KEY }),
+    });
     assert.equal(forged.status, 403);
   });
 
@@ -122,7 +143,15 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
       const response = await fetch(`${gateway.url}/ims/callbacks`, {
         method: 'POST',
         headers: { authorization: `Bearer ${CALLBACK_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ aiAgentId: 'agent-1', instanceId: 'live-call-1', event, code: 1001, message: 'ok', timestamp: new Date().toISOString(), ...extra }),
+        body: JSON.stringify({
+          aiAgentId: 'agent-1',
+          instanceId: 'live-call-1',
+          event,
+          code: 1001,
+          message: 'ok',
+          timestamp: new Date().toISOString(),
+          ...extra,
+        }),
       });
       assert.equal(response.status, 200, await response.text());
     }
@@ -145,7 +174,13 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
     await page.getByRole('heading', { name: 'Call live-call-1' }).waitFor();
     const firstTurn = page.locator('article.turn').first();
     await firstTurn.getByText('Where is my parcel?').waitFor();
-    for (const label of ['courier retried (upstream_error)', 'courier committed', 'first upstream token', 'first byte to platform', 'answer streaming']) {
+    for (const label of [
+      'courier retried (upstream_error)',
+      'courier committed',
+      'first upstream token',
+      'first byte to platform',
+      'answer streaming',
+    ]) {
       await firstTurn.locator('.waterfall').getByText(label, { exact: false }).first().waitFor();
     }
     await page.locator('[data-event="audio_record"] audio').waitFor({ state: 'attached' });
@@ -156,7 +191,10 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
   it('draws the stats with chart.js, with tokens and an estimated cost', async () => {
     await page.getByRole('link', { name: 'Stats' }).click();
     await page.locator('#usage-table').getByRole('cell', { name: 'courier' }).first().waitFor();
-    assert.ok(await page.evaluate(() => typeof (window as unknown as { Chart?: unknown }).Chart === 'function'), 'chart.js is served by the gateway');
+    assert.ok(
+      await page.evaluate(() => typeof (window as unknown as { Chart?: unknown }).Chart === 'function'),
+      'chart.js is served by the gateway',
+    );
     assert.ok((await page.locator('canvas').count()) >= 3);
     const row = page.locator('#usage-table tr', { hasText: 'courier' }).first();
     assert.doesNotMatch((await row.textContent()) ?? '', /no price set/);
@@ -176,9 +214,17 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
     await page.getByRole('link', { name: 'See it on the record' }).waitFor();
     await shot('playground');
     await gateway.records!.flush();
-    const turns = await fetch(`${gateway.managementUrl}/admin/turns?synthetic=console`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+    const turns = await fetch(`${gateway.managementUrl}/admin/turns?synthetic=console`, {
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+    });
     const body = (await turns.json()) as { data: Array<{ instanceId: string; signal: string | null }> };
-    assert.deepEqual(body.data.map((t) => [t.instanceId, t.signal]), [[instanceId, 'hangup'], [instanceId, null]]);
+    assert.deepEqual(
+      body.data.map((t) => [t.instanceId, t.signal]),
+      [
+        [instanceId, 'hangup'],
+        [instanceId, null],
+      ],
+    );
   });
 
   it('barges in on a streaming answer in the playground: the answer is cut where the caller cut in', async () => {
@@ -195,7 +241,9 @@ describe('the console in a browser', { skip, timeout: 120_000 }, () => {
     let outcome: string | undefined;
     for (let tries = 0; tries < 50 && outcome === undefined; tries++) {
       await gateway.records!.flush();
-      const turns = await fetch(`${gateway.managementUrl}/admin/turns?agent=courier&synthetic=console`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+      const turns = await fetch(`${gateway.managementUrl}/admin/turns?agent=courier&synthetic=console`, {
+        headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      });
       outcome = ((await turns.json()) as { data: Array<{ outcome: string }> }).data[0]?.outcome;
       if (outcome === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
     }

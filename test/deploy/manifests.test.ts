@@ -157,7 +157,8 @@ describe('deployment files', () => {
     });
 
     it('probes: readiness on /readyz and liveness on /healthz, on the container port the gateway listens on', () => {
-      const portOf = (port: unknown): number => (typeof port === 'number' ? port : Number(ports.find((p) => p.name === port)?.containerPort));
+      const portOf = (port: unknown): number =>
+        typeof port === 'number' ? port : Number(ports.find((p) => p.name === port)?.containerPort);
       const readiness = tree(container, 'readinessProbe', 'httpGet');
       const liveness = tree(container, 'livenessProbe', 'httpGet');
       assert.equal(readiness.path, '/readyz');
@@ -174,14 +175,21 @@ describe('deployment files', () => {
       assert.deepEqual(isTree(preStop.exec) ? list(preStop, 'exec', 'command')[0] : 'sleep', 'sleep');
       assert.ok(sleep > 0, 'preStop sleeps');
       const drainSeconds = loadDeployedConfig(configText, secretEnv).config.server.drainTimeoutMs / 1000;
-      assert.ok(Number(pod.terminationGracePeriodSeconds) > sleep + drainSeconds, `${String(pod.terminationGracePeriodSeconds)} s > ${sleep} s + ${drainSeconds} s`);
+      assert.ok(
+        Number(pod.terminationGracePeriodSeconds) > sleep + drainSeconds,
+        `${String(pod.terminationGracePeriodSeconds)} s > ${sleep} s + ${drainSeconds} s`,
+      );
     });
 
     it('the config comes from the ConfigMap, the keys from the Secret, and the config validates', () => {
-      const configVolume = list(pod, 'volumes').map((v) => tree(v)).find((v) => isTree(v.configMap));
+      const configVolume = list(pod, 'volumes')
+        .map((v) => tree(v))
+        .find((v) => isTree(v.configMap));
       assert.ok(configVolume, 'a ConfigMap volume');
       assert.equal(tree(configVolume, 'configMap').name, tree(configMap, 'metadata').name);
-      const mount = list(container, 'volumeMounts').map((m) => tree(m)).find((m) => m.name === configVolume.name);
+      const mount = list(container, 'volumeMounts')
+        .map((m) => tree(m))
+        .find((m) => m.name === configVolume.name);
       const env = list(container, 'env').map((e) => tree(e));
       assert.equal(env.find((e) => e.name === 'GATEWAY_CONFIG')?.value, `${String(mount?.mountPath)}/config.yaml`);
       assert.equal(tree(list(container, 'envFrom')[0], 'secretRef').name, tree(secret, 'metadata').name);
@@ -194,8 +202,16 @@ describe('deployment files', () => {
     it('runs as a non-root user on a read-only root filesystem; the data folder is made inside a writable volume', () => {
       assert.equal(tree(pod, 'securityContext').runAsNonRoot, true);
       assert.equal(tree(container, 'securityContext').readOnlyRootFilesystem, true);
-      const emptyDirs = new Set(list(pod, 'volumes').map((v) => tree(v)).filter((v) => isTree(v.emptyDir)).map((v) => v.name));
-      const writable = list(container, 'volumeMounts').map((m) => tree(m)).filter((m) => emptyDirs.has(m.name)).map((m) => String(m.mountPath));
+      const emptyDirs = new Set(
+        list(pod, 'volumes')
+          .map((v) => tree(v))
+          .filter((v) => isTree(v.emptyDir))
+          .map((v) => v.name),
+      );
+      const writable = list(container, 'volumeMounts')
+        .map((m) => tree(m))
+        .filter((m) => emptyDirs.has(m.name))
+        .map((m) => String(m.mountPath));
       assert.ok(writable.includes('/tmp'), '/tmp is writable');
       // Not the mount point itself: the gateway sets its data folder's mode, and a mount point is root's.
       const { dataDir } = loadDeployedConfig(configText, secretEnv).config.server;
@@ -212,16 +228,31 @@ describe('deployment files', () => {
       const kubectl = spawnSync('kubectl', ['kustomize', KUBERNETES], { encoding: 'utf8', timeout: 30_000 });
       if (kubectl.error) return t.skip('kubectl is not installed');
       assert.equal(kubectl.status, 0, kubectl.stderr);
-      assert.deepEqual(parseAllDocuments(kubectl.stdout).map((d) => String((d.toJS() as Tree).kind)).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service']);
+      assert.deepEqual(
+        parseAllDocuments(kubectl.stdout)
+          .map((d) => String((d.toJS() as Tree).kind))
+          .sort(),
+        ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service'],
+      );
     });
   });
 
   describe('Dockerfile', () => {
     const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-    const lines = text.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
-    const stages = lines.reduce<string[][]>((all, line) => (line.startsWith('FROM ') ? [...all, [line]] : (all.at(-1)?.push(line), all)), []);
+    const lines = text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    const stages: string[][] = [];
+    for (const line of lines) {
+      if (line.startsWith('FROM ')) stages.push([line]);
+      else stages.at(-1)?.push(line);
+    }
     const final = stages.at(-1)!;
-    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
 
     it('is multi-stage, and every file it copies from the context exists and is not .dockerignored', () => {
       assert.ok(stages.length >= 2, 'a build stage and a runtime stage');
@@ -234,10 +265,17 @@ describe('deployment files', () => {
     });
 
     it('runs as a non-root user, exec form (signals reach Node.js), with a health check on /healthz', () => {
-      assert.ok(final.some((line) => /^USER (?!root\b|0\b)\S+/.test(line)), 'USER is not root');
+      assert.ok(
+        final.some((line) => /^USER (?!root\b|0\b)\S+/.test(line)),
+        'USER is not root',
+      );
       assert.ok(final.includes('STOPSIGNAL SIGTERM'));
       const entrypoint = final.find((line) => line.startsWith('ENTRYPOINT '));
-      assert.deepEqual(JSON.parse(entrypoint!.slice('ENTRYPOINT '.length)), ['node', 'bin/voice-llm-gateway.js'], 'exec form: no shell in between');
+      assert.deepEqual(
+        JSON.parse(entrypoint!.slice('ENTRYPOINT '.length)),
+        ['node', 'bin/voice-llm-gateway.js'],
+        'exec form: no shell in between',
+      );
       assert.ok(existsSync(join(ROOT, 'bin/voice-llm-gateway.js')));
       assert.match(final.find((line) => line.startsWith('HEALTHCHECK '))!, /CMD \[.*\/healthz/);
       assert.ok(final.includes('EXPOSE 8083'));
@@ -269,7 +307,9 @@ describe('deployment files', () => {
     });
 
     it("the replicas' config validates, with shared state on, and stop_grace_period covers the drain", () => {
-      const configFile = list(gateway, 'volumes').map(hostPath).find(([, to]) => to === tree(gateway, 'environment').GATEWAY_CONFIG)?.[0];
+      const configFile = list(gateway, 'volumes')
+        .map(hostPath)
+        .find(([, to]) => to === tree(gateway, 'environment').GATEWAY_CONFIG)?.[0];
       assert.ok(configFile, 'GATEWAY_CONFIG is the mounted file');
       const text = readFileSync(configFile, 'utf8');
       assert.deepEqual(tree(parse(text), 'state'), { store: 'redis' });
@@ -291,7 +331,9 @@ describe('deployment files', () => {
       const site = readFileSync(join(DEPLOY, 'nginx', 'compose.conf'), 'utf8');
       assert.match(site, /keepalive \d+;/);
       const included = /include (\S+);/.exec(site)![1];
-      const mounted = list(balancer, 'volumes').map(hostPath).find(([, to]) => to === included);
+      const mounted = list(balancer, 'volumes')
+        .map(hostPath)
+        .find(([, to]) => to === included);
       assert.equal(mounted?.[0], join(DEPLOY, 'nginx', 'proxy.conf'), 'the included file is proxy.conf, mounted there');
     });
   });

@@ -19,7 +19,12 @@ const NPM = spawnSync('npm', ['--version']).status === 0;
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; files: string[] };
 
 function npm(args: string[], cwd: string): string {
-  const result = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, env: cleanEnv(), encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    env: cleanEnv(),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(result.status, 0, `npm ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
@@ -33,7 +38,17 @@ describe('the packed package installed with npm install -g', { skip: !NPM && 'np
     scratch = mkdtempSync(join(tmpdir(), 'vlg-package-'));
     // What `npm pack` reads and builds from, without writing dist/ into the checkout.
     const source = join(scratch, 'source');
-    for (const entry of [...manifest.files, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'tools', 'README.md', 'LICENSE']) {
+    for (const entry of [
+      ...manifest.files,
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'src',
+      'tools',
+      'README.md',
+      'LICENSE',
+    ]) {
       if (entry !== 'dist/') cpSync(join(ROOT, entry), join(source, entry), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(source, 'node_modules')); // the build's TypeScript
@@ -47,10 +62,22 @@ describe('the packed package installed with npm install -g', { skip: !NPM && 'np
 
   it('ships the built JavaScript and what the README names, not the sources or tests', () => {
     const listed = spawnSync('tar', ['tzf', tarball], { encoding: 'utf8' }).stdout.split('\n');
-    for (const file of ['dist/tools/cli/main.js', 'dist/src/cli/main.js', 'dist/src/store/sqlite-worker.js', 'bin/voice-llm-gateway.js', 'bin/node-runtime.js', 'config.example.yaml', 'README.md', 'LICENSE']) {
+    for (const file of [
+      'dist/tools/cli/main.js',
+      'dist/src/cli/main.js',
+      'dist/src/store/sqlite-worker.js',
+      'bin/voice-llm-gateway.js',
+      'bin/node-runtime.js',
+      'config.example.yaml',
+      'README.md',
+      'LICENSE',
+    ]) {
       assert.ok(listed.includes(`package/${file}`), `${file} is in the package`);
     }
-    assert.deepEqual(listed.filter((file) => /^package\/(src|test|bench)\//.test(file) || file.endsWith('.ts')), []);
+    assert.deepEqual(
+      listed.filter((file) => /^package\/(src|test|bench)\//.test(file) || file.endsWith('.ts')),
+      [],
+    );
   });
 
   it('voice-llm-gateway --help runs from the install, also on an old Node.js', () => {
@@ -68,7 +95,11 @@ describe('the packed package installed with npm install -g', { skip: !NPM && 'np
   it('serves /healthz from a folder of its own and stops with 0 on SIGTERM', async () => {
     const cwd = join(scratch, 'run');
     mkdirSync(cwd);
-    const child = spawn(join(prefix, 'bin', 'voice-llm-gateway'), ['serve', '--port', '0', '--host', '127.0.0.1'], { cwd, env: cleanEnv(), detached: true });
+    const child = spawn(join(prefix, 'bin', 'voice-llm-gateway'), ['serve', '--port', '0', '--host', '127.0.0.1'], {
+      cwd,
+      env: cleanEnv(),
+      detached: true,
+    });
     const exit = once(child, 'exit');
     try {
       const { url, output } = await waitForBanner(child);

@@ -12,7 +12,8 @@ export async function startFakeUpstream(models: string[]): Promise<{ baseUrl: st
     };
     if (req.method === 'HEAD') return json(405, {});
     if (req.headers.authorization !== `Bearer ${UPSTREAM_KEY}`) return json(401, { error: { message: 'Incorrect API key provided' } });
-    if (req.method === 'GET' && req.url === '/v1/models') return json(200, { object: 'list', data: models.map((id) => ({ id, object: 'model' })) });
+    if (req.method === 'GET' && req.url === '/v1/models')
+      return json(200, { object: 'list', data: models.map((id) => ({ id, object: 'model' })) });
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {

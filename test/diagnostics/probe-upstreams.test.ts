@@ -19,7 +19,10 @@ describe('probeUpstream', () => {
 
   it('passes a reachable upstream that takes the key and lists the model', async () => {
     const results = await probeUpstream(target(UPSTREAM_KEY, ['qwen-plus']));
-    assert.deepEqual(results.map((r) => r.status), ['PASS', 'PASS']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['PASS', 'PASS'],
+    );
     assert.match(results[0]!.message, /2 models listed/);
   });
 

@@ -51,7 +51,10 @@ describe('an adversarial history does not stall the process', () => {
   });
 
   it('answers an 80 KB whitespace-and-marker history promptly while another call keeps streaming', async () => {
-    const flowing = await gateway.post('/v1/chat/completions', imsRequest('support', 'keep talking', { extendData: { instanceId: 'other-call' } }));
+    const flowing = await gateway.post(
+      '/v1/chat/completions',
+      imsRequest('support', 'keep talking', { extendData: { instanceId: 'other-call' } }),
+    );
     const flowingTimes = arrivals(flowing);
     await upstream.waitForRequests(1);
 

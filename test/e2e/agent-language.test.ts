@@ -12,7 +12,13 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { checkStreamRules } from '../../tools/check/stream-rules.ts';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream, type RecordedRequest } from '../../tools/testing/mock-upstream.ts';
+import {
+  startMockUpstream,
+  textEvents,
+  toolCallEvents,
+  type MockUpstream,
+  type RecordedRequest,
+} from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, type ParsedStream, type TestGateway } from '../support/gateway-harness.ts';
 
 const NOTE_ZH = '（来电者在此处打断了你之前的回答，没有听到后面的内容。除非被问到，不要重复。）';
@@ -20,7 +26,8 @@ const NOTE_EN = '(The caller interrupted your previous answer at this point and 
 const END_CALL_ZH = '结束通话。对话已经结束，或来电者道别时调用。';
 const END_CALL_EN = 'End the phone call. Call this once the conversation is over or the caller says goodbye.';
 const TRANSFER_ZH = '把通话转给人工。来电者要求找人工，或你无法帮忙时调用。可转接的去向：sales：买东西；billing：发票和付款。';
-const TRANSFER_EN = 'Transfer the call to a human. Call this when the caller asks for a person or you cannot help. Destinations: sales: 买东西; billing: 发票和付款.';
+const TRANSFER_EN =
+  'Transfer the call to a human. Call this when the caller asks for a person or you cannot help. Destinations: sales: 买东西; billing: 发票和付款.';
 const FAREWELL_ZH = '感谢您的来电，再见。';
 const FAREWELL_EN = 'Goodbye, thanks for calling.';
 const APOLOGY_ZH = '抱歉，我这边暂时出了点问题，请您稍后再说一遍。';
@@ -115,10 +122,13 @@ describe('agent language end to end', () => {
     const cut = messages.findIndex((m) => m.role === 'assistant');
     assert.deepEqual(messages[cut + 1], { role: 'system', content: NOTE_ZH });
     assert.equal(described(tools, 'end_call').description, END_CALL_ZH);
-    assert.equal(described(tools, 'end_call').parameters.properties.farewell!.description, '用来电者的语言说的简短告别语。如果已经道别，就不要填。');
+    assert.equal(
+      described(tools, 'end_call').parameters.properties.farewell!.description,
+      '用来电者的语言说的简短告别语。如果已经道别，就不要填。',
+    );
     assert.equal(described(tools, 'transfer_call').description, TRANSFER_ZH);
     assert.equal(described(tools, 'transfer_call').parameters.properties.destination!.description, '把通话转到哪里。');
-    assert.equal(described(tools, 'lookup_order').description, 'Look up an order.', 'the operator\'s own text is untouched');
+    assert.equal(described(tools, 'lookup_order').description, 'Look up an order.', "the operator's own text is untouched");
   });
 
   it('language auto: English for an English caller (as before), Chinese for a Chinese one', async () => {
@@ -135,7 +145,10 @@ describe('agent language end to end', () => {
   });
 
   it('language zh: the default farewell is Chinese for an English caller; auto says it in English', async () => {
-    for (const [model, farewell] of [['zh', FAREWELL_ZH], ['auto', FAREWELL_EN]] as const) {
+    for (const [model, farewell] of [
+      ['zh', FAREWELL_ZH],
+      ['auto', FAREWELL_EN],
+    ] as const) {
       upstream.respondWith({ events: toolCallEvents([{ name: 'end_call', arguments: '{}' }]) });
       const stream = await readStream(await gateway.post('/v1/chat/completions', imsRequest(model, 'that is all, bye')));
       assert.deepEqual(checkStreamRules(stream.chunks, stream.sawDone), []);
@@ -145,14 +158,17 @@ describe('agent language end to end', () => {
   });
 
   it('language zh: the apology is Chinese for an English caller; auto apologizes in English', async () => {
-    for (const [model, apology] of [['zhDown', APOLOGY_ZH], ['autoDown', APOLOGY_EN]] as const) {
+    for (const [model, apology] of [
+      ['zhDown', APOLOGY_ZH],
+      ['autoDown', APOLOGY_EN],
+    ] as const) {
       upstream.respondWith({ status: 500, body: '{"error":{"message":"down"}}' });
       const stream = await readStream(await gateway.post('/v1/chat/completions', imsRequest(model, 'hello?')));
       assert.equal(stream.text, apology, model);
     }
   });
 
-  it('no space is added next to Chinese: a say phrase before the answer, a farewell after the model\'s words', async () => {
+  it("no space is added next to Chinese: a say phrase before the answer, a farewell after the model's words", async () => {
     upstream.respondWith((request) =>
       JSON.stringify(request.body).includes('"role":"tool"')
         ? { events: textEvents('您的订单已经发货。') }
@@ -161,7 +177,9 @@ describe('agent language end to end', () => {
     const looked = await readStream(await gateway.post('/v1/chat/completions', imsRequest('zh', '我的订单呢')));
     assert.equal(looked.text, '请稍等，我查一下。您的订单已经发货。');
 
-    upstream.respondWith({ events: toolCallEvents([{ name: 'end_call', arguments: '{"farewell":"再见！"}' }], { leadingText: '好的，祝您愉快' }) });
+    upstream.respondWith({
+      events: toolCallEvents([{ name: 'end_call', arguments: '{"farewell":"再见！"}' }], { leadingText: '好的，祝您愉快' }),
+    });
     const ended = await readStream(await gateway.post('/v1/chat/completions', imsRequest('zh', '没有了')));
     assert.equal(ended.text, '好的，祝您愉快再见！');
 

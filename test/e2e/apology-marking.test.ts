@@ -6,7 +6,12 @@ import { startTestGateway, TEST_KEY, type TestGateway } from '../support/gateway
 /** An agent whose upstream is down: every turn is answered with the gateway's apology. */
 const config = {
   providers: {
-    down: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', retry: { maxRetries: 0 }, timeouts: { connectMs: 500, firstTokenMs: 1000 } },
+    down: {
+      type: 'openai-compatible',
+      baseUrl: 'http://127.0.0.1:9/v1',
+      retry: { maxRetries: 0 },
+      timeouts: { connectMs: 500, firstTokenMs: 1000 },
+    },
   },
   agents: { support: { provider: 'down', model: 'qwen-plus', onFailure: { message: 'We are sorry, please call again later.' } } },
   defaultAgent: 'support',
@@ -19,7 +24,12 @@ describe('the apology is visible to machines (e2e)', () => {
   });
   after(() => gateway.close());
 
-  const turn = (stream: boolean) => ({ model: 'support', stream, messages: [{ role: 'user', content: 'hello' }], extendData: { instanceId: `apology-${stream}` } });
+  const turn = (stream: boolean) => ({
+    model: 'support',
+    stream,
+    messages: [{ role: 'user', content: 'hello' }],
+    extendData: { instanceId: `apology-${stream}` },
+  });
 
   it('marks a streamed and a non-streamed apology with x-vlg-outcome, even with a configured message', async () => {
     for (const stream of [true, false]) {
@@ -43,7 +53,10 @@ describe('the apology is visible to machines (e2e)', () => {
     const report = await runConformanceSuite({ baseUrl: `${gateway.url}/v1`, apiKey: TEST_KEY, model: 'support', timeoutMs: 5000 });
     const basic = report.cases.find((c) => c.id === 'stream-basic')!;
     assert.equal(basic.status, 'fail');
-    assert.deepEqual(basic.findings.map((f) => f.rule), ['apology']);
+    assert.deepEqual(
+      basic.findings.map((f) => f.rule),
+      ['apology'],
+    );
     assert.match(basic.findings[0]!.fix, /doctor/);
   });
 });

@@ -48,20 +48,24 @@ describe('calls are isolated per API key, and never locked', () => {
   it('another key naming the same instanceId cannot cancel a streaming turn', async () => {
     const answer = 'A long answer the other tenant must not be able to cut short.';
     upstream.respondWith((request) =>
-      JSON.stringify(request.body).includes('victim question') ? { events: textEvents(answer), eventIntervalMs: 20 } : { events: textEvents('Intruder answer.') },
+      JSON.stringify(request.body).includes('victim question')
+        ? { events: textEvents(answer), eventIntervalMs: 20 }
+        : { events: textEvents('Intruder answer.') },
     );
     const before = upstream.requests.length;
     const victim = await turn(TEST_KEY, { instanceId: 'shared-1', sentenceId: 1 }, [{ role: 'user', content: 'victim question' }]);
     const victimStream = readStream(victim);
     await upstream.waitForRequests(before + 1, 2000);
-    const intruder = await readStream(await turn(OTHER_KEY, { instanceId: 'shared-1', sentenceId: 2 }, [{ role: 'user', content: 'hello' }]));
+    const intruder = await readStream(
+      await turn(OTHER_KEY, { instanceId: 'shared-1', sentenceId: 2 }, [{ role: 'user', content: 'hello' }]),
+    );
     assert.equal(intruder.text, 'Intruder answer.', 'the other key is served, in a call of its own');
     const stream = await victimStream;
     assert.equal(stream.text, answer, 'the victim heard its whole answer');
     assert.equal(upstream.requests[before]!.aborted, false);
   });
 
-  it('another key naming the same instanceId cannot put messages, system ones included, into the call\'s memory', async () => {
+  it("another key naming the same instanceId cannot put messages, system ones included, into the call's memory", async () => {
     upstream.respondWith({ events: textEvents('Noted.') });
     const call = { instanceId: 'shared-2' };
     await readStream(await turn(TEST_KEY, { ...call, sentenceId: 1 }, [{ role: 'user', content: 'my name is Li' }]));
@@ -106,7 +110,10 @@ describe('calls are isolated per API key, and never locked', () => {
   });
 
   it('refuses a NUL or a line break in a call id with a 400 naming the field', async () => {
-    for (const [field, value] of [['instanceId', 'inst\u0000x'], ['channelId', 'a\nb']] as const) {
+    for (const [field, value] of [
+      ['instanceId', 'inst\u0000x'],
+      ['channelId', 'a\nb'],
+    ] as const) {
       const response = await turn(TEST_KEY, { [field]: value, sentenceId: 1 }, [{ role: 'user', content: 'x' }]);
       assert.equal(response.status, 400);
       const body = (await response.json()) as { error: { param: string; message: string } };
@@ -122,7 +129,9 @@ describe('calls are isolated per API key, and never locked', () => {
       await readStream(await turn(TEST_KEY, { ...channel, sentenceId }, [{ role: 'user', content: `old call, sentence ${sentenceId}` }]));
     }
     const requests = upstream.requests.length;
-    const fresh = await readStream(await turn(TEST_KEY, { ...channel, sentenceId: 1 }, [{ role: 'user', content: 'a new caller says hello' }]));
+    const fresh = await readStream(
+      await turn(TEST_KEY, { ...channel, sentenceId: 1 }, [{ role: 'user', content: 'a new caller says hello' }]),
+    );
     assert.equal(fresh.text, 'Answer 1.');
     assert.equal(upstream.requests.length, requests + 1, 'the new call reached the model');
     const second = await readStream(await turn(TEST_KEY, { ...channel, sentenceId: 2 }, [{ role: 'user', content: 'and speaks again' }]));
@@ -183,7 +192,10 @@ describe('call memory is bounded in bytes', () => {
 
     // m1, the idlest, was forgotten: nothing to restore. m4 still remembers how it began.
     const restored = async (id: string) => {
-      await say('remembering', id, [{ role: 'assistant', content: 'Ok.' }, { role: 'user', content: 'and then?' }]);
+      await say('remembering', id, [
+        { role: 'assistant', content: 'Ok.' },
+        { role: 'user', content: 'and then?' },
+      ]);
       return sentTo(upstream.requests.at(-1)!).some((m) => m.startsWith(`user:${id}: `));
     };
     assert.equal(await restored('m4'), true);

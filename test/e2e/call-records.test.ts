@@ -4,7 +4,6 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSimulate } from '../../tools/cli/commands/simulate.ts';
-import pg from 'pg';
 import { demoConfigSource } from '../../src/config/demo-config.ts';
 import { startMockUpstream, textEvents } from '../../tools/testing/mock-upstream.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
@@ -35,7 +34,19 @@ async function simulatedCallIsOnRecord(databaseUrl: string | undefined): Promise
     writeFileSync(join(dir, 'call.yaml'), SCRIPT);
     const output = textSink();
     const code = await runSimulate(
-      ['--base-url', `${gateway.url}/v1`, '--api-key', TEST_KEY, '--model', 'demo', '--script', join(dir, 'call.yaml'), '--json', '--instance-id', 'rec-call-1'],
+      [
+        '--base-url',
+        `${gateway.url}/v1`,
+        '--api-key',
+        TEST_KEY,
+        '--model',
+        'demo',
+        '--script',
+        join(dir, 'call.yaml'),
+        '--json',
+        '--instance-id',
+        'rec-call-1',
+      ],
       { output, error: textSink() },
     );
     assert.equal(code, 0, output.text());
@@ -50,8 +61,14 @@ async function simulatedCallIsOnRecord(databaseUrl: string | undefined): Promise
     assert.equal(call.hangup, true);
     assert.equal(call.callerNumber, '138****0001', 'phone numbers are masked');
     const turns = call.turnRecords as Array<Record<string, any>>;
-    assert.deepEqual(turns.map((t) => t.sentenceId), [1, 2, 3]);
-    assert.deepEqual(turns.map((t) => t.callerText), ['hello', 'what can you do', 'bye']);
+    assert.deepEqual(
+      turns.map((t) => t.sentenceId),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      turns.map((t) => t.callerText),
+      ['hello', 'what can you do', 'bye'],
+    );
     for (const turn of turns) {
       assert.equal(turn.outcome, 'ok');
       assert.equal(turn.agent, 'demo');
@@ -93,7 +110,10 @@ async function simulatedCallIsOnRecord(databaseUrl: string | undefined): Promise
 
     // The stats leave test traffic out unless asked.
     const defaultStats = (await (await admin(gateway, '/admin/stats')).json()) as { data: Array<Record<string, any>> };
-    assert.equal(defaultStats.data.find((row) => row.agent === 'demo'), undefined);
+    assert.equal(
+      defaultStats.data.find((row) => row.agent === 'demo'),
+      undefined,
+    );
     const stats = (await (await admin(gateway, '/admin/stats?synthetic=only')).json()) as { data: Array<Record<string, any>> };
     const demo = stats.data.find((row) => row.agent === 'demo')!;
     assert.ok(demo.turns >= 3);
@@ -115,13 +135,11 @@ describe('every call on the record', () => {
   after(async () => {
     await schemas?.dropAll();
   });
-  it(
-    'PostgreSQL: the same call on the record',
-    { skip: schemas ? false : 'DATABASE_URL is not set: PostgreSQL records are not tested here (.ci/run sets it)' },
-    async () => {
-      await simulatedCallIsOnRecord(await schemas!.create());
-    },
-  );
+  it('PostgreSQL: the same call on the record', {
+    skip: schemas ? false : 'DATABASE_URL is not set: PostgreSQL records are not tested here (.ci/run sets it)',
+  }, async () => {
+    await simulatedCallIsOnRecord(await schemas!.create());
+  });
 
   it('records every outcome kind, and /metrics is scraped by a Prometheus text parser', async () => {
     const upstream = await startMockUpstream();
@@ -131,7 +149,12 @@ describe('every call on the record', () => {
     });
     try {
       const turn = (instanceId: string, content = 'hi') =>
-        gateway.post('/v1/chat/completions', { model: 'a', stream: true, messages: [{ role: 'user', content }], extendData: { instanceId, sentenceId: 1 } });
+        gateway.post('/v1/chat/completions', {
+          model: 'a',
+          stream: true,
+          messages: [{ role: 'user', content }],
+          extendData: { instanceId, sentenceId: 1 },
+        });
       upstream.respondWith({ events: textEvents('Fine, thanks.') });
       await (await turn('ok-call')).text();
       upstream.respondWith({ status: 500, body: '{"error":{"message":"down"}}' });
@@ -140,7 +163,11 @@ describe('every call on the record', () => {
       await (await turn('broken-call')).text();
       upstream.respondWith({ events: textEvents('A slow answer that the caller leaves.'), eventIntervalMs: 50 });
       const controller = new AbortController();
-      const leaving = await gateway.post('/v1/chat/completions', { model: 'a', stream: true, messages: [{ role: 'user', content: 'x' }], extendData: { instanceId: 'closed-call' } }, { signal: controller.signal });
+      const leaving = await gateway.post(
+        '/v1/chat/completions',
+        { model: 'a', stream: true, messages: [{ role: 'user', content: 'x' }], extendData: { instanceId: 'closed-call' } },
+        { signal: controller.signal },
+      );
       await leaving.body!.getReader().read();
       controller.abort();
       await upstream.waitForAbort(upstream.requests.length - 1, 2000);
@@ -149,12 +176,19 @@ describe('every call on the record', () => {
 
       const outcomes: Record<string, string> = {};
       for (const id of ['ok-call', 'apology-call', 'broken-call', 'closed-call']) {
-        const call = (await (await admin(gateway, `/admin/calls/${id}`)).json()) as { turnRecords: Array<{ outcome: string; errorCode: string | null; cancellation: string | null }> };
+        const call = (await (await admin(gateway, `/admin/calls/${id}`)).json()) as {
+          turnRecords: Array<{ outcome: string; errorCode: string | null; cancellation: string | null }>;
+        };
         outcomes[id] = call.turnRecords[0]!.outcome;
         if (id === 'apology-call') assert.equal(call.turnRecords[0]!.errorCode, 'upstream_error');
         if (id === 'closed-call') assert.equal(call.turnRecords[0]!.cancellation, 'client_closed');
       }
-      assert.deepEqual(outcomes, { 'ok-call': 'ok', 'apology-call': 'apologized', 'broken-call': 'upstream_broken', 'closed-call': 'client_closed' });
+      assert.deepEqual(outcomes, {
+        'ok-call': 'ok',
+        'apology-call': 'apologized',
+        'broken-call': 'upstream_broken',
+        'closed-call': 'client_closed',
+      });
 
       const metrics = await fetch(`${gateway.url}/metrics`);
       assert.equal(metrics.status, 200);

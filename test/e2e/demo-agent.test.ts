@@ -17,7 +17,10 @@ describe('the zero-configuration demo agent', () => {
       history.push({ role: 'user', content: words });
       const response = await gateway.post(
         '/chat/completions',
-        imsRequest('whatever-the-console-says', words, { messages: history, extendData: { instanceId: 'demo-call', channelId: 'room', sentenceId } }),
+        imsRequest('whatever-the-console-says', words, {
+          messages: history,
+          extendData: { instanceId: 'demo-call', channelId: 'room', sentenceId },
+        }),
       );
       assert.equal(response.status, 200);
       const stream = await readStream(response);

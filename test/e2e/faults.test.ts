@@ -76,7 +76,11 @@ function assertSpoken(result: TurnResult, text: string, finishReason = 'stop'): 
 
 /** An OpenAI-shaped error response. */
 function assertError(result: TurnResult, status: number, type: string, code: string): void {
-  assert.equal(result.status, status, `expected HTTP ${status}, got ${result.status}${result.stream ? ` with text ${JSON.stringify(result.stream.text)}` : ''}`);
+  assert.equal(
+    result.status,
+    status,
+    `expected HTTP ${status}, got ${result.status}${result.stream ? ` with text ${JSON.stringify(result.stream.text)}` : ''}`,
+  );
   assert.match(result.headers.get('content-type') ?? '', /^application\/json/);
   assert.equal(result.json?.error.type, type);
   assert.equal(result.json?.error.code, code);
@@ -119,7 +123,13 @@ describe('fault injection end to end: what the caller gets, and when', () => {
   let gateway: TestGateway;
 
   before(async () => {
-    [main, failing, backup, flaky, picky] = await Promise.all([startMockUpstream(), startMockUpstream(), startMockUpstream(), startMockUpstream(), startMockUpstream()]);
+    [main, failing, backup, flaky, picky] = await Promise.all([
+      startMockUpstream(),
+      startMockUpstream(),
+      startMockUpstream(),
+      startMockUpstream(),
+      startMockUpstream(),
+    ]);
     backup.respondWith({ events: textEvents(BACKUP_ANSWER) });
     const provider = (baseUrl: string, circuitBreaker = { failureThreshold: 1000, cooldownMs: 60_000 }) => ({
       type: 'openai-compatible',
@@ -195,132 +205,152 @@ describe('fault injection end to end: what the caller gets, and when', () => {
     assert.equal(main.requests.length - before, 2);
   });
 
-  it('HTTP 429 + Retry-After: 0 is retried at once and the answer arrives; Retry-After: 30 exceeds the budget: apology / 429 with retry-after', TEST_TIMEOUT, async () => {
-    const rateLimited = (retryAfter: string): MockScenario => ({
-      status: 429,
-      headers: { 'retry-after': retryAfter },
-      body: '{"error":{"message":"slow down"}}',
-    });
-    let before = main.requests.length;
-    main.respondWith((request) => (main.requests.indexOf(request) === before ? rateLimited('0') : { events: textEvents(ANSWER) }));
-    let since = gateway.logs.length;
-    const retried = await turn(gateway, ims('voice'));
-    assertSpoken(retried, ANSWER);
-    assertWithin(retried, TIMEOUTS.firstTokenMs);
-    assert.equal(main.requests.length - before, 2);
-    let line = await turnLog(gateway, since);
-    assert.equal(line.status, 'ok');
-    assert.equal(line.attempts, 'primary:retried(upstream_rate_limited) primary:committed');
+  it(
+    'HTTP 429 + Retry-After: 0 is retried at once and the answer arrives; Retry-After: 30 exceeds the budget: apology / 429 with retry-after',
+    TEST_TIMEOUT,
+    async () => {
+      const rateLimited = (retryAfter: string): MockScenario => ({
+        status: 429,
+        headers: { 'retry-after': retryAfter },
+        body: '{"error":{"message":"slow down"}}',
+      });
+      let before = main.requests.length;
+      main.respondWith((request) => (main.requests.indexOf(request) === before ? rateLimited('0') : { events: textEvents(ANSWER) }));
+      let since = gateway.logs.length;
+      const retried = await turn(gateway, ims('voice'));
+      assertSpoken(retried, ANSWER);
+      assertWithin(retried, TIMEOUTS.firstTokenMs);
+      assert.equal(main.requests.length - before, 2);
+      let line = await turnLog(gateway, since);
+      assert.equal(line.status, 'ok');
+      assert.equal(line.attempts, 'primary:retried(upstream_rate_limited) primary:committed');
 
-    main.respondWith(rateLimited('30'));
-    before = main.requests.length;
-    since = gateway.logs.length;
-    const voice = await turn(gateway, ims('voice'));
-    assertSpoken(voice, APOLOGY_EN);
-    assertWithin(voice, TIMEOUTS.firstTokenMs);
-    assert.equal(main.requests.length - before, 1, 'a 30 s wait does not fit the first-token budget: no retry');
-    line = await turnLog(gateway, since);
-    assert.equal(line.errorCode, 'upstream_rate_limited');
-    assert.equal(line.attempts, 'primary:failed(upstream_rate_limited)');
+      main.respondWith(rateLimited('30'));
+      before = main.requests.length;
+      since = gateway.logs.length;
+      const voice = await turn(gateway, ims('voice'));
+      assertSpoken(voice, APOLOGY_EN);
+      assertWithin(voice, TIMEOUTS.firstTokenMs);
+      assert.equal(main.requests.length - before, 1, 'a 30 s wait does not fit the first-token budget: no retry');
+      line = await turnLog(gateway, since);
+      assert.equal(line.errorCode, 'upstream_rate_limited');
+      assert.equal(line.attempts, 'primary:failed(upstream_rate_limited)');
 
-    before = main.requests.length;
-    const api = await turn(gateway, ims('api'));
-    assertError(api, 429, 'rate_limit_error', 'upstream_rate_limited');
-    assert.equal(api.headers.get('retry-after'), '30');
-    assertWithin(api, TIMEOUTS.firstTokenMs);
-    assert.equal(main.requests.length - before, 1);
-  });
+      before = main.requests.length;
+      const api = await turn(gateway, ims('api'));
+      assertError(api, 429, 'rate_limit_error', 'upstream_rate_limited');
+      assert.equal(api.headers.get('retry-after'), '30');
+      assertWithin(api, TIMEOUTS.firstTokenMs);
+      assert.equal(main.requests.length - before, 1);
+    },
+  );
 
-  it('hang before the response headers: first-token timeout, no retry; apology (voice) / 504 (api); the upstream request is aborted', TEST_TIMEOUT, async () => {
-    main.respondWith({ hangBeforeHeaders: true });
-    let before = main.requests.length;
-    const since = gateway.logs.length;
-    const voice = await turn(gateway, ims('voice'));
-    assertSpoken(voice, APOLOGY_EN);
-    assertWithin(voice, TIMEOUTS.firstTokenMs, TIMEOUTS.firstTokenMs - 50);
-    assert.equal(main.requests.length - before, 1, 'a timeout is not retried');
-    await main.waitForAbort(before, 1000);
-    const line = await turnLog(gateway, since);
-    assert.equal(line.status, 'apologized');
-    assert.equal(line.errorCode, 'upstream_first_token_timeout');
-
-    before = main.requests.length;
-    const api = await turn(gateway, ims('api'));
-    assertError(api, 504, 'timeout_error', 'upstream_first_token_timeout');
-    assertWithin(api, TIMEOUTS.firstTokenMs, TIMEOUTS.firstTokenMs - 50);
-    await main.waitForAbort(before, 1000);
-  });
-
-  it('hang after the headers, before the first chunk (or after a role-only chunk): first-token timeout; apology / 504', TEST_TIMEOUT, async () => {
-    for (const hangAfterEvents of [0, 1]) {
-      // textEvents starts with a role-only chunk: nothing the caller would hear.
-      main.respondWith({ events: textEvents(ANSWER), hangAfterEvents });
+  it(
+    'hang before the response headers: first-token timeout, no retry; apology (voice) / 504 (api); the upstream request is aborted',
+    TEST_TIMEOUT,
+    async () => {
+      main.respondWith({ hangBeforeHeaders: true });
       let before = main.requests.length;
       const since = gateway.logs.length;
       const voice = await turn(gateway, ims('voice'));
       assertSpoken(voice, APOLOGY_EN);
       assertWithin(voice, TIMEOUTS.firstTokenMs, TIMEOUTS.firstTokenMs - 50);
-      assert.equal(main.requests.length - before, 1);
+      assert.equal(main.requests.length - before, 1, 'a timeout is not retried');
       await main.waitForAbort(before, 1000);
-      assert.equal((await turnLog(gateway, since)).errorCode, 'upstream_first_token_timeout');
+      const line = await turnLog(gateway, since);
+      assert.equal(line.status, 'apologized');
+      assert.equal(line.errorCode, 'upstream_first_token_timeout');
 
       before = main.requests.length;
       const api = await turn(gateway, ims('api'));
       assertError(api, 504, 'timeout_error', 'upstream_first_token_timeout');
       assertWithin(api, TIMEOUTS.firstTokenMs, TIMEOUTS.firstTokenMs - 50);
       await main.waitForAbort(before, 1000);
-    }
-  });
+    },
+  );
 
-  it('hang mid-stream: what was said stays said, the stream ends cleanly (stop + [DONE]) after the idle budget, for voice and api alike', TEST_TIMEOUT, async () => {
-    // role, "Hello ", "there." then silence.
-    main.respondWith({ events: textEvents('Hello there. This part never arrives.', { chunkSize: 6 }), hangAfterEvents: 3 });
-    for (const agent of ['voice', 'api']) {
-      const before = main.requests.length;
-      const since = gateway.logs.length;
-      const result = await turn(gateway, ims(agent));
-      assertSpoken(result, 'Hello there.');
-      assertWithin(result, TIMEOUTS.idleMs, TIMEOUTS.idleMs - 50);
-      await main.waitForAbort(before, 1000);
-      const line = await turnLog(gateway, since);
+  it(
+    'hang after the headers, before the first chunk (or after a role-only chunk): first-token timeout; apology / 504',
+    TEST_TIMEOUT,
+    async () => {
+      for (const hangAfterEvents of [0, 1]) {
+        // textEvents starts with a role-only chunk: nothing the caller would hear.
+        main.respondWith({ events: textEvents(ANSWER), hangAfterEvents });
+        let before = main.requests.length;
+        const since = gateway.logs.length;
+        const voice = await turn(gateway, ims('voice'));
+        assertSpoken(voice, APOLOGY_EN);
+        assertWithin(voice, TIMEOUTS.firstTokenMs, TIMEOUTS.firstTokenMs - 50);
+        assert.equal(main.requests.length - before, 1);
+        await main.waitForAbort(before, 1000);
+        assert.equal((await turnLog(gateway, since)).errorCode, 'upstream_first_token_timeout');
+
+        before = main.requests.length;
+        const api = await turn(gateway, ims('api'));
+        assertError(api, 504, 'timeout_error', 'upstream_first_token_timeout');
+        assertWithin(api, TIMEOUTS.firstTokenMs, TIMEOUTS.firstTokenMs - 50);
+        await main.waitForAbort(before, 1000);
+      }
+    },
+  );
+
+  it(
+    'hang mid-stream: what was said stays said, the stream ends cleanly (stop + [DONE]) after the idle budget, for voice and api alike',
+    TEST_TIMEOUT,
+    async () => {
+      // role, "Hello ", "there." then silence.
+      main.respondWith({ events: textEvents('Hello there. This part never arrives.', { chunkSize: 6 }), hangAfterEvents: 3 });
+      for (const agent of ['voice', 'api']) {
+        const before = main.requests.length;
+        const since = gateway.logs.length;
+        const result = await turn(gateway, ims(agent));
+        assertSpoken(result, 'Hello there.');
+        assertWithin(result, TIMEOUTS.idleMs, TIMEOUTS.idleMs - 50);
+        await main.waitForAbort(before, 1000);
+        const line = await turnLog(gateway, since);
+        assert.equal(line.status, 'upstream_broken');
+        assert.equal(line.errorCode, 'upstream_idle_timeout');
+        assert.equal(line.finishReason, 'stop');
+        assert.equal(line.charsOut, 'Hello there.'.length);
+      }
+    },
+  );
+
+  it(
+    'malformed SSE: invalid JSON first → retried, then the apology; invalid JSON after some text → clean end keeping the text',
+    TEST_TIMEOUT,
+    async () => {
+      main.respondWith({ events: [{ raw: 'data: {not json\n\n' }, ...textEvents(ANSWER)] });
+      let before = main.requests.length;
+      let since = gateway.logs.length;
+      const first = await turn(gateway, ims('voice'));
+      assertSpoken(first, APOLOGY_EN);
+      assertWithin(first, TIMEOUTS.firstTokenMs);
+      assert.equal(main.requests.length - before, 2, 'a broken stream before any word is retried');
+      let line = await turnLog(gateway, since);
+      assert.equal(line.status, 'apologized');
+      assert.equal(line.errorCode, 'upstream_stream_broken');
+
+      main.respondWith({
+        events: [
+          { role: 'assistant', content: 'Hello ' },
+          { content: 'there.' },
+          { raw: 'data: {not json\n\n' },
+          { content: ' Never said.' },
+          { finish_reason: 'stop' },
+        ],
+      });
+      before = main.requests.length;
+      since = gateway.logs.length;
+      const later = await turn(gateway, ims('voice'));
+      assertSpoken(later, 'Hello there.');
+      assertWithin(later, TIMEOUTS.firstTokenMs);
+      assert.equal(main.requests.length - before, 1, 'nothing is retried once words were said');
+      line = await turnLog(gateway, since);
       assert.equal(line.status, 'upstream_broken');
-      assert.equal(line.errorCode, 'upstream_idle_timeout');
-      assert.equal(line.finishReason, 'stop');
-      assert.equal(line.charsOut, 'Hello there.'.length);
-    }
-  });
-
-  it('malformed SSE: invalid JSON first → retried, then the apology; invalid JSON after some text → clean end keeping the text', TEST_TIMEOUT, async () => {
-    main.respondWith({ events: [{ raw: 'data: {not json\n\n' }, ...textEvents(ANSWER)] });
-    let before = main.requests.length;
-    let since = gateway.logs.length;
-    const first = await turn(gateway, ims('voice'));
-    assertSpoken(first, APOLOGY_EN);
-    assertWithin(first, TIMEOUTS.firstTokenMs);
-    assert.equal(main.requests.length - before, 2, 'a broken stream before any word is retried');
-    let line = await turnLog(gateway, since);
-    assert.equal(line.status, 'apologized');
-    assert.equal(line.errorCode, 'upstream_stream_broken');
-
-    main.respondWith({
-      events: [
-        { role: 'assistant', content: 'Hello ' },
-        { content: 'there.' },
-        { raw: 'data: {not json\n\n' },
-        { content: ' Never said.' },
-        { finish_reason: 'stop' },
-      ],
-    });
-    before = main.requests.length;
-    since = gateway.logs.length;
-    const later = await turn(gateway, ims('voice'));
-    assertSpoken(later, 'Hello there.');
-    assertWithin(later, TIMEOUTS.firstTokenMs);
-    assert.equal(main.requests.length - before, 1, 'nothing is retried once words were said');
-    line = await turnLog(gateway, since);
-    assert.equal(line.status, 'upstream_broken');
-    assert.equal(line.errorCode, 'upstream_stream_broken');
-  });
+      assert.equal(line.errorCode, 'upstream_stream_broken');
+    },
+  );
 
   it('no [DONE] but a finish_reason: a normal end with the whole answer', TEST_TIMEOUT, async () => {
     main.respondWith({ events: textEvents(ANSWER), omitDone: true });
@@ -346,146 +376,171 @@ describe('fault injection end to end: what the caller gets, and when', () => {
     }
   });
 
-  it('a truncated JSON event: after some text → clean end keeping the text; as the very first event → retried, then the apology', TEST_TIMEOUT, async () => {
-    const truncated = { raw: 'data: {"id":"chatcmpl-cut","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" and mo' };
-    main.respondWith({ events: [{ role: 'assistant', content: 'Hello ' }, { content: 'there.' }, truncated], omitDone: true });
-    let since = gateway.logs.length;
-    const later = await turn(gateway, ims('voice'));
-    assertSpoken(later, 'Hello there.');
-    assertWithin(later, TIMEOUTS.firstTokenMs);
-    let line = await turnLog(gateway, since);
-    assert.equal(line.status, 'upstream_broken');
-    assert.equal(line.errorCode, 'upstream_stream_broken');
+  it(
+    'a truncated JSON event: after some text → clean end keeping the text; as the very first event → retried, then the apology',
+    TEST_TIMEOUT,
+    async () => {
+      const truncated = {
+        raw: 'data: {"id":"chatcmpl-cut","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" and mo',
+      };
+      main.respondWith({ events: [{ role: 'assistant', content: 'Hello ' }, { content: 'there.' }, truncated], omitDone: true });
+      let since = gateway.logs.length;
+      const later = await turn(gateway, ims('voice'));
+      assertSpoken(later, 'Hello there.');
+      assertWithin(later, TIMEOUTS.firstTokenMs);
+      let line = await turnLog(gateway, since);
+      assert.equal(line.status, 'upstream_broken');
+      assert.equal(line.errorCode, 'upstream_stream_broken');
 
-    main.respondWith({ events: [truncated], omitDone: true });
-    const before = main.requests.length;
-    since = gateway.logs.length;
-    const first = await turn(gateway, ims('voice'));
-    assertSpoken(first, APOLOGY_EN);
-    assertWithin(first, TIMEOUTS.firstTokenMs);
-    assert.equal(main.requests.length - before, 2);
-    line = await turnLog(gateway, since);
-    assert.equal(line.status, 'apologized');
-    assert.equal(line.errorCode, 'upstream_stream_broken');
-  });
+      main.respondWith({ events: [truncated], omitDone: true });
+      const before = main.requests.length;
+      since = gateway.logs.length;
+      const first = await turn(gateway, ims('voice'));
+      assertSpoken(first, APOLOGY_EN);
+      assertWithin(first, TIMEOUTS.firstTokenMs);
+      assert.equal(main.requests.length - before, 2);
+      line = await turnLog(gateway, since);
+      assert.equal(line.status, 'apologized');
+      assert.equal(line.errorCode, 'upstream_stream_broken');
+    },
+  );
 
-  it('slow drip: events under the idle budget → the whole answer; a gap over it → cut cleanly after what was said', TEST_TIMEOUT, async () => {
-    // role + 4 content chunks + finish + [DONE], 100 ms apart: ~600 ms, every gap under the 300 ms idle budget.
-    main.respondWith({ events: textEvents(ANSWER, { chunkSize: 10 }), eventIntervalMs: 100 });
-    let since = gateway.logs.length;
-    const slow = await turn(gateway, ims('voice'));
-    assertSpoken(slow, ANSWER);
-    assertWithin(slow, 600, 500);
-    assert.equal((await turnLog(gateway, since)).status, 'ok');
+  it(
+    'slow drip: events under the idle budget → the whole answer; a gap over it → cut cleanly after what was said',
+    TEST_TIMEOUT,
+    async () => {
+      // role + 4 content chunks + finish + [DONE], 100 ms apart: ~600 ms, every gap under the 300 ms idle budget.
+      main.respondWith({ events: textEvents(ANSWER, { chunkSize: 10 }), eventIntervalMs: 100 });
+      let since = gateway.logs.length;
+      const slow = await turn(gateway, ims('voice'));
+      assertSpoken(slow, ANSWER);
+      assertWithin(slow, 600, 500);
+      assert.equal((await turnLog(gateway, since)).status, 'ok');
 
-    // The first event speaks at once; the next would come 600 ms later, past the idle budget.
-    main.respondWith({ events: [{ role: 'assistant', content: 'Hello ' }, { content: 'there.' }, { finish_reason: 'stop' }], eventIntervalMs: 600 });
-    const before = main.requests.length;
-    since = gateway.logs.length;
-    const cut = await turn(gateway, ims('voice'));
-    assertSpoken(cut, 'Hello ');
-    assertWithin(cut, TIMEOUTS.idleMs, TIMEOUTS.idleMs - 50);
-    await main.waitForAbort(before, 1000);
-    const line = await turnLog(gateway, since);
-    assert.equal(line.status, 'upstream_broken');
-    assert.equal(line.errorCode, 'upstream_idle_timeout');
-  });
+      // The first event speaks at once; the next would come 600 ms later, past the idle budget.
+      main.respondWith({
+        events: [{ role: 'assistant', content: 'Hello ' }, { content: 'there.' }, { finish_reason: 'stop' }],
+        eventIntervalMs: 600,
+      });
+      const before = main.requests.length;
+      since = gateway.logs.length;
+      const cut = await turn(gateway, ims('voice'));
+      assertSpoken(cut, 'Hello ');
+      assertWithin(cut, TIMEOUTS.idleMs, TIMEOUTS.idleMs - 50);
+      await main.waitForAbort(before, 1000);
+      const line = await turnLog(gateway, since);
+      assert.equal(line.status, 'upstream_broken');
+      assert.equal(line.errorCode, 'upstream_idle_timeout');
+    },
+  );
 
-  it('fallback: the primary fails (500, then a hang) and the fallback answers; the log line shows every attempt', TEST_TIMEOUT, async () => {
-    failing.respondWith(fail500);
-    let before = failing.requests.length;
-    const backupBefore = backup.requests.length;
-    let since = gateway.logs.length;
-    const afterError = await turn(gateway, ims('withFallback'));
-    assertSpoken(afterError, BACKUP_ANSWER);
-    assertWithin(afterError, TIMEOUTS.firstTokenMs);
-    assert.equal(failing.requests.length - before, 2, 'the primary is retried once first');
-    assert.equal((backup.requests[backupBefore]!.body as { model: string }).model, 'backup-model');
-    let line = await turnLog(gateway, since);
-    assert.equal(line.status, 'ok');
-    assert.equal(line.provider, 'backup');
-    assert.equal(line.attempts, 'failing:retried(upstream_error) failing:failed(upstream_error) backup:committed');
+  it(
+    'fallback: the primary fails (500, then a hang) and the fallback answers; the log line shows every attempt',
+    TEST_TIMEOUT,
+    async () => {
+      failing.respondWith(fail500);
+      let before = failing.requests.length;
+      const backupBefore = backup.requests.length;
+      let since = gateway.logs.length;
+      const afterError = await turn(gateway, ims('withFallback'));
+      assertSpoken(afterError, BACKUP_ANSWER);
+      assertWithin(afterError, TIMEOUTS.firstTokenMs);
+      assert.equal(failing.requests.length - before, 2, 'the primary is retried once first');
+      assert.equal((backup.requests[backupBefore]!.body as { model: string }).model, 'backup-model');
+      let line = await turnLog(gateway, since);
+      assert.equal(line.status, 'ok');
+      assert.equal(line.provider, 'backup');
+      assert.equal(line.attempts, 'failing:retried(upstream_error) failing:failed(upstream_error) backup:committed');
 
-    failing.respondWith({ hangBeforeHeaders: true });
-    before = failing.requests.length;
-    since = gateway.logs.length;
-    const afterHang = await turn(gateway, ims('withFallback'));
-    assertSpoken(afterHang, BACKUP_ANSWER);
-    assertWithin(afterHang, TIMEOUTS.firstTokenMs, TIMEOUTS.firstTokenMs - 50);
-    await failing.waitForAbort(before, 1000);
-    line = await turnLog(gateway, since);
-    assert.equal(line.provider, 'backup');
-    assert.equal(line.attempts, 'failing:failed(upstream_first_token_timeout) backup:committed');
-  });
+      failing.respondWith({ hangBeforeHeaders: true });
+      before = failing.requests.length;
+      since = gateway.logs.length;
+      const afterHang = await turn(gateway, ims('withFallback'));
+      assertSpoken(afterHang, BACKUP_ANSWER);
+      assertWithin(afterHang, TIMEOUTS.firstTokenMs, TIMEOUTS.firstTokenMs - 50);
+      await failing.waitForAbort(before, 1000);
+      line = await turnLog(gateway, since);
+      assert.equal(line.provider, 'backup');
+      assert.equal(line.attempts, 'failing:failed(upstream_first_token_timeout) backup:committed');
+    },
+  );
 
-  it('circuit breaker: after 2 failed turns the primary is skipped at once (no new request) and the fallback answers quickly', TEST_TIMEOUT, async () => {
-    flaky.respondWith(fail500);
-    for (let i = 0; i < 2; i++) {
-      const result = await turn(gateway, ims('breaker'));
-      assertSpoken(result, BACKUP_ANSWER);
-    }
-    assert.equal(flaky.requests.length, 4, 'two failed turns, each one try and one retry');
+  it(
+    'circuit breaker: after 2 failed turns the primary is skipped at once (no new request) and the fallback answers quickly',
+    TEST_TIMEOUT,
+    async () => {
+      flaky.respondWith(fail500);
+      for (let i = 0; i < 2; i++) {
+        const result = await turn(gateway, ims('breaker'));
+        assertSpoken(result, BACKUP_ANSWER);
+      }
+      assert.equal(flaky.requests.length, 4, 'two failed turns, each one try and one retry');
 
-    const since = gateway.logs.length;
-    const skipped = await turn(gateway, ims('breaker'));
-    assertSpoken(skipped, BACKUP_ANSWER);
-    assert.equal(flaky.requests.length, 4, 'the open circuit sends the primary nothing');
-    assert.ok(skipped.ms < 300, `the fallback answers at once (took ${Math.round(skipped.ms)} ms)`);
-    const line = await turnLog(gateway, since);
-    assert.equal(line.provider, 'backup');
-    assert.equal(line.attempts, 'flaky:skipped(circuit_open) backup:committed');
+      const since = gateway.logs.length;
+      const skipped = await turn(gateway, ims('breaker'));
+      assertSpoken(skipped, BACKUP_ANSWER);
+      assert.equal(flaky.requests.length, 4, 'the open circuit sends the primary nothing');
+      assert.ok(skipped.ms < 300, `the fallback answers at once (took ${Math.round(skipped.ms)} ms)`);
+      const line = await turnLog(gateway, since);
+      assert.equal(line.provider, 'backup');
+      assert.equal(line.attempts, 'flaky:skipped(circuit_open) backup:committed');
 
-    // Without a fallback, an api client learns the circuit is open and when to come back.
-    const alone = await turn(gateway, ims('breakerApi'));
-    assertError(alone, 503, 'upstream_error', 'circuit_open');
-    const retryAfter = Number(alone.headers.get('retry-after'));
-    assert.ok(retryAfter >= 1 && retryAfter <= 60, `retry-after ${retryAfter}`);
-    assert.equal(flaky.requests.length, 4);
-  });
+      // Without a fallback, an api client learns the circuit is open and when to come back.
+      const alone = await turn(gateway, ims('breakerApi'));
+      assertError(alone, 503, 'upstream_error', 'circuit_open');
+      const retryAfter = Number(alone.headers.get('retry-after'));
+      assert.ok(retryAfter >= 1 && retryAfter <= 60, `retry-after ${retryAfter}`);
+      assert.equal(flaky.requests.length, 4);
+    },
+  );
 
-  it('client mistakes never open the circuit: upstream 400s, 413s and 429s leave the primary answering; 5xx still opens it', TEST_TIMEOUT, async () => {
-    const rejected: MockScenario = { status: 400, body: '{"error":{"message":"This model\'s maximum context length is 8192 tokens"}}' };
-    const tooLarge: MockScenario = { status: 413, body: '{"error":{"message":"request entity too large"}}' };
-    const rateLimited: MockScenario = { status: 429, headers: { 'retry-after': '30' }, body: '{"error":{"message":"slow down"}}' };
-    const backupBefore = backup.requests.length;
-    for (const scenario of [rejected, rejected, rejected, tooLarge, rateLimited, rateLimited, rejected, rejected]) {
-      picky.respondWith(scenario);
+  it(
+    'client mistakes never open the circuit: upstream 400s, 413s and 429s leave the primary answering; 5xx still opens it',
+    TEST_TIMEOUT,
+    async () => {
+      const rejected: MockScenario = { status: 400, body: '{"error":{"message":"This model\'s maximum context length is 8192 tokens"}}' };
+      const tooLarge: MockScenario = { status: 413, body: '{"error":{"message":"request entity too large"}}' };
+      const rateLimited: MockScenario = { status: 429, headers: { 'retry-after': '30' }, body: '{"error":{"message":"slow down"}}' };
+      const backupBefore = backup.requests.length;
+      for (const scenario of [rejected, rejected, rejected, tooLarge, rateLimited, rateLimited, rejected, rejected]) {
+        picky.respondWith(scenario);
+        const before = picky.requests.length;
+        const api = await turn(gateway, ims('pickyApi'));
+        assert.equal(picky.requests.length - before, 1, 'a client mistake is sent once: no retry');
+        assert.equal(api.status, scenario.status, `HTTP ${scenario.status} reaches the client as what it is`);
+        assert.equal(api.json?.error.type, scenario === rateLimited ? 'rate_limit_error' : 'invalid_request_error');
+      }
+      assert.equal(backup.requests.length, backupBefore, 'nobody asked the fallback to refuse the same request');
+
+      // A voice caller still hears something, and the fallback is not asked to refuse the same request.
+      picky.respondWith(rejected);
+      let since = gateway.logs.length;
+      const voice = await turn(gateway, ims('picky'));
+      assertSpoken(voice, APOLOGY_EN);
+      let line = await turnLog(gateway, since);
+      assert.equal(line.status, 'apologized');
+      assert.equal(line.errorCode, 'upstream_rejected_request');
+      assert.equal(line.attempts, 'picky:failed(upstream_rejected_request)');
+      assert.equal(backup.requests.length, backupBefore);
+
+      // Nine refused requests later the circuit (threshold 2) is still closed: the primary answers.
+      picky.respondWith({ events: textEvents(ANSWER) });
+      since = gateway.logs.length;
+      assertSpoken(await turn(gateway, ims('picky')), ANSWER);
+      line = await turnLog(gateway, since);
+      assert.equal(line.provider, 'picky');
+      assert.equal(line.attempts, undefined, 'answered at the first attempt');
+
+      // The provider's own failures still count: two failed turns open it.
+      picky.respondWith(fail500);
+      for (let i = 0; i < 2; i++) assertSpoken(await turn(gateway, ims('picky')), BACKUP_ANSWER);
       const before = picky.requests.length;
-      const api = await turn(gateway, ims('pickyApi'));
-      assert.equal(picky.requests.length - before, 1, 'a client mistake is sent once: no retry');
-      assert.equal(api.status, scenario.status, `HTTP ${scenario.status} reaches the client as what it is`);
-      assert.equal(api.json?.error.type, scenario === rateLimited ? 'rate_limit_error' : 'invalid_request_error');
-    }
-    assert.equal(backup.requests.length, backupBefore, 'nobody asked the fallback to refuse the same request');
-
-    // A voice caller still hears something, and the fallback is not asked to refuse the same request.
-    picky.respondWith(rejected);
-    let since = gateway.logs.length;
-    const voice = await turn(gateway, ims('picky'));
-    assertSpoken(voice, APOLOGY_EN);
-    let line = await turnLog(gateway, since);
-    assert.equal(line.status, 'apologized');
-    assert.equal(line.errorCode, 'upstream_rejected_request');
-    assert.equal(line.attempts, 'picky:failed(upstream_rejected_request)');
-    assert.equal(backup.requests.length, backupBefore);
-
-    // Nine refused requests later the circuit (threshold 2) is still closed: the primary answers.
-    picky.respondWith({ events: textEvents(ANSWER) });
-    since = gateway.logs.length;
-    assertSpoken(await turn(gateway, ims('picky')), ANSWER);
-    line = await turnLog(gateway, since);
-    assert.equal(line.provider, 'picky');
-    assert.equal(line.attempts, undefined, 'answered at the first attempt');
-
-    // The provider's own failures still count: two failed turns open it.
-    picky.respondWith(fail500);
-    for (let i = 0; i < 2; i++) assertSpoken(await turn(gateway, ims('picky')), BACKUP_ANSWER);
-    const before = picky.requests.length;
-    since = gateway.logs.length;
-    assertSpoken(await turn(gateway, ims('picky')), BACKUP_ANSWER);
-    assert.equal(picky.requests.length, before, 'the open circuit sends the primary nothing');
-    assert.equal((await turnLog(gateway, since)).attempts, 'picky:skipped(circuit_open) backup:committed');
-  });
+      since = gateway.logs.length;
+      assertSpoken(await turn(gateway, ims('picky')), BACKUP_ANSWER);
+      assert.equal(picky.requests.length, before, 'the open circuit sends the primary nothing');
+      assert.equal((await turnLog(gateway, since)).attempts, 'picky:skipped(circuit_open) backup:committed');
+    },
+  );
 
   it('deeply nested JSON: a 400 before any upstream is tried, never a retried "upstream unreachable"', TEST_TIMEOUT, async () => {
     // Written as text: the test's own JSON.stringify would overflow on it too.
@@ -512,35 +567,42 @@ describe('fault injection end to end: what the caller gets, and when', () => {
     assertWithin(result, TIMEOUTS.firstTokenMs);
   });
 
-  it('hangupAfterFailures: 2 — the 2nd failed turn in a row of the same call ends with a hangup tool call; a success resets the count', TEST_TIMEOUT, async () => {
-    const call = 'call-hangup';
-    const since = gateway.logs.length;
-    main.respondWith(fail500);
-    let stream = assertSpoken(await turn(gateway, ims('hangup', 'hi', call)), APOLOGY_EN);
-    assert.deepEqual(toolCallsOf(stream), [], '1st failure: no hangup yet');
+  it(
+    'hangupAfterFailures: 2 — the 2nd failed turn in a row of the same call ends with a hangup tool call; a success resets the count',
+    TEST_TIMEOUT,
+    async () => {
+      const call = 'call-hangup';
+      const since = gateway.logs.length;
+      main.respondWith(fail500);
+      let stream = assertSpoken(await turn(gateway, ims('hangup', 'hi', call)), APOLOGY_EN);
+      assert.deepEqual(toolCallsOf(stream), [], '1st failure: no hangup yet');
 
-    main.respondWith({ events: textEvents(ANSWER) });
-    assertSpoken(await turn(gateway, ims('hangup', 'hi', call)), ANSWER);
+      main.respondWith({ events: textEvents(ANSWER) });
+      assertSpoken(await turn(gateway, ims('hangup', 'hi', call)), ANSWER);
 
-    main.respondWith(fail500);
-    stream = assertSpoken(await turn(gateway, ims('hangup', 'hi', call)), APOLOGY_EN);
-    assert.deepEqual(toolCallsOf(stream), [], 'the success in between reset the count');
+      main.respondWith(fail500);
+      stream = assertSpoken(await turn(gateway, ims('hangup', 'hi', call)), APOLOGY_EN);
+      assert.deepEqual(toolCallsOf(stream), [], 'the success in between reset the count');
 
-    stream = assertSpoken(await turn(gateway, ims('hangup', 'hi', 'call-hangup-other')), APOLOGY_EN);
-    assert.deepEqual(toolCallsOf(stream), [], 'another call has its own count');
+      stream = assertSpoken(await turn(gateway, ims('hangup', 'hi', 'call-hangup-other')), APOLOGY_EN);
+      assert.deepEqual(toolCallsOf(stream), [], 'another call has its own count');
 
-    const sinceLast = gateway.logs.length;
-    const result = await turn(gateway, ims('hangup', 'hi', call));
-    stream = assertSpoken(result, APOLOGY_EN, 'tool_calls');
-    assertWithin(result, TIMEOUTS.firstTokenMs);
-    const deltas = toolCallsOf(stream);
-    assert.ok(deltas.length > 0 && deltas.every((delta) => delta.index === 0), 'a single tool call');
-    assert.equal(deltas[0]!.function.name, 'hangup');
-    assert.equal(deltas.map((delta) => delta.function.arguments ?? '').join(''), '{}');
-    assert.equal((await turnLog(gateway, sinceLast)).finishReason, 'tool_calls');
-    const lines = gateway.logs.slice(since).filter((l) => l.agent === 'hangup');
-    assert.deepEqual(lines.map((l) => l.status), ['apologized', 'ok', 'apologized', 'apologized', 'apologized']);
-  });
+      const sinceLast = gateway.logs.length;
+      const result = await turn(gateway, ims('hangup', 'hi', call));
+      stream = assertSpoken(result, APOLOGY_EN, 'tool_calls');
+      assertWithin(result, TIMEOUTS.firstTokenMs);
+      const deltas = toolCallsOf(stream);
+      assert.ok(deltas.length > 0 && deltas.every((delta) => delta.index === 0), 'a single tool call');
+      assert.equal(deltas[0]!.function.name, 'hangup');
+      assert.equal(deltas.map((delta) => delta.function.arguments ?? '').join(''), '{}');
+      assert.equal((await turnLog(gateway, sinceLast)).finishReason, 'tool_calls');
+      const lines = gateway.logs.slice(since).filter((l) => l.agent === 'hangup');
+      assert.deepEqual(
+        lines.map((l) => l.status),
+        ['apologized', 'ok', 'apologized', 'apologized', 'apologized'],
+      );
+    },
+  );
 
   it('filler: a slow first word is preceded by the filler phrase; a fast answer gets none', TEST_TIMEOUT, async () => {
     main.respondWith({ events: textEvents(ANSWER), firstEventDelayMs: 300 });

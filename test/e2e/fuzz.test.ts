@@ -41,7 +41,10 @@ const CONFIG = {
 const MODEL = 'a';
 const CHAT_PATHS = ['/v1/chat/completions', '/chat/completions'] as const;
 
-const SEED = process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== '' ? Number(process.env.FUZZ_SEED) : (Date.now() ^ (Math.random() * 0x1_0000_0000)) | 0;
+const SEED =
+  process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== ''
+    ? Number(process.env.FUZZ_SEED)
+    : (Date.now() ^ (Math.random() * 0x1_0000_0000)) | 0;
 assert.ok(Number.isInteger(SEED), `FUZZ_SEED must be an integer, got ${process.env.FUZZ_SEED}`);
 const SCALE = Math.max(0.01, Number(process.env.FUZZ_SCALE ?? '1') || 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
@@ -371,7 +374,10 @@ function assertParamNamesRealPath(body: unknown, param: string, context: string)
   let missing = false;
   for (const segment of segments) {
     if (missing) {
-      assert.ok(typeof segment === 'string' && REQUIRED_FIELDS.has(segment), `param ${param} continues past a missing field with ${segment} (${context})`);
+      assert.ok(
+        typeof segment === 'string' && REQUIRED_FIELDS.has(segment),
+        `param ${param} continues past a missing field with ${segment} (${context})`,
+      );
       continue;
     }
     if (typeof segment === 'number') {
@@ -380,7 +386,10 @@ function assertParamNamesRealPath(body: unknown, param: string, context: string)
       current = current[segment];
       continue;
     }
-    assert.ok(current !== null && typeof current === 'object' && !Array.isArray(current), `param ${param}: .${segment} on a non-object (${context})`);
+    assert.ok(
+      current !== null && typeof current === 'object' && !Array.isArray(current),
+      `param ${param}: .${segment} on a non-object (${context})`,
+    );
     if (Object.hasOwn(current, segment)) current = (current as Record<string, unknown>)[segment];
     else {
       assert.ok(REQUIRED_FIELDS.has(segment), `param ${param} names ${segment}, absent and not a required field (${context})`);
@@ -395,9 +404,39 @@ function assertParamNamesRealPath(body: unknown, param: string, context: string)
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code));
 const trickyText = fc.constantFrom(
-  '\u0000', '\n', '\r\n', '\t', '"', '\\', '/', '\u2028', '\u2029', '\ufeff', '\u200b', '\u202e', '\uffff',
-  '{{heard}}', '{{#x}}', '}}', '<ims_agent_interrupted>', '<imsagent_hangup/>', '<think>', '</think>', '**', '# ',
-  '```', '[a](http://x)', '😀', '👨‍👩‍👧', '再见', 'ＢＹＥ', '٣', 'NaN', 'null', '__proto__', 'constructor',
+  '\u0000',
+  '\n',
+  '\r\n',
+  '\t',
+  '"',
+  '\\',
+  '/',
+  '\u2028',
+  '\u2029',
+  '\ufeff',
+  '\u200b',
+  '\u202e',
+  '\uffff',
+  '{{heard}}',
+  '{{#x}}',
+  '}}',
+  '<ims_agent_interrupted>',
+  '<imsagent_hangup/>',
+  '<think>',
+  '</think>',
+  '**',
+  '# ',
+  '```',
+  '[a](http://x)',
+  '😀',
+  '👨‍👩‍👧',
+  '再见',
+  'ＢＹＥ',
+  '٣',
+  'NaN',
+  'null',
+  '__proto__',
+  'constructor',
 );
 const char = fc.oneof(
   { weight: 8, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
@@ -412,13 +451,32 @@ const text = fc.string({ unit: char, maxLength: 30 });
 const hugeText = fc
   .tuple(
     fc.string({ unit: char, minLength: 1, maxLength: 6 }),
-    fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1_000, max: 20_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 20_000, max: 200_000 }) }),
+    fc.oneof(
+      { weight: 3, arbitrary: fc.integer({ min: 1_000, max: 20_000 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 20_000, max: 200_000 }) },
+    ),
   )
   .map(([unit, length]) => unit.repeat(Math.ceil(length / unit.length)).slice(0, length));
 
 const keyName = fc.oneof(
   { weight: 4, arbitrary: fc.string({ maxLength: 10 }) },
-  { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '', ' ', 'model', 'messages', 'content', 'role') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '__proto__',
+      'constructor',
+      'prototype',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      '',
+      ' ',
+      'model',
+      'messages',
+      'content',
+      'role',
+    ),
+  },
 );
 const jsonLeaf = fc.oneof(
   fc.constant(null),
@@ -441,7 +499,12 @@ const randomJson = fc.oneof(fc.jsonValue(), jsonish);
 
 /** A value nested up to 2000 levels (arrays, objects or both), built without recursion. */
 const deepValue = fc
-  .record({ depth: fc.integer({ min: 1, max: 2000 }), kind: fc.constantFrom('array', 'object', 'mixed'), leaf: jsonLeaf, key: fc.string({ maxLength: 3 }) })
+  .record({
+    depth: fc.integer({ min: 1, max: 2000 }),
+    kind: fc.constantFrom('array', 'object', 'mixed'),
+    leaf: jsonLeaf,
+    key: fc.string({ maxLength: 3 }),
+  })
   .map(({ depth, kind, leaf, key }) => {
     let value: unknown = leaf;
     for (let i = 0; i < depth; i++) {
@@ -455,8 +518,14 @@ const deepValue = fc
 
 const validPart = fc.oneof(
   fc.record({ type: fc.constant('text'), text }),
-  fc.record({ type: fc.constant('image_url'), image_url: fc.record({ url: fc.constantFrom('https://example.com/a.jpg', 'data:image/jpeg;base64,/9j/4AAQ') }) }),
-  fc.record({ type: fc.constant('input_audio'), input_audio: fc.record({ data: fc.base64String({ maxLength: 16 }), format: fc.constantFrom('wav', 'mp3') }) }),
+  fc.record({
+    type: fc.constant('image_url'),
+    image_url: fc.record({ url: fc.constantFrom('https://example.com/a.jpg', 'data:image/jpeg;base64,/9j/4AAQ') }),
+  }),
+  fc.record({
+    type: fc.constant('input_audio'),
+    input_audio: fc.record({ data: fc.base64String({ maxLength: 16 }), format: fc.constantFrom('wav', 'mp3') }),
+  }),
 );
 const toolCall = fc.record({
   id: fc.string({ minLength: 1, maxLength: 8 }),
@@ -468,9 +537,22 @@ const validMessage = fc.oneof(
   { weight: 1, arbitrary: fc.record({ role: fc.constantFrom('system', 'developer'), content: text }) },
   { weight: 2, arbitrary: fc.record({ role: fc.constant('assistant'), content: fc.oneof(text, fc.constant(null)) }) },
   { weight: 2, arbitrary: fc.record({ role: fc.constant('user'), content: fc.array(validPart, { minLength: 1, maxLength: 3 }) }) },
-  { weight: 1, arbitrary: fc.record({ role: fc.constant('assistant'), content: fc.constant(null), tool_calls: fc.array(toolCall, { minLength: 1, maxLength: 2 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      role: fc.constant('assistant'),
+      content: fc.constant(null),
+      tool_calls: fc.array(toolCall, { minLength: 1, maxLength: 2 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ role: fc.constant('tool'), tool_call_id: fc.string({ maxLength: 8 }), content: text }) },
-  { weight: 1, arbitrary: fc.record({ role: fc.constant('user'), content: text, name: fc.string({ maxLength: 8 }) }, { requiredKeys: ['role', 'content'] }) },
+  {
+    weight: 1,
+    arbitrary: fc.record(
+      { role: fc.constant('user'), content: text, name: fc.string({ maxLength: 8 }) },
+      { requiredKeys: ['role', 'content'] },
+    ),
+  },
 );
 const validMessages = fc
   .tuple(fc.array(validMessage, { maxLength: 5 }), text)
@@ -484,14 +566,25 @@ const validExtendData = fc.record(
   {
     instanceId,
     channelId: fc.uuid(),
-    sentenceId: fc.oneof(fc.nat(), fc.nat().map(String), fc.nat({ max: 99 }).map((n) => ` ${n} `)),
-    userData: fc.oneof(fc.jsonValue({ maxDepth: 2 }).map((value) => JSON.stringify(value)), text, fc.constant('{"vip":true}')),
+    sentenceId: fc.oneof(
+      fc.nat(),
+      fc.nat().map(String),
+      fc.nat({ max: 99 }).map((n) => ` ${n} `),
+    ),
+    userData: fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }).map((value) => JSON.stringify(value)),
+      text,
+      fc.constant('{"vip":true}'),
+    ),
     callerNumber: fc.oneof(fc.string({ maxLength: 12 }), fc.nat()),
   },
   { requiredKeys: ['instanceId', 'channelId', 'sentenceId', 'userData'] },
 );
 const validTools = fc.array(
-  fc.record({ type: fc.constant('function'), function: fc.record({ name: fc.string({ minLength: 1, maxLength: 8 }), parameters: fc.constant({ type: 'object', properties: {} }) }) }),
+  fc.record({
+    type: fc.constant('function'),
+    function: fc.record({ name: fc.string({ minLength: 1, maxLength: 8 }), parameters: fc.constant({ type: 'object', properties: {} }) }),
+  }),
   { minLength: 1, maxLength: 2 },
 );
 /** A valid request as the IMS workflow sends it. */
@@ -517,11 +610,26 @@ const requestLike = fc.record(
     messages: fc.oneof(
       validMessages,
       randomJson,
-      fc.array(fc.record({ role: fc.oneof(fc.constantFrom('user', 'assistant', 'system', 'tool', 'developer', 'function', 'USER', ''), randomJson), content: fc.oneof(text, randomJson, fc.array(fc.oneof(validPart, randomJson), { maxLength: 3 })) }, { requiredKeys: [] }), { maxLength: 4 }),
+      fc.array(
+        fc.record(
+          {
+            role: fc.oneof(fc.constantFrom('user', 'assistant', 'system', 'tool', 'developer', 'function', 'USER', ''), randomJson),
+            content: fc.oneof(text, randomJson, fc.array(fc.oneof(validPart, randomJson), { maxLength: 3 })),
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 4 },
+      ),
     ),
     stream: fc.oneof(fc.boolean(), randomJson),
     stream_options: fc.oneof(fc.record({ include_usage: fc.oneof(fc.boolean(), randomJson) }, { requiredKeys: [] }), randomJson),
-    extendData: fc.oneof(validExtendData, randomJson, fc.dictionary(fc.constantFrom('instanceId', 'channelId', 'sentenceId', 'userData', 'callerNumber', 'calleeNumber'), randomJson, { maxKeys: 4 })),
+    extendData: fc.oneof(
+      validExtendData,
+      randomJson,
+      fc.dictionary(fc.constantFrom('instanceId', 'channelId', 'sentenceId', 'userData', 'callerNumber', 'calleeNumber'), randomJson, {
+        maxKeys: 4,
+      }),
+    ),
     tools: fc.oneof(validTools, randomJson),
     tool_choice: randomJson,
     temperature: randomJson,
@@ -594,30 +702,136 @@ function deleteAt(root: unknown, path: JsonPath): unknown {
 
 const wrongValue = fc.oneof(
   fc.constantFrom<unknown>(
-    null, true, false, 0, -0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 2, 'NaN', 'Infinity', '-Infinity', 'null', 'undefined', '', ' ',
-    '0x1F', '1e3', '-1', '1.5', ' 7 ', '７', '٣', '99999999999999999999999', '[]', '{}', [], {}, [null], { '': null }, [[[]]],
+    null,
+    true,
+    false,
+    0,
+    -0,
+    -1,
+    1.5,
+    1e308,
+    -1e308,
+    2 ** 53 + 2,
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    'null',
+    'undefined',
+    '',
+    ' ',
+    '0x1F',
+    '1e3',
+    '-1',
+    '1.5',
+    ' 7 ',
+    '７',
+    '٣',
+    '99999999999999999999999',
+    '[]',
+    '{}',
+    [],
+    {},
+    [null],
+    { '': null },
+    [[[]]],
   ),
   fc.double(),
   fc.integer(),
   text,
   fc.jsonValue({ maxDepth: 3 }),
 );
-const oddRole = fc.constantFrom<unknown>('function', 'USER', 'User', 'robot', '', ' user', 'user ', 'assistant\u0000', 'tool_result', 1, null, ['user'], { role: 'user' });
+const oddRole = fc.constantFrom<unknown>(
+  'function',
+  'USER',
+  'User',
+  'robot',
+  '',
+  ' user',
+  'user ',
+  'assistant\u0000',
+  'tool_result',
+  1,
+  null,
+  ['user'],
+  { role: 'user' },
+);
 const oddPart = fc.constantFrom<unknown>(
-  {}, { type: '' }, { type: 'text' }, { type: 'text', text: 1 }, { type: 'text', text: null }, { type: 'image_url' }, { type: 'image_url', image_url: 'https://x' },
-  { type: 'image_url', image_url: { url: '' } }, { type: 'image_url', image_url: { url: 7 } }, { type: 'input_audio', input_audio: null }, { type: 'file' }, { type: 7 }, null, 'text', [],
+  {},
+  { type: '' },
+  { type: 'text' },
+  { type: 'text', text: 1 },
+  { type: 'text', text: null },
+  { type: 'image_url' },
+  { type: 'image_url', image_url: 'https://x' },
+  { type: 'image_url', image_url: { url: '' } },
+  { type: 'image_url', image_url: { url: 7 } },
+  { type: 'input_audio', input_audio: null },
+  { type: 'file' },
+  { type: 7 },
+  null,
+  'text',
+  [],
 );
 const oddContent = fc.oneof(
   fc.array(fc.oneof(oddPart, validPart), { minLength: 1, maxLength: 4 }),
   fc.constantFrom<unknown>(7, true, {}, { type: 'text', text: 'hi' }, [], ''),
 );
 const garbageTools = fc.oneof(
-  fc.constantFrom<unknown>('x', 7, {}, [null], [{}], [{ type: 7 }], [{ type: 'function' }], [{ type: 'function', function: {} }], [{ type: 'function', function: { name: '' } }], [{ type: 'function', function: 'f' }], [{ type: 'function', function: { name: 7 } }]),
+  fc.constantFrom<unknown>(
+    'x',
+    7,
+    {},
+    [null],
+    [{}],
+    [{ type: 7 }],
+    [{ type: 'function' }],
+    [{ type: 'function', function: {} }],
+    [{ type: 'function', function: { name: '' } }],
+    [{ type: 'function', function: 'f' }],
+    [{ type: 'function', function: { name: 7 } }],
+  ),
   fc.array(randomJson, { maxLength: 3 }),
 );
-const garbageStreamOptions = fc.oneof(fc.constantFrom<unknown>('x', 1, [], true, { include_usage: 'yes' }, { include_usage: 1 }, { include_usage: null }, { include_usage: true, extra: [1] }), randomJson);
+const garbageStreamOptions = fc.oneof(
+  fc.constantFrom<unknown>(
+    'x',
+    1,
+    [],
+    true,
+    { include_usage: 'yes' },
+    { include_usage: 1 },
+    { include_usage: null },
+    { include_usage: true, extra: [1] },
+  ),
+  randomJson,
+);
 const sentenceIdValue = fc.oneof(
-  fc.constantFrom<unknown>(-1, -0, 1.5, 1e308, 2 ** 53, 2 ** 53 + 2, '1.5', '-1', '+1', ' 7 ', '\t7\n', '7a', 'NaN', 'Infinity', '1e3', '0x10', '７', '٣', '', '99999999999999999999999', true, null, [], {}),
+  fc.constantFrom<unknown>(
+    -1,
+    -0,
+    1.5,
+    1e308,
+    2 ** 53,
+    2 ** 53 + 2,
+    '1.5',
+    '-1',
+    '+1',
+    ' 7 ',
+    '\t7\n',
+    '7a',
+    'NaN',
+    'Infinity',
+    '1e3',
+    '0x10',
+    '７',
+    '٣',
+    '',
+    '99999999999999999999999',
+    true,
+    null,
+    [],
+    {},
+  ),
   fc.integer(),
   fc.double(),
   fc.nat().map(String),
@@ -626,7 +840,9 @@ const sentenceIdValue = fc.oneof(
 );
 const longModel = fc.oneof(
   fc.integer({ min: 256, max: 100_000 }).map((n) => 'a'.repeat(n)),
-  fc.constantFrom<unknown>('', ' a', 'a ', 'A', 'a\u0000', 'a/b', '../a', '__proto__', 'constructor', 'toString', 7, null, ['a'], { id: 'a' }),
+  fc.constantFrom<unknown>('', ' a', 'a ', 'A', 'a\u0000', 'a/b', '../a', '__proto__', 'constructor', 'toString', 7, null, ['a'], {
+    id: 'a',
+  }),
   hugeText,
 );
 
@@ -640,15 +856,63 @@ const mutation = fc.oneof(
     arbitrary: fc.oneof(
       fc.record({ kind: fc.constant('at' as const), path: fc.constant<JsonPath>(['model']), value: longModel }),
       fc.record({ kind: fc.constant('at' as const), path: fc.constant<JsonPath>(['extendData', 'sentenceId']), value: sentenceIdValue }),
-      fc.record({ kind: fc.constant('at' as const), path: fc.constantFrom<JsonPath>(['extendData', 'instanceId'], ['extendData', 'channelId'], ['extendData', 'callerNumber'], ['extendData', 'userData'], ['extendData']), value: wrongValue }),
-      fc.record({ kind: fc.constant('at' as const), path: fc.nat({ max: 6 }).map((i): JsonPath => ['messages', i, 'role']), value: oddRole }),
-      fc.record({ kind: fc.constant('at' as const), path: fc.nat({ max: 6 }).map((i): JsonPath => ['messages', i, 'content']), value: oddContent }),
-      fc.record({ kind: fc.constant('at' as const), path: fc.tuple(fc.nat({ max: 6 }), fc.constantFrom('name', 'tool_calls', 'tool_call_id')).map(([i, field]): JsonPath => ['messages', i, field]), value: wrongValue }),
+      fc.record({
+        kind: fc.constant('at' as const),
+        path: fc.constantFrom<JsonPath>(
+          ['extendData', 'instanceId'],
+          ['extendData', 'channelId'],
+          ['extendData', 'callerNumber'],
+          ['extendData', 'userData'],
+          ['extendData'],
+        ),
+        value: wrongValue,
+      }),
+      fc.record({
+        kind: fc.constant('at' as const),
+        path: fc.nat({ max: 6 }).map((i): JsonPath => ['messages', i, 'role']),
+        value: oddRole,
+      }),
+      fc.record({
+        kind: fc.constant('at' as const),
+        path: fc.nat({ max: 6 }).map((i): JsonPath => ['messages', i, 'content']),
+        value: oddContent,
+      }),
+      fc.record({
+        kind: fc.constant('at' as const),
+        path: fc
+          .tuple(fc.nat({ max: 6 }), fc.constantFrom('name', 'tool_calls', 'tool_call_id'))
+          .map(([i, field]): JsonPath => ['messages', i, field]),
+        value: wrongValue,
+      }),
       fc.record({ kind: fc.constant('at' as const), path: fc.constant<JsonPath>(['tools']), value: garbageTools }),
       fc.record({ kind: fc.constant('at' as const), path: fc.constant<JsonPath>(['stream_options']), value: garbageStreamOptions }),
-      fc.record({ kind: fc.constant('at' as const), path: fc.constantFrom<JsonPath>(['stream'], ['n'], ['temperature'], ['top_p'], ['max_tokens'], ['max_completion_tokens'], ['stop'], ['tool_choice']), value: wrongValue }),
-      fc.record({ kind: fc.constant('at' as const), path: fc.constant<JsonPath>(['messages']), value: fc.oneof(fc.constantFrom<unknown>({}, [], 'hi', null, [null], [[]]), fc.integer({ min: 500, max: 12_000 }).map((n) => Array.from({ length: n }, () => ({ role: 'user', content: 'x' })))) }),
-      fc.record({ kind: fc.constant('at' as const), path: fc.constantFrom<JsonPath>(['metadata'], ['response_format'], ['x_vendor'], ['extendData', 'extra']), value: fc.oneof(randomJson, deepValue) }),
+      fc.record({
+        kind: fc.constant('at' as const),
+        path: fc.constantFrom<JsonPath>(
+          ['stream'],
+          ['n'],
+          ['temperature'],
+          ['top_p'],
+          ['max_tokens'],
+          ['max_completion_tokens'],
+          ['stop'],
+          ['tool_choice'],
+        ),
+        value: wrongValue,
+      }),
+      fc.record({
+        kind: fc.constant('at' as const),
+        path: fc.constant<JsonPath>(['messages']),
+        value: fc.oneof(
+          fc.constantFrom<unknown>({}, [], 'hi', null, [null], [[]]),
+          fc.integer({ min: 500, max: 12_000 }).map((n) => Array.from({ length: n }, () => ({ role: 'user', content: 'x' }))),
+        ),
+      }),
+      fc.record({
+        kind: fc.constant('at' as const),
+        path: fc.constantFrom<JsonPath>(['metadata'], ['response_format'], ['x_vendor'], ['extendData', 'extra']),
+        value: fc.oneof(randomJson, deepValue),
+      }),
     ),
   },
 );
@@ -666,7 +930,12 @@ function applyMutations(base: Record<string, unknown>, mutations: readonly Mutat
     if (m.kind === 'at') {
       const path = m.path.map((segment, i) => {
         if (typeof segment !== 'number') return segment;
-        const container = m.path.slice(0, i).reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[key] : undefined), value);
+        const container = m.path
+          .slice(0, i)
+          .reduce<unknown>(
+            (node, key) => (node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[key] : undefined),
+            value,
+          );
         return Array.isArray(container) && container.length > 0 ? segment % container.length : segment;
       });
       value = setAt(value, path, cloneJson(m.value));
@@ -717,7 +986,10 @@ describe('fuzz: the real server answers any input with a 200 or an OpenAI-shaped
     agent?.destroy();
     await gateway?.close();
     const total = counts.json + counts.structural + counts.bytes + counts.headers + counts.final;
-    const statuses = [...statusSeen.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}×${n}`).join(' ');
+    const statuses = [...statusSeen.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, n]) => `${status}×${n}`)
+      .join(' ');
     console.log(
       `fuzz: ${total} cases (json ${counts.json}, structural ${counts.structural}, bytes ${counts.bytes}, headers ${counts.headers}, final ${counts.final}) ` +
         `in ${((performance.now() - started) / 1000).toFixed(1)} s (${counts.retries} keep-alive retries), seed ${SEED} (FUZZ_SEED=${SEED} to replay), statuses ${statuses}`,
@@ -727,11 +999,36 @@ describe('fuzz: the real server answers any input with a 200 or an OpenAI-shaped
   it('1. random JSON bodies (any value, deep nesting, huge and unpaired-surrogate strings): 200 only when valid, else the right 4xx', async () => {
     const body = fc.oneof(
       { weight: 3, arbitrary: fc.jsonValue().map((value) => JSON.stringify(value)) },
-      { weight: 2, arbitrary: fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true, withBoxedValues: true, withObjectString: true }).map(anythingToJson) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .anything({
+            withBigInt: true,
+            withDate: true,
+            withMap: true,
+            withSet: true,
+            withTypedArray: true,
+            withSparseArray: true,
+            withNullPrototype: true,
+            withBoxedValues: true,
+            withObjectString: true,
+          })
+          .map(anythingToJson),
+      },
       { weight: 2, arbitrary: jsonish.map((value) => JSON.stringify(value)) },
       { weight: 4, arbitrary: requestLike.map((value) => JSON.stringify(value)) },
-      { weight: 3, arbitrary: fc.tuple(validImsRequest, fc.constantFrom('userData', 'metadata', 'x', 'content', 'tool_choice', 'root'), deepValue).map(([request, where, deep]) => JSON.stringify(placeAt(request, where, deep))) },
-      { weight: 2, arbitrary: fc.tuple(validImsRequest, fc.constantFrom('content', 'model', 'x', 'userData', 'instanceId', 'root'), hugeText).map(([request, where, huge]) => JSON.stringify(placeAt(request, where, huge))) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(validImsRequest, fc.constantFrom('userData', 'metadata', 'x', 'content', 'tool_choice', 'root'), deepValue)
+          .map(([request, where, deep]) => JSON.stringify(placeAt(request, where, deep))),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(validImsRequest, fc.constantFrom('content', 'model', 'x', 'userData', 'instanceId', 'root'), hugeText)
+          .map(([request, where, huge]) => JSON.stringify(placeAt(request, where, huge))),
+      },
       { weight: 2, arbitrary: validImsRequest.map((value) => JSON.stringify(value)) },
     );
     await fc.assert(
@@ -748,28 +1045,81 @@ describe('fuzz: the real server answers any input with a 200 or an OpenAI-shaped
 
   it('2. valid IMS requests with wrong types / odd values mutated in: 200 + well-formed SSE, or a 4xx whose param names a real path', async () => {
     await fc.assert(
-      fc.asyncProperty(validImsRequest, fc.array(mutation, { minLength: 0, maxLength: 4 }), fc.constantFrom(...CHAT_PATHS), async (base, mutations, path) => {
-        counts.structural++;
-        const value = applyMutations(base, mutations);
-        const text = JSON.stringify(value);
-        const bytes = Buffer.from(text, 'utf8');
-        const expected = expectForBytes(bytes);
-        const res = await send({ path, headers: chatHeaders(), body: bytes });
-        const context = `body ${preview(text)}`;
-        const error = assertExpected(res, expected, context);
-        if (error?.param != null && expected.status !== 413) assertParamNamesRealPath(JSON.parse(text), error.param, context);
-        if (mutations.length === 0) assert.equal(res.status, 200, 'an unmutated IMS request is accepted');
-      }),
+      fc.asyncProperty(
+        validImsRequest,
+        fc.array(mutation, { minLength: 0, maxLength: 4 }),
+        fc.constantFrom(...CHAT_PATHS),
+        async (base, mutations, path) => {
+          counts.structural++;
+          const value = applyMutations(base, mutations);
+          const text = JSON.stringify(value);
+          const bytes = Buffer.from(text, 'utf8');
+          const expected = expectForBytes(bytes);
+          const res = await send({ path, headers: chatHeaders(), body: bytes });
+          const context = `body ${preview(text)}`;
+          const error = assertExpected(res, expected, context);
+          if (error?.param != null && expected.status !== 413) assertParamNamesRealPath(JSON.parse(text), error.param, context);
+          if (mutations.length === 0) assert.equal(res.status, 200, 'an unmutated IMS request is accepted');
+        },
+      ),
       { numRuns: runs(1500), seed: SEED },
     );
   });
 
   it('3. random bytes, invalid UTF-8 and truncated JSON as an application/json body: 400 invalid_json (or what the decoded text warrants)', async () => {
-    const invalidUtf8 = fc.constantFrom([0xff], [0xfe], [0x80], [0xc0, 0xaf], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xef, 0xbb, 0xbf], [0x00]);
+    const invalidUtf8 = fc.constantFrom(
+      [0xff],
+      [0xfe],
+      [0x80],
+      [0xc0, 0xaf],
+      [0xc3],
+      [0xe2, 0x82],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xf8, 0x88, 0x80, 0x80, 0x80],
+      [0xef, 0xbb, 0xbf],
+      [0x00],
+    );
     const validText = validImsRequest.map((value) => JSON.stringify(value));
     const bytesCase = fc.oneof(
       fc.record({ kind: fc.constant('random'), bytes: fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)) }),
-      fc.record({ kind: fc.constant('random-text'), bytes: fc.string({ unit: fc.constantFrom('{', '}', '[', ']', '"', ':', ',', '\\', 'u', 'd', '8', '0', ' ', 'n', 'u', 'l', 't', 'r', 'e', '1', '-', '.', 'E', '+', '\'', '/', '*'), maxLength: 60 }).map((s) => Buffer.from(s)) }),
+      fc.record({
+        kind: fc.constant('random-text'),
+        bytes: fc
+          .string({
+            unit: fc.constantFrom(
+              '{',
+              '}',
+              '[',
+              ']',
+              '"',
+              ':',
+              ',',
+              '\\',
+              'u',
+              'd',
+              '8',
+              '0',
+              ' ',
+              'n',
+              'u',
+              'l',
+              't',
+              'r',
+              'e',
+              '1',
+              '-',
+              '.',
+              'E',
+              '+',
+              "'",
+              '/',
+              '*',
+            ),
+            maxLength: 60,
+          })
+          .map((s) => Buffer.from(s)),
+      }),
       fc.record({
         kind: fc.constant('truncated'),
         bytes: fc.tuple(validText, fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true })).map(([t, cut]) => {
@@ -779,20 +1129,51 @@ describe('fuzz: the real server answers any input with a 200 or an OpenAI-shaped
       }),
       fc.record({
         kind: fc.constant('invalid-utf8'),
-        bytes: fc.tuple(validText, fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), invalidUtf8), { minLength: 1, maxLength: 3 })).map(([t, inserts]) => {
-          let b = Buffer.from(t, 'utf8');
-          for (const [at, seq] of inserts) {
-            const offset = Math.floor(b.length * at);
-            b = Buffer.concat([b.subarray(0, offset), Buffer.from(seq), b.subarray(offset)]);
-          }
-          return b;
-        }),
+        bytes: fc
+          .tuple(validText, fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), invalidUtf8), { minLength: 1, maxLength: 3 }))
+          .map(([t, inserts]) => {
+            let b = Buffer.from(t, 'utf8');
+            for (const [at, seq] of inserts) {
+              const offset = Math.floor(b.length * at);
+              b = Buffer.concat([b.subarray(0, offset), Buffer.from(seq), b.subarray(offset)]);
+            }
+            return b;
+          }),
       }),
       fc.record({
         kind: fc.constant('json-plus-garbage'),
-        bytes: fc.tuple(validText, fc.uint8Array({ minLength: 1, maxLength: 20 }), fc.boolean()).map(([t, junk, before]) => (before ? Buffer.concat([Buffer.from(junk), Buffer.from(t)]) : Buffer.concat([Buffer.from(t), Buffer.from(junk)]))),
+        bytes: fc
+          .tuple(validText, fc.uint8Array({ minLength: 1, maxLength: 20 }), fc.boolean())
+          .map(([t, junk, before]) =>
+            before ? Buffer.concat([Buffer.from(junk), Buffer.from(t)]) : Buffer.concat([Buffer.from(t), Buffer.from(junk)]),
+          ),
       }),
-      fc.record({ kind: fc.constant('json5'), bytes: fc.constantFrom("{'model':'a'}", '{"model":"a",}', '{"model":NaN}', '{"model":"a" /* c */}', '// x\n{}', '{"a":undefined}', '{"a":0x10}', '{"a":.5}', '{"a":+1}', '{"a":"\u0001"}', '{"a":"\\x41"}', '{"a":"\\u12"}', '{a:1}', '[}', 'nul', 'tru', '"', '{"model":"a"}}', '\u00a0{}').map((s) => Buffer.from(s)) }),
+      fc.record({
+        kind: fc.constant('json5'),
+        bytes: fc
+          .constantFrom(
+            "{'model':'a'}",
+            '{"model":"a",}',
+            '{"model":NaN}',
+            '{"model":"a" /* c */}',
+            '// x\n{}',
+            '{"a":undefined}',
+            '{"a":0x10}',
+            '{"a":.5}',
+            '{"a":+1}',
+            '{"a":"\u0001"}',
+            '{"a":"\\x41"}',
+            '{"a":"\\u12"}',
+            '{a:1}',
+            '[}',
+            'nul',
+            'tru',
+            '"',
+            '{"model":"a"}}',
+            '\u00a0{}',
+          )
+          .map((s) => Buffer.from(s)),
+      }),
     );
     await fc.assert(
       fc.asyncProperty(bytesCase, async ({ kind, bytes }) => {
@@ -809,7 +1190,12 @@ describe('fuzz: the real server answers any input with a 200 or an OpenAI-shaped
           return;
         }
         assertExpected(res, expected, context);
-        if (kind === 'truncated' || kind === 'random-text' || kind === 'json5' || (kind === 'random' && !serverParse(bytes.toString('utf8')).ok)) {
+        if (
+          kind === 'truncated' ||
+          kind === 'random-text' ||
+          kind === 'json5' ||
+          (kind === 'random' && !serverParse(bytes.toString('utf8')).ok)
+        ) {
           assert.equal(res.status, 400, context);
         }
       }),
@@ -820,34 +1206,132 @@ describe('fuzz: the real server answers any input with a 200 or an OpenAI-shaped
   it('4. random methods, paths, content types and Authorization values: 200 only for valid combinations, else an OpenAI-shaped 4xx', async () => {
     const knownPath = fc.constantFrom('/v1/chat/completions', '/chat/completions', '/v1/models', '/models', '/healthz', '/readyz');
     const segment = fc.oneof(
-      fc.constantFrom('..', '.', '%00', '%2e%2e', '%2F', '%20', '~', ';x', 'v1', 'chat', 'completions', 'models', '%E2%82%AC', '%25', '*', ''),
+      fc.constantFrom(
+        '..',
+        '.',
+        '%00',
+        '%2e%2e',
+        '%2F',
+        '%20',
+        '~',
+        ';x',
+        'v1',
+        'chat',
+        'completions',
+        'models',
+        '%E2%82%AC',
+        '%25',
+        '*',
+        '',
+      ),
       fc.string({ maxLength: 12 }).map((s) => encodeURIComponent(s)),
     );
     const path = fc.oneof(
       { weight: 4, arbitrary: knownPath },
-      { weight: 2, arbitrary: fc.tuple(knownPath, fc.constantFrom('/', '?', '?a=1&a=2', '?%00=%00', '?__proto__=1&constructor=2', '?a[b]=c&task_id=t', '/?x', '#frag', '?' + 'q'.repeat(3000))).map(([p, suffix]) => p + suffix) },
-      { weight: 3, arbitrary: fc.array(segment, { minLength: 1, maxLength: 6 }).map((segments) => '/' + segments.join('/')) },
-      { weight: 1, arbitrary: fc.tuple(knownPath, fc.array(segment, { minLength: 1, maxLength: 3 })).map(([p, segments]) => `${p}/${segments.join('/')}`) },
-      { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 8_000 }).map((n) => '/' + 'a'.repeat(n)) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            knownPath,
+            fc.constantFrom(
+              '/',
+              '?',
+              '?a=1&a=2',
+              '?%00=%00',
+              '?__proto__=1&constructor=2',
+              '?a[b]=c&task_id=t',
+              '/?x',
+              '#frag',
+              `?${'q'.repeat(3000)}`,
+            ),
+          )
+          .map(([p, suffix]) => p + suffix),
+      },
+      { weight: 3, arbitrary: fc.array(segment, { minLength: 1, maxLength: 6 }).map((segments) => `/${segments.join('/')}`) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(knownPath, fc.array(segment, { minLength: 1, maxLength: 3 }))
+          .map(([p, segments]) => `${p}/${segments.join('/')}`),
+      },
+      { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 8_000 }).map((n) => `/${'a'.repeat(n)}`) },
       { weight: 1, arbitrary: fc.webPath() },
     );
     const method = fc.oneof(
       { weight: 6, arbitrary: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS') },
-      { weight: 1, arbitrary: fc.constantFrom('PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'TRACE', 'SEARCH', 'PURGE', 'QUERY', 'REPORT', 'MERGE', 'NOTIFY', 'SUBSCRIBE', 'LINK') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'PROPFIND',
+          'PROPPATCH',
+          'MKCOL',
+          'COPY',
+          'MOVE',
+          'LOCK',
+          'UNLOCK',
+          'TRACE',
+          'SEARCH',
+          'PURGE',
+          'QUERY',
+          'REPORT',
+          'MERGE',
+          'NOTIFY',
+          'SUBSCRIBE',
+          'LINK',
+        ),
+      },
     );
-    const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 40 });
+    const headerText = fc.string({
+      unit: fc
+        .integer({ min: 0x20, max: 0xff })
+        .filter((c) => c !== 0x7f)
+        .map((c) => String.fromCharCode(c)),
+      maxLength: 40,
+    });
     const contentType = fc.oneof(
       fc.constant(undefined),
       fc.constantFrom(
-        'application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'APPLICATION/JSON', 'application/json;;;', 'application/json; charset=utf-16',
-        'application/json; charset="ÿ"', 'application/json; boundary=x; q=0.1', 'application/jsonx', 'application/json-patch+json', 'application/vnd.api+json', 'text/plain',
-        'text/plain; charset=utf-8', 'text/json', 'multipart/form-data; boundary=----x', 'application/x-www-form-urlencoded', 'application/octet-stream', '', '*/*', 'json', ';',
+        'application/json',
+        'application/json; charset=utf-8',
+        'application/json;charset=UTF-8',
+        'APPLICATION/JSON',
+        'application/json;;;',
+        'application/json; charset=utf-16',
+        'application/json; charset="ÿ"',
+        'application/json; boundary=x; q=0.1',
+        'application/jsonx',
+        'application/json-patch+json',
+        'application/vnd.api+json',
+        'text/plain',
+        'text/plain; charset=utf-8',
+        'text/json',
+        'multipart/form-data; boundary=----x',
+        'application/x-www-form-urlencoded',
+        'application/octet-stream',
+        '',
+        '*/*',
+        'json',
+        ';',
       ),
       headerText,
     );
     const authorization = fc.oneof(
       fc.constant(undefined),
-      fc.constantFrom(`Bearer ${TEST_KEY}`, `bearer ${TEST_KEY}`, `BEARER   ${TEST_KEY}  `, `Bearer\t${TEST_KEY}`, '', 'Bearer', 'Bearer ', `Bearer ${TEST_KEY}x`, `Bearer ${TEST_KEY} extra`, `Basic ${TEST_KEY}`, `Token ${TEST_KEY}`, TEST_KEY, 'Bearer null'),
+      fc.constantFrom(
+        `Bearer ${TEST_KEY}`,
+        `bearer ${TEST_KEY}`,
+        `BEARER   ${TEST_KEY}  `,
+        `Bearer\t${TEST_KEY}`,
+        '',
+        'Bearer',
+        'Bearer ',
+        `Bearer ${TEST_KEY}x`,
+        `Bearer ${TEST_KEY} extra`,
+        `Basic ${TEST_KEY}`,
+        `Token ${TEST_KEY}`,
+        TEST_KEY,
+        'Bearer null',
+      ),
       headerText.map((s) => `Bearer ${s}`),
       headerText,
       fc.integer({ min: 1_000, max: 8_000 }).map((n) => `Bearer ${'k'.repeat(n)}`),
@@ -892,7 +1376,10 @@ describe('fuzz: the real server answers any input with a 200 or an OpenAI-shaped
         if (!served.includes(m)) {
           const allMethods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
           const expected = allMethods.includes(m) ? 405 : 404;
-          assert.ok([expected, ...bodyErrors].includes(res.status), `${m} on ${route} got ${res.status} (expected ${expected}) for ${context}`);
+          assert.ok(
+            [expected, ...bodyErrors].includes(res.status),
+            `${m} on ${route} got ${res.status} (expected ${expected}) for ${context}`,
+          );
           return;
         }
         if (route === 'health') {
@@ -905,7 +1392,11 @@ describe('fuzz: the real server answers any input with a 200 or an OpenAI-shaped
         }
         if (route === 'models') {
           assert.equal(res.status, 200, context);
-          if (m === 'GET') assert.deepEqual((JSON.parse(res.body.toString('utf8')) as { data: Array<{ id: string }> }).data.map((model) => model.id), [MODEL]);
+          if (m === 'GET')
+            assert.deepEqual(
+              (JSON.parse(res.body.toString('utf8')) as { data: Array<{ id: string }> }).data.map((model) => model.id),
+              [MODEL],
+            );
           return;
         }
         // POST to a chat path with a valid key.
@@ -944,7 +1435,11 @@ describe('fuzz: the real server answers any input with a 200 or an OpenAI-shaped
     assert.ok(res.body.toString('utf8').includes('there'), 'the answer echoes what was heard');
 
     const serverErrors = gateway.logs.filter((line) => typeof line.level === 'number' && line.level >= 50);
-    assert.deepEqual(serverErrors.map((line) => preview(line, 300)), [], 'error-level log lines (5xx) during the fuzz run');
+    assert.deepEqual(
+      serverErrors.map((line) => preview(line, 300)),
+      [],
+      'error-level log lines (5xx) during the fuzz run',
+    );
     assert.equal(uncaught, 0, `uncaught errors: ${uncaughtErrors.map((e) => preview(String((e as Error)?.stack ?? e), 500)).join('\n')}`);
     assert.doesNotMatch(gateway.logText(), new RegExp(TEST_KEY), 'the API key never appears in a log');
     countingStatuses = false;

@@ -111,7 +111,13 @@ describe('HTTP errors are OpenAI-shaped 4xx and the server keeps serving', () =>
     const status = await new Promise<number>((resolve, reject) => {
       const url = new URL(`${gateway.url}/v1/chat/completions`);
       const req = httpRequest(
-        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_KEY}`, 'content-length': '2' } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_KEY}`, 'content-length': '2' },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);

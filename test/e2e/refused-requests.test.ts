@@ -34,7 +34,11 @@ describe('refused requests (e2e)', () => {
   });
 
   it('logs a missing key separately', async () => {
-    const response = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(response.status, 401);
     assert.equal(refusals('missing_api_key').length, 1);
   });

@@ -6,10 +6,19 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { checkStreamRules } from '../../tools/check/stream-rules.ts';
-import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest, type ScenarioSource } from '../../tools/testing/mock-upstream.ts';
+import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest } from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, type ParsedStream } from '../support/gateway-harness.ts';
 import { deleteKeys, redisSkipReason, testRedis, TEST_REDIS_URL, uniquePrefix } from '../support/redis.ts';
-import { clusterDir, freePort, killReplica, nginxSkipReason, startNginx, startReplica, type Nginx, type Replica } from '../support/replica-cluster.ts';
+import {
+  clusterDir,
+  freePort,
+  killReplica,
+  nginxSkipReason,
+  startNginx,
+  startReplica,
+  type Nginx,
+  type Replica,
+} from '../support/replica-cluster.ts';
 
 /**
  * Replicas as deployed: `voice-llm-gateway serve` processes sharing call state on the real Redis,
@@ -122,7 +131,9 @@ async function recordsOf(instanceId: string, replicas: Replica[], live: Replica)
     const db = new DatabaseSync(file, { readOnly: true });
     try {
       const found = db
-        .prepare('SELECT sentence_id AS sentenceId, outcome, cancellation, answer_text AS answerText FROM turns WHERE instance_id = ? ORDER BY started_at')
+        .prepare(
+          'SELECT sentence_id AS sentenceId, outcome, cancellation, answer_text AS answerText FROM turns WHERE instance_id = ? ORDER BY started_at',
+        )
         .all(instanceId) as unknown as TurnRow[];
       rows.push(...found.map((row) => ({ ...row, sentenceId: Number(row.sentenceId) })));
     } finally {
@@ -193,19 +204,27 @@ describe('replicas behind nginx (deploy/nginx/proxy.conf), sharing call state on
     it('keeps its memory, and a barge-in on one replica cancels the answer streaming on the other', async () => {
       const { upstream, nginx, redis, prefix } = cluster;
       upstream.respondWith((request) =>
-        JSON.stringify(request.body).includes('long story') ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 40 } : { events: textEvents('Noted.') },
+        JSON.stringify(request.body).includes('long story')
+          ? { events: textEvents(LONG_ANSWER), eventIntervalMs: 40 }
+          : { events: textEvents('Noted.') },
       );
       const call = `nginx-alternate-${RUN}`;
       const first = await sendTurn(nginx.url, turnBody('remembering', call, 1, 'my name is Li'));
       assert.equal(first.status, 200);
       assert.equal(first.stream.text, 'Noted.');
       // END is written after the stream closed; a caller's next turn comes seconds later.
-      await eventually('the first turn is in the call memory', async () => (await redis.exists(`${prefix}memory:{key-1:instance:${call}}`)) === 1);
+      await eventually(
+        'the first turn is in the call memory',
+        async () => (await redis.exists(`${prefix}memory:{key-1:instance:${call}}`)) === 1,
+      );
 
       const asked = upstream.requests.length;
       const second = sendTurn(nginx.url, turnBody('remembering', call, 2, 'tell me a long story', 'Noted.'));
       await upstream.waitForRequests(asked + 1, 10_000);
-      assert.ok(sentTo(upstream.requests[asked]!).includes('user:my name is Li'), 'the second turn reached the model with the first turn in memory');
+      assert.ok(
+        sentTo(upstream.requests[asked]!).includes('user:my name is Li'),
+        'the second turn reached the model with the first turn in memory',
+      );
       assert.ok(sentTo(upstream.requests[asked]!).includes('assistant:Noted.'));
       await sleep(200); // a few words of the long answer are out
 
@@ -213,10 +232,14 @@ describe('replicas behind nginx (deploy/nginx/proxy.conf), sharing call state on
       assert.equal(third.status, 200);
       assert.equal(third.stream.text, 'Noted.');
       const cancelled = await upstream.waitForAbort(asked, 10_000);
-      assert.equal(cancelled.aborted, true, 'the long answer\'s upstream request was aborted');
+      assert.equal(cancelled.aborted, true, "the long answer's upstream request was aborted");
       const barged = await second;
       assert.equal(barged.status, 200);
-      assert.deepEqual(checkStreamRules(barged.stream.chunks, barged.stream.sawDone), [], 'the superseded stream ends well-formed through nginx');
+      assert.deepEqual(
+        checkStreamRules(barged.stream.chunks, barged.stream.sawDone),
+        [],
+        'the superseded stream ends well-formed through nginx',
+      );
       assert.ok(barged.stream.text.length < LONG_ANSWER.length, 'the long answer was cut');
 
       assert.notEqual(barged.replica, first.replica, 'round-robin: the second turn went to the other replica');
@@ -274,7 +297,7 @@ describe('replicas behind nginx (deploy/nginx/proxy.conf), sharing call state on
           [1, 'ok', 'Li, noted.'],
           [2, 'ok', 'Blue, noted.'],
         ],
-        'both finished turns are on record, the killed replica\'s included',
+        "both finished turns are on record, the killed replica's included",
       );
 
       // Two more turns: round-robin sends one of them to the dead replica; nginx's connection is
@@ -309,14 +332,22 @@ describe('replicas behind nginx (deploy/nginx/proxy.conf), sharing call state on
       let running = true;
       const caller = async (n: number): Promise<void> => {
         for (let sentenceId = 1; running; sentenceId++) {
-          results.push(await sendTurn(nginx.url, turnBody('plain', `rolling-${RUN}-${n}`, sentenceId, `turn ${sentenceId}`)).catch((error: unknown) => ({ status: 0, replica: String(error), stream: CUT })));
+          results.push(
+            await sendTurn(nginx.url, turnBody('plain', `rolling-${RUN}-${n}`, sentenceId, `turn ${sentenceId}`)).catch(
+              (error: unknown) => ({ status: 0, replica: String(error), stream: CUT }),
+            ),
+          );
           await sleep(20);
         }
       };
       const callers = Array.from({ length: 4 }, (_, n) => caller(n));
       /** Waits until `replica` answered a few turns of the load: nginx sends to it again. */
       const serving = (replica: Replica) =>
-        eventually(`replica on port ${replica.port} answers turns`, () => results.filter((r) => pidOf(r.replica) === replica.child.pid).length >= 3, 30_000);
+        eventually(
+          `replica on port ${replica.port} answers turns`,
+          () => results.filter((r) => pidOf(r.replica) === replica.child.pid).length >= 3,
+          30_000,
+        );
       try {
         for (const replica of cluster.replicas) await serving(replica);
         for (const index of [0, 1]) {

@@ -2,10 +2,24 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { checkStreamRules } from '../../tools/check/stream-rules.ts';
-import { startMockUpstream, textEvents, type MockUpstream, type RecordedRequest, type ScenarioSource } from '../../tools/testing/mock-upstream.ts';
+import {
+  startMockUpstream,
+  textEvents,
+  type MockUpstream,
+  type RecordedRequest,
+  type ScenarioSource,
+} from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, TEST_ADMIN_KEY, TEST_KEY, type TestGateway } from '../support/gateway-harness.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
-import { deleteKeys, redisSkipReason, startRedisProxy, testRedis, TEST_REDIS_URL, uniquePrefix, type RedisProxy } from '../support/redis.ts';
+import {
+  deleteKeys,
+  redisSkipReason,
+  startRedisProxy,
+  testRedis,
+  TEST_REDIS_URL,
+  uniquePrefix,
+  type RedisProxy,
+} from '../support/redis.ts';
 
 const skip = await redisSkipReason();
 
@@ -16,7 +30,10 @@ const LONG_ANSWER = 'A long answer that the caller will talk over long before it
 
 /** The model drips LONG_ANSWER (an event every `intervalMs`) to a request that says `slow`, and answers `quick` to any other. */
 function slowFor(slow: string, quick: string, intervalMs: number): ScenarioSource {
-  return (request) => (JSON.stringify(request.body).includes(slow) ? { events: textEvents(LONG_ANSWER), eventIntervalMs: intervalMs } : { events: textEvents(quick) });
+  return (request) =>
+    JSON.stringify(request.body).includes(slow)
+      ? { events: textEvents(LONG_ANSWER), eventIntervalMs: intervalMs }
+      : { events: textEvents(quick) };
 }
 
 function sentTo(request: RecordedRequest): string[] {
@@ -44,7 +61,11 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
   }
 }
 
-function gatewayConfig(upstream: MockUpstream, state: Record<string, unknown>, limits: Record<string, unknown> = {}): Record<string, unknown> {
+function gatewayConfig(
+  upstream: MockUpstream,
+  state: Record<string, unknown>,
+  limits: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     server: { apiKeys: [TEST_KEY, 'second-key-0123456789', 'third-key-0123456789'], limits },
     providers: { mock: { type: 'openai-compatible', baseUrl: upstream.url, apiKey: 'sk-x' } },
@@ -112,12 +133,21 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
     assert.ok(firstStream.text.length < LONG_ANSWER.length);
     assert.equal((await readStream(second)).text, 'Second answer.');
     await eventually('A logged its turn', async () => a.logs.some((l) => l.instanceId === 'barge-across' && l.status !== undefined));
-    assert.ok(a.logs.some((l) => l.status === 'superseded' && l.instanceId === 'barge-across'), 'A\'s log line says superseded');
+    assert.ok(
+      a.logs.some((l) => l.status === 'superseded' && l.instanceId === 'barge-across'),
+      "A's log line says superseded",
+    );
     await a.records!.flush();
-    const onRecord = (await (await fetch(`${a.url}/admin/calls/barge-across`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })).json()) as {
+    const onRecord = (await (
+      await fetch(`${a.url}/admin/calls/barge-across`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })
+    ).json()) as {
       turnRecords: Array<{ outcome: string; cancellation: string | null }>;
     };
-    assert.deepEqual(onRecord.turnRecords.map((r) => [r.outcome, r.cancellation]), [['superseded', 'superseded']], 'A\'s turn record says superseded');
+    assert.deepEqual(
+      onRecord.turnRecords.map((r) => [r.outcome, r.cancellation]),
+      [['superseded', 'superseded']],
+      "A's turn record says superseded",
+    );
     assert.equal(await metric(a, 'vlg_shared_state_remote_cancels_total'), 1);
     assert.equal(await metric(b, 'vlg_shared_state_remote_cancels_total'), 0);
   });
@@ -126,9 +156,14 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
     upstream.respondWith(slowFor('newer question', 'Older answer.', 10));
     const before = upstream.requests.length;
     const call = { instanceId: 'late-across' };
-    const newer = readStream(await a.post('/v1/chat/completions', imsRequest('plain', 'newer question', { extendData: { ...call, sentenceId: 5 } })));
+    const newer = readStream(
+      await a.post('/v1/chat/completions', imsRequest('plain', 'newer question', { extendData: { ...call, sentenceId: 5 } })),
+    );
     await upstream.waitForRequests(before + 1, 2000);
-    const late = await b.post('/v1/chat/completions', imsRequest('plain', 'older question', { stream: false, extendData: { ...call, sentenceId: 4 } }));
+    const late = await b.post(
+      '/v1/chat/completions',
+      imsRequest('plain', 'older question', { stream: false, extendData: { ...call, sentenceId: 4 } }),
+    );
     assert.equal(late.status, 409);
     assert.equal(((await late.json()) as { error: { code: string } }).error.code, 'superseded');
     assert.equal((await newer).text, LONG_ANSWER, 'the newer answer was not cut');
@@ -138,14 +173,25 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
   it('call memory (memory.mode full) written by A is restored by B', async () => {
     upstream.respondWith({ events: textEvents('Noted.') });
     const call = { instanceId: 'memory-across' };
-    await readStream(await a.post('/v1/chat/completions', imsRequest('remembering', 'x', { extendData: { ...call, sentenceId: 1 }, messages: [{ role: 'user', content: 'my name is Li' }] })));
+    await readStream(
+      await a.post(
+        '/v1/chat/completions',
+        imsRequest('remembering', 'x', { extendData: { ...call, sentenceId: 1 }, messages: [{ role: 'user', content: 'my name is Li' }] }),
+      ),
+    );
     // The answer's end is written after the stream closed, without holding the caller.
     await eventually('A wrote the memory', async () => (await redis.exists(`${prefix}memory:{key-1:instance:memory-across}`)) === 1, 2000);
     await readStream(
-      await b.post('/v1/chat/completions', imsRequest('remembering', 'x', {
-        extendData: { ...call, sentenceId: 2 },
-        messages: [{ role: 'assistant', content: 'Noted.' }, { role: 'user', content: 'what is my name?' }],
-      })),
+      await b.post(
+        '/v1/chat/completions',
+        imsRequest('remembering', 'x', {
+          extendData: { ...call, sentenceId: 2 },
+          messages: [
+            { role: 'assistant', content: 'Noted.' },
+            { role: 'user', content: 'what is my name?' },
+          ],
+        }),
+      ),
     );
     assert.deepEqual(sentTo(upstream.requests.at(-1)!), ['user:my name is Li', 'assistant:Noted.', 'user:what is my name?']);
     const ttl = await redis.pttl(`${prefix}memory:{key-1:instance:memory-across}`);
@@ -164,9 +210,16 @@ describe('two replicas sharing call state through Redis', { skip }, () => {
       body: JSON.stringify({ event: 'agent_stop', instanceId: 'ended-across', eventId: 'stop-1' }),
     });
     assert.equal(callback.status, 200);
-    await eventually('the call is gone', async () => (await redis.exists(`${prefix}call:{key-1:instance:ended-across}`, memoryKey)) === 0, 2000);
+    await eventually(
+      'the call is gone',
+      async () => (await redis.exists(`${prefix}call:{key-1:instance:ended-across}`, memoryKey)) === 0,
+      2000,
+    );
     // The same opening and a lower sentence moments later: a late request of a live call, had it not ended.
-    const again = await a.post('/v1/chat/completions', imsRequest('remembering', 'hello', { stream: false, extendData: { ...call, sentenceId: 1 } }));
+    const again = await a.post(
+      '/v1/chat/completions',
+      imsRequest('remembering', 'hello', { stream: false, extendData: { ...call, sentenceId: 1 } }),
+    );
     assert.equal(again.status, 200);
     assert.deepEqual(sentTo(upstream.requests.at(-1)!), ['user:hello'], 'nothing of the ended call was restored');
   });
@@ -190,14 +243,20 @@ describe('per-key limits counted across replicas', { skip }, () => {
   let a: TestGateway;
   let b: TestGateway;
 
-  before(async () => ({ redis, upstream, a, b } = await startReplicas(prefix, { maxConcurrentStreamsPerKey: 2, requestsPerMinutePerKey: 5 })));
+  before(
+    async () => ({ redis, upstream, a, b } = await startReplicas(prefix, { maxConcurrentStreamsPerKey: 2, requestsPerMinutePerKey: 5 })),
+  );
   after(() => stopReplicas({ redis, upstream, a, b }, prefix));
 
   const turnAs = (gateway: TestGateway, key: string, text: string) =>
     gateway.post('/v1/chat/completions', imsRequest('plain', text, { extendData: {} }), { headers: { authorization: `Bearer ${key}` } });
 
-  it('a key\'s streams in flight are counted on both replicas together, and a slot frees when a stream ends', async () => {
-    upstream.respondWith((request) => (JSON.stringify(request.body).includes('hold') ? { events: textEvents('Held answer.'), firstEventDelayMs: 400 } : { events: textEvents('Quick.') }));
+  it("a key's streams in flight are counted on both replicas together, and a slot frees when a stream ends", async () => {
+    upstream.respondWith((request) =>
+      JSON.stringify(request.body).includes('hold')
+        ? { events: textEvents('Held answer.'), firstEventDelayMs: 400 }
+        : { events: textEvents('Quick.') },
+    );
     const key = 'second-key-0123456789';
     const before = upstream.requests.length;
     const held = [turnAs(a, key, 'hold 1'), turnAs(b, key, 'hold 2')];
@@ -212,7 +271,7 @@ describe('per-key limits counted across replicas', { skip }, () => {
     assert.equal((await readStream(await turnAs(b, key, 'again'))).text, 'Quick.');
   });
 
-  it('a key\'s requests per minute are counted on both replicas together', async () => {
+  it("a key's requests per minute are counted on both replicas together", async () => {
     upstream.respondWith({ events: textEvents('Quick.') });
     const key = 'third-key-0123456789';
     for (let i = 0; i < 5; i++) {
@@ -258,11 +317,14 @@ describe('when Redis fails, calls keep answering on local state, and the replica
   /** Sentence 1 of `instanceId`, answered slowly (say `slowFor('long one', …)`); resolves once it reached the model. */
   const longTurn = async (instanceId: string) => {
     const index = upstream.requests.length;
-    const reading = readStream(await gateway.post('/v1/chat/completions', imsRequest('remembering', 'long one', { extendData: { instanceId, sentenceId: 1 } })));
+    const reading = readStream(
+      await gateway.post('/v1/chat/completions', imsRequest('remembering', 'long one', { extendData: { instanceId, sentenceId: 1 } })),
+    );
     await upstream.waitForRequests(index + 1, 2000);
     return { index, reading };
   };
-  const sharedStateIs = (state: string) => eventually(`the shared state is ${state}`, async () => (await readiness(gateway)).body.sharedState === state);
+  const sharedStateIs = (state: string) =>
+    eventually(`the shared state is ${state}`, async () => (await readiness(gateway)).body.sharedState === state);
 
   it('Redis down: turns are answered, barge-in and sentence order hold on this replica, /readyz (still 200) and the metrics say degraded', async () => {
     upstream.respondWith(slowFor('long one', 'Still answering.', 30));
@@ -272,7 +334,11 @@ describe('when Redis fails, calls keep answering on local state, and the replica
     await sharedStateIs('degraded');
     const started = Date.now();
     assert.equal((await readStream(await turn('down-1', 2))).text, 'Still answering.');
-    assert.equal((await upstream.waitForAbort(first.index, 2000)).aborted, true, 'the next sentence, on local state, cancelled the turn begun on Redis');
+    assert.equal(
+      (await upstream.waitForAbort(first.index, 2000)).aborted,
+      true,
+      'the next sentence, on local state, cancelled the turn begun on Redis',
+    );
     assert.ok((await first.reading).text.length < LONG_ANSWER.length);
     assert.equal((await readStream(await turn('down-2', 1))).text, 'Still answering.');
     assert.ok(Date.now() - started < 1000, 'no turn waited on the dead Redis');
@@ -292,7 +358,11 @@ describe('when Redis fails, calls keep answering on local state, and the replica
     await sharedStateIs('up');
     assert.equal(await metric(gateway, 'vlg_shared_state_up', { store: 'redis' }), 1);
     assert.equal((await readStream(await turn('back-1', 2))).text, 'Shared again.');
-    assert.equal((await upstream.waitForAbort(during.index, 2000)).aborted, true, 'the next sentence, on Redis, cancelled the turn begun during the outage');
+    assert.equal(
+      (await upstream.waitForAbort(during.index, 2000)).aborted,
+      true,
+      'the next sentence, on Redis, cancelled the turn begun during the outage',
+    );
     assert.ok((await during.reading).text.length < LONG_ANSWER.length);
     assert.equal(await redis.hget(`${prefix}call:{key-1:instance:back-1}`, 'sid'), '2');
   });
@@ -302,9 +372,15 @@ describe('when Redis fails, calls keep answering on local state, and the replica
     try {
       assert.deepEqual(await readiness(alone), { status: 200, body: { status: 'ready', sharedState: 'degraded', records: 'ok' } });
       upstream.respondWith({ events: textEvents('Alone.') });
-      const response = await alone.post('/v1/chat/completions', imsRequest('remembering', 'hello', { extendData: { instanceId: 'alone-1', sentenceId: 1 } }));
+      const response = await alone.post(
+        '/v1/chat/completions',
+        imsRequest('remembering', 'hello', { extendData: { instanceId: 'alone-1', sentenceId: 1 } }),
+      );
       assert.equal((await readStream(response)).text, 'Alone.');
-      assert.ok(alone.logs.some((l) => l.level === 40 && /Redis does not answer/.test(String(l.msg))), 'the log says so');
+      assert.ok(
+        alone.logs.some((l) => l.level === 40 && /Redis does not answer/.test(String(l.msg))),
+        'the log says so',
+      );
     } finally {
       await alone.close();
     }
@@ -330,7 +406,10 @@ describe('when Redis fails, calls keep answering on local state, and the replica
       const first = await longTurn('lost-cancel');
       await proxy.cut();
       await sharedStateIs('degraded');
-      const newer = await other.post('/v1/chat/completions', imsRequest('remembering', 'quick', { extendData: { instanceId: 'lost-cancel', sentenceId: 2 } }));
+      const newer = await other.post(
+        '/v1/chat/completions',
+        imsRequest('remembering', 'quick', { extendData: { instanceId: 'lost-cancel', sentenceId: 2 } }),
+      );
       assert.equal((await readStream(newer)).text, 'Quick.');
       assert.equal(upstream.requests[first.index]!.aborted, false, 'the cancel message never reached the cut-off replica');
       await proxy.restore();

@@ -6,7 +6,9 @@ import { imsRequest, readStream, startTestGateway, type ParsedStream, type TestG
 
 /** What the caller hears: the streamed text, and the tool calls the workflow acts on. */
 function toolNames(stream: ParsedStream): string[] {
-  return stream.chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []).flatMap((call: { function?: { name?: string } }) => call.function?.name ?? []);
+  return stream.chunks
+    .flatMap((c) => c.choices[0]?.delta?.tool_calls ?? [])
+    .flatMap((call: { function?: { name?: string } }) => call.function?.name ?? []);
 }
 
 const DEEPSEEK_UNOPENED = 'The user asks about hours. I should be brief.\n</think>\n\nWe open at 9.';
@@ -27,12 +29,19 @@ describe('what the caller hears, end to end', () => {
         auto: { provider: 'mock', model: 'm' },
         ender: { provider: 'mock', model: 'm', endCall: { farewell: '**Bye** 👋' } },
         texter: { provider: 'mock', model: 'm', endCall: { mode: 'text', farewell: '**Bye** 👋' } },
-        transferrer: { provider: 'mock', model: 'm', transfer: { destinations: { sales: { callee: '10086', msg: 'Putting you through to **sales** 👍' } } } },
+        transferrer: {
+          provider: 'mock',
+          model: 'm',
+          transfer: { destinations: { sales: { callee: '10086', msg: 'Putting you through to **sales** 👍' } } },
+        },
         spoken: {
           provider: 'mock',
           model: 'm',
           speech: {
-            pronunciations: [{ written: 'ACME', spoken: 'Akmee', ignoreCase: true }, { written: '110', spoken: '幺幺零' }],
+            pronunciations: [
+              { written: 'ACME', spoken: 'Akmee', ignoreCase: true },
+              { written: '110', spoken: '幺幺零' },
+            ],
             readDigits: { enabled: true },
           },
           endCall: { mode: 'text', farewell: 'Call acme on 4008208820.' },
@@ -59,11 +68,13 @@ describe('what the caller hears, end to end', () => {
   });
 
   it('reasoning: unopened does not hold back a model that sends its reasoning apart', async () => {
-    upstream.respondWith({ events: [{ role: 'assistant', reasoning_content: 'Hours question.' }, ...textEvents('We open at 9.').slice(1)] });
+    upstream.respondWith({
+      events: [{ role: 'assistant', reasoning_content: 'Hours question.' }, ...textEvents('We open at 9.').slice(1)],
+    });
     assert.equal((await ask('thinker')).text, 'We open at 9.');
   });
 
-  it('reasoning: the mode of the model that answers counts, a fallback\'s included', async () => {
+  it("reasoning: the mode of the model that answers counts, a fallback's included", async () => {
     upstream.respondWith({ events: textEvents(DEEPSEEK_UNOPENED, { chunkSize: 4 }) });
     assert.equal((await ask('thinkingFallback')).text, 'We open at 9.');
     // Paced events: a held answer would arrive whole at the end, a streamed one word by word.
@@ -87,10 +98,13 @@ describe('what the caller hears, end to end', () => {
     const stream = await ask('auto');
     assert.doesNotMatch(stream.text, /think|<|>/);
     assert.match(stream.text, /We open at 9\.$/);
-    assert.ok(gateway.logs.some((line) => typeof line.msg === 'string' && line.msg.includes('never opened')), 'the stray tag is logged');
+    assert.ok(
+      gateway.logs.some((line) => typeof line.msg === 'string' && line.msg.includes('never opened')),
+      'the stray tag is logged',
+    );
   });
 
-  it('a farewell is shaped in tool mode: the model\'s own and the configured one', async () => {
+  it("a farewell is shaped in tool mode: the model's own and the configured one", async () => {
     upstream.respondWith({ events: toolCallEvents([{ name: 'end_call', arguments: '{"farewell":"**Goodbye** 👋"}' }]) });
     const own = await ask('ender', 'bye');
     assert.equal(own.text, 'Goodbye');
@@ -108,7 +122,10 @@ describe('what the caller hears, end to end', () => {
 
   it('a transfer message is shaped, the number left intact', async () => {
     upstream.respondWith({ events: toolCallEvents([{ name: 'transfer_call', arguments: '{}' }]) });
-    assert.match((await ask('transferrer', 'a person please')).text, /^<imsagent_transfer_call callee="10086" msg="Putting you through to sales"\/>$/);
+    assert.match(
+      (await ask('transferrer', 'a person please')).text,
+      /^<imsagent_transfer_call callee="10086" msg="Putting you through to sales"\/>$/,
+    );
   });
 
   it('pronunciations and digits apply across chunk splits, and to the endword', async () => {

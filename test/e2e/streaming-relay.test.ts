@@ -55,7 +55,10 @@ describe('relaying a real upstream stream end to end', () => {
     assert.equal(stream.text, 'Hello there, how can I help you today?');
     assert.equal(stream.chunks.at(-1)!.choices[0].finish_reason, 'stop');
     assert.equal(stream.chunks[0]!.model, 'support');
-    assert.ok(stream.chunks.every((c) => c.usage === undefined), 'no usage chunk unless asked for');
+    assert.ok(
+      stream.chunks.every((c) => c.usage === undefined),
+      'no usage chunk unless asked for',
+    );
     assert.deepEqual(stream.afterDone, []);
   });
 
@@ -114,7 +117,13 @@ describe('relaying a real upstream stream end to end', () => {
         args.set(call.index, (args.get(call.index) ?? '') + (call.function?.arguments ?? ''));
       }
     }
-    assert.deepEqual([...names.entries()], [[0, 'lookup_order'], [1, 'hangup']]);
+    assert.deepEqual(
+      [...names.entries()],
+      [
+        [0, 'lookup_order'],
+        [1, 'hangup'],
+      ],
+    );
     assert.deepEqual(JSON.parse(args.get(0)!), { order_id: 'A-17' });
     assert.deepEqual(JSON.parse(args.get(1)!), {});
     assert.equal(stream.chunks.at(-1)!.choices[0].finish_reason, 'tool_calls');
@@ -205,7 +214,10 @@ describe('relaying a real upstream stream end to end', () => {
     assert.equal(recorded.aborted, true);
     const deadline = Date.now() + 2000;
     while (!gateway.logs.some((l) => l.status === 'client_closed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(gateway.logs.some((l) => l.status === 'client_closed'), 'the turn is logged as client_closed');
+    assert.ok(
+      gateway.logs.some((l) => l.status === 'client_closed'),
+      'the turn is logged as client_closed',
+    );
   });
 
   it('is consumed by the official openai client, streaming and not', async () => {
@@ -232,7 +244,10 @@ describe('relaying a real upstream stream end to end', () => {
     assert.equal(completion.choices[0]!.message.content, 'Hello there, how can I help you today?');
 
     const models = await client.models.list();
-    assert.deepEqual(models.data.map((m) => m.id), ['support']);
+    assert.deepEqual(
+      models.data.map((m) => m.id),
+      ['support'],
+    );
   });
 
   it('logs one line per turn with the call fields and never the keys', async () => {

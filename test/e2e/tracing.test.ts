@@ -50,14 +50,16 @@ describe('tracing through the real gateway (OTEL_* variables set)', () => {
     await upstream.close();
   });
 
-  it('exports a span per turn with a child span per upstream attempt and tool call, in the caller\'s trace', async () => {
+  it("exports a span per turn with a child span per upstream attempt and tool call, in the caller's trace", async () => {
     const gateway = await startTestGateway({
       providers: { mock: { type: 'openai-compatible', baseUrl: upstream.url } },
       agents: {
         shop: {
           provider: 'mock',
           model: 'm',
-          tools: [{ name: 'stock', description: 'Stock level.', url: `http://127.0.0.1:${(toolServer.address() as AddressInfo).port}/stock` }],
+          tools: [
+            { name: 'stock', description: 'Stock level.', url: `http://127.0.0.1:${(toolServer.address() as AddressInfo).port}/stock` },
+          ],
         },
       },
     });
@@ -77,7 +79,7 @@ describe('tracing through the real gateway (OTEL_* variables set)', () => {
 
     const turn = received.find((span) => span.name.startsWith('turn '));
     assert.ok(turn, `a turn span, got ${received.map((s) => s.name).join(', ')}`);
-    assert.equal(turn.traceId, traceId, 'the turn joins the caller\'s trace');
+    assert.equal(turn.traceId, traceId, "the turn joins the caller's trace");
     const children = received.filter((span) => span.parentSpanId === turn.spanId);
     assert.equal(children.filter((span) => span.name.startsWith('chat ')).length, 2, 'one span per upstream attempt (two rounds)');
     assert.equal(children.filter((span) => span.name === 'execute_tool stock').length, 1, 'one span per tool call');

@@ -4,12 +4,22 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { checkStreamRules } from '../../tools/check/stream-rules.ts';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream, type RecordedRequest } from '../../tools/testing/mock-upstream.ts';
+import {
+  startMockUpstream,
+  textEvents,
+  toolCallEvents,
+  type MockUpstream,
+  type RecordedRequest,
+} from '../../tools/testing/mock-upstream.ts';
 import { imsRequest, readStream, startTestGateway, type ParsedStream, type TestGateway } from '../support/gateway-harness.ts';
 
 type Message = { role: string; content?: unknown; tool_calls?: unknown[]; tool_call_id?: string };
 
-function upstreamBody(request: RecordedRequest): { messages: Message[]; tools?: Array<{ function: { name: string; parameters?: any } }>; tool_choice?: unknown } {
+function upstreamBody(request: RecordedRequest): {
+  messages: Message[];
+  tools?: Array<{ function: { name: string; parameters?: any } }>;
+  tool_choice?: unknown;
+} {
   return request.body as never;
 }
 
@@ -66,7 +76,12 @@ describe('voice behaviour end to end', () => {
           transfer: {
             destinations: {
               sales: { callee: '10086', description: 'buying things' },
-              billing: { callee: '10010', caller: '95555', msg: 'Transferring you to "billing" & payments.', errMsg: "Sorry, billing isn't available." },
+              billing: {
+                callee: '10010',
+                caller: '95555',
+                msg: 'Transferring you to "billing" & payments.',
+                errMsg: "Sorry, billing isn't available.",
+              },
             },
           },
         },
@@ -106,7 +121,14 @@ describe('voice behaviour end to end', () => {
       await gateway.post(
         '/v1/chat/completions?task_id=T-9&room_id=R',
         imsRequest('templated', 'hi', {
-          extendData: { instanceId: 'I1', channelId: 'C1', sentenceId: 4, callerNumber: '13800000001', calleeNumber: '95555', userData: '{"vip":"gold"}' },
+          extendData: {
+            instanceId: 'I1',
+            channelId: 'C1',
+            sentenceId: 4,
+            callerNumber: '13800000001',
+            calleeNumber: '95555',
+            userData: '{"vip":"gold"}',
+          },
         }),
       ),
     );
@@ -122,14 +144,21 @@ describe('voice behaviour end to end', () => {
   it('combines a caller system message: append, replace, ignore', async () => {
     upstream.respondWith({ events: textEvents('ok') });
     const withCallerSystem = (model: string) =>
-      imsRequest(model, 'hi', { messages: [{ role: 'system', content: 'Console prompt.' }, { role: 'user', content: 'hi' }] });
+      imsRequest(model, 'hi', {
+        messages: [
+          { role: 'system', content: 'Console prompt.' },
+          { role: 'user', content: 'hi' },
+        ],
+      });
     const systemSent = async (model: string) => {
       await readStream(await gateway.post('/v1/chat/completions', withCallerSystem(model)));
-      return upstreamBody(upstream.requests.at(-1)!).messages.filter((m) => m.role === 'system').map((m) => m.content);
+      return upstreamBody(upstream.requests.at(-1)!)
+        .messages.filter((m) => m.role === 'system')
+        .map((m) => m.content);
     };
     assert.deepEqual(await systemSent('replacing'), ['Console prompt.']);
     assert.deepEqual(await systemSent('ignoring'), ['Agent prompt.']);
-    assert.deepEqual(await systemSent('shaped'), ['Console prompt.'], 'an agent without a prompt keeps the caller\'s');
+    assert.deepEqual(await systemSent('shaped'), ['Console prompt.'], "an agent without a prompt keeps the caller's");
   });
 
   it('ends the call: the model calls end_call, the workflow gets a farewell and its own hangup function', async () => {
@@ -146,7 +175,7 @@ describe('voice behaviour end to end', () => {
     assert.equal(finishOf(stream), 'tool_calls');
   });
 
-  it('ends the call with the model\'s own words and no second farewell', async () => {
+  it("ends the call with the model's own words and no second farewell", async () => {
     upstream.respondWith({ events: toolCallEvents([{ name: 'end_call', arguments: '{}' }], { leadingText: 'Bye, have a nice day!' }) });
     const stream = await readStream(await gateway.post('/v1/chat/completions', imsRequest('ender', 'bye')));
     assert.equal(stream.text, 'Bye, have a nice day!');
@@ -163,7 +192,9 @@ describe('voice behaviour end to end', () => {
   });
 
   it('transfers to the chosen destination with escaped attributes; the enum lists the destinations', async () => {
-    upstream.respondWith({ events: toolCallEvents([{ name: 'transfer_call', arguments: '{"destination":"billing"}' }], { leadingText: 'Let me transfer you.' }) });
+    upstream.respondWith({
+      events: toolCallEvents([{ name: 'transfer_call', arguments: '{"destination":"billing"}' }], { leadingText: 'Let me transfer you.' }),
+    });
     const stream = await readStream(await gateway.post('/v1/chat/completions', imsRequest('transferrer', 'I need billing')));
     assert.deepEqual(checkStreamRules(stream.chunks, stream.sawDone), []);
     const offered = upstreamBody(upstream.requests.at(-1)!).tools!.find((t) => t.function.name === 'transfer_call')!;
@@ -176,10 +207,13 @@ describe('voice behaviour end to end', () => {
     assert.equal(finishOf(stream), 'stop');
   });
 
-  it('still relays a caller-supplied tool call next to the gateway\'s functions', async () => {
+  it("still relays a caller-supplied tool call next to the gateway's functions", async () => {
     upstream.respondWith({ events: toolCallEvents([{ name: 'client_lookup', arguments: '{"q":1}' }]) });
     const stream = await readStream(
-      await gateway.post('/v1/chat/completions', imsRequest('ender', 'x', { tools: [{ type: 'function', function: { name: 'client_lookup' } }] })),
+      await gateway.post(
+        '/v1/chat/completions',
+        imsRequest('ender', 'x', { tools: [{ type: 'function', function: { name: 'client_lookup' } }] }),
+      ),
     );
     const offered = upstreamBody(upstream.requests.at(-1)!).tools!.map((t) => t.function.name);
     assert.deepEqual(offered, ['client_lookup', 'end_call']);
@@ -199,7 +233,10 @@ describe('voice behaviour end to end', () => {
     const firstReader = readStream(first);
     await upstream.waitForRequests(before + 1, 2000);
     await new Promise((r) => setTimeout(r, 120));
-    const second = await gateway.post('/v1/chat/completions', imsRequest('shaped', 'second question', { extendData: { ...call, sentenceId: 2 } }));
+    const second = await gateway.post(
+      '/v1/chat/completions',
+      imsRequest('shaped', 'second question', { extendData: { ...call, sentenceId: 2 } }),
+    );
     const aborted = await upstream.waitForAbort(before, 2000);
     assert.equal(aborted.aborted, true, 'the first upstream request was aborted');
     const firstStream = await firstReader;
@@ -220,7 +257,11 @@ describe('voice behaviour end to end', () => {
             { role: 'user', content: 'tell me about plans' },
             { role: 'assistant', content: 'We have three plans. The first<ims_agent_interrupted> one costs' },
             { role: 'user', content: 'wait, how much?' },
-            { role: 'assistant', content: null, tool_calls: [{ id: 'orphan', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [{ id: 'orphan', type: 'function', function: { name: 'f', arguments: '{}' } }],
+            },
             { role: 'tool', tool_call_id: 'nobody', content: 'stray result' },
             { role: 'user', content: 'hello?' },
           ],
@@ -241,7 +282,15 @@ describe('voice behaviour end to end', () => {
   it('merges consecutive same-role messages for upstreams that demand alternation', async () => {
     upstream.respondWith({ events: textEvents('ok') });
     await readStream(
-      await gateway.post('/v1/chat/completions', imsRequest('alternating', 'x', { messages: [{ role: 'user', content: 'one' }, { role: 'user', content: 'two' }] })),
+      await gateway.post(
+        '/v1/chat/completions',
+        imsRequest('alternating', 'x', {
+          messages: [
+            { role: 'user', content: 'one' },
+            { role: 'user', content: 'two' },
+          ],
+        }),
+      ),
     );
     const roles = upstreamBody(upstream.requests.at(-1)!).messages.map((m) => m.role);
     assert.deepEqual(roles, ['user']);
@@ -259,7 +308,11 @@ describe('voice behaviour end to end', () => {
     assert.doesNotMatch(shaped.text, /imsagent/, 'a command the model wrote itself is taken out (commands.fromModel is off)');
     upstream.respondWith({ events: textEvents(markdown, { chunkSize: 3 }) });
     const raw = await readStream(await gateway.post('/v1/chat/completions', imsRequest('plain', 'x')));
-    assert.equal(raw.text, markdown.replace(/<imsagent_[^>]*>$/, ''), 'speech shaping can be turned off (the command is taken out all the same)');
+    assert.equal(
+      raw.text,
+      markdown.replace(/<imsagent_[^>]*>$/, ''),
+      'speech shaping can be turned off (the command is taken out all the same)',
+    );
   });
 
   it('runs a server-side HTTP tool within the same stream and feeds the result back', async () => {
@@ -274,7 +327,15 @@ describe('voice behaviour end to end', () => {
     const stream = await readStream(
       await gateway.post(
         '/v1/chat/completions',
-        imsRequest('tooled', 'where is my order A-17', { extendData: { instanceId: 'tool-call-1', channelId: 'c', sentenceId: 1, callerNumber: '13800000001', userData: '{"tier":"gold"}' } }),
+        imsRequest('tooled', 'where is my order A-17', {
+          extendData: {
+            instanceId: 'tool-call-1',
+            channelId: 'c',
+            sentenceId: 1,
+            callerNumber: '13800000001',
+            userData: '{"tier":"gold"}',
+          },
+        }),
       ),
     );
     assert.deepEqual(checkStreamRules(stream.chunks, stream.sawDone), []);
@@ -322,7 +383,7 @@ describe('voice behaviour end to end', () => {
     assert.match(stream.text, /Sorry, I cannot check orders right now\.$/);
   });
 
-  it('checks the arguments against the tool\'s parameters: a mismatch goes back to the model, the endpoint is not called', async () => {
+  it("checks the arguments against the tool's parameters: a mismatch goes back to the model, the endpoint is not called", async () => {
     toolRequests.length = 0;
     toolAnswer = { status: 200, body: '{"status":"shipped"}' };
     upstream.respondWith((request) =>
@@ -337,10 +398,12 @@ describe('voice behaviour end to end', () => {
     assert.match(stream.text, /Which order number, please\?$/);
   });
 
-  it('full memory restores the turns the workflow\'s window dropped', async () => {
+  it("full memory restores the turns the workflow's window dropped", async () => {
     upstream.respondWith((request) => ({ events: textEvents(`answer ${upstreamBody(request).messages.length}`) }));
     const call = (sentenceId: number) => ({ instanceId: 'memory-call', channelId: 'c', sentenceId });
-    const one = await readStream(await gateway.post('/v1/chat/completions', imsRequest('remembering', 'my name is Li', { extendData: call(1) })));
+    const one = await readStream(
+      await gateway.post('/v1/chat/completions', imsRequest('remembering', 'my name is Li', { extendData: call(1) })),
+    );
     const two = await readStream(
       await gateway.post(
         '/v1/chat/completions',
@@ -379,12 +442,19 @@ describe('voice behaviour end to end', () => {
 
   it('drops images for a text-only agent and keeps the text', async () => {
     upstream.respondWith({ events: textEvents('ok') });
-    const content = [{ type: 'text', text: 'what is this?' }, ...Array.from({ length: 15 }, () => ({ type: 'image_url', image_url: { url: 'data:image/jpeg;base64,/9j/AAAA' } }))];
+    const content = [
+      { type: 'text', text: 'what is this?' },
+      ...Array.from({ length: 15 }, () => ({ type: 'image_url', image_url: { url: 'data:image/jpeg;base64,/9j/AAAA' } })),
+    ];
     await readStream(await gateway.post('/v1/chat/completions', imsRequest('textOnly', 'x', { messages: [{ role: 'user', content }] })));
     const sent = upstreamBody(upstream.requests.at(-1)!).messages;
     assert.doesNotMatch(JSON.stringify(sent), /image_url/);
     assert.match(JSON.stringify(sent), /what is this\?/);
     await readStream(await gateway.post('/v1/chat/completions', imsRequest('shaped', 'x', { messages: [{ role: 'user', content }] })));
-    assert.equal((JSON.stringify(upstreamBody(upstream.requests.at(-1)!).messages).match(/"type":"image_url"/g) ?? []).length, 15, 'passed by default');
+    assert.equal(
+      (JSON.stringify(upstreamBody(upstream.requests.at(-1)!).messages).match(/"type":"image_url"/g) ?? []).length,
+      15,
+      'passed by default',
+    );
   });
 });

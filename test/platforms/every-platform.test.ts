@@ -20,7 +20,9 @@ describe('the same agent answers the same call on every HTTP platform', () => {
       assert.match(prompt, call.platform === 'agora' ? /call , name Ada\./ : /call call-\w+, name Ada\./);
 
       // One way to end and to transfer: the agent's; the platform's own functions are not offered twice.
-      const tools = (setup.upstream.requests[seen]!.body as { tools: Array<{ function: { name: string } }> }).tools.map((t) => t.function.name);
+      const tools = (setup.upstream.requests[seen]!.body as { tools: Array<{ function: { name: string } }> }).tools.map(
+        (t) => t.function.name,
+      );
       assert.deepEqual(tools.filter((name) => name !== 'skip_turn').sort(), ['end_call', 'transfer_call']);
 
       assert.equal((await caller.say('Where is my order?')).text, ANSWER);
@@ -48,7 +50,10 @@ describe('the same agent answers the same call on every HTTP platform', () => {
       assert.equal(bye.finishReason, 'tool_calls');
 
       const lines = setup.gateway.logs.filter((line) => line.msg === 'turn' && line.platform === call.platform);
-      assert.deepEqual(lines.map((line) => line.status), ['ok', 'ok', 'client_closed', 'ok', 'ok']);
+      assert.deepEqual(
+        lines.map((line) => line.status),
+        ['ok', 'ok', 'client_closed', 'ok', 'ok'],
+      );
     });
   }
 });

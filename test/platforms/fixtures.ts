@@ -23,6 +23,9 @@ export function postFixture(
   change: { body?: Record<string, unknown>; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Response> {
   const recorded = platformFixture(name);
-  const headers = { ...Object.fromEntries(Object.entries(recorded.headers).map(([key, value]) => [key, String(value)])), ...change.headers };
+  const headers = {
+    ...Object.fromEntries(Object.entries(recorded.headers).map(([key, value]) => [key, String(value)])),
+    ...change.headers,
+  };
   return gateway.post(path, { ...recorded.body, ...change.body }, { headers, ...(change.signal ? { signal: change.signal } : {}) });
 }

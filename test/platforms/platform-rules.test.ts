@@ -22,14 +22,22 @@ describe("each platform's own rules, end to end", () => {
   it('ElevenLabs: a speculative request dropped at once stops the model and is no failure', async () => {
     const seen = setup.upstream.requests.length;
     const controller = new AbortController();
-    const response = await post('/elevenlabs/v1/chat/completions', 'elevenlabs', { messages: [{ role: 'user', content: 'Tell me everything' }] }, controller.signal);
+    const response = await post(
+      '/elevenlabs/v1/chat/completions',
+      'elevenlabs',
+      { messages: [{ role: 'user', content: 'Tell me everything' }] },
+      controller.signal,
+    );
     const reader = response.body!.getReader();
     await reader.read();
     controller.abort();
     await setup.upstream.waitForAbort(seen);
     const line = await waitForTurnLine(setup, 'elevenlabs');
     assert.equal(line.status, 'client_closed');
-    assert.equal(setup.gateway.logs.some((l) => l.msg === 'turn failed'), false);
+    assert.equal(
+      setup.gateway.logs.some((l) => l.msg === 'turn failed'),
+      false,
+    );
   });
 
   it('Agora: a cut-off answer reaches the model with the interruption note, never the mark', async () => {

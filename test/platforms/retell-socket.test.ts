@@ -13,7 +13,10 @@ type Utterance = { role: 'agent' | 'user'; content: string };
 
 /** Everything Retell was sent for one response_id, once its last event came. */
 async function answerTo(client: SocketClient, responseId: number, from = 0): Promise<{ content: string; last: Record<string, any> }> {
-  const last = await client.next((e) => e.response_type === 'response' && e.response_id === responseId && e.content_complete === true, from);
+  const last = await client.next(
+    (e) => e.response_type === 'response' && e.response_id === responseId && e.content_complete === true,
+    from,
+  );
   const pieces = client.received.filter((e) => e.response_type === 'response' && e.response_id === responseId);
   return { content: pieces.map((e) => e.content).join(''), last };
 }
@@ -46,7 +49,11 @@ describe('Retell custom LLM WebSocket', () => {
     client.send(fixture('retell/response-required'));
     assert.equal((await answerTo(client, 1)).content, ANSWER);
     const prompt = systemPromptOf(upstream.requests[seen]!);
-    assert.match(prompt, /Caller \+16505550199, call call-retell-1, name Ada\./, 'the call details reach the prompt (metadata over dynamic variables)');
+    assert.match(
+      prompt,
+      /Caller \+16505550199, call call-retell-1, name Ada\./,
+      'the call details reach the prompt (metadata over dynamic variables)',
+    );
 
     const transcript: Utterance[] = [
       { role: 'agent', content: GREETING },
@@ -54,24 +61,44 @@ describe('Retell custom LLM WebSocket', () => {
       { role: 'agent', content: ANSWER },
     ];
     // Barge-in: a newer response_id supersedes the answer still streaming; its upstream is aborted at once.
-    client.send({ interaction_type: 'response_required', response_id: 2, transcript: [...transcript, { role: 'user', content: 'Tell me everything' }] });
+    client.send({
+      interaction_type: 'response_required',
+      response_id: 2,
+      transcript: [...transcript, { role: 'user', content: 'Tell me everything' }],
+    });
     await upstream.waitForRequests(seen + 2);
     await client.next((e) => e.response_id === 2 && e.content !== '');
-    client.send({ interaction_type: 'response_required', response_id: 3, transcript: [...transcript, { role: 'user', content: 'Where is my order, again?' }] });
+    client.send({
+      interaction_type: 'response_required',
+      response_id: 3,
+      transcript: [...transcript, { role: 'user', content: 'Where is my order, again?' }],
+    });
     await upstream.waitForAbort(seen + 1);
     const mark = client.received.length;
     assert.equal((await answerTo(client, 3)).content, ANSWER);
     assert.ok(!client.received.some((e) => e.response_id === 2 && e.content_complete), 'the superseded answer is never completed');
     // A late event for an older response is ignored.
-    client.send({ interaction_type: 'response_required', response_id: 2, transcript: [...transcript, { role: 'user', content: 'Tell me everything' }] });
+    client.send({
+      interaction_type: 'response_required',
+      response_id: 2,
+      transcript: [...transcript, { role: 'user', content: 'Tell me everything' }],
+    });
 
-    client.send({ interaction_type: 'response_required', response_id: 4, transcript: [...transcript, { role: 'user', content: 'A human, please' }] });
+    client.send({
+      interaction_type: 'response_required',
+      response_id: 4,
+      transcript: [...transcript, { role: 'user', content: 'A human, please' }],
+    });
     const transfer = await answerTo(client, 4, mark);
     assert.equal(transfer.content, 'Putting you through to sales.');
     assert.equal(transfer.last.transfer_number, '+14155550100');
     assert.equal(transfer.last.end_call, undefined);
 
-    client.send({ interaction_type: 'response_required', response_id: 5, transcript: [...transcript, { role: 'user', content: 'ok bye' }] });
+    client.send({
+      interaction_type: 'response_required',
+      response_id: 5,
+      transcript: [...transcript, { role: 'user', content: 'ok bye' }],
+    });
     const bye = await answerTo(client, 5, mark);
     assert.equal(bye.content, 'Thanks for calling!');
     assert.equal(bye.last.end_call, true);

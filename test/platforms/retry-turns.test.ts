@@ -20,6 +20,7 @@ async function collect(parts: PartStream): Promise<string> {
   return text;
 }
 
+// biome-ignore lint/correctness/useYield: a stream that fails before it yields anything
 const never: PartStream = (async function* (): PartStream {
   throw new Error('a retry must never run the turn');
 })();
@@ -75,8 +76,17 @@ describe('RetryTurns', () => {
     assert.equal(turns.open('a', new AbortController().signal).joined, false);
 
     const long = turns.open('long', new AbortController().signal);
-    const parts: StreamPart[] = [{ type: 'text', text: 'far too long' }, { type: 'finish', reason: 'stop' }];
-    await collect(long.share((async function* () { yield* parts; })()));
+    const parts: StreamPart[] = [
+      { type: 'text', text: 'far too long' },
+      { type: 'finish', reason: 'stop' },
+    ];
+    await collect(
+      long.share(
+        (async function* () {
+          yield* parts;
+        })(),
+      ),
+    );
     assert.equal(turns.open('long', new AbortController().signal).joined, false);
   });
 });

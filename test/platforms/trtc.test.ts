@@ -21,6 +21,12 @@ describe('Tencent TRTC: the request in the gateway call model', () => {
 
   it('calls the hangup function only when it is offered', () => {
     assert.equal(toolCallIn(signalsWith(trtcPlatform, ['hangup']).hangup('Bye.', (p) => p)).name, 'hangup');
-    assert.deepEqual(signalsWith(trtcPlatform, []).hangup('Bye.', (p) => p), [{ type: 'text', text: 'Bye.' }, { type: 'finish', reason: 'stop' }]);
+    assert.deepEqual(
+      signalsWith(trtcPlatform, []).hangup('Bye.', (p) => p),
+      [
+        { type: 'text', text: 'Bye.' },
+        { type: 'finish', reason: 'stop' },
+      ],
+    );
   });
 });

@@ -18,7 +18,11 @@ type Message = { role: string; content: string };
 async function answer(client: SocketClient, from: number): Promise<{ text: string; end: number }> {
   const last = await client.next((e) => e.type === 'text' && e.last === true, from);
   const end = client.received.indexOf(last, from);
-  const text = client.received.slice(from, end + 1).filter((e) => e.type === 'text').map((e) => e.token).join('');
+  const text = client.received
+    .slice(from, end + 1)
+    .filter((e) => e.type === 'text')
+    .map((e) => e.token)
+    .join('');
   return { text, end: end + 1 };
 }
 
@@ -56,7 +60,9 @@ describe('Twilio ConversationRelay WebSocket', () => {
     await upstream.waitForAbort(seen + 1);
     from = say(client, 'Where is my order, again?');
     assert.equal((await answer(client, from)).text, ANSWER);
-    const history = (upstream.requests[seen + 2]!.body as { messages: Message[] }).messages.filter((m) => m.role !== 'system' || /interrupted/.test(m.content));
+    const history = (upstream.requests[seen + 2]!.body as { messages: Message[] }).messages.filter(
+      (m) => m.role !== 'system' || /interrupted/.test(m.content),
+    );
     assert.deepEqual(
       history.map((m) => [m.role, m.role === 'system' ? 'note' : m.content]),
       [
@@ -113,7 +119,11 @@ describe('Twilio ConversationRelay WebSocket', () => {
   });
 
   it('refuses a handshake whose X-Twilio-Signature does not sign the URL', async () => {
-    for (const headers of [{}, signed('wss://elsewhere.example.com/twilio'), { 'x-twilio-signature': twilioSignature('another-token', PUBLIC_URL) }]) {
+    for (const headers of [
+      {},
+      signed('wss://elsewhere.example.com/twilio'),
+      { 'x-twilio-signature': twilioSignature('another-token', PUBLIC_URL) },
+    ]) {
       const refused = await SocketClient.connect(`${base}/twilio`, headers).then(
         () => undefined,
         (error: unknown) => error,

@@ -36,7 +36,14 @@ describe('Vapi: the request in the gateway call model', () => {
   });
 
   it('ends and transfers through the tools Vapi offered, else speaks and stops', () => {
-    const endCall = { enabled: true, mode: 'tool', functionName: 'end_call', description: '', hangupFunctionName: 'hangup', farewell: 'Bye.' } as const;
+    const endCall = {
+      enabled: true,
+      mode: 'tool',
+      functionName: 'end_call',
+      description: '',
+      hangupFunctionName: 'hangup',
+      farewell: 'Bye.',
+    } as const;
     const offered = vapiPlatform.signalForm({ endCall, offeredTools: new Set(['endCall', 'transferCall']) });
     const hangup = offered.hangup('Bye.', (p) => ` ${p}`);
     assert.deepEqual(hangup[0], { type: 'text', text: ' Bye.' });
@@ -48,11 +55,20 @@ describe('Vapi: the request in the gateway call model', () => {
     assert.equal(delta?.type === 'tool-call-delta' && delta.argumentsDelta, '{"destination":"+14155550100"}');
 
     const bare = vapiPlatform.signalForm({ endCall, offeredTools: new Set() });
-    assert.deepEqual(bare.hangup('Bye.', (p) => p), [{ type: 'text', text: 'Bye.' }, { type: 'finish', reason: 'stop' }]);
-    assert.deepEqual(bare.transfer({ callee: '1', msg: 'One moment.', errMsg: 'Not now.' }, (p) => p), [
-      { type: 'text', text: 'Not now.' },
-      { type: 'finish', reason: 'stop' },
-    ]);
+    assert.deepEqual(
+      bare.hangup('Bye.', (p) => p),
+      [
+        { type: 'text', text: 'Bye.' },
+        { type: 'finish', reason: 'stop' },
+      ],
+    );
+    assert.deepEqual(
+      bare.transfer({ callee: '1', msg: 'One moment.', errMsg: 'Not now.' }, (p) => p),
+      [
+        { type: 'text', text: 'Not now.' },
+        { type: 'finish', reason: 'stop' },
+      ],
+    );
   });
 });
 
@@ -65,13 +81,20 @@ describe('Vapi: a whole call through the gateway with the openai client', () => 
     setup = await startPhoneAgent();
     // Vapi's own guide leads to the doubled path: the client appends /chat/completions to it.
     const vapi = platformCalls().find((call) => call.platform === 'vapi')!;
-    caller = new PlatformCaller(setup.gateway.url, { ...vapi, base: '/vapi/v1/chat/completions', body: (messages) => ({ ...base, messages }) });
+    caller = new PlatformCaller(setup.gateway.url, {
+      ...vapi,
+      base: '/vapi/v1/chat/completions',
+      body: (messages) => ({ ...base, messages }),
+    });
   });
   after(() => setup.close());
 
   it('greets, answers with the call data in the prompt, is cut off, transfers and ends', async () => {
     assert.equal((await caller.say('Hello?')).text, GREETING);
-    assert.match(systemPromptOf(setup.upstream.requests[0]!), /Caller \+16505550199, call 2f6d4a1e-8c1b-4a7e-9f4e-3b7a1c2d9e10, name Ada\./);
+    assert.match(
+      systemPromptOf(setup.upstream.requests[0]!),
+      /Caller \+16505550199, call 2f6d4a1e-8c1b-4a7e-9f4e-3b7a1c2d9e10, name Ada\./,
+    );
 
     assert.equal((await caller.say('Where is my order?')).text, ANSWER);
 
@@ -99,9 +122,14 @@ describe('Vapi: a whole call through the gateway with the openai client', () => 
     assert.equal(setup.gateway.logText().includes('b1e4c8f2'), false, 'the raw body (orgId) is never logged');
 
     await setup.gateway.records!.flush();
-    const record = await fetch(`${setup.gateway.url}/admin/calls/2f6d4a1e-8c1b-4a7e-9f4e-3b7a1c2d9e10`, { headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+    const record = await fetch(`${setup.gateway.url}/admin/calls/2f6d4a1e-8c1b-4a7e-9f4e-3b7a1c2d9e10`, {
+      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+    });
     const records = ((await record.json()) as { turnRecords: Array<{ platform: string; signal: string | null }> }).turnRecords;
-    assert.ok(records.every((turn) => turn.platform === 'vapi'), 'the records say which platform');
+    assert.ok(
+      records.every((turn) => turn.platform === 'vapi'),
+      'the records say which platform',
+    );
     assert.deepEqual(records.map((turn) => turn.signal).filter(Boolean), ['transfer:sales', 'hangup']);
   });
 

@@ -75,7 +75,16 @@ describe('parseChatRequest', () => {
 
   it('relays standard parameters and drops nulls', () => {
     const tools = [{ type: 'function', function: { name: 'f', parameters: {} } }];
-    const turn = parseChatRequest({ ...base, temperature: 0.2, max_tokens: 50, stop: ['\n'], tools, tool_choice: 'auto', top_p: null, stream_options: { include_usage: true } });
+    const turn = parseChatRequest({
+      ...base,
+      temperature: 0.2,
+      max_tokens: 50,
+      stop: ['\n'],
+      tools,
+      tool_choice: 'auto',
+      top_p: null,
+      stream_options: { include_usage: true },
+    });
     assert.deepEqual(turn.params, { temperature: 0.2, max_tokens: 50, stop: ['\n'], tools, tool_choice: 'auto' });
     assert.equal(turn.includeUsage, true);
   });
@@ -83,7 +92,15 @@ describe('parseChatRequest', () => {
   it('accepts multimodal content parts', () => {
     const turn = parseChatRequest({
       ...base,
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,AAAA' } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'what is this' },
+            { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,AAAA' } },
+          ],
+        },
+      ],
     });
     assert.equal(Array.isArray(turn.messages[0]!.content), true);
   });
@@ -98,7 +115,10 @@ describe('parseChatRequest', () => {
     assert.equal(parseChatRequest({ ...base, model: 'm'.repeat(256) }).model.length, 256);
     assert.equal(rejects({ ...base, messages: 'hi' }).param, 'messages');
     assert.equal(rejects({ ...base, messages: [{ role: 'user', content: 5 }] }).param, 'messages[0].content');
-    assert.equal(rejects({ ...base, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }).param, 'messages[0].content[0].image_url.url');
+    assert.equal(
+      rejects({ ...base, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }).param,
+      'messages[0].content[0].image_url.url',
+    );
     assert.equal(rejects({ ...base, temperature: 'hot' }).param, 'temperature');
     assert.equal(rejects({ ...base, stream: 'yes' }).param, 'stream');
     assert.equal(rejects({ ...base, extendData: { sentenceId: -1 } }).param, 'extendData.sentenceId');

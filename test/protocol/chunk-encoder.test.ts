@@ -50,16 +50,20 @@ describe('ChunkEncoder', () => {
     const calls = chunks.slice(1, 6).map((c: any) => c.choices[0].delta.tool_calls[0]);
     assert.deepEqual(calls[0], { index: 0, id: 'call_a', type: 'function', function: { name: 'lookup', arguments: '' } });
     assert.deepEqual(calls[1], { index: 1, id: 'call_b', type: 'function', function: { name: 'hangup', arguments: '' } });
-    assert.deepEqual(calls.slice(2).map((c: any) => [c.index, c.function.arguments]), [
-      [1, '{}'],
-      [0, '{"order":'],
-      [0, '"42"}'],
-    ]);
+    assert.deepEqual(
+      calls.slice(2).map((c: any) => [c.index, c.function.arguments]),
+      [
+        [1, '{}'],
+        [0, '{"order":'],
+        [0, '"42"}'],
+      ],
+    );
   });
 
   it('sends usage only in a final chunk with empty choices', () => {
     const encoder = new ChunkEncoder('id', 1, 'm');
-    const sse = encoder.text('a') + encoder.finish('stop') + encoder.usage({ promptTokens: 3, completionTokens: 1, totalTokens: 4 }) + encoder.done();
+    const sse =
+      encoder.text('a') + encoder.finish('stop') + encoder.usage({ promptTokens: 3, completionTokens: 1, totalTokens: 4 }) + encoder.done();
     const { chunks, sawDone } = events(sse);
     assert.deepEqual(checkStreamRules(chunks, sawDone), []);
     assert.deepEqual((chunks.at(-1) as any).choices, []);
@@ -96,6 +100,8 @@ describe('checkStreamRules catches what strict clients reject', () => {
         good({}, { finish_reason: 'tool_calls' }),
       ]).includes('tool-call-first-delta'),
     );
-    assert.ok(rules([good({ usage: { total_tokens: 1 } }, { delta: { role: 'assistant' }, finish_reason: 'stop' })]).includes('usage-chunk'));
+    assert.ok(
+      rules([good({ usage: { total_tokens: 1 } }, { delta: { role: 'assistant' }, finish_reason: 'stop' })]).includes('usage-chunk'),
+    );
   });
 });

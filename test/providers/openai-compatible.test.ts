@@ -92,7 +92,10 @@ describe('OpenAICompatibleProvider', () => {
     mock.respondWith({ events: textEvents('Hello there, caller.', { chunkSize: 3, usage: true }) });
     const parts = await collect(provider.stream(turn()));
     assert.equal(textOf(parts), 'Hello there, caller.');
-    assert.ok(parts.filter((p) => p.type === 'text').every((p) => p.type === 'text' && p.text.length > 0), 'no empty text parts');
+    assert.ok(
+      parts.filter((p) => p.type === 'text').every((p) => p.type === 'text' && p.text.length > 0),
+      'no empty text parts',
+    );
     assert.equal(parts.filter((p) => p.type === 'text').length, 7);
     const usage = parts.find((p) => p.type === 'usage');
     assert.deepEqual(usage, { type: 'usage', usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 } });
@@ -164,14 +167,11 @@ describe('OpenAICompatibleProvider', () => {
     const startAt = parts.findIndex((p) => p.type === 'tool-call-start' && p.callId === 'call_abc');
     const firstDelta = parts.findIndex((p) => p.type === 'tool-call-delta' && p.callId === 'call_abc');
     assert.ok(startAt < firstDelta);
-    assert.deepEqual(
-      parts.slice(-3),
-      [
-        { type: 'tool-call-end', callId: 'call_abc' },
-        { type: 'tool-call-end', callId: 'call_mock1' },
-        { type: 'finish', reason: 'tool_calls' },
-      ],
-    );
+    assert.deepEqual(parts.slice(-3), [
+      { type: 'tool-call-end', callId: 'call_abc' },
+      { type: 'tool-call-end', callId: 'call_mock1' },
+      { type: 'finish', reason: 'tool_calls' },
+    ]);
   });
 
   it('generates a callId when the upstream sends none', async () => {
@@ -197,7 +197,9 @@ describe('OpenAICompatibleProvider', () => {
         { role: 'assistant', content: '' },
         { reasoning_content: 'Let me think. ' },
         { reasoning_content: 'Done thinking.' },
-        { raw: `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { reasoning: ' More.' }, finish_reason: null }] })}\n\n` },
+        {
+          raw: `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { reasoning: ' More.' }, finish_reason: null }] })}\n\n`,
+        },
         { content: 'The answer.' },
         { finish_reason: 'stop' },
       ],
@@ -250,7 +252,10 @@ describe('OpenAICompatibleProvider', () => {
   });
 
   it('400 -> 400 invalid_request_error with the upstream message', async () => {
-    mock.respondWith({ status: 400, body: '{"error":{"message":"Range of max_tokens should be [1, 8192]","type":"invalid_request_error"}}' });
+    mock.respondWith({
+      status: 400,
+      body: '{"error":{"message":"Range of max_tokens should be [1, 8192]","type":"invalid_request_error"}}',
+    });
     const { error } = await collectUntilError(provider.stream(turn()));
     const err = assertGatewayError(error, 400, 'upstream_rejected_request');
     assert.equal(err.type, 'invalid_request_error');
@@ -369,7 +374,11 @@ describe('OpenAICompatibleProvider', () => {
 
   it('a last event without its blank line is still parsed at the end of the body', async () => {
     mock.respondWith({
-      events: [{ content: 'hi' }, { finish_reason: 'stop' }, { raw: 'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}' }],
+      events: [
+        { content: 'hi' },
+        { finish_reason: 'stop' },
+        { raw: 'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}' },
+      ],
       omitDone: true,
     });
     const parts = await collect(provider.stream(turn()));
@@ -398,7 +407,13 @@ describe('OpenAICompatibleProvider', () => {
 
   it('parses CRLF line endings, comments and events split across network chunks', async () => {
     const chunk = (delta: object, finish: string | null = null): string =>
-      JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
+      JSON.stringify({
+        id: 'c1',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      });
     const body =
       `: keep-alive comment\r\n\r\n` +
       `data: ${chunk({ role: 'assistant', content: 'Hel' })}\r\n\r\n` +

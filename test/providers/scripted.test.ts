@@ -58,11 +58,7 @@ describe('ScriptedProvider', () => {
     const first = await collect(p, [{ role: 'system', content: 'be nice' }, user('hello')]);
     assert.equal(textOf(first), 'Welcome. Hello there.');
 
-    const later = await collect(p, [
-      user('hello'),
-      { role: 'assistant', content: 'Welcome. Hello there.' },
-      user('hello'),
-    ]);
+    const later = await collect(p, [user('hello'), { role: 'assistant', content: 'Welcome. Hello there.' }, user('hello')]);
     assert.equal(textOf(later), 'Hello there.');
   });
 
@@ -222,9 +218,17 @@ describe('ScriptedProvider', () => {
 
   it('rejects an invalid pattern with an error naming the rule', () => {
     assert.throws(
-      () => provider({ rules: [{ keywords: ['ok'], reply: 'a' }, { pattern: '(unclosed', reply: 'b' }] }, 'bad'),
-      (error: unknown) =>
-        error instanceof Error && /rules\[1\]/.test(error.message) && error.message.includes('"bad"'),
+      () =>
+        provider(
+          {
+            rules: [
+              { keywords: ['ok'], reply: 'a' },
+              { pattern: '(unclosed', reply: 'b' },
+            ],
+          },
+          'bad',
+        ),
+      (error: unknown) => error instanceof Error && /rules\[1\]/.test(error.message) && error.message.includes('"bad"'),
     );
   });
 
@@ -260,7 +264,10 @@ describe('demo config', () => {
       const p = demoProvider();
       const parts = await collect(p, [user(said), { role: 'assistant', content: 'earlier' }, user(said)]);
       assert.equal(textOf(parts), reply);
-      assert.ok(parts.some((part) => part.type === 'end-call'), 'the call ends');
+      assert.ok(
+        parts.some((part) => part.type === 'end-call'),
+        'the call ends',
+      );
     });
   }
 

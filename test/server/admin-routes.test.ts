@@ -58,22 +58,67 @@ const D = 'call-d';
 /** The clock of durations in from/to: a day after call D. */
 const NOW = new Date('2026-01-14T09:00:00.000Z');
 const RECORDS: TurnRecord[] = [
-  turn({ id: 'a-2', instanceId: A, startedAt: '2026-01-10T10:01:00.000Z', sentenceId: 2, callerNumber: '138****0001', ttftMs: 300.4,
-    toolRuns: [{ name: 'lookup_order', arguments: '{"id":"42"}', ok: true, error: null, status: 200, result: '{"state":"shipped"}', ms: 80 }] }),
-  turn({ id: 'a-1', instanceId: A, startedAt: '2026-01-10T10:00:00.000Z', sentenceId: 1, callerNumber: '138****0001', ttftMs: 100,
-    calleeNumber: '400****0000', numberHashes: { caller: lookup.hash('13800000001')!, callee: lookup.hash('4000000000')! } }),
-  turn({ id: 'a-3', instanceId: A, startedAt: '2026-01-10T10:02:00.000Z', sentenceId: 3, callerNumber: '138****0001', ttftMs: 200,
-    signal: 'hangup', answerText: 'Goodbye.' }),
+  turn({
+    id: 'a-2',
+    instanceId: A,
+    startedAt: '2026-01-10T10:01:00.000Z',
+    sentenceId: 2,
+    callerNumber: '138****0001',
+    ttftMs: 300.4,
+    toolRuns: [
+      { name: 'lookup_order', arguments: '{"id":"42"}', ok: true, error: null, status: 200, result: '{"state":"shipped"}', ms: 80 },
+    ],
+  }),
+  turn({
+    id: 'a-1',
+    instanceId: A,
+    startedAt: '2026-01-10T10:00:00.000Z',
+    sentenceId: 1,
+    callerNumber: '138****0001',
+    ttftMs: 100,
+    calleeNumber: '400****0000',
+    numberHashes: { caller: lookup.hash('13800000001')!, callee: lookup.hash('4000000000')! },
+  }),
+  turn({
+    id: 'a-3',
+    instanceId: A,
+    startedAt: '2026-01-10T10:02:00.000Z',
+    sentenceId: 3,
+    callerNumber: '138****0001',
+    ttftMs: 200,
+    signal: 'hangup',
+    answerText: 'Goodbye.',
+  }),
   turn({ id: 'b-1', instanceId: B, agent: 'support', startedAt: '2026-01-11T09:00:00.000Z', callerNumber: '139****0002' }),
-  turn({ id: 'b-2', instanceId: B, agent: 'support', startedAt: '2026-01-11T09:01:00.000Z', callerNumber: '139****0002',
-    outcome: 'error', httpStatus: 502, ttftMs: null, firstSentenceMs: null, answerText: '', errorCode: 'upstream_error',
-    errorMessage: 'upstream failed', attempts: [
+  turn({
+    id: 'b-2',
+    instanceId: B,
+    agent: 'support',
+    startedAt: '2026-01-11T09:01:00.000Z',
+    callerNumber: '139****0002',
+    outcome: 'error',
+    httpStatus: 502,
+    ttftMs: null,
+    firstSentenceMs: null,
+    answerText: '',
+    errorCode: 'upstream_error',
+    errorMessage: 'upstream failed',
+    attempts: [
       { provider: 'primary', model: 'm-1', outcome: 'retried', errorCode: 'upstream_5xx', ms: 50 },
       { provider: 'primary', model: 'm-1', outcome: 'failed', errorCode: 'upstream_5xx', ms: 60 },
-    ] }),
+    ],
+  }),
   turn({ id: 'c-1', instanceId: C, startedAt: '2026-01-12T12:00:00.000Z', callerNumber: '137****0003', signal: 'transfer:human' }),
-  turn({ id: 'd-1', instanceId: D, agent: 'support', provider: 'backup', startedAt: '2026-01-13T09:00:00.000Z',
-    callerNumber: '136****0004', outcome: 'apologized', cancellation: null }),
+  turn({
+    id: 'd-1',
+    instanceId: D,
+    agent: 'support',
+    provider: 'backup',
+    startedAt: '2026-01-13T09:00:00.000Z',
+    callerNumber: '136****0004',
+    outcome: 'apologized',
+    cancellation: null,
+  }),
   turn({ id: 'plain-1', startedAt: '2026-01-12T08:00:00.000Z', agent: 'sales', cancellation: 'client_closed', outcome: 'client_closed' }),
 ];
 
@@ -89,7 +134,13 @@ describe('admin routes (real SQLite store)', () => {
     for (const record of RECORDS) store.enqueue(record);
     await store.flush();
     assert.equal(store.written, RECORDS.length);
-    await store.addEvent({ instanceId: A, event: 'agent_start', eventKey: 'k1', receivedAt: '2026-01-10T09:59:59.000Z', payload: { event: 'agent_start' } });
+    await store.addEvent({
+      instanceId: A,
+      event: 'agent_start',
+      eventKey: 'k1',
+      receivedAt: '2026-01-10T09:59:59.000Z',
+      payload: { event: 'agent_start' },
+    });
     app = Fastify();
     registerAdminRoutes(app, { store, auth: new BearerAuth([ADMIN_KEY, 'second-admin-key']), phoneLookup: lookup, now: () => NOW });
     await app.ready();
@@ -264,7 +315,10 @@ describe('admin routes (real SQLite store)', () => {
       assert.equal(call.instanceId, A);
       assert.equal(call.turns, 3);
       assert.equal(call.hangup, true);
-      assert.deepEqual(call.turnRecords.map((t) => t.id), ['a-1', 'a-2', 'a-3']);
+      assert.deepEqual(
+        call.turnRecords.map((t) => t.id),
+        ['a-1', 'a-2', 'a-3'],
+      );
       // The number hashes are written only: never shown.
       const expected = ['a-1', 'a-2', 'a-3'].map((id) => {
         const { numberHashes: _hashes, ...shown } = RECORDS.find((r) => r.id === id)!;
@@ -285,11 +339,17 @@ describe('admin routes (real SQLite store)', () => {
       const first = await get(`/admin/calls/${A}?limit=2`);
       assert.equal(first.statusCode, 200, first.body);
       const page1 = first.json() as Page;
-      assert.deepEqual(page1.turnRecords.map((t) => t.id), ['a-1', 'a-2']);
+      assert.deepEqual(
+        page1.turnRecords.map((t) => t.id),
+        ['a-1', 'a-2'],
+      );
       assert.equal(page1.turns, 3);
       assert.equal(typeof page1.nextCursor, 'string');
       const page2 = (await get(`/admin/calls/${A}?limit=2&cursor=${encodeURIComponent(page1.nextCursor!)}`)).json() as Page;
-      assert.deepEqual(page2.turnRecords.map((t) => t.id), ['a-3']);
+      assert.deepEqual(
+        page2.turnRecords.map((t) => t.id),
+        ['a-3'],
+      );
       assert.equal(page2.nextCursor, null);
       assert.deepEqual(page2.events, page1.events);
 
@@ -298,7 +358,10 @@ describe('admin routes (real SQLite store)', () => {
       registerAdminRoutes(small, { store, auth: new BearerAuth([ADMIN_KEY]), turnPages: { turnsPerPage: 1, maxTurnsPerPage: 2 } });
       const inject = (url: string) => small.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
       const defaultPage = (await inject(`/admin/calls/${A}`)).json() as Page;
-      assert.deepEqual(defaultPage.turnRecords.map((t) => t.id), ['a-1']);
+      assert.deepEqual(
+        defaultPage.turnRecords.map((t) => t.id),
+        ['a-1'],
+      );
       assert.equal((await inject(`/admin/calls/${A}?limit=3`)).statusCode, 400);
       await small.close();
     });
@@ -323,7 +386,10 @@ describe('admin routes (real SQLite store)', () => {
     it('keeps the failed attempts of a failed turn', async () => {
       const call = (await get(`/admin/calls/${B}`)).json() as CallDetail;
       assert.equal(call.outcome, 'error');
-      assert.deepEqual(call.turnRecords[1]!.attempts.map((a) => a.outcome), ['retried', 'failed']);
+      assert.deepEqual(
+        call.turnRecords[1]!.attempts.map((a) => a.outcome),
+        ['retried', 'failed'],
+      );
       assert.equal(call.turnRecords[1]!.errorCode, 'upstream_error');
     });
 
@@ -347,7 +413,16 @@ describe('admin routes (real SQLite store)', () => {
       assert.equal(body.object, 'list');
       for (const row of body.data) {
         assert.deepEqual(Object.keys(row).sort(), [
-          'agent', 'cancellations', 'errorRate', 'hangups', 'provider', 'transfers', 'ttftP50', 'ttftP95', 'ttftP99', 'turns',
+          'agent',
+          'cancellations',
+          'errorRate',
+          'hangups',
+          'provider',
+          'transfers',
+          'ttftP50',
+          'ttftP95',
+          'ttftP99',
+          'turns',
         ]);
       }
       const row = (agent: string, provider: string) => body.data.find((r) => r.agent === agent && r.provider === provider);
@@ -369,10 +444,18 @@ describe('admin routes (real SQLite store)', () => {
 
     it('limits to [from, to) and validates the bounds', async () => {
       const body = (await get('/admin/stats?from=2026-01-11&to=2026-01-12')).json() as { data: StatsRow[] };
-      assert.deepEqual(body.data.map((r) => [r.agent, r.provider, r.turns]), [['support', 'primary', 2]]);
+      assert.deepEqual(
+        body.data.map((r) => [r.agent, r.provider, r.turns]),
+        [['support', 'primary', 2]],
+      );
       const empty = (await get('/admin/stats?from=2030-01-01')).json() as { data: StatsRow[] };
       assert.deepEqual(empty.data, []);
-      for (const [query, param] of [['from=soon', 'from'], ['to=2026-13-01', 'to'], ['limit=5', 'limit'], ['synthetic=no', 'synthetic']] as const) {
+      for (const [query, param] of [
+        ['from=soon', 'from'],
+        ['to=2026-13-01', 'to'],
+        ['limit=5', 'limit'],
+        ['synthetic=no', 'synthetic'],
+      ] as const) {
         const response = await get(`/admin/stats?${query}`);
         assert.equal(response.statusCode, 400, query);
         assert.equal((response.json() as { error: { param: string } }).error.param, param);

@@ -9,7 +9,9 @@ const CALLBACK_TOKEN = 'callback-token-abcdef';
 async function say(gateway: TestGateway, instanceId: string, words: string, sentenceId: number, headers: Record<string, string> = {}) {
   const response = await gateway.post(
     '/v1/chat/completions',
-    imsRequest('demo', words, { extendData: { instanceId, sentenceId: String(sentenceId), callerNumber: '13800000001', calleeNumber: '4009998888' } }),
+    imsRequest('demo', words, {
+      extendData: { instanceId, sentenceId: String(sentenceId), callerNumber: '13800000001', calleeNumber: '4009998888' },
+    }),
     { headers },
   );
   return readStream(response);
@@ -39,7 +41,8 @@ describe('admin search, erasure and series (real SQLite store)', () => {
   after(async () => gateway.close());
 
   it('finds calls by what was said, signal, callee and traffic', async () => {
-    const ids = async (query: string) => (await admin(gateway, `/admin/search/calls?${query}`)).body.data.map((c: { instanceId: string }) => c.instanceId);
+    const ids = async (query: string) =>
+      (await admin(gateway, `/admin/search/calls?${query}`)).body.data.map((c: { instanceId: string }) => c.instanceId);
     assert.deepEqual(await ids('q=UPSTREAM_MODEL'), ['call-b']);
     assert.deepEqual(await ids('signal=hangup'), ['call-a']);
     assert.deepEqual(await ids('callee=8888'), ['call-c', 'call-b', 'call-a']);
@@ -53,12 +56,18 @@ describe('admin search, erasure and series (real SQLite store)', () => {
 
   it('pages by cursor, newest first, without shifting while new calls arrive', async () => {
     const first = await admin(gateway, '/admin/search/calls?limit=2');
-    assert.deepEqual(first.body.data.map((c: { instanceId: string }) => c.instanceId), ['call-c', 'call-b']);
+    assert.deepEqual(
+      first.body.data.map((c: { instanceId: string }) => c.instanceId),
+      ['call-c', 'call-b'],
+    );
     assert.equal(typeof first.body.nextCursor, 'string');
     await say(gateway, 'call-d', 'hello', 1);
     await gateway.records!.flush();
     const second = await admin(gateway, `/admin/search/calls?limit=2&cursor=${first.body.nextCursor}`);
-    assert.deepEqual(second.body.data.map((c: { instanceId: string }) => c.instanceId), ['call-a']);
+    assert.deepEqual(
+      second.body.data.map((c: { instanceId: string }) => c.instanceId),
+      ['call-a'],
+    );
     assert.equal(second.body.nextCursor, null);
     assert.equal((await admin(gateway, '/admin/search/calls?cursor=nonsense')).status, 400);
   });
@@ -78,8 +87,14 @@ describe('admin search, erasure and series (real SQLite store)', () => {
   it('gives turns per bucket and tokens per agent and provider', async () => {
     const { status, body } = await admin(gateway, '/admin/series?bucket=60');
     assert.equal(status, 200);
-    assert.equal(body.buckets.reduce((sum: number, b: { turns: number }) => sum + b.turns, 0), 5);
-    assert.equal(body.buckets.reduce((sum: number, b: { hangups: number }) => sum + b.hangups, 0), 1);
+    assert.equal(
+      body.buckets.reduce((sum: number, b: { turns: number }) => sum + b.turns, 0),
+      5,
+    );
+    assert.equal(
+      body.buckets.reduce((sum: number, b: { hangups: number }) => sum + b.hangups, 0),
+      1,
+    );
     assert.equal(body.usage.length, 1);
     assert.ok(body.usage[0].completionTokens > 0);
     assert.equal((await admin(gateway, '/admin/series?bucket=60&from=2020-01-01&to=2026-01-01')).status, 400, 'too many buckets');
@@ -121,7 +136,10 @@ describe('admin search, erasure and series (real SQLite store)', () => {
 
 describe('records.content: metadata', () => {
   it('keeps timings and outcomes but not what was said', async () => {
-    const gateway = await startTestGateway({ ...structuredClone(demoConfigSource), records: { flushIntervalMs: 10, content: 'metadata' } } as Record<string, unknown>);
+    const gateway = await startTestGateway({
+      ...structuredClone(demoConfigSource),
+      records: { flushIntervalMs: 10, content: 'metadata' },
+    } as Record<string, unknown>);
     try {
       const heard = await say(gateway, 'quiet-1', 'hello', 1);
       assert.ok(heard.text.length > 0, 'the caller still hears the answer');

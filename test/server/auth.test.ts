@@ -15,7 +15,10 @@ describe('BearerAuth', () => {
   });
   it('refuses missing, wrong, prefix and malformed keys with a 401', () => {
     for (const header of [undefined, '', 'Bearer first', 'Bearer first-key-x', 'first-key', 'Basic first-key']) {
-      assert.throws(() => auth.verify(header), (error: unknown) => error instanceof GatewayError && error.status === 401);
+      assert.throws(
+        () => auth.verify(header),
+        (error: unknown) => error instanceof GatewayError && error.status === 401,
+      );
     }
   });
 });

@@ -19,8 +19,7 @@ async function open(url: string): Promise<{ socket: Socket; received: () => stri
   return { socket, received: () => received, closed };
 }
 
-const within = (ms: number, promise: Promise<void>) =>
-  Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
+const within = (ms: number, promise: Promise<void>) => Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
 
 describe('client connection limits', () => {
   it('closes the connection after a 401, so no unauthenticated keep-alive stays open', async () => {

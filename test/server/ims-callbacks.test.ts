@@ -180,7 +180,10 @@ describe('POST /ims/callbacks (real SQLite store)', () => {
       assert.ok(call);
       assert.equal(call.outcome, 'ended');
       assert.match(call.endedAt ?? '', /^\d{4}-\d{2}-\d{2}T/);
-      assert.deepEqual(call.events.map((e) => e.event), ['agent_start', 'agent_stop']);
+      assert.deepEqual(
+        call.events.map((e) => e.event),
+        ['agent_start', 'agent_stop'],
+      );
       assert.deepEqual(call.events[1]!.payload, stop);
       assert.match(call.events[1]!.eventKey, /^sha256:[0-9a-f]{64}$/);
     });
@@ -212,7 +215,10 @@ describe('POST /ims/callbacks (real SQLite store)', () => {
       const redelivered = await post(callback('tts_data_received', id, { eventId: 'ev-1', timestamp: '2026-01-10T12:00:09Z' }));
       assert.deepEqual(redelivered.json(), { ok: true, duplicate: true });
       const call = await store.getCall(id);
-      assert.deepEqual(call?.events.map((e) => e.eventKey), ['id:ev-1']);
+      assert.deepEqual(
+        call?.events.map((e) => e.eventKey),
+        ['id:ev-1'],
+      );
     });
 
     it('finds the event name and instance id under other common spellings', async () => {
@@ -233,7 +239,12 @@ describe('POST /ims/callbacks (real SQLite store)', () => {
       }
       const call = await store.getCall(id);
       assert.deepEqual(call?.events.map((e) => e.event).sort(), [
-        'audio_record', 'error', 'intent_detected', 'intent_recognized', 'llm_data_received', 'outbound_call',
+        'audio_record',
+        'error',
+        'intent_detected',
+        'intent_recognized',
+        'llm_data_received',
+        'outbound_call',
       ]);
       assert.equal(call?.outcome, 'ok'); // none of these ends the call
     });
@@ -267,7 +278,11 @@ describe('POST /ims/callbacks (real SQLite store)', () => {
       ['no instance id', JSON.stringify({ event: 'agent_stop', aiAgentId: 'agent-1' }), 'missing_instance_id'],
       ['an object as instance id', JSON.stringify({ event: 'agent_stop', instanceId: { id: 1 } }), 'missing_instance_id'],
       // Recursive hashing and storing would overflow the stack (a 500 before).
-      ['nested 10,000 levels deep', `{"event":"agent_stop","instanceId":"deep-1","data":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`, 'too_deep'],
+      [
+        'nested 10,000 levels deep',
+        `{"event":"agent_stop","instanceId":"deep-1","data":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`,
+        'too_deep',
+      ],
     ];
     for (const [what, body, code] of cases) {
       it(`${what} → 400 in OpenAI shape and a warn line`, async () => {
@@ -290,7 +305,12 @@ describe('POST /ims/callbacks (real SQLite store)', () => {
       const response = await post(callback('chat_record', 'bad-1', { data: 'x'.repeat(1024 * 1024) }));
       assert.equal(response.statusCode, 413);
       assert.equal((response.json() as { error: { code: string } }).error.code, 'request_too_large');
-      assert.ok(logs.lines().slice(before).some((line) => line.level === 40));
+      assert.ok(
+        logs
+          .lines()
+          .slice(before)
+          .some((line) => line.level === 40),
+      );
     });
     it('no Content-Type at all is still read as JSON', async () => {
       const response = await app.inject({

@@ -21,8 +21,18 @@ describe('RefusalLog', () => {
     log.refused('unknown_model', 'unknown model');
     now = 61_000;
     log.refused('wrong_api_key', 'wrong key');
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(lines.map((l) => [l.reason, l.suppressed]), [['wrong_api_key', undefined], ['unknown_model', undefined], ['wrong_api_key', 4]]);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      lines.map((l) => [l.reason, l.suppressed]),
+      [
+        ['wrong_api_key', undefined],
+        ['unknown_model', undefined],
+        ['wrong_api_key', 4],
+      ],
+    );
     assert.equal(counted.length, 7);
   });
 });

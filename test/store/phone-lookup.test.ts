@@ -5,7 +5,16 @@ import { PhoneLookup } from '../../src/store/phone-lookup.ts';
 
 describe('normalizePhoneNumber', () => {
   it('writes a Chinese number in its national form, however it was spelled', () => {
-    for (const spelling of ['13800000001', '138 0000 0001', '138-0000-0001', '+8613800000001', '+86 138 0000 0001', '008613800000001', '8613800000001', '(138) 0000.0001']) {
+    for (const spelling of [
+      '13800000001',
+      '138 0000 0001',
+      '138-0000-0001',
+      '+8613800000001',
+      '+86 138 0000 0001',
+      '008613800000001',
+      '8613800000001',
+      '(138) 0000.0001',
+    ]) {
       assert.equal(normalizePhoneNumber(spelling), '13800000001', spelling);
     }
     // Landlines keep (or get back) their trunk 0; 400/800 numbers take none.
@@ -17,7 +26,7 @@ describe('normalizePhoneNumber', () => {
     assert.equal(normalizePhoneNumber('+86 400 123 4567'), '4001234567');
   });
 
-  it('keeps other countries\' +code; refuses what is not a number', () => {
+  it("keeps other countries' +code; refuses what is not a number", () => {
     assert.equal(normalizePhoneNumber('+1 (415) 555-0100'), '+14155550100');
     assert.equal(normalizePhoneNumber('0044 20 7946 0000'), '+442079460000');
     // A bare 86 that is not followed by a mobile number stays as it is.

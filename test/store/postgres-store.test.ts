@@ -61,9 +61,7 @@ describe('PostgreSQL record store', { skip }, () => {
       return {
         open: (options = {}) => openPostgresStore(urlFor(schema), { ...DEFAULTS, ...options }),
         migrationVersions: async () =>
-          (await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)).rows.map((row) =>
-            Number(row.version),
-          ),
+          (await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)).rows.map((row) => Number(row.version)),
         exec: async (sql) => {
           await admin.query(`BEGIN; SET LOCAL search_path TO ${schema}; ${sql}; COMMIT`);
         },

@@ -47,20 +47,29 @@ describe('record limits', () => {
     const capper = new RecordCapper({ maxTextChars: 1000, maxToolRunsChars: 2500 });
     const capped = capper.capTurn(turn({ toolRuns: Array.from({ length: 10 }, () => run('r'.repeat(900))) }));
     assert.equal(capped.toolRuns.length, 3);
-    assert.deepEqual(capped.toolRuns.slice(0, 2).map((r) => r.result.length), [900, 900]);
+    assert.deepEqual(
+      capped.toolRuns.slice(0, 2).map((r) => r.result.length),
+      [900, 900],
+    );
     assert.match(capped.toolRuns[2]?.error ?? '', /^…\[truncated 8 tool runs, \d+ chars\]$/);
     assert.ok(JSON.stringify(capped.toolRuns).length < 2500 + 200);
     assert.equal(capper.truncated.get('toolRuns'), 1);
   });
 
-  it('caps a platform event\'s identifiers', () => {
+  it("caps a platform event's identifiers", () => {
     const capper = new RecordCapper();
-    const event = capper.capEvent({ instanceId: 'c', event: 'agent_stop', eventKey: 'k'.repeat(3000), receivedAt: '2024-01-01T00:00:00.000Z', payload: {} });
+    const event = capper.capEvent({
+      instanceId: 'c',
+      event: 'agent_stop',
+      eventKey: 'k'.repeat(3000),
+      receivedAt: '2024-01-01T00:00:00.000Z',
+      payload: {},
+    });
     assert.equal(event.eventKey.length, KEY_CHARS);
     assert.equal(capper.truncated.get('event'), 1);
   });
 
-  it('the defaults are the configuration\'s', () => {
+  it("the defaults are the configuration's", () => {
     const records = recordsSchema.parse(undefined);
     assert.deepEqual({ maxTextChars: records.maxTextChars, maxToolRunsChars: records.maxToolRunsChars }, DEFAULT_RECORD_LIMITS);
   });

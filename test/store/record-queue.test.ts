@@ -34,7 +34,7 @@ describe('RecordQueue', () => {
     const records = Array.from({ length: 7 }, () => turn());
     const started = performance.now();
     for (const record of records) queue.enqueue(record);
-    assert.equal(batches.length, 0, 'nothing is written on the caller\'s stack');
+    assert.equal(batches.length, 0, "nothing is written on the caller's stack");
     await nextTurn();
     assert.deepEqual(batches, [records.slice(0, 3).map((r) => r.id), records.slice(3, 6).map((r) => r.id)]);
     assert.equal(queue.depth, 1);
@@ -129,13 +129,17 @@ describe('RecordQueue', () => {
       });
       for (const record of records) queue.enqueue(record);
       await queue.flush();
-      assert.deepEqual(stored, records.filter((r) => r.id !== poison).map((r) => r.id), 'every other record, in order');
+      assert.deepEqual(
+        stored,
+        records.filter((r) => r.id !== poison).map((r) => r.id),
+        'every other record, in order',
+      );
       assert.deepEqual([queue.written, queue.rejected, queue.failed, queue.dropped], [15, 1, 0, 1]);
       assert.deepEqual(queue.droppedByReason, { queue_full: 0, write_failed: 0, invalid_record: 1 });
       assert.equal(calls, 1 + 2 * 4, 'one failed batch, then two halves per level (16 → 1)');
       assert.equal(logger.lines.length, 1);
       assert.equal(logger.lines[0]?.msg, 'the database refused a turn record: record dropped');
-      assert.equal((logger.lines[0]?.obj as { turnId?: string }).turnId, poison);
+      assert.equal((logger.lines[0]?.obj as { turnId?: string } | undefined)?.turnId, poison);
     });
   }
 

@@ -132,7 +132,13 @@ function turnsOfEveryOutcome(instanceId: string): TurnRecord[] {
   );
 }
 
-function event(instanceId: string, eventName: string, key: string, minutes: number, payload: unknown = { event: eventName }): CallEventRecord {
+function event(
+  instanceId: string,
+  eventName: string,
+  key: string,
+  minutes: number,
+  payload: unknown = { event: eventName },
+): CallEventRecord {
   return { instanceId, event: eventName, eventKey: key, receivedAt: at(minutes), payload };
 }
 
@@ -256,10 +262,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
       assert.equal(stored?.turns, 1);
       assert.match(stored?.instanceId ?? '', /^call-.nul$/);
       const [record] = stored?.turnRecords ?? [];
-      assert.deepEqual(
-        [record?.sentenceId, record?.httpStatus, record?.promptTokens, record?.completionTokens],
-        [null, 0, null, null],
-      );
+      assert.deepEqual([record?.sentenceId, record?.httpStatus, record?.promptTokens, record?.completionTokens], [null, 0, null, null]);
       const exported: TurnRecord[] = [];
       await store.exportTurns({}, (batch) => void exported.push(...batch));
       assert.equal(exported.length, 3);
@@ -296,7 +299,15 @@ export function recordStoreSuite(harness: StoreHarness): void {
         instanceId: 'call-huge',
         answerText: '好'.repeat(2_000_000),
         userData: JSON.stringify({ blob: 'b'.repeat(100_000) }),
-        toolRuns: Array.from({ length: 50 }, () => ({ name: 't', arguments: 'a'.repeat(900), ok: true, error: null, status: 200, result: 'r', ms: 1 })),
+        toolRuns: Array.from({ length: 50 }, () => ({
+          name: 't',
+          arguments: 'a'.repeat(900),
+          ok: true,
+          error: null,
+          status: 200,
+          result: 'r',
+          ms: 1,
+        })),
       });
       store.enqueue(huge);
       await store.flush();
@@ -325,7 +336,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
   });
 
   describe('getCall paging', () => {
-    it('pages a call\'s turns in start order with a stable cursor; turns added earlier never shift a page', async () => {
+    it("pages a call's turns in start order with a stable cursor; turns added earlier never shift a page", async () => {
       const { store } = await fresh();
       // Two turns share a start time: the id breaks the tie.
       const records = [0, 1, 1, 2, 3, 4, 5].map((minutes) => turn({ instanceId: 'call-pages', startedAt: at(minutes) }));
@@ -348,7 +359,10 @@ export function recordStoreSuite(harness: StoreHarness): void {
         page = await store.getCall('call-pages', { limit: 3, after: page.next });
       }
       assert.deepEqual(sizes, [3, 3, 1]);
-      assert.deepEqual(seen, records.map((r) => r.id));
+      assert.deepEqual(
+        seen,
+        records.map((r) => r.id),
+      );
       const exact = await store.getCall('call-pages', { limit: 8 });
       assert.deepEqual([exact?.turnRecords.length, exact?.next], [8, null]);
       assert.equal((await store.getCall('call-pages'))?.turnRecords.length, 8);
@@ -433,9 +447,21 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const { store } = await fresh();
       const enqueue = (instanceId: string, minutes: number, fields: Partial<TurnRecord> = {}) =>
         store.enqueue(turn({ instanceId, startedAt: at(minutes), ...fields }));
-      enqueue('n-1', 10, { callerNumber: '138****0001', calleeNumber: '400****0000', numberHashes: { caller: hash('13800000001'), callee: hash('4000000000') } });
-      enqueue('n-1', 40, { callerNumber: '138****0001', calleeNumber: '400****0000', numberHashes: { caller: hash('13800000001'), callee: hash('4000000000') } });
-      enqueue('n-2', 20, { callerNumber: '138****0001', calleeNumber: '400****0001', numberHashes: { caller: hash('13811110001'), callee: hash('4000000001') } });
+      enqueue('n-1', 10, {
+        callerNumber: '138****0001',
+        calleeNumber: '400****0000',
+        numberHashes: { caller: hash('13800000001'), callee: hash('4000000000') },
+      });
+      enqueue('n-1', 40, {
+        callerNumber: '138****0001',
+        calleeNumber: '400****0000',
+        numberHashes: { caller: hash('13800000001'), callee: hash('4000000000') },
+      });
+      enqueue('n-2', 20, {
+        callerNumber: '138****0001',
+        calleeNumber: '400****0001',
+        numberHashes: { caller: hash('13811110001'), callee: hash('4000000001') },
+      });
       enqueue('sim', 30, { callerNumber: '139****0009', calleeNumber: null, synthetic: 'simulate' });
       enqueue('chk', 31, { callerNumber: null, calleeNumber: null, synthetic: 'check' });
       await store.flush();
@@ -470,16 +496,31 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const kinds = Object.fromEntries((await store.listCalls({ limit: 10, offset: 0 })).calls.map((c) => [c.instanceId, c.synthetic]));
       assert.deepEqual(kinds, { chk: 'check', sim: 'simulate', 'n-2': null, 'n-1': null });
       const stats = await store.stats({ synthetic: 'exclude' });
-      assert.equal(stats.reduce((sum, row) => sum + row.turns, 0), 3);
-      assert.equal((await store.stats({ synthetic: 'only' })).reduce((sum, row) => sum + row.turns, 0), 2);
+      assert.equal(
+        stats.reduce((sum, row) => sum + row.turns, 0),
+        3,
+      );
+      assert.equal(
+        (await store.stats({ synthetic: 'only' })).reduce((sum, row) => sum + row.turns, 0),
+        2,
+      );
       const exported: TurnRecord[] = [];
       await store.exportTurns({ synthetic: 'only' }, (batch) => void exported.push(...batch));
-      assert.deepEqual(exported.map((r) => r.synthetic), ['simulate', 'check']);
+      assert.deepEqual(
+        exported.map((r) => r.synthetic),
+        ['simulate', 'check'],
+      );
     });
 
     it('a range gives the calls of the turns it covers, as the export and the stats do', async () => {
       const store = await seeded();
-      for (const range of [{ from: at(15), to: at(35) }, { from: at(11), to: at(19) }, { from: at(20) }, { to: at(20) }, { from: at(10), to: at(41) }]) {
+      for (const range of [
+        { from: at(15), to: at(35) },
+        { from: at(11), to: at(19) },
+        { from: at(20) },
+        { to: at(20) },
+        { from: at(10), to: at(41) },
+      ]) {
         const exported: TurnRecord[] = [];
         await store.exportTurns(range, (batch) => void exported.push(...batch));
         const fromExport = [...new Set(exported.map((r) => r.instanceId))].sort();
@@ -555,7 +596,12 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const all = await store.stats({});
       assert.deepEqual(
         all.map((row) => [row.agent, row.provider, row.turns]),
-        [['a', null, 2], ['a', 'p1', 17], ['b', 'p2', 1], ['c', 'p3', 1]],
+        [
+          ['a', null, 2],
+          ['a', 'p1', 17],
+          ['b', 'p2', 1],
+          ['c', 'p3', 1],
+        ],
       );
       // 0, 10, …, 100, 10 000: the 99th percentile lies 0.89 of the way from 100 to 10 000.
       assertClose(all[1]?.ttftP99 ?? null, 100 + (10_000 - 100) * (0.99 * 11 - 10));
@@ -569,7 +615,13 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const enqueue = (instanceId: string, minutes: number, fields: Partial<TurnRecord> = {}) =>
         store.enqueue(turn({ instanceId, startedAt: at(minutes), ...fields }));
       enqueue('s-a', 60, { answerText: 'Your refund is on its way.', signal: 'hangup' });
-      enqueue('s-b', 120, { agent: 'sales', provider: 'backup', calleeNumber: '400****9999', errorCode: 'upstream_timeout', outcome: 'apologized' });
+      enqueue('s-b', 120, {
+        agent: 'sales',
+        provider: 'backup',
+        calleeNumber: '400****9999',
+        errorCode: 'upstream_timeout',
+        outcome: 'apologized',
+      });
       enqueue('s-c', 180, { signal: 'transfer:1001', synthetic: 'console', promptTokens: 5, completionTokens: 7 });
       enqueue('s-c', 181, {
         timings: { upstreamSentMs: 1.5, firstUpstreamTokenMs: 300, firstByteMs: 301, lastByteMs: 1400 },
@@ -578,8 +630,7 @@ export function recordStoreSuite(harness: StoreHarness): void {
       await store.flush();
       return store;
     }
-    const searchIds = async (store: BatchedRecordStore, filter: object) =>
-      ids((await store.searchCalls({ limit: 10, ...filter })).data);
+    const searchIds = async (store: BatchedRecordStore, filter: object) => ids((await store.searchCalls({ limit: 10, ...filter })).data);
 
     it('finds calls by text, signal, agent, provider, callee, error code, traffic and time', async () => {
       const store = await seeded();
@@ -588,7 +639,9 @@ export function recordStoreSuite(harness: StoreHarness): void {
       assert.deepEqual(await searchIds(store, { text: '好的' }), ['s-c', 's-b']);
       assert.deepEqual(await searchIds(store, { signal: 'transfer' }), ['s-c']);
       assert.deepEqual(await searchIds(store, { signal: 'hangup' }), ['s-a']);
-      assert.deepEqual(await searchIds(store, { agent: 'sales', provider: 'backup', callee: '9999', errorCode: 'upstream_timeout' }), ['s-b']);
+      assert.deepEqual(await searchIds(store, { agent: 'sales', provider: 'backup', callee: '9999', errorCode: 'upstream_timeout' }), [
+        's-b',
+      ]);
       assert.deepEqual(await searchIds(store, { synthetic: 'real' }), ['s-c', 's-b', 's-a'], 's-c has a real turn too');
       assert.deepEqual(await searchIds(store, { synthetic: 'console' }), ['s-c']);
       assert.deepEqual(await searchIds(store, { from: at(100), to: at(180) }), ['s-b']);
@@ -603,7 +656,10 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const second = await store.searchCalls({ limit: 2, before: first.next! });
       assert.deepEqual([ids(second.data), second.next], [['s-a'], null]);
       const turns = await store.searchTurns({ limit: 3 });
-      assert.deepEqual(turns.data.map((t) => t.startedAt), [at(181), at(180), at(120)]);
+      assert.deepEqual(
+        turns.data.map((t) => t.startedAt),
+        [at(181), at(180), at(120)],
+      );
       assert.deepEqual(turns.data[0]!.timings, { upstreamSentMs: 1.5, firstUpstreamTokenMs: 300, firstByteMs: 301, lastByteMs: 1400 });
       assert.equal(turns.data[0]!.attempts[0]!.startMs, 1.5);
       assert.equal('timings' in turns.data[1]!, false, 'a turn without timings reads back without them');
@@ -615,11 +671,14 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const store = await seeded();
       assert.equal(await store.addEvent(event('s-b', 'agent_stop', 'stop-b', 121)), true);
       const series = await store.series({ from: at(0), to: at(240), bucketSeconds: 3600 });
-      assert.deepEqual(series.buckets.map((b) => [b.at, b.turns, b.calls, b.apologies, b.hangups, b.transfers]), [
-        [at(60), 1, 1, 0, 1, 0],
-        [at(120), 1, 1, 1, 0, 0],
-        [at(180), 2, 1, 0, 0, 1],
-      ]);
+      assert.deepEqual(
+        series.buckets.map((b) => [b.at, b.turns, b.calls, b.apologies, b.hangups, b.transfers]),
+        [
+          [at(60), 1, 1, 0, 1, 0],
+          [at(120), 1, 1, 1, 0, 0],
+          [at(180), 2, 1, 0, 0, 1],
+        ],
+      );
       const support = series.usage.find((row) => row.agent === 'support')!;
       assert.deepEqual([support.turns, support.promptTokens, support.completionTokens], [3, 245, 87]);
       assert.equal(await store.deleteCall('s-b'), 1);
@@ -657,7 +716,10 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const other = await store.getCall('ev-2');
       assert.equal(other?.outcome, 'ended');
       assert.equal(other?.endedAt, at(7));
-      assert.deepEqual(other?.events.map((e) => e.payload), [null, { event: 'session_stop' }]);
+      assert.deepEqual(
+        other?.events.map((e) => e.payload),
+        [null, { event: 'session_stop' }],
+      );
 
       // A turn after the stop doesn't revive the call.
       store.enqueue(turn({ instanceId: 'ev-1', startedAt: at(8), outcome: 'error' }));
@@ -714,12 +776,23 @@ export function recordStoreSuite(harness: StoreHarness): void {
       await store.exportTurns({}, async (batch) => {
         pages.push(batch);
       });
-      assert.deepEqual(pages.map((p) => p.length), [500, 500, 100]);
-      const byTimeThenId = [...records].sort((a, b) => (a.startedAt === b.startedAt ? (a.id < b.id ? -1 : 1) : a.startedAt < b.startedAt ? -1 : 1));
-      assert.deepEqual(pages.flat().map((r) => r.id), byTimeThenId.map((r) => r.id));
+      assert.deepEqual(
+        pages.map((p) => p.length),
+        [500, 500, 100],
+      );
+      const byTimeThenId = [...records].sort((a, b) =>
+        a.startedAt === b.startedAt ? (a.id < b.id ? -1 : 1) : a.startedAt < b.startedAt ? -1 : 1,
+      );
+      assert.deepEqual(
+        pages.flat().map((r) => r.id),
+        byTimeThenId.map((r) => r.id),
+      );
       const since: TurnRecord[] = [];
       await store.exportTurns({ from: at(500) }, (batch) => void since.push(...batch));
-      assert.deepEqual(since.map((r) => r.id), byTimeThenId.filter((r) => r.startedAt >= at(500)).map((r) => r.id));
+      assert.deepEqual(
+        since.map((r) => r.id),
+        byTimeThenId.filter((r) => r.startedAt >= at(500)).map((r) => r.id),
+      );
     });
   });
 
@@ -799,7 +872,10 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const again = track(db.open(DEFAULTS));
       await again.ready();
       assert.equal((await again.getCall('life'))?.turns, 3);
-      assert.deepEqual(await db.migrationVersions(), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        await db.migrationVersions(),
+        MIGRATIONS.map((m) => m.version),
+      );
     });
 
     it('migration 3 fills the new summary columns of calls recorded before it', async () => {
@@ -817,9 +893,15 @@ export function recordStoreSuite(harness: StoreHarness): void {
       const { calls } = await again.listCalls({ limit: 10, offset: 0 });
       assert.deepEqual(
         calls.map((c) => [c.instanceId, c.calleeNumber, c.synthetic]),
-        [['real', '0571****0000', null], ['old', '400****0000', 'check']],
+        [
+          ['real', '0571****0000', null],
+          ['old', '400****0000', 'check'],
+        ],
       );
-      assert.deepEqual(await db.migrationVersions(), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        await db.migrationVersions(),
+        MIGRATIONS.map((m) => m.version),
+      );
     });
 
     it('flush() with nothing queued resolves at once; flush waits only for what was queued before it', async () => {

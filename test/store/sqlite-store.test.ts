@@ -57,10 +57,13 @@ describe('SQLite record store', () => {
     const store = openSqliteStore(file, DEFAULTS);
     store.enqueue(turn());
     await store.close();
-    assert.equal(readDatabase(file, (db) => db.prepare('PRAGMA journal_mode').get()?.['journal_mode']), 'wal');
+    assert.equal(
+      readDatabase(file, (db) => db.prepare('PRAGMA journal_mode').get()?.['journal_mode']),
+      'wal',
+    );
   });
 
-  it('two stores on one file both write: each waits for the other\'s lock', async () => {
+  it("two stores on one file both write: each waits for the other's lock", async () => {
     const file = join(root, `db-${++count}`, 'records.db');
     const first = openSqliteStore(file, DEFAULTS);
     const second = openSqliteStore(file, DEFAULTS);

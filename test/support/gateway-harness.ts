@@ -21,10 +21,7 @@ export interface TestGateway extends RunningGateway {
 }
 
 /** Starts the real gateway on a free port with a config object (defaults applied by the schema). */
-export async function startTestGateway(
-  rawConfig: Record<string, unknown>,
-  options: { databaseUrl?: string } = {},
-): Promise<TestGateway> {
+export async function startTestGateway(rawConfig: Record<string, unknown>, options: { databaseUrl?: string } = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vlg-test-'));
   const server = { apiKeys: [TEST_KEY], dataDir, ...(rawConfig.server as Record<string, unknown> | undefined) };
   const admin = { apiKeys: [TEST_ADMIN_KEY], ...(rawConfig.admin as Record<string, unknown> | undefined) };

@@ -20,9 +20,13 @@ export function findOldNode(): string | undefined {
     }
   }
   for (const node of candidates) {
-    const probe = spawnSync(node, ['--input-type=module', '-e', `import(${JSON.stringify(RUNTIME)}).then((m) => process.stdout.write(String(m.runsHere())))`], {
-      encoding: 'utf8',
-    });
+    const probe = spawnSync(
+      node,
+      ['--input-type=module', '-e', `import(${JSON.stringify(RUNTIME)}).then((m) => process.stdout.write(String(m.runsHere())))`],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (probe.status === 0 && probe.stdout === 'false') return node;
   }
   return undefined;

@@ -1,4 +1,11 @@
-import { startMockUpstream, textEvents, toolCallEvents, type MockScenario, type MockUpstream, type RecordedRequest } from '../../tools/testing/mock-upstream.ts';
+import {
+  startMockUpstream,
+  textEvents,
+  toolCallEvents,
+  type MockScenario,
+  type MockUpstream,
+  type RecordedRequest,
+} from '../../tools/testing/mock-upstream.ts';
 import { startTestGateway, type TestGateway } from './gateway-harness.ts';
 
 /**
@@ -11,7 +18,9 @@ export const PHONE_AGENT = {
   model: 'm',
   systemPrompt: 'You are the Example Shop assistant. Caller {{callerNumber}}, call {{instanceId}}, name {{userData.customerName}}.',
   endCall: { farewell: 'Goodbye from Example Shop.' },
-  transfer: { destinations: { sales: { callee: '+14155550100', msg: 'Putting you through to sales.', errMsg: 'Sorry, sales is not available.' } } },
+  transfer: {
+    destinations: { sales: { callee: '+14155550100', msg: 'Putting you through to sales.', errMsg: 'Sorry, sales is not available.' } },
+  },
 };
 
 export const GREETING = 'Hi, this is Example Shop.';
@@ -21,7 +30,8 @@ export const ANSWER = 'Your order ships tomorrow.';
 export function phoneScenario(request: RecordedRequest): MockScenario {
   const messages = (request.body as { messages: Array<{ role: string; content?: unknown }> }).messages;
   const words = String(messages.findLast((m) => m.role === 'user')?.content ?? '').toLowerCase();
-  if (words.includes('bye')) return { events: toolCallEvents([{ name: 'end_call', arguments: '{}' }], { leadingText: 'Thanks for calling!' }) };
+  if (words.includes('bye'))
+    return { events: toolCallEvents([{ name: 'end_call', arguments: '{}' }], { leadingText: 'Thanks for calling!' }) };
   if (words.includes('human')) return { events: toolCallEvents([{ name: 'transfer_call', arguments: '{}' }]) };
   if (words.includes('tell me everything')) return { events: textEvents('Well, there is a lot to say. '.repeat(40)), eventIntervalMs: 20 };
   if (words.includes('order')) return { events: textEvents(ANSWER) };

@@ -10,7 +10,9 @@ export type PlatformCall = PlatformRequestShape;
 
 /** The same call (caller +16505550199, customer Ada) as each HTTP platform sends it, under the id `call-<platform>`. */
 export function platformCalls(): PlatformCall[] {
-  return PLATFORM_NAMES.map((name) => platformRequestShape(name, { callId: `call-${name}`, callerNumber: '+16505550199', userData: { customerName: 'Ada' } })!);
+  return PLATFORM_NAMES.map(
+    (name) => platformRequestShape(name, { callId: `call-${name}`, callerNumber: '+16505550199', userData: { customerName: 'Ada' } })!,
+  );
 }
 
 export interface HeardTurn {
@@ -36,8 +38,15 @@ export class PlatformCaller {
   async say(words: string, signal?: AbortSignal): Promise<HeardTurn> {
     this.turn += 1;
     this.history.push({ role: 'user', content: words });
-    const params = { model: this.model, stream: true, ...this.call.body([...this.history], this.turn) } as unknown as ChatCompletionCreateParamsStreaming;
-    const stream = await this.client.chat.completions.create(params, { headers: this.call.headers(this.turn), ...(signal ? { signal } : {}) });
+    const params = {
+      model: this.model,
+      stream: true,
+      ...this.call.body([...this.history], this.turn),
+    } as unknown as ChatCompletionCreateParamsStreaming;
+    const stream = await this.client.chat.completions.create(params, {
+      headers: this.call.headers(this.turn),
+      ...(signal ? { signal } : {}),
+    });
     const chunks: ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');

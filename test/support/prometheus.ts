@@ -17,6 +17,4 @@ export interface PrometheusFamily {
 }
 
 /** The parser ships no types; this is its documented shape. */
-export const parsePrometheusText = createRequire(import.meta.url)('parse-prometheus-text-format') as (
-  text: string,
-) => PrometheusFamily[];
+export const parsePrometheusText = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => PrometheusFamily[];

@@ -53,7 +53,13 @@ export interface Replica {
  * Starts `voice-llm-gateway serve` with `config` (written as JSON, which YAML reads) on `port` and
  * waits for its banner. `name` names its data folder: a replacement of a replica reuses it.
  */
-export async function startReplica(dir: string, name: string, port: number, config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Replica> {
+export async function startReplica(
+  dir: string,
+  name: string,
+  port: number,
+  config: Record<string, unknown>,
+  env: Record<string, string> = {},
+): Promise<Replica> {
   const dataDir = join(dir, name);
   mkdirSync(dataDir, { recursive: true });
   const configFile = join(dir, `${name}.yaml`);
@@ -114,7 +120,9 @@ export async function startNginx(dir: string, ports: number[]): Promise<Nginx> {
       'events { worker_connections 1024; }',
       'http {',
       `  access_log ${join(prefix, 'access.log')};`,
-      ...['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((temp) => `  ${temp === 'body' ? 'client_body' : temp}_temp_path ${join(prefix, temp)};`),
+      ...['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+        (temp) => `  ${temp === 'body' ? 'client_body' : temp}_temp_path ${join(prefix, temp)};`,
+      ),
       '  upstream voice_llm_gateway {',
       ...ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`),
       '    keepalive 16;',
@@ -130,7 +138,9 @@ export async function startNginx(dir: string, ports: number[]): Promise<Nginx> {
       '',
     ].join('\n'),
   );
-  const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-g', `daemon off; pid ${join(prefix, 'nginx.pid')};`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NGINX, ['-p', prefix, '-c', conf, '-g', `daemon off; pid ${join(prefix, 'nginx.pid')};`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -28,7 +28,7 @@ function family(families: Map<string, Family>, name: string, type: string): Fami
 }
 
 /** The value of the sample whose labels are exactly `labels` (0 when absent). */
-function valueOf(found: Family, labels: Record<string, string> = {}): number {
+function sampleValue(found: Family, labels: Record<string, string> = {}): number {
   const sample = found.metrics.find((s) => sameLabels(s.labels ?? {}, labels));
   return sample?.value === undefined ? 0 : Number(sample.value);
 }
@@ -201,19 +201,19 @@ describe('GatewayMetrics', () => {
   it('tracks active streams back to zero', async () => {
     const metrics = new GatewayMetrics();
     for (let i = 0; i < 3; i++) metrics.streamStarted();
-    assert.equal(valueOf(family(await scrape(metrics), 'vlg_active_streams', 'GAUGE')), 3);
+    assert.equal(sampleValue(family(await scrape(metrics), 'vlg_active_streams', 'GAUGE')), 3);
     metrics.streamEnded();
-    assert.equal(valueOf(family(await scrape(metrics), 'vlg_active_streams', 'GAUGE')), 2);
+    assert.equal(sampleValue(family(await scrape(metrics), 'vlg_active_streams', 'GAUGE')), 2);
     metrics.streamEnded();
     metrics.streamEnded();
-    assert.equal(valueOf(family(await scrape(metrics), 'vlg_active_streams', 'GAUGE')), 0);
+    assert.equal(sampleValue(family(await scrape(metrics), 'vlg_active_streams', 'GAUGE')), 0);
   });
 
   it('reads the record queue at scrape time and never lets the drop counter go down', async () => {
     const metrics = new GatewayMetrics();
     let families = await scrape(metrics);
-    assert.equal(valueOf(family(families, 'vlg_record_queue_depth', 'GAUGE')), 0);
-    assert.equal(valueOf(family(families, 'vlg_records_dropped_total', 'COUNTER'), { reason: 'queue_full' }), 0);
+    assert.equal(sampleValue(family(families, 'vlg_record_queue_depth', 'GAUGE')), 0);
+    assert.equal(sampleValue(family(families, 'vlg_records_dropped_total', 'COUNTER'), { reason: 'queue_full' }), 0);
 
     const store = {
       queueDepth: 5,
@@ -223,29 +223,29 @@ describe('GatewayMetrics', () => {
     };
     metrics.trackRecordQueue(store);
     families = await scrape(metrics);
-    assert.equal(valueOf(family(families, 'vlg_record_queue_depth', 'GAUGE')), 5);
-    assert.equal(valueOf(family(families, 'vlg_records_dropped_total', 'COUNTER'), { reason: 'queue_full' }), 2);
-    assert.equal(valueOf(family(families, 'vlg_record_fields_truncated_total', 'COUNTER'), { field: 'answerText' }), 1);
+    assert.equal(sampleValue(family(families, 'vlg_record_queue_depth', 'GAUGE')), 5);
+    assert.equal(sampleValue(family(families, 'vlg_records_dropped_total', 'COUNTER'), { reason: 'queue_full' }), 2);
+    assert.equal(sampleValue(family(families, 'vlg_record_fields_truncated_total', 'COUNTER'), { field: 'answerText' }), 1);
 
     store.queueDepth = 0;
     store.droppedByReason = { queue_full: 5, write_failed: 1, invalid_record: 1 };
     store.truncated.set('answerText', 3).set('toolRuns', 2);
     families = await scrape(metrics);
-    assert.equal(valueOf(family(families, 'vlg_record_queue_depth', 'GAUGE')), 0);
+    assert.equal(sampleValue(family(families, 'vlg_record_queue_depth', 'GAUGE')), 0);
     const dropped = () => family(families, 'vlg_records_dropped_total', 'COUNTER');
     assert.deepEqual(
-      ['queue_full', 'write_failed', 'invalid_record'].map((reason) => valueOf(dropped(), { reason })),
+      ['queue_full', 'write_failed', 'invalid_record'].map((reason) => sampleValue(dropped(), { reason })),
       [5, 1, 1],
     );
-    assert.equal(valueOf(family(families, 'vlg_record_fields_truncated_total', 'COUNTER'), { field: 'answerText' }), 3);
-    assert.equal(valueOf(family(families, 'vlg_record_fields_truncated_total', 'COUNTER'), { field: 'toolRuns' }), 2);
+    assert.equal(sampleValue(family(families, 'vlg_record_fields_truncated_total', 'COUNTER'), { field: 'answerText' }), 3);
+    assert.equal(sampleValue(family(families, 'vlg_record_fields_truncated_total', 'COUNTER'), { field: 'toolRuns' }), 2);
     families = await scrape(metrics); // scraping again counts nothing twice
-    assert.equal(valueOf(dropped(), { reason: 'queue_full' }), 5);
+    assert.equal(sampleValue(dropped(), { reason: 'queue_full' }), 5);
 
     // A new store starts from 0.
     metrics.trackRecordQueue({ queueDepth: 1, dropped: 1, droppedByReason: { queue_full: 1, write_failed: 0, invalid_record: 0 } });
     families = await scrape(metrics);
-    assert.equal(valueOf(dropped(), { reason: 'queue_full' }), 6);
+    assert.equal(sampleValue(dropped(), { reason: 'queue_full' }), 6);
   });
 
   it('reads the shared call state at scrape time: up or degraded, fallbacks by operation, remote cancels; nothing of it in memory mode', async () => {
@@ -260,13 +260,16 @@ describe('GatewayMetrics', () => {
     metrics.trackSharedState(shared);
     families = await scrape(metrics);
     assert.deepEqual(table(family(families, 'vlg_shared_state_up', 'GAUGE')), { 'store=redis': 1 });
-    assert.equal(valueOf(family(families, 'vlg_shared_state_remote_cancels_total', 'COUNTER')), 2);
+    assert.equal(sampleValue(family(families, 'vlg_shared_state_remote_cancels_total', 'COUNTER')), 2);
     shared.sharedState = 'degraded';
     shared.fallbacks = { admit: 3, begin: 1 };
     families = await scrape(metrics);
     families = await scrape(metrics); // scraping again counts nothing twice
     assert.deepEqual(table(family(families, 'vlg_shared_state_up', 'GAUGE')), { 'store=redis': 0 });
-    assert.deepEqual(table(family(families, 'vlg_shared_state_fallbacks_total', 'COUNTER')), { 'operation=admit': 3, 'operation=begin': 1 });
+    assert.deepEqual(table(family(families, 'vlg_shared_state_fallbacks_total', 'COUNTER')), {
+      'operation=admit': 3,
+      'operation=begin': 1,
+    });
   });
 
   it('reads the calls at scrape time: count, bytes, evictions by reason (never going down); rejected call ids by field', async () => {
@@ -274,8 +277,8 @@ describe('GatewayMetrics', () => {
     const calls = { size: 3, memoryBytes: 4096, evictions: { idle: 1, memory_limit: 0, call_limit: 0, new_call: 2 } };
     metrics.trackCalls(calls);
     let families = await scrape(metrics);
-    assert.equal(valueOf(family(families, 'vlg_calls', 'GAUGE')), 3);
-    assert.equal(valueOf(family(families, 'vlg_call_memory_bytes', 'GAUGE')), 4096);
+    assert.equal(sampleValue(family(families, 'vlg_calls', 'GAUGE')), 3);
+    assert.equal(sampleValue(family(families, 'vlg_call_memory_bytes', 'GAUGE')), 4096);
     calls.evictions.memory_limit = 5;
     families = await scrape(metrics);
     families = await scrape(metrics); // scraping again counts nothing twice
@@ -313,8 +316,8 @@ describe('GatewayMetrics', () => {
     }
     const turns = family(await scrape(metrics), 'vlg_turns_total', 'COUNTER');
     assert.equal(turns.metrics.length, 201);
-    assert.equal(valueOf(turns, { agent: OTHER, provider: 'fast', outcome: 'ok' }), 100);
-    assert.equal(valueOf(turns, { agent: 'agent-0', provider: 'fast', outcome: 'ok' }), 1);
+    assert.equal(sampleValue(turns, { agent: OTHER, provider: 'fast', outcome: 'ok' }), 100);
+    assert.equal(sampleValue(turns, { agent: 'agent-0', provider: 'fast', outcome: 'ok' }), 1);
   });
 
   it('exposes process metrics, and keeps gateways in one process apart', async () => {
@@ -322,10 +325,15 @@ describe('GatewayMetrics', () => {
     const second = new GatewayMetrics();
     first.observeTurn(TURNS[0]!);
     const families = await scrape(first);
-    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+    ]) {
       assert.ok(families.has(name), `missing process metric ${name}`);
     }
-    assert.equal(valueOf(family(families, 'vlg_turns_total', 'COUNTER'), { agent: 'support', provider: 'fast', outcome: 'ok' }), 1);
+    assert.equal(sampleValue(family(families, 'vlg_turns_total', 'COUNTER'), { agent: 'support', provider: 'fast', outcome: 'ok' }), 1);
     const other = await scrape(second);
     assert.equal(family(other, 'vlg_turns_total', 'COUNTER').metrics.length, 0);
     assert.ok(other.has('process_cpu_user_seconds_total'));
@@ -341,7 +349,10 @@ describe('summarizeTurn', () => {
     report.text('Hello.');
     report.signal = 'transfer:+15551234';
     const run = (ok: boolean, error?: 'timeout'): ToolRun =>
-      ({ call: { callId: 'c', tool: { name: 'lookup_order' }, argumentsJson: '{}' }, result: { ok, content: '', durationMs: 5, error } }) as unknown as ToolRun;
+      ({
+        call: { callId: 'c', tool: { name: 'lookup_order' }, argumentsJson: '{}' },
+        result: { ok, content: '', durationMs: 5, error },
+      }) as unknown as ToolRun;
     report.toolRuns.push(run(true), run(false, 'timeout'));
     const summary = summarizeTurn(report);
     assert.equal(summary.agent, 'support');

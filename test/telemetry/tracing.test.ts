@@ -62,7 +62,14 @@ interface JsonExport {
   resourceSpans: Array<{
     resource: { attributes: JsonKeyValue[] };
     scopeSpans: Array<{
-      spans: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; status?: { code?: number }; attributes: JsonKeyValue[] }>;
+      spans: Array<{
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        status?: { code?: number };
+        attributes: JsonKeyValue[];
+      }>;
     }>;
   }>;
 }
@@ -172,7 +179,10 @@ function byName(spans: ExportedSpan[], name: string): ExportedSpan {
 function traceOneTurn(tracing: ReturnType<typeof startTracing>, traceparent?: string): string | undefined {
   const turn = tracing.startTurn({ agent: 'support', stream: true, instanceId: 'call-1', sentenceId: 3, traceparent });
   const first = turn.attempt('fast', 'fast-model');
-  first.end('failed', new GatewayError('Upstream fast did not answer in time.', { status: 504, type: 'timeout_error', code: 'upstream_first_token_timeout' }));
+  first.end(
+    'failed',
+    new GatewayError('Upstream fast did not answer in time.', { status: 504, type: 'timeout_error', code: 'upstream_first_token_timeout' }),
+  );
   const second = turn.attempt('backup', 'backup-model');
   second.end('committed');
   turn.firstToken();

@@ -31,13 +31,13 @@ describe('spaceBetween', () => {
 });
 
 describe('PhraseJoiner', () => {
-  it('joins a phrase to the text before and after it, and never respaces the model\'s own text', () => {
+  it("joins a phrase to the text before and after it, and never respaces the model's own text", () => {
     const joiner = new PhraseJoiner();
     assert.equal(joiner.text('Sure.'), 'Sure.');
     assert.equal(joiner.phrase('One moment.'), ' One moment.');
     assert.equal(joiner.text(''), '', 'empty text waits');
     assert.equal(joiner.text('Your'), ' Your');
-    assert.equal(joiner.text('order'), 'order', 'the model\'s text is never respaced');
+    assert.equal(joiner.text('order'), 'order', "the model's text is never respaced");
   });
 
   it('adds no space next to Chinese', () => {

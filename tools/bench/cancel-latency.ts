@@ -54,7 +54,12 @@ async function clientCloseRun(target: Target, context: CancelContext): Promise<n
   const controller = new AbortController();
   const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(STREAM_TIMEOUT_MS)]);
   try {
-    const turn = await followStream(target, turnBody(target, `${CANCEL_MARKER}${requestId}`, `bench-close-inst-${n}`), context.dispatcher, signal);
+    const turn = await followStream(
+      target,
+      turnBody(target, `${CANCEL_MARKER}${requestId}`, `bench-close-inst-${n}`),
+      context.dispatcher,
+      signal,
+    );
     await turn.firstContent;
     const abortedAt = wallClock();
     controller.abort(); // undici destroys the connection: the answer is not wanted any more

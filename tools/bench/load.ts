@@ -87,7 +87,13 @@ export interface FollowedStream {
  */
 export async function followStream(target: Target, body: string, dispatcher: Agent, signal: AbortSignal): Promise<FollowedStream> {
   const started = performance.now();
-  const response = await request(`${urlOf(target)}/chat/completions`, { method: 'POST', headers: headers(target), body, dispatcher, signal });
+  const response = await request(`${urlOf(target)}/chat/completions`, {
+    method: 'POST',
+    headers: headers(target),
+    body,
+    dispatcher,
+    signal,
+  });
   if (response.statusCode !== 200) {
     const text = await response.body.text().catch(() => '');
     throw new BenchError(`${PATH_LABELS[target.path]}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
@@ -210,6 +216,8 @@ export async function verifyPath(target: Target, dispatcher: Agent, expectedText
   if (expectedText === undefined) return;
   const answer = answerOf(text);
   if (answer !== expectedText) {
-    throw new BenchError(`${PATH_LABELS[target.path]}: relayed answer differs from the upstream's:\n  got:  ${answer}\n  want: ${expectedText}`);
+    throw new BenchError(
+      `${PATH_LABELS[target.path]}: relayed answer differs from the upstream's:\n  got:  ${answer}\n  want: ${expectedText}`,
+    );
   }
 }

@@ -65,7 +65,13 @@ export async function measureMemoryPerStream(options: {
     const during = await server.usage(true);
     if (held > 0) {
       const per = (key: keyof typeof before.memory): number => Math.round((during.memory[key] - before.memory[key]) / held);
-      result = { streams: held, rssBytes: per('rss'), heapUsedBytes: per('heapUsed'), externalBytes: per('external'), arrayBuffersBytes: per('arrayBuffers') };
+      result = {
+        streams: held,
+        rssBytes: per('rss'),
+        heapUsedBytes: per('heapUsed'),
+        externalBytes: per('external'),
+        arrayBuffersBytes: per('arrayBuffers'),
+      };
     }
   } finally {
     controller.abort();

@@ -7,7 +7,6 @@
 import { Agent as HttpAgent, createServer, request as httpRequest, type Server } from 'node:http';
 import { KEEP_ALIVE_MS, listenLocal } from './local-server.ts';
 
-
 export interface PipeRelay {
   /** Base URL ending in /v1. */
   readonly url: string;
@@ -17,7 +16,13 @@ export interface PipeRelay {
 /** Starts the relay in front of `upstreamUrl` (its base URL, e.g. http://127.0.0.1:PORT/v1). */
 export async function startPipeRelay(upstreamUrl: string): Promise<PipeRelay> {
   const target = new URL(upstreamUrl);
-  const agent = new HttpAgent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 1 << 16, timeout: KEEP_ALIVE_MS });
+  const agent = new HttpAgent({
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxSockets: Infinity,
+    maxFreeSockets: 1 << 16,
+    timeout: KEEP_ALIVE_MS,
+  });
   const server: Server = createServer((req, res) => {
     const upstream = httpRequest(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },

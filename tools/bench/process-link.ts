@@ -63,7 +63,9 @@ export class ProcessLink<Message extends LinkMessage, Ready extends Message & { 
       };
       const onExit = (code: number | null): void => fail(`exited early with code ${String(code)}`);
       const timer =
-        options.readyTimeoutMs === undefined ? undefined : setTimeout(() => fail('failed to start: no ready message'), options.readyTimeoutMs);
+        options.readyTimeoutMs === undefined
+          ? undefined
+          : setTimeout(() => fail('failed to start: no ready message'), options.readyTimeoutMs);
       child.once('exit', onExit);
       const isReady = (message: M): message is R => message.type === 'ready';
       child.once('message', (message: M) => {

@@ -17,16 +17,7 @@ import { BENCH_KEY, BENCH_MODEL, type CpuSample } from './ipc.ts';
 import { createDispatcher, PATH_LABELS, runBatch, verifyPath, type PathName, type Target } from './load.ts';
 import { measureMemoryPerStream } from './memory-hold.ts';
 import { Progress } from './progress.ts';
-import {
-  cancelTable,
-  machine,
-  replicaLines,
-  resultsTable,
-  summariseCells,
-  verdictLines,
-  verdicts,
-  type Cell,
-} from './bench-report.ts';
+import { cancelTable, machine, replicaLines, resultsTable, summariseCells, verdictLines, verdicts, type Cell } from './bench-report.ts';
 import { ServerProcess } from './server-processes.ts';
 import { assertSharedStateUp, deleteBenchKeys } from './shared-state.ts';
 import { formatDuration } from './stats.ts';
@@ -61,10 +52,14 @@ interface Setup {
 async function startBuiltIn(settings: Settings, servers: ServerProcess[]): Promise<Setup> {
   const { mock } = settings;
   const mockArgs = [
-    '--first-token-ms', String(mock.firstTokenMs),
-    '--chunks', String(mock.chunks),
-    '--chunk-chars', String(mock.chunkChars),
-    '--interval-ms', String(mock.intervalMs),
+    '--first-token-ms',
+    String(mock.firstTokenMs),
+    '--chunks',
+    String(mock.chunks),
+    '--chunk-chars',
+    String(mock.chunkChars),
+    '--interval-ms',
+    String(mock.intervalMs),
   ];
   const start = async (role: Parameters<typeof ServerProcess.start>[0], args: string[]): Promise<ServerProcess> => {
     const server = await ServerProcess.start(role, args, settings.profileServers);
@@ -84,7 +79,10 @@ async function startBuiltIn(settings: Settings, servers: ServerProcess[]): Promi
     upstream = await start('upstream', mockArgs);
     const upstreamUrl = upstream.ready.upstreamUrl!;
     // Both started before either failure is thrown, so that the caller stops every process that did start.
-    const started = await Promise.allSettled([start('pipe-relay', ['--upstream', upstreamUrl]), start('gateway', ['--upstream', upstreamUrl])]);
+    const started = await Promise.allSettled([
+      start('pipe-relay', ['--upstream', upstreamUrl]),
+      start('gateway', ['--upstream', upstreamUrl]),
+    ]);
     for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
     [relay, gateway] = started.map((outcome) => (outcome as PromiseFulfilledResult<ServerProcess>).value) as [ServerProcess, ServerProcess];
     processes =
@@ -106,7 +104,9 @@ async function startBuiltIn(settings: Settings, servers: ServerProcess[]): Promi
   if (settings.redisUrl !== undefined) {
     // One gateway on Redis state, and the replicas beside it: one process each, one key prefix.
     const shared = ['--upstream', upstream.ready.upstreamUrl!, '--redis', settings.redisUrl, '--key-prefix', settings.redisKeyPrefix];
-    const onRedis = await Promise.all(Array.from({ length: settings.replicas > 1 ? settings.replicas + 1 : 1 }, () => start('gateway', shared)));
+    const onRedis = await Promise.all(
+      Array.from({ length: settings.replicas > 1 ? settings.replicas + 1 : 1 }, () => start('gateway', shared)),
+    );
     for (const server of onRedis) await assertSharedStateUp(server.ready.gatewayUrl!);
     const [single, ...replicas] = onRedis as [ServerProcess, ...ServerProcess[]];
     targets.push({ path: 'gateway-redis', url: single.ready.gatewayUrl!, ...common });
@@ -144,7 +144,14 @@ function externalSetup(settings: Settings): Setup {
       prompt: external.prompt,
     });
   }
-  targets.push({ path: 'gateway', url: external.gatewayUrl, apiKey: external.apiKey, model: external.model, extendData: true, prompt: external.prompt });
+  targets.push({
+    path: 'gateway',
+    url: external.gatewayUrl,
+    apiKey: external.apiKey,
+    model: external.model,
+    extendData: true,
+    prompt: external.prompt,
+  });
   return {
     targets,
     serverOf: new Map(),
@@ -201,7 +208,9 @@ export async function runBenchmark(settings: Settings): Promise<number> {
     const limit = openFileLimit();
     const socketsNeeded = (builtIn ? 5 : 3) * maxConcurrency + 64;
     if (limit !== undefined && limit < socketsNeeded) {
-      note(`warning: the open-file limit (${limit}) is below the ~${socketsNeeded} sockets concurrency ${maxConcurrency} needs here; raise it (ulimit -n ${socketsNeeded}) or lower --concurrency`);
+      note(
+        `warning: the open-file limit (${limit}) is below the ~${socketsNeeded} sockets concurrency ${maxConcurrency} needs here; raise it (ulimit -n ${socketsNeeded}) or lower --concurrency`,
+      );
     }
 
     // Work estimates (ms) for the progress bar.

@@ -58,11 +58,17 @@ async function main(): Promise<void> {
     }
   };
   const stop = serveParent<ControlMessage>((message) => {
-    if (message.type === 'clock') send({ type: 'clock', id: message.id, at: performance.timeOrigin + performance.now() } satisfies ServerMessage);
+    if (message.type === 'clock')
+      send({ type: 'clock', id: message.id, at: performance.timeOrigin + performance.now() } satisfies ServerMessage);
     else if (message.type === 'usage') {
       if (message.gc) gc?.();
       const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
-      const reply: ServerMessage = { type: 'usage', id: message.id, cpu: process.cpuUsage(), memory: { rss, heapUsed, external, arrayBuffers } };
+      const reply: ServerMessage = {
+        type: 'usage',
+        id: message.id,
+        cpu: process.cpuUsage(),
+        memory: { rss, heapUsed, external, arrayBuffers },
+      };
       if (mock) reply.openHolds = mock.openHolds();
       send(reply);
     }

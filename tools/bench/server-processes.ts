@@ -70,7 +70,9 @@ export class ServerProcess {
 
   /** The process's CPU time so far and its memory now (after a full GC when `gc`). */
   async usage(gc = false): Promise<UsageSample> {
-    const message = await this.#link.ask<Extract<ServerMessage, { type: 'usage' }>>((id) => ({ type: 'usage', id, gc }) satisfies ControlMessage);
+    const message = await this.#link.ask<Extract<ServerMessage, { type: 'usage' }>>(
+      (id) => ({ type: 'usage', id, gc }) satisfies ControlMessage,
+    );
     return { cpu: message.cpu, memory: message.memory, openHolds: message.openHolds ?? 0 };
   }
 
@@ -82,7 +84,9 @@ export class ServerProcess {
     let best = { offsetMs: Number.NaN, roundTripMs: Number.POSITIVE_INFINITY };
     for (let i = 0; i < CLOCK_PROBES; i++) {
       const sent = wallClock();
-      const { at } = await this.#link.ask<Extract<ServerMessage, { type: 'clock' }>>((id) => ({ type: 'clock', id }) satisfies ControlMessage);
+      const { at } = await this.#link.ask<Extract<ServerMessage, { type: 'clock' }>>(
+        (id) => ({ type: 'clock', id }) satisfies ControlMessage,
+      );
       const received = wallClock();
       if (received - sent < best.roundTripMs) best = { offsetMs: at - (sent + received) / 2, roundTripMs: received - sent };
     }

@@ -184,7 +184,9 @@ export function parseSettings(argv: string[]): Settings | 'help' {
   const int = (name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const value = Number(text);
     if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
-      throw new UsageError(`--${name} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got "${text}"`);
+      throw new UsageError(
+        `--${name} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got "${text}"`,
+      );
     }
     return value;
   };
@@ -193,10 +195,23 @@ export function parseSettings(argv: string[]): Settings | 'help' {
   const defaults = DEFAULTS[mode];
   let external: ExternalSettings | undefined;
   if (mode === 'external') {
-    const builtInOnly = ['first-token-ms', 'chunks', 'chunk-chars', 'interval-ms', 'layout', 'profile-servers', 'cancel-runs', 'state', 'redis', 'replicas'] as const;
+    const builtInOnly = [
+      'first-token-ms',
+      'chunks',
+      'chunk-chars',
+      'interval-ms',
+      'layout',
+      'profile-servers',
+      'cancel-runs',
+      'state',
+      'redis',
+      'replicas',
+    ] as const;
     const misplaced = builtInOnly.filter((name) => values[name] !== undefined);
     if (misplaced.length > 0) {
-      throw new UsageError(`${misplaced.map((n) => `--${n}`).join(', ')} only apply to the built-in mock upstream and gateway, not with --gateway-url`);
+      throw new UsageError(
+        `${misplaced.map((n) => `--${n}`).join(', ')} only apply to the built-in mock upstream and gateway, not with --gateway-url`,
+      );
     }
     if (values.model === undefined) throw new UsageError('--gateway-url needs --model ID (for this gateway: an agent id)');
     if (values['upstream-url'] !== undefined && values['upstream-model'] === undefined) {

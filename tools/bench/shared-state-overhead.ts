@@ -16,9 +16,18 @@ import { openCallState } from '../../src/calls/open-call-state.ts';
 import { gatewayConfigSchema } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/telemetry/logger.ts';
 
-const { values } = parseArgs({ options: { turns: { type: 'string', default: '2000' }, redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } } });
+const { values } = parseArgs({
+  options: {
+    turns: { type: 'string', default: '2000' },
+    redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+  },
+});
 const turns = Number(values.turns);
-const opening = conversationOpening([{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'Hi.' }, { role: 'user', content: 'what time is it?' }]);
+const opening = conversationOpening([
+  { role: 'user', content: 'hello' },
+  { role: 'assistant', content: 'Hi.' },
+  { role: 'user', content: 'what time is it?' },
+]);
 const logger = createLogger({ level: 'warn' });
 
 async function measure(store: 'memory' | 'redis', keyPrefix: string): Promise<void> {
@@ -39,14 +48,23 @@ async function measure(store: 'memory' | 'redis', keyPrefix: string): Promise<vo
     if (keys.length > 0) await flush.del(...keys);
   }
   flush.disconnect();
-  console.log(`${store.padEnd(6)} path p50 ${ms(path, 0.5)} p99 ${ms(path, 0.99)}   whole p50 ${ms(whole, 0.5)} p99 ${ms(whole, 0.99)}  (${turns} turns)`);
+  console.log(
+    `${store.padEnd(6)} path p50 ${ms(path, 0.5)} p99 ${ms(path, 0.99)}   whole p50 ${ms(whole, 0.5)} p99 ${ms(whole, 0.99)}  (${turns} turns)`,
+  );
 }
 
 async function oneTurn(state: CallState, i: number, path: number[], whole: number[], flush: Redis | undefined): Promise<void> {
   const started = performance.now();
   const admitted = state.admit('key-1');
   const ticket = admitted instanceof Promise ? await admitted : admitted;
-  const beginning = state.beginTurn({ id: `key-1\ninstance\nbench-${i % 50}`, controller: new AbortController(), idleMs: 60_000, sentenceId: i, opening, keepTranscript: true });
+  const beginning = state.beginTurn({
+    id: `key-1\ninstance\nbench-${i % 50}`,
+    controller: new AbortController(),
+    idleMs: 60_000,
+    sentenceId: i,
+    opening,
+    keepTranscript: true,
+  });
   const turn = beginning instanceof Promise ? await beginning : beginning;
   path.push(performance.now() - started);
   turn?.remember([{ role: 'user', content: 'what time is it?' }], 'It is noon.');

@@ -13,7 +13,9 @@ export async function assertSharedStateUp(baseUrl: string): Promise<void> {
   const response = await fetch(`${baseUrl.replace(/\/v1$/, '')}/readyz`);
   const body = (await response.json()) as { sharedState?: string };
   if (body.sharedState !== 'up') {
-    throw new BenchError(`the Redis-state gateway at ${baseUrl} is not on Redis (sharedState: ${body.sharedState ?? 'none'}): is Redis running (--redis)?`);
+    throw new BenchError(
+      `the Redis-state gateway at ${baseUrl} is not on Redis (sharedState: ${body.sharedState ?? 'none'}): is Redis running (--redis)?`,
+    );
   }
 }
 

@@ -5,12 +5,21 @@ import type { CheckCaseResult, CheckFinding, CheckReport } from './suite.ts';
 /** One row per case, then the details of every warn and fail. */
 export function formatReportTable(report: CheckReport): string {
   const lines: string[] = [];
-  lines.push(`Conformance check of POST ${report.baseUrl}/chat/completions, model "${report.model}" (timeout ${report.timeoutMs} ms per request)`);
+  lines.push(
+    `Conformance check of POST ${report.baseUrl}/chat/completions, model "${report.model}" (timeout ${report.timeoutMs} ms per request)`,
+  );
   lines.push('');
-  const rows = report.cases.map((c) => [c.status.toUpperCase(), c.id, ms(c.durationMs), c.ttftMs === undefined ? '-' : ms(c.ttftMs), c.summary]);
+  const rows = report.cases.map((c) => [
+    c.status.toUpperCase(),
+    c.id,
+    ms(c.durationMs),
+    c.ttftMs === undefined ? '-' : ms(c.ttftMs),
+    c.summary,
+  ]);
   const header = ['STATUS', 'CASE', 'TIME', 'TTFT', 'RESULT'];
   const widths = header.map((h, i) => (i === header.length - 1 ? 0 : Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-  const line = (cells: string[]) => `  ${cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  const line = (cells: string[]) =>
+    `  ${cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}`.trimEnd();
   lines.push(line(header));
   for (const row of rows) lines.push(line(row));
   lines.push('');
@@ -45,7 +54,9 @@ export function formatReportJUnit(report: CheckReport): string {
   const seconds = (value: number) => (value / 1000).toFixed(3);
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const suiteName = `voice-llm-gateway check ${report.baseUrl} model=${report.model}`;
-  out.push(`<testsuites name="${xml(suiteName)}" tests="${report.cases.length}" failures="${failures}" errors="0" time="${seconds(report.durationMs)}">`);
+  out.push(
+    `<testsuites name="${xml(suiteName)}" tests="${report.cases.length}" failures="${failures}" errors="0" time="${seconds(report.durationMs)}">`,
+  );
   out.push(
     `  <testsuite name="${xml(suiteName)}" tests="${report.cases.length}" failures="${failures}" errors="0" skipped="${report.counts.skip}" time="${seconds(report.durationMs)}" timestamp="${xml(report.startedAt.replace(/\.\d+Z$/, ''))}">`,
   );
@@ -62,7 +73,9 @@ export function formatReportJUnit(report: CheckReport): string {
     out.push(`    <testcase ${attrs}>`);
     if (fails.length > 0) {
       const message = fails.map((f) => `[${f.rule}] ${f.message}`).join(' | ');
-      out.push(`      <failure message="${xml(message)}" type="${xml(fails.map((f) => f.rule).join(','))}">${xml(fails.map(findingText).join('\n\n'))}</failure>`);
+      out.push(
+        `      <failure message="${xml(message)}" type="${xml(fails.map((f) => f.rule).join(','))}">${xml(fails.map(findingText).join('\n\n'))}</failure>`,
+      );
     }
     const systemOut = [summaryLine(c), ...warns.map((f) => `WARN ${findingText(f)}`)].join('\n\n');
     out.push(`      <system-out>${xml(systemOut)}</system-out>`, '    </testcase>');
@@ -76,7 +89,9 @@ function summaryLine(c: CheckCaseResult): string {
 }
 
 function findingText(f: CheckFinding): string {
-  return [`[${f.rule}] ${f.message}`, f.where && `where: ${f.where}`, f.quote && `quote: ${f.quote}`, `fix: ${f.fix}`].filter(Boolean).join('\n');
+  return [`[${f.rule}] ${f.message}`, f.where && `where: ${f.where}`, f.quote && `quote: ${f.quote}`, `fix: ${f.fix}`]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function ms(value: number): string {

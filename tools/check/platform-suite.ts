@@ -53,19 +53,32 @@ const streamCase: PlatformCase = {
     if (answered) return { summary: 'no stream', findings: [answered] };
     const violations = checkStreamRules(turn.chunks, turn.sawDone);
     if (turn.afterDone > 0) violations.push({ rule: 'after-done', message: `${turn.afterDone} event(s) after data: [DONE]` });
-    const findings = violations.map((v): CheckFinding => ({ status: ruleInfo(v.rule).severity, rule: v.rule, message: v.message, fix: ruleInfo(v.rule).fix }));
-    return { summary: findings.length === 0 ? `${turn.chunks.length} chunk(s), [DONE]` : `${findings.length} stream rule(s) broken`, findings };
+    const findings = violations.map(
+      (v): CheckFinding => ({ status: ruleInfo(v.rule).severity, rule: v.rule, message: v.message, fix: ruleInfo(v.rule).fix }),
+    );
+    return {
+      summary: findings.length === 0 ? `${turn.chunks.length} chunk(s), [DONE]` : `${findings.length} stream rule(s) broken`,
+      findings,
+    };
   },
 };
 
 /** A case that passes when one request, sent a platform's particular way, is answered with a stream. */
-function streamsWhen(id: string, title: string, rule: string, fix: string, how: (context: CaseContext) => Promise<StreamedTurn>): PlatformCase {
+function streamsWhen(
+  id: string,
+  title: string,
+  rule: string,
+  fix: string,
+  how: (context: CaseContext) => Promise<StreamedTurn>,
+): PlatformCase {
   return {
     id,
     title,
     async run(context) {
       const answered = answeredAsStream(await how(context));
-      return answered ? { summary: `no stream: ${answered.message}`, findings: [{ ...answered, rule, fix }] } : { summary: 'streamed', findings: [] };
+      return answered
+        ? { summary: `no stream: ${answered.message}`, findings: [{ ...answered, rule, fix }] }
+        : { summary: 'streamed', findings: [] };
     },
   };
 }
@@ -98,7 +111,10 @@ const doneCase: PlatformCase = {
     if (answered) return { summary: 'no stream', findings: [answered] };
     return turn.sawDone && turn.afterDone === 0
       ? { summary: 'ends with [DONE]', findings: [] }
-      : { summary: 'no clean [DONE]', findings: [fail('done', turn.sawDone ? 'events after [DONE]' : 'the stream ended without data: [DONE]', ruleInfo('done').fix)] };
+      : {
+          summary: 'no clean [DONE]',
+          findings: [fail('done', turn.sawDone ? 'events after [DONE]' : 'the stream ended without data: [DONE]', ruleInfo('done').fix)],
+        };
   },
 };
 
@@ -124,7 +140,11 @@ const PLATFORM_CASES: Readonly<Record<string, readonly PlatformCase[]>> = {
 export async function runPlatformSuite(options: PlatformCheckOptions): Promise<CheckReport> {
   const started = performance.now();
   const startedAt = new Date();
-  const shape = platformRequestShape(options.platform, { callId: `check-${Date.now()}`, callerNumber: '+16505550199', userData: { customerName: 'Ada' } });
+  const shape = platformRequestShape(options.platform, {
+    callId: `check-${Date.now()}`,
+    callerNumber: '+16505550199',
+    userData: { customerName: 'Ada' },
+  });
   if (shape === undefined) throw new Error(`unknown platform "${options.platform}"`);
   const base = options.baseUrl.replace(/\/+$/, '') + shape.base;
   const send: CaseContext['send'] = (turn, extra = {}) =>
@@ -146,8 +166,21 @@ export async function runPlatformSuite(options: PlatformCheckOptions): Promise<C
       const message = error instanceof Error ? error.message : String(error);
       judged = { summary: 'no answer', findings: [fail('request-failed', message, ruleInfo('request-failed').fix)] };
     }
-    const status: CheckStatus = judged.findings.some((f) => f.status === 'fail') ? 'fail' : judged.findings.length > 0 ? 'warn' : judged.skipped ? 'skip' : 'pass';
-    cases.push({ id: platformCase.id, title: platformCase.title, status, durationMs: Math.round(performance.now() - t0), summary: judged.summary, findings: judged.findings });
+    const status: CheckStatus = judged.findings.some((f) => f.status === 'fail')
+      ? 'fail'
+      : judged.findings.length > 0
+        ? 'warn'
+        : judged.skipped
+          ? 'skip'
+          : 'pass';
+    cases.push({
+      id: platformCase.id,
+      title: platformCase.title,
+      status,
+      durationMs: Math.round(performance.now() - t0),
+      summary: judged.summary,
+      findings: judged.findings,
+    });
   }
   const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of cases) counts[c.status]++;
@@ -165,7 +198,13 @@ export async function runPlatformSuite(options: PlatformCheckOptions): Promise<C
 
 /** A finding when the answer is not a 200 event stream; undefined when it is. */
 function answeredAsStream(turn: StreamedTurn): CheckFinding | undefined {
-  if (turn.status !== 200) return fail('http-status', `HTTP ${turn.status}${turn.body ? `: ${turn.body.slice(0, 200)}` : ''}`, ruleInfo('http-status').fix);
-  if (turn.body !== undefined) return fail('content-type', `answered as ${turn.contentType || 'no content type'}, not text/event-stream`, ruleInfo('content-type').fix);
+  if (turn.status !== 200)
+    return fail('http-status', `HTTP ${turn.status}${turn.body ? `: ${turn.body.slice(0, 200)}` : ''}`, ruleInfo('http-status').fix);
+  if (turn.body !== undefined)
+    return fail(
+      'content-type',
+      `answered as ${turn.contentType || 'no content type'}, not text/event-stream`,
+      ruleInfo('content-type').fix,
+    );
   return undefined;
 }

@@ -27,7 +27,8 @@ export function checkStreamRules(events: readonly unknown[], sawDone: boolean): 
   events.forEach((raw, index) => {
     if (raw === null || typeof raw !== 'object') return add('json-object', 'event is not a JSON object', index);
     const chunk = raw as Json;
-    if (chunk.object !== 'chat.completion.chunk') add('object', `object is ${JSON.stringify(chunk.object)}, expected "chat.completion.chunk"`, index);
+    if (chunk.object !== 'chat.completion.chunk')
+      add('object', `object is ${JSON.stringify(chunk.object)}, expected "chat.completion.chunk"`, index);
     if (typeof chunk.id !== 'string' || chunk.id === '') add('id', 'id missing', index);
     if (typeof chunk.created !== 'number') add('created', 'created missing or not a number', index);
     if (typeof chunk.model !== 'string') add('model', 'model missing', index);
@@ -52,7 +53,8 @@ export function checkStreamRules(events: readonly unknown[], sawDone: boolean): 
     if (finishedAt !== undefined) add('after-finish', `a choice chunk follows the finish chunk (event ${finishedAt})`, index);
     const reason = choice.finish_reason;
     if (reason !== null && reason !== undefined) {
-      if (!FINISH_REASONS.has(String(reason))) add('finish-reason', `finish_reason ${JSON.stringify(reason)} is not one of stop, length, tool_calls, content_filter`, index);
+      if (!FINISH_REASONS.has(String(reason)))
+        add('finish-reason', `finish_reason ${JSON.stringify(reason)} is not one of stop, length, tool_calls, content_filter`, index);
       finishedAt = index;
     }
     if (delta.tool_calls !== undefined) checkToolCalls(delta.tool_calls, toolIds, index, add);

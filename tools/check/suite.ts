@@ -161,7 +161,9 @@ export async function runConformanceSuite(options: CheckOptions): Promise<CheckR
 
   const send = (plan: RequestPlan) => exchange(plan, { baseUrl, apiKey: options.apiKey, timeoutMs });
   const tasks: Record<string, () => Promise<Exchange[]>> = {
-    'auth-missing-key': async () => [await send({ label: 'auth-missing-key', body: userTurn('auth-missing-key', hello), apiKey: null, judged: false })],
+    'auth-missing-key': async () => [
+      await send({ label: 'auth-missing-key', body: userTurn('auth-missing-key', hello), apiKey: null, judged: false }),
+    ],
     'auth-wrong-key': async () => [
       await send({ label: 'auth-wrong-key', body: userTurn('auth-wrong-key', hello), apiKey: `${options.apiKey}-wrong`, judged: false }),
     ],
@@ -256,9 +258,7 @@ export async function runConformanceSuite(options: CheckOptions): Promise<CheckR
       return [first, next];
     },
     'malformed-json': async () => [await sendMalformed({ baseUrl, apiKey: options.apiKey, timeoutMs, model })],
-    usage: async () => [
-      await send({ label: 'usage', body: userTurn('usage', hello, { stream_options: { include_usage: true } }) }),
-    ],
+    usage: async () => [await send({ label: 'usage', body: userTurn('usage', hello, { stream_options: { include_usage: true } }) })],
   };
 
   const results = new Map<string, { exchanges: Exchange[]; durationMs: number }>();
@@ -367,7 +367,8 @@ async function exchange(plan: RequestPlan, context: { baseUrl: string; apiKey: s
       if (timeout.aborted) result.timedOut = true;
       else result.stopped = true;
     }
-    if (turn.body !== undefined && turn.status >= 200 && turn.status < 300 && /^\s*data:/m.test(turn.body)) recoverEvents(result, turn.body);
+    if (turn.body !== undefined && turn.status >= 200 && turn.status < 300 && /^\s*data:/m.test(turn.body))
+      recoverEvents(result, turn.body);
   } catch (error) {
     result.totalMs = performance.now() - started;
     if (timeout.aborted) result.timedOut = true;
@@ -425,7 +426,11 @@ interface Judged {
   skipped?: boolean;
 }
 
-function finding(rule: string, message: string, extra: { quote?: string; where?: string; occurrences?: number; status?: 'warn' | 'fail' } = {}): CheckFinding {
+function finding(
+  rule: string,
+  message: string,
+  extra: { quote?: string; where?: string; occurrences?: number; status?: 'warn' | 'fail' } = {},
+): CheckFinding {
   const info = ruleInfo(rule);
   const result: CheckFinding = { status: extra.status ?? info.severity, rule, message, fix: info.fix };
   if (extra.where !== undefined) result.where = extra.where;
@@ -453,7 +458,11 @@ function judgeCase(
     case 'extend-data-phone':
     case 'extend-data-minimal':
     case 'user-data-not-json':
-      return judgeAccepted(first!, context, id === 'user-data-not-json' ? 'a userData string that is not JSON is only business data: accept it' : undefined);
+      return judgeAccepted(
+        first!,
+        context,
+        id === 'user-data-not-json' ? 'a userData string that is not JSON is only business data: accept it' : undefined,
+      );
     case 'multimodal': {
       const judged = judgeAccepted(first!, context);
       if (first!.status >= 400 && first!.status < 500) {
@@ -473,7 +482,11 @@ function judgeCase(
         calls === 0
           ? `${own}; no stream carried tool calls, nothing to check`
           : `${own}; tool calls in ${calls} of ${judgedStreams.length} streams`;
-      return { summary: judged.findings.length > 0 ? judged.summary : summary, findings: [...judged.findings, ...fromStreams], skipped: calls === 0 };
+      return {
+        summary: judged.findings.length > 0 ? judged.summary : summary,
+        findings: [...judged.findings, ...fromStreams],
+        skipped: calls === 0,
+      };
     }
     case 'content-type':
     case 'event-json':
@@ -487,7 +500,8 @@ function judgeCase(
           ? 'no stream to check (every request was refused)'
           : `${judgedStreams.length} streams, ${events} events checked${fromStreams.length > 0 ? `; ${fromStreams.map((f) => f.rule).join(', ')}` : ''}`;
       const findings = [...fromStreams];
-      if (judgedStreams.length === 0) findings.push(finding('http-status', 'no request was answered with 200, so no stream could be checked'));
+      if (judgedStreams.length === 0)
+        findings.push(finding('http-status', 'no request was answered with 200, so no stream could be checked'));
       return { summary, findings };
     }
     case 'barge-in':
@@ -525,9 +539,19 @@ function judgeAccepted(x: Exchange, context: { timeoutMs: number }, refusedHint?
     findings.push(finding('empty-answer', 'the stream carried neither content nor a tool call', { where: where(x) }));
   }
   if (x.apology === 'header') {
-    findings.push(finding('apology', "the answer is the gateway's apology (x-vlg-outcome: apology): every upstream model failed", { where: where(x), quote: x.text.slice(0, QUOTE_CHARS) }));
+    findings.push(
+      finding('apology', "the answer is the gateway's apology (x-vlg-outcome: apology): every upstream model failed", {
+        where: where(x),
+        quote: x.text.slice(0, QUOTE_CHARS),
+      }),
+    );
   } else if (x.apology === 'text') {
-    findings.push(finding('apology-text', "the answer reads like the gateway's apology said when every upstream model fails", { where: where(x), quote: x.text.slice(0, QUOTE_CHARS) }));
+    findings.push(
+      finding('apology-text', "the answer reads like the gateway's apology said when every upstream model fails", {
+        where: where(x),
+        quote: x.text.slice(0, QUOTE_CHARS),
+      }),
+    );
   }
   const summary = `${x.status}, ${x.events.length} events, ${x.text.length} chars${x.toolCalls > 0 ? ', tool call' : ''}${x.sawDone ? ', [DONE]' : ', no [DONE]'}`;
   return { summary, findings };
@@ -569,12 +593,16 @@ function judgeAuth(x: Exchange, how: string, context: { timeoutMs: number }): Ju
   if (x.status >= 500) {
     return {
       summary: `crashed with ${x.status}`,
-      findings: [finding('auth-required', `a request ${how} was answered with ${x.status} instead of 401`, { where: where(x), quote: bodyQuote(x) })],
+      findings: [
+        finding('auth-required', `a request ${how} was answered with ${x.status} instead of 401`, { where: where(x), quote: bodyQuote(x) }),
+      ],
     };
   }
   return {
     summary: `refused with ${x.status}`,
-    findings: [finding('auth-status', `a request ${how} was refused with ${x.status}, not 401 or 403`, { where: where(x), quote: bodyQuote(x) })],
+    findings: [
+      finding('auth-status', `a request ${how} was refused with ${x.status}, not 401 or 403`, { where: where(x), quote: bodyQuote(x) }),
+    ],
   };
 }
 
@@ -592,7 +620,8 @@ function judgePathAlternate(x: Exchange, context: { timeoutMs: number; alternate
     };
   }
   const failure = transportFailure(x, context);
-  if (failure) return { summary: failure.message, findings: [{ ...failure, status: 'warn', rule: 'path-broken', fix: ruleInfo('path-broken').fix }] };
+  if (failure)
+    return { summary: failure.message, findings: [{ ...failure, status: 'warn', rule: 'path-broken', fix: ruleInfo('path-broken').fix }] };
   if (x.status < 200 || x.status >= 300) {
     return {
       summary: `${path} answered ${x.status}`,
@@ -623,10 +652,18 @@ function judgeBargeIn(exchanges: Exchange[], context: { timeoutMs: number }): Ju
     );
   } else if (next.status < 200 || next.status >= 300) {
     findings.push(
-      finding('barge-in-next-turn', `the next turn for the same instanceId answered HTTP ${next.status}`, { where: where(next), quote: bodyQuote(next) }),
+      finding('barge-in-next-turn', `the next turn for the same instanceId answered HTTP ${next.status}`, {
+        where: where(next),
+        quote: bodyQuote(next),
+      }),
     );
   } else if (next.chunks.length === 0) {
-    findings.push(finding('barge-in-next-turn', 'the next turn for the same instanceId streamed no answer', { where: where(next), quote: bodyQuote(next) }));
+    findings.push(
+      finding('barge-in-next-turn', 'the next turn for the same instanceId streamed no answer', {
+        where: where(next),
+        quote: bodyQuote(next),
+      }),
+    );
   }
   const summary = `${closed}; next turn ${next.status || 'failed'} in ${Math.round(next.totalMs)} ms`;
   return { summary, findings, skipped: !first.stopped };
@@ -637,22 +674,32 @@ function judgeMalformed(x: Exchange, context: { timeoutMs: number }): Judged {
   if (failure) return { summary: failure.message, findings: [failure] };
   const quote = bodyQuote(x);
   if (x.status >= 200 && x.status < 300) {
-    return { summary: `accepted (${x.status})`, findings: [finding('bad-json-accepted', `a body that is not valid JSON was answered with ${x.status}`, { where: where(x), quote })] };
+    return {
+      summary: `accepted (${x.status})`,
+      findings: [finding('bad-json-accepted', `a body that is not valid JSON was answered with ${x.status}`, { where: where(x), quote })],
+    };
   }
   if (x.status >= 500) {
     const problem = errorShapeProblem(x);
     return {
       summary: `server error ${x.status}`,
       findings: [
-        finding('bad-json-5xx', `a body that is not valid JSON made the server fail with ${x.status}${problem ? `, and the error body ${problem}` : ''}: a client bug looks like a server outage`, {
-          where: where(x),
-          quote,
-        }),
+        finding(
+          'bad-json-5xx',
+          `a body that is not valid JSON made the server fail with ${x.status}${problem ? `, and the error body ${problem}` : ''}: a client bug looks like a server outage`,
+          {
+            where: where(x),
+            quote,
+          },
+        ),
       ],
     };
   }
   if (x.status < 400) {
-    return { summary: `answered ${x.status}`, findings: [finding('bad-json-status', `a body that is not valid JSON was answered with ${x.status}`, { where: where(x), quote })] };
+    return {
+      summary: `answered ${x.status}`,
+      findings: [finding('bad-json-status', `a body that is not valid JSON was answered with ${x.status}`, { where: where(x), quote })],
+    };
   }
   const problem = errorShapeProblem(x);
   return {
@@ -667,10 +714,14 @@ function judgeUsage(x: Exchange, context: { timeoutMs: number }, fromStreams: Ch
     return {
       summary: `refused with ${x.status}`,
       findings: [
-        finding('usage-refused', `a request with stream_options.include_usage was refused with ${x.status} (the IMS workflow does not send it; the openai SDKs and other platforms do)`, {
-          where: where(x),
-          quote: bodyQuote(x),
-        }),
+        finding(
+          'usage-refused',
+          `a request with stream_options.include_usage was refused with ${x.status} (the IMS workflow does not send it; the openai SDKs and other platforms do)`,
+          {
+            where: where(x),
+            quote: bodyQuote(x),
+          },
+        ),
       ],
     };
   }
@@ -679,23 +730,38 @@ function judgeUsage(x: Exchange, context: { timeoutMs: number }, fromStreams: Ch
   }
   const findings = [...accepted.findings, ...fromStreams];
   const isUsageChunk = (c: unknown) =>
-    c !== null && typeof c === 'object' && Array.isArray((c as { choices?: unknown }).choices) && (c as { choices: unknown[] }).choices.length === 0 &&
-    typeof (c as { usage?: unknown }).usage === 'object' && (c as { usage?: unknown }).usage !== null;
+    c !== null &&
+    typeof c === 'object' &&
+    Array.isArray((c as { choices?: unknown }).choices) &&
+    (c as { choices: unknown[] }).choices.length === 0 &&
+    typeof (c as { usage?: unknown }).usage === 'object' &&
+    (c as { usage?: unknown }).usage !== null;
   const usageAt = x.chunks.findIndex(isUsageChunk);
   let summary: string;
   if (usageAt === -1) {
     summary = 'include_usage ignored';
     findings.push(
-      finding('usage-ignored', 'the request set stream_options.include_usage, but no chunk with "choices": [] and "usage" came before [DONE]', {
-        where: where(x),
-        ...(x.chunks.length > 0 ? { quote: `last chunk: ${eventQuote(x.events[x.chunks.length - 1]!.data)}` } : {}),
-      }),
+      finding(
+        'usage-ignored',
+        'the request set stream_options.include_usage, but no chunk with "choices": [] and "usage" came before [DONE]',
+        {
+          where: where(x),
+          ...(x.chunks.length > 0 ? { quote: `last chunk: ${eventQuote(x.events[x.chunks.length - 1]!.data)}` } : {}),
+        },
+      ),
     );
   } else {
-    const laterChoice = x.chunks.slice(usageAt + 1).some((c) => Array.isArray((c as { choices?: unknown[] } | undefined)?.choices) && (c as { choices: unknown[] }).choices.length > 0);
+    const laterChoice = x.chunks
+      .slice(usageAt + 1)
+      .some((c) => Array.isArray((c as { choices?: unknown[] } | undefined)?.choices) && (c as { choices: unknown[] }).choices.length > 0);
     summary = `usage in chunk #${usageAt} of ${x.chunks.length}`;
     if (laterChoice) {
-      findings.push(finding('usage-position', `the usage chunk (#${usageAt}) is followed by more choice chunks`, { where: `${where(x)}, event #${usageAt}`, quote: eventQuote(x.events[usageAt]!.data) }));
+      findings.push(
+        finding('usage-position', `the usage chunk (#${usageAt}) is followed by more choice chunks`, {
+          where: `${where(x)}, event #${usageAt}`,
+          quote: eventQuote(x.events[usageAt]!.data),
+        }),
+      );
     }
   }
   return { summary, findings };
@@ -760,13 +826,28 @@ function streamViolations(x: Exchange): StreamViolation[] {
   });
   if (x.afterDone > 0) {
     const doneAt = x.events.findIndex((e) => e.data === '[DONE]');
-    violations.push({ rule: 'after-done', message: `${x.afterDone} event${x.afterDone === 1 ? '' : 's'} followed data: [DONE]`, eventIndex: doneAt + 1 });
+    violations.push({
+      rule: 'after-done',
+      message: `${x.afterDone} event${x.afterDone === 1 ? '' : 's'} followed data: [DONE]`,
+      eventIndex: doneAt + 1,
+    });
   }
   const cut = x.stopped || x.timedOut;
-  const endRules = new Set(['done', 'finish', 'non-empty', 'tool-call-finish-reason', 'tool-call-arguments-json', 'tool-call-arguments-empty']);
+  const endRules = new Set([
+    'done',
+    'finish',
+    'non-empty',
+    'tool-call-finish-reason',
+    'tool-call-arguments-json',
+    'tool-call-arguments-empty',
+  ]);
   return violations
     .filter((v) => !(cut && endRules.has(v.rule)))
-    .map((v) => (v.rule === 'json-object' && v.eventIndex !== undefined && x.chunks[v.eventIndex] === undefined ? { ...v, message: 'the event data is not valid JSON' } : v));
+    .map((v) =>
+      v.rule === 'json-object' && v.eventIndex !== undefined && x.chunks[v.eventIndex] === undefined
+        ? { ...v, message: 'the event data is not valid JSON' }
+        : v,
+    );
 }
 
 /** Why an error body is not `{"error":{"message","type",...}}`, or undefined when it is. */
@@ -819,8 +900,20 @@ function round(ms: number): number {
 
 /** A 20-record history as the workflow keeps it: oldest first, the caller's newest utterance last. */
 function twentyRecords(): Array<{ role: string; content: string }> {
-  const messages: Array<{ role: string; content: string }> = [{ role: 'assistant', content: 'Hello, thanks for calling. How can I help you today?' }];
-  const topics = ['the weather today', 'the weather tomorrow', 'my order', 'the delivery date', 'the opening hours', 'the address', 'parking', 'payment options', 'a refund'];
+  const messages: Array<{ role: string; content: string }> = [
+    { role: 'assistant', content: 'Hello, thanks for calling. How can I help you today?' },
+  ];
+  const topics = [
+    'the weather today',
+    'the weather tomorrow',
+    'my order',
+    'the delivery date',
+    'the opening hours',
+    'the address',
+    'parking',
+    'payment options',
+    'a refund',
+  ];
   topics.forEach((topic, i) => {
     messages.push({ role: 'user', content: `I have a question about ${topic}.` });
     messages.push({

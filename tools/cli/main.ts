@@ -8,7 +8,10 @@ import { runSimulate } from './commands/simulate.ts';
 
 // Not awaited at the top level, like src/cli/main.ts.
 void runCli(process.argv.slice(2), {
-  simulate: { summary: 'Rehearse a call as the Alibaba IMS workflow would make it (see: simulate --help)', run: (args) => runSimulate(args) },
+  simulate: {
+    summary: 'Rehearse a call as the Alibaba IMS workflow would make it (see: simulate --help)',
+    run: (args) => runSimulate(args),
+  },
   check: { summary: 'Check any custom-LLM server against the protocol and strict stream rules', run: (args) => runCheck(args) },
   bench: {
     summary: 'Measure the gateway against a direct connection (TTFT, throughput, CPU, memory, cancellation)',

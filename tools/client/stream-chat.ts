@@ -62,13 +62,18 @@ export async function streamChat(options: StreamChatOptions): Promise<StreamedTu
   }
 
   let stopTimer: NodeJS.Timeout | undefined;
-  const parser = turnEventParser(turn, () => performance.now() - started, options.onText, () => {
-    if (options.stopAfterFirstContentMs === undefined) return;
-    stopTimer = setTimeout(() => {
-      turn.stopped = true;
-      controller.abort();
-    }, options.stopAfterFirstContentMs);
-  });
+  const parser = turnEventParser(
+    turn,
+    () => performance.now() - started,
+    options.onText,
+    () => {
+      if (options.stopAfterFirstContentMs === undefined) return;
+      stopTimer = setTimeout(() => {
+        turn.stopped = true;
+        controller.abort();
+      }, options.stopAfterFirstContentMs);
+    },
+  );
   const decoder = new TextDecoder();
   try {
     for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {

@@ -90,7 +90,11 @@ export function platformRequestShapes(call: PlatformCallIdentity): PlatformReque
       platform: 'agora',
       base: '/agora/v1',
       headers: () => ({ 'x-agora-customllm-channel': callId, 'x-agora-customllm-uid': '1001' }),
-      body: (messages, turn) => ({ messages: messages.map((m, i) => (i === messages.length - 1 ? { ...m, turn_id: turn } : m)), tools: appTools, context: userData }),
+      body: (messages, turn) => ({
+        messages: messages.map((m, i) => (i === messages.length - 1 ? { ...m, turn_id: turn } : m)),
+        tools: appTools,
+        context: userData,
+      }),
       ...app,
     },
     {
@@ -111,7 +115,9 @@ export function platformRequestShapes(call: PlatformCallIdentity): PlatformReque
 }
 
 /** The names `--platform` takes, IMS (the default) first. */
-export const PLATFORM_NAMES: readonly PlatformName[] = platformRequestShapes({ callId: '', callerNumber: '', userData: {} }).map((s) => s.platform);
+export const PLATFORM_NAMES: readonly PlatformName[] = platformRequestShapes({ callId: '', callerNumber: '', userData: {} }).map(
+  (s) => s.platform,
+);
 
 /** One platform's request shape for a call; undefined for a name no HTTP platform has. */
 export function platformRequestShape(name: string, call: PlatformCallIdentity): PlatformRequestShape | undefined {

@@ -31,11 +31,19 @@ export function evaluateExpectations(expect: TurnExpectation | undefined, turn: 
   }
   if (expect.hangup !== undefined) {
     const hungUp = turn.outcome.type === 'hangup';
-    add(expect.hangup ? 'hangup' : 'no hangup', hungUp === expect.hangup, hungUp ? `the call was hung up (${turn.outcome.type === 'hangup' ? turn.outcome.via : ''})` : `no hangup (${describeOutcome(turn)})`);
+    add(
+      expect.hangup ? 'hangup' : 'no hangup',
+      hungUp === expect.hangup,
+      hungUp ? `the call was hung up (${turn.outcome.type === 'hangup' ? turn.outcome.via : ''})` : `no hangup (${describeOutcome(turn)})`,
+    );
   }
   if (expect.transfer !== undefined) {
     const transferred = turn.outcome.type === 'transfer';
-    add(expect.transfer ? 'transfer' : 'no transfer', transferred === expect.transfer, transferred ? 'the call was transferred' : `no transfer (${describeOutcome(turn)})`);
+    add(
+      expect.transfer ? 'transfer' : 'no transfer',
+      transferred === expect.transfer,
+      transferred ? 'the call was transferred' : `no transfer (${describeOutcome(turn)})`,
+    );
   }
   if (expect.interrupted !== undefined) {
     add(

@@ -117,7 +117,11 @@ export function parseConversationScript(raw: unknown, source = 'script'): Conver
 /** Parses YAML (or JSON) text and validates it. */
 export function parseConversationScriptText(text: string, source = 'script'): ConversationScript {
   const document = parseDocument(text, { prettyErrors: true });
-  if (document.errors.length > 0) throw new ScriptError(source, document.errors.map((e) => e.message));
+  if (document.errors.length > 0)
+    throw new ScriptError(
+      source,
+      document.errors.map((e) => e.message),
+    );
   return parseConversationScript(document.toJS(), source);
 }
 

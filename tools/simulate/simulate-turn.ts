@@ -203,7 +203,9 @@ export async function simulateTurn(
     if (signal.type === 'ignored-tool-call') result.warnings.push(describeSignal(signal));
   }
   if (turn.outcome === 'apology') {
-    result.warnings.push("the answer is the gateway's apology: every upstream model failed (check the upstream with voice-llm-gateway doctor)");
+    result.warnings.push(
+      "the answer is the gateway's apology: every upstream model failed (check the upstream with voice-llm-gateway doctor)",
+    );
   }
   if (turn.text.toLowerCase().includes('ims_agent_interrupted')) {
     result.problems.push(`the answer contains the interruption marker ${INTERRUPTION_MARKER}: it would be spoken`);

@@ -424,7 +424,8 @@ async function gatewayChild(upstreamUrl: string): Promise<void> {
   };
   serveParent<ParentMessage>(
     (message) => {
-      if (message.type === 'stats') sendToParent({ type: 'stats', id: message.id, stats: stats(message.gc, message.resetLoopDelay) } satisfies ChildMessage);
+      if (message.type === 'stats')
+        sendToParent({ type: 'stats', id: message.id, stats: stats(message.gc, message.resetLoopDelay) } satisfies ChildMessage);
       else if (message.type === 'explain' && !explained.has(message.instanceId)) {
         const lines = [...recent.values()].filter((r) => r.instanceId === message.instanceId).map((r) => r.line);
         explained.set(message.instanceId, lines.slice(-TRACE_LINES));
@@ -558,7 +559,9 @@ function startChild(role: 'upstream' | 'gateway', args: string[], execArgv: stri
 }
 
 async function gatewayStats(gateway: SoakChild, gc: boolean, resetLoopDelay: LoopReset = 'none'): Promise<GatewayStats> {
-  const answer = await gateway.ask<Extract<ChildMessage, { type: 'stats' }>>((id) => ({ type: 'stats', id, gc, resetLoopDelay }) satisfies ParentMessage);
+  const answer = await gateway.ask<Extract<ChildMessage, { type: 'stats' }>>(
+    (id) => ({ type: 'stats', id, gc, resetLoopDelay }) satisfies ParentMessage,
+  );
   return answer.stats;
 }
 
@@ -762,7 +765,11 @@ function startTurn(
     try {
       const response = await request(context.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${SOAK_KEY}`, [TURN_HEADER]: `${call.instanceId}#${sentenceId}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${SOAK_KEY}`,
+          [TURN_HEADER]: `${call.instanceId}#${sentenceId}`,
+        },
         body,
         dispatcher: context.dispatcher,
         signal: controller.signal,
@@ -813,7 +820,9 @@ function startTurn(
       for await (const chunk of response.body) parser.feed(chunk as string);
       turn.finished = true;
 
-      const violations = checkStreamRules(events, sawDone).map((v) => `${v.rule}${v.eventIndex === undefined ? '' : `@${v.eventIndex}`}: ${v.message}`);
+      const violations = checkStreamRules(events, sawDone).map(
+        (v) => `${v.rule}${v.eventIndex === undefined ? '' : `@${v.eventIndex}`}: ${v.message}`,
+      );
       if (parseErrors.length > 0) violations.push(`unparsable event: ${parseErrors[0]}`);
       if (afterDone.length > 0) violations.push(`event after [DONE]: ${afterDone[0]}`);
       if (violations.length > 0) {
@@ -841,7 +850,11 @@ function startTurn(
       }
     } catch (err) {
       if (timedOut) {
-        tally.unexpected('turn over 10 s', `${tag}: ${JSON.stringify(turn.text.slice(0, 80))} after ${Math.round(performance.now() - turn.started)} ms`, call);
+        tally.unexpected(
+          'turn over 10 s',
+          `${tag}: ${JSON.stringify(turn.text.slice(0, 80))} after ${Math.round(performance.now() - turn.started)} ms`,
+          call,
+        );
         outcome = 'unexpected';
       } else if (turn.aborted) {
         outcome = 'client-aborted';
@@ -849,7 +862,11 @@ function startTurn(
         else tally.disconnects.beforeResponse++;
       } else {
         const code = (err as { code?: unknown }).code;
-        tally.unexpected('socket error', `${tag}: ${typeof code === 'string' ? `${code} ` : ''}${err instanceof Error ? err.message : String(err)}`, call);
+        tally.unexpected(
+          'socket error',
+          `${tag}: ${typeof code === 'string' ? `${code} ` : ''}${err instanceof Error ? err.message : String(err)}`,
+          call,
+        );
         outcome = 'unexpected';
       }
     } finally {
@@ -1001,7 +1018,14 @@ const byStart = (a: string, b: string): number => Number(/^@(\d+)/.exec(a)?.[1] 
 const mb = (bytes: number): number => Math.round((bytes / (1024 * 1024)) * 10) / 10;
 /** The nearest-rank percentile in ms (one decimal); null without values. */
 function percentile(values: number[], p: number): number | null {
-  return values.length === 0 ? null : round1(nearestRank([...values].sort((a, b) => a - b), p));
+  return values.length === 0
+    ? null
+    : round1(
+        nearestRank(
+          [...values].sort((a, b) => a - b),
+          p,
+        ),
+      );
 }
 
 function memoryView(stats: GatewayStats) {
@@ -1026,11 +1050,14 @@ async function main(): Promise<number> {
   const children: SoakChild[] = [];
   const runMs = settings.minutes * 60_000;
   // The hard bound: whatever hangs, nothing outlives this.
-  const hardDeadline = setTimeout(() => {
-    log(`soak: hard deadline reached; killing the children`);
-    for (const child of children) child.kill();
-    process.exit(3);
-  }, runMs + TURN_TIMEOUT_MS + 90_000);
+  const hardDeadline = setTimeout(
+    () => {
+      log(`soak: hard deadline reached; killing the children`);
+      for (const child of children) child.kill();
+      process.exit(3);
+    },
+    runMs + TURN_TIMEOUT_MS + 90_000,
+  );
   hardDeadline.unref();
 
   let dispatcher: Agent | undefined;
@@ -1109,14 +1136,22 @@ async function main(): Promise<number> {
     const loadMs = performance.now() - started;
     clearInterval(progress);
     if (childDied !== undefined) {
-      throw new BenchError(`${childDied}; ${tally.turns} turns, ${tally.unexpectedCount} unexpected, e.g.\n${tally.unexpectedSamples.slice(0, 5).map((s) => `  ${s.text}`).join('\n')}`);
+      throw new BenchError(
+        `${childDied}; ${tally.turns} turns, ${tally.unexpectedCount} unexpected, e.g.\n${tally.unexpectedSamples
+          .slice(0, 5)
+          .map((s) => `  ${s.text}`)
+          .join('\n')}`,
+      );
     }
     const atLoadEnd = await gatewayStats(gateway, false);
     const cpuAtEnd = { gateway: atLoadEnd.cpuMicros, upstream: (await upstreamCounts(upstream)).cpuMicros, self: cpuMicros() };
     const tcpAtEnd = tcpCounters();
     const tcp =
       tcpAtStart && tcpAtEnd
-        ? { listenOverflows: tcpAtEnd.listenOverflows - tcpAtStart.listenOverflows, synRetransmits: tcpAtEnd.synRetransmits - tcpAtStart.synRetransmits }
+        ? {
+            listenOverflows: tcpAtEnd.listenOverflows - tcpAtStart.listenOverflows,
+            synRetransmits: tcpAtEnd.synRetransmits - tcpAtStart.synRetransmits,
+          }
         : null;
     const loopDelays = { gateway: atLoadEnd.loopDelay.run, loadGenerator: selfLoop.read('none').run };
     const cpuPercent = (which: keyof typeof cpuAtEnd): number => Math.round(((cpuAtEnd[which] - cpuAtStart[which]) / 1000 / loadMs) * 100);
@@ -1141,7 +1176,13 @@ async function main(): Promise<number> {
     const summary = {
       node: process.version,
       cores: availableParallelism(),
-      settings: { calls: settings.calls, minutes: settings.minutes, faultRate: settings.faultRate, disconnectRate: settings.disconnectRate, bargeInRate: settings.bargeInRate },
+      settings: {
+        calls: settings.calls,
+        minutes: settings.minutes,
+        faultRate: settings.faultRate,
+        disconnectRate: settings.disconnectRate,
+        bargeInRate: settings.bargeInRate,
+      },
       durationSec: round1(loadMs / 1000),
       concurrency: settings.calls,
       turns: {
@@ -1168,7 +1209,8 @@ async function main(): Promise<number> {
         byKind: tally.unexpectedByKind,
         samples: tally.unexpectedSamples.map((sample) => ({
           error: sample.text,
-          trace: sample.call === undefined ? [] : [...sample.call.trace, ...(end.stats.explained[sample.call.instanceId] ?? [])].sort(byStart),
+          trace:
+            sample.call === undefined ? [] : [...sample.call.trace, ...(end.stats.explained[sample.call.instanceId] ?? [])].sort(byStart),
         })),
       },
       notableSamples: tally.notableSamples.map((sample) => ({
@@ -1186,7 +1228,10 @@ async function main(): Promise<number> {
         pid: gateway.ready.pid,
         start: memoryView(start.stats),
         end: memoryView(end.stats),
-        growth: { rssMB: round1(mb(end.stats.rss) - mb(start.stats.rss)), heapUsedMB: round1(mb(end.stats.heapUsed) - mb(start.stats.heapUsed)) },
+        growth: {
+          rssMB: round1(mb(end.stats.rss) - mb(start.stats.rss)),
+          heapUsedMB: round1(mb(end.stats.heapUsed) - mb(start.stats.heapUsed)),
+        },
         peakRssMB: mb(peakRss),
         settleMs: { start: start.waitedMs, end: end.waitedMs },
         resourcesAtEnd: end.stats.resources,
@@ -1214,7 +1259,15 @@ type Summary = {
   durationSec: number;
   concurrency: number;
   settings: Omit<Settings, 'json'>;
-  turns: { total: number; perSecond: number; byOutcome: Record<Outcome, number>; bargeIns: number; disconnects: number; disconnectsMidStream: number; disconnectsBeforeResponse: number };
+  turns: {
+    total: number;
+    perSecond: number;
+    byOutcome: Record<Outcome, number>;
+    bargeIns: number;
+    disconnects: number;
+    disconnectsMidStream: number;
+    disconnectsBeforeResponse: number;
+  };
   upstream: { requests: number; primary: number; fallback: number; normal: number; faultsTotal: number; faults: Record<FaultKind, number> };
   gatewayTurnStatuses: Record<string, number>;
   gatewayLog: Record<string, number>;
@@ -1260,14 +1313,14 @@ function textSummary(s: Summary): string {
     `- CPU (% of one core, during the load): load generator ${s.cpuPercentOfOneCore.loadGenerator}%, gateway ${s.cpuPercentOfOneCore.gateway}%, mock upstream ${s.cpuPercentOfOneCore.upstream}%`,
     `- Event-loop delay during the load: gateway p50 ${s.eventLoopDelayMs.gateway.p50} ms, p99 ${s.eventLoopDelayMs.gateway.p99} ms, max ${s.eventLoopDelayMs.gateway.max} ms; load generator p99 ${s.eventLoopDelayMs.loadGenerator.p99} ms, max ${s.eventLoopDelayMs.loadGenerator.max} ms`,
     ...(s.tcpDuringLoad
-      ? [`- TCP during the load (whole machine, /proc/net/netstat): ${s.tcpDuringLoad.listenOverflows} listen-queue overflow(s), ${s.tcpDuringLoad.synRetransmits} SYN retransmit(s)`]
+      ? [
+          `- TCP during the load (whole machine, /proc/net/netstat): ${s.tcpDuringLoad.listenOverflows} listen-queue overflow(s), ${s.tcpDuringLoad.synRetransmits} SYN retransmit(s)`,
+        ]
       : []),
     `- Gateway memory (after forced GC): start rss ${s.gateway.start.rssMB} MB, heap ${s.gateway.start.heapUsedMB} MB; end rss ${s.gateway.end.rssMB} MB, heap ${s.gateway.end.heapUsedMB} MB; growth rss ${s.gateway.growth.rssMB} MB, heap ${s.gateway.growth.heapUsedMB} MB; peak rss seen ${s.gateway.peakRssMB} MB`,
     `- Gateway TCP sockets: start ${s.sockets.start}, end ${s.sockets.end} (tolerance +${s.sockets.tolerance}; settled in ${s.gateway.settleMs.start} / ${s.gateway.settleMs.end} ms)${s.sockets.leak ? ' — LEAK' : ''}`,
     `- Unexpected errors: ${s.unexpected.count}${s.unexpected.count > 0 ? ` (${list(s.unexpected.byKind)})` : ''}`,
-    ...s.unexpected.samples
-      .slice(0, 5)
-      .map((sample) => [`  - ${sample.error}`, ...sample.trace.map((line) => `      ${line}`)].join('\n')),
+    ...s.unexpected.samples.slice(0, 5).map((sample) => [`  - ${sample.error}`, ...sample.trace.map((line) => `      ${line}`)].join('\n')),
     '',
     s.pass ? 'PASS' : 'FAIL',
   ];

@@ -104,13 +104,20 @@ const messageInputs: Record<string, (chars: number) => ChatMessage[]> = {
   ],
   'many one-part messages': (n) => Array.from({ length: n / 32 }, () => ({ role: 'user', content: [{ type: 'text', text: 'x' }] })),
   'many images': (n) => [
-    { role: 'user', content: Array.from({ length: n / 64 }, (): ContentPart => ({ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } })) },
+    {
+      role: 'user',
+      content: Array.from({ length: n / 64 }, (): ContentPart => ({ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } })),
+    },
   ],
   'many tool results': (n) => [
     {
       role: 'assistant',
       content: null,
-      tool_calls: Array.from({ length: n / 128 }, (_, i) => ({ id: `c${i}`, type: 'function' as const, function: { name: 'f', arguments: '{}' } })),
+      tool_calls: Array.from({ length: n / 128 }, (_, i) => ({
+        id: `c${i}`,
+        type: 'function' as const,
+        function: { name: 'f', arguments: '{}' },
+      })),
     },
     ...Array.from({ length: n / 128 }, (_, i): ChatMessage => ({ role: 'tool', tool_call_id: `c${i}`, content: 'ok' })),
     ...Array.from({ length: n / 128 }, (_, i): ChatMessage => ({ role: 'tool', tool_call_id: `x${i}`, content: 'orphan' })),
@@ -146,10 +153,7 @@ function toolCallStream(chars: number): StreamPart[] {
 }
 
 function requestBody(kind: string, chars: number): string {
-  const messages =
-    kind === 'long string'
-      ? [{ role: 'user', content: ' '.repeat(chars) }]
-      : (messageInputs[kind]!(chars) as unknown[]);
+  const messages = kind === 'long string' ? [{ role: 'user', content: ' '.repeat(chars) }] : (messageInputs[kind]!(chars) as unknown[]);
   return JSON.stringify({ model: 'm', stream: true, messages, extendData: { instanceId: 'i', sentenceId: ` ${'1'.repeat(8)} ` } });
 }
 
@@ -162,8 +166,16 @@ const TEMPLATE = 'Hi {{userData.name}}. {{#userData.items}}{{.}},{{/userData.ite
 const TEMPLATE_DEFAULTS = { 'userData.name': 'there', 'userData.city': 'Hangzhou', 'userData.k2': 'x' };
 
 export const stressCases: StressCase[] = [
-  ...messageCases('markInterruptions (annotate)', ['long whitespace answers', 'many tiny parts'], (m) => () => markInterruptions(m, { annotate: true, note: PHRASES.en.interruptionNote })),
-  ...messageCases('markInterruptions (remove)', ['long whitespace answers', 'many tiny parts'], (m) => () => markInterruptions(m, { annotate: false, note: PHRASES.en.interruptionNote })),
+  ...messageCases(
+    'markInterruptions (annotate)',
+    ['long whitespace answers', 'many tiny parts'],
+    (m) => () => markInterruptions(m, { annotate: true, note: PHRASES.en.interruptionNote }),
+  ),
+  ...messageCases(
+    'markInterruptions (remove)',
+    ['long whitespace answers', 'many tiny parts'],
+    (m) => () => markInterruptions(m, { annotate: false, note: PHRASES.en.interruptionNote }),
+  ),
   ...textCases('markInterruptions (one answer)', ['whitespace, then no marker', 'whitespace around markers', 'many markers'], (text) => {
     const messages: ChatMessage[] = [{ role: 'assistant', content: text }];
     return () => {
@@ -171,7 +183,11 @@ export const stressCases: StressCase[] = [
       markInterruptions(messages, { annotate: false, note: PHRASES.en.interruptionNote });
     };
   }),
-  ...messageCases('mergeConsecutiveRoles', ['many tiny messages', 'many one-part messages'], (m) => () => mergeConsecutiveRoles(m, PHRASES.en.notePrefix)),
+  ...messageCases(
+    'mergeConsecutiveRoles',
+    ['many tiny messages', 'many one-part messages'],
+    (m) => () => mergeConsecutiveRoles(m, PHRASES.en.notePrefix),
+  ),
   ...messageCases('restoreDroppedTurns', ['long whitespace answers', 'many tiny messages', 'many tiny parts'], (m) => {
     const remembered = rememberedFor(m);
     return () => restoreDroppedTurns(m, remembered, 24_000);
@@ -181,7 +197,10 @@ export const stressCases: StressCase[] = [
     kind: '400 identical played answers',
     prepare: (chars) => {
       const window = identicalAnswers(chars);
-      const remembered = [...window.map((m) => ({ ...m, content: messageText(m).replace(MARKER, 'tail') })), { role: 'user' as const, content: 'x' }];
+      const remembered = [
+        ...window.map((m) => ({ ...m, content: messageText(m).replace(MARKER, 'tail') })),
+        { role: 'user' as const, content: 'x' },
+      ];
       return () => restoreDroppedTurns(window, remembered, 24_000);
     },
   },
@@ -202,9 +221,17 @@ export const stressCases: StressCase[] = [
     }),
   ),
   ...streamCases('stripThinkBlocks', ['run of <', 'think tags', 'whitespace, then no marker', 'prose'], stripThinkBlocks),
-  ...streamCases('stripThinkBlocks (unopened)', ['stray </think>', 'prose'], (parts) => stripThinkBlocks(parts, { mode: () => 'unopened' })),
+  ...streamCases('stripThinkBlocks (unopened)', ['stray </think>', 'prose'], (parts) =>
+    stripThinkBlocks(parts, { mode: () => 'unopened' }),
+  ),
   ...streamCases('guardModelCommands', ['run of <', 'unclosed <imsagent_', 'run of unclosed < imsagent', 'prose'], (parts) =>
-    guardModelCommands(parts, { honour: false, transfer: undefined, hangupFunctionName: 'hangup', clientFunctions: new Set(), onCommand: () => {} }),
+    guardModelCommands(parts, {
+      honour: false,
+      transfer: undefined,
+      hangupFunctionName: 'hangup',
+      clientFunctions: new Set(),
+      onCommand: () => {},
+    }),
   ),
   ...streamCases('applyPronunciations', ['half-matching rules', 'run of digits', 'prose'], (parts) =>
     applyPronunciations(parts, [
@@ -212,10 +239,23 @@ export const stressCases: StressCase[] = [
       { written: '110', spoken: '幺幺零', ignoreCase: false, wholeWord: true },
     ]),
   ),
-  ...streamCases('readDigits', ['run of digits', 'digits and separators', 'prose'], (parts) => readDigits(parts, { minDigits: 7, language: 'en' })),
+  ...streamCases('readDigits', ['run of digits', 'digits and separators', 'prose'], (parts) =>
+    readDigits(parts, { minDigits: 7, language: 'en' }),
+  ),
   ...streamCases(
     'shapeSpeech',
-    ['run of *', 'run of _', 'run of ~', 'run of #', 'backticks at line starts', 'run of <', 'unclosed <imsagent_', 'unclosed [link](', 'whitespace, then no marker', 'prose'],
+    [
+      'run of *',
+      'run of _',
+      'run of ~',
+      'run of #',
+      'backticks at line starts',
+      'run of <',
+      'unclosed <imsagent_',
+      'unclosed [link](',
+      'whitespace, then no marker',
+      'prose',
+    ],
     shapeSpeech,
   ),
   {

@@ -47,12 +47,21 @@ async function stress(testCase: StressCase): Promise<Row[]> {
 
 function format(row: Row): string {
   const mb = row.mb < 1 ? '1/8' : String(row.mb);
-  return [row.transform.padEnd(36), row.kind.padEnd(30), mb.padStart(3), row.ms.toFixed(1).padStart(10), (row.ms / row.mb).toFixed(1).padStart(10), row.ratio ?? ''].join('  ');
+  return [
+    row.transform.padEnd(36),
+    row.kind.padEnd(30),
+    mb.padStart(3),
+    row.ms.toFixed(1).padStart(10),
+    (row.ms / row.mb).toFixed(1).padStart(10),
+    row.ratio ?? '',
+  ].join('  ');
 }
 
 const only = process.argv[2];
 const cases = only === undefined ? stressCases : stressCases.filter((c) => c.transform.includes(only));
-console.log(['transform'.padEnd(36), 'input'.padEnd(30), ' MB', 'ms'.padStart(10), 'ms/MB'.padStart(10), '8MB/1MB (linear ≈ 8)'].join('  '));
+console.log(
+  ['transform'.padEnd(36), 'input'.padEnd(30), ' MB', 'ms'.padStart(10), 'ms/MB'.padStart(10), '8MB/1MB (linear ≈ 8)'].join('  '),
+);
 const started = Date.now();
 for (const testCase of cases) for (const row of await stress(testCase)) console.log(format(row));
 console.log(`\n${cases.length} cases in ${((Date.now() - started) / 1000).toFixed(0)} s`);

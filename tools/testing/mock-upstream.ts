@@ -140,10 +140,7 @@ function serialise(scenario: MockScenario, model: string): Serialised {
 }
 
 /** A role chunk, content chunks of `chunkSize` characters, a finish chunk and optionally usage. */
-export function textEvents(
-  text: string,
-  options: { chunkSize?: number; finishReason?: string; usage?: boolean } = {},
-): MockEvent[] {
+export function textEvents(text: string, options: { chunkSize?: number; finishReason?: string; usage?: boolean } = {}): MockEvent[] {
   const size = Math.max(1, options.chunkSize ?? 4);
   const events: MockEvent[] = [{ role: 'assistant', content: '' }];
   const chars = Array.from(text); // never split a surrogate pair
@@ -169,9 +166,7 @@ export function toolCallEvents(
   const events: MockEvent[] = [{ role: 'assistant', content: options.leadingText === undefined ? '' : options.leadingText }];
   calls.forEach((call, index) => {
     events.push({
-      tool_calls: [
-        { index, id: call.id ?? `call_mock${index}`, type: 'function', function: { name: call.name, arguments: '' } },
-      ],
+      tool_calls: [{ index, id: call.id ?? `call_mock${index}`, type: 'function', function: { name: call.name, arguments: '' } }],
     });
     const size = Math.ceil(call.arguments.length / pieces);
     for (let at = 0; at < call.arguments.length; at += size) {
@@ -267,8 +262,7 @@ export async function startMockUpstream(initial?: ScenarioSource): Promise<MockU
   };
 
   /** Resolves true after `ms`, or false when the request or the mock is gone by then. */
-  const pause = async (ms: number, state: RequestState): Promise<boolean> =>
-    (await sleep(ms, state)) && !state.gone && !closing;
+  const pause = async (ms: number, state: RequestState): Promise<boolean> => (await sleep(ms, state)) && !state.gone && !closing;
 
   async function answer(record: RecordedRequest, res: ServerResponse, state: RequestState): Promise<void> {
     const scenario = typeof source === 'function' ? source(record) : source;

@@ -108,7 +108,10 @@ export class CommandScanner {
       const next = step(this.#state, c);
       if (next === 'command') {
         // Completed after a removed command: its beginning was passed on before, write it back for the reader.
-        const passed = this.#held.startsWith('<') || this.#passedState === NONE ? '' : `<${this.#passedState.slash ? '/' : ''}${NAME.slice(0, this.#passedState.matched)}`;
+        const passed =
+          this.#held.startsWith('<') || this.#passedState === NONE
+            ? ''
+            : `<${this.#passedState.slash ? '/' : ''}${NAME.slice(0, this.#passedState.matched)}`;
         const start = passed + this.#held + c;
         this.#held = '';
         text = this.#pass(out, text);

@@ -34,11 +34,7 @@ export interface RestoredHistory {
  * before its conversation, at most `maxChars` characters of them. A new array; neither input is
  * mutated, and every window message is the same object.
  */
-export function restoreDroppedTurns(
-  window: readonly ChatMessage[],
-  transcript: readonly ChatMessage[],
-  maxChars: number,
-): RestoredHistory {
+export function restoreDroppedTurns(window: readonly ChatMessage[], transcript: readonly ChatMessage[], maxChars: number): RestoredHistory {
   let leading = 0;
   while (leading < window.length && isInstruction(window[leading]!)) leading++;
   const conversation = window.slice(leading);

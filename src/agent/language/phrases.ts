@@ -39,8 +39,7 @@ const EN: Phrases = {
   filler: ['One moment.', 'Let me see.', 'Just a second.'],
   farewell: 'Goodbye, thanks for calling.',
   codeFallback: "That part is code, which I can't read out well on a call.",
-  interruptionNote:
-    '(The caller interrupted your previous answer at this point and did not hear the rest. Do not repeat it unless asked.)',
+  interruptionNote: '(The caller interrupted your previous answer at this point and did not hear the rest. Do not repeat it unless asked.)',
   silenceNote: '(The caller has said nothing for a while. Say something short to keep the conversation going.)',
   notePrefix: '[Note] ',
   endCallDescription: 'End the phone call. Call this once the conversation is over or the caller says goodbye.',

@@ -68,7 +68,10 @@ function systemPrompt(
     agent.systemPrompt === undefined
       ? undefined
       : renderTemplate(agent.systemPrompt, buildTemplateView(request.call, request.query, agent.variables, agent.timezone, language, now));
-  const fromCaller = callerSystem.map(messageText).filter((text) => text.trim() !== '').join('\n\n');
+  const fromCaller = callerSystem
+    .map(messageText)
+    .filter((text) => text.trim() !== '')
+    .join('\n\n');
   switch (agent.callerSystemPrompt) {
     case 'ignore':
       return own;

@@ -100,8 +100,7 @@ const PLAIN_RUN_IN_HEADING = plainRun(false);
  * presentation), the keycap mark, skin-tone modifiers, regional indicators (flags), tag characters
  * (subdivision flags). ZWJ is handled apart: it is also used by some scripts.
  */
-const EMOJI =
-  /[\p{Extended_Pictographic}\u20e3\ufe0e\ufe0f\u{1F1E6}-\u{1F1FF}\u{1F3FB}-\u{1F3FF}\u{E0020}-\u{E007F}]/u;
+const EMOJI = /[\p{Extended_Pictographic}\u20e3\ufe0e\ufe0f\u{1F1E6}-\u{1F1FF}\u{1F3FB}-\u{1F3FF}\u{E0020}-\u{E007F}]/u;
 
 /** End of a heading's closing hashes (`## Hours ##`) at `pos`, with the blanks after them; or 0. */
 function closingHashesEnd(buf: string, pos: number, final: boolean): number {
@@ -554,8 +553,7 @@ export class SpeechShaper {
       count === 1 &&
       ((next !== undefined && STAR_KEY_NEXT.test(next)) ||
         ((isBlank(this.prev) || this.prev === '(') && (isBlank(next) || CLOSING_PUNCT.test(next!))));
-    const arithmetic =
-      (isBlank(this.prev) && isBlank(next)) || (count === 1 && isDigit(this.prev) && isDigit(next));
+    const arithmetic = (isBlank(this.prev) && isBlank(next)) || (count === 1 && isDigit(this.prev) && isDigit(next));
     if (lone || arithmetic) this.emit(buf.slice(pos, end));
     return count;
   }

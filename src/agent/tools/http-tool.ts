@@ -206,11 +206,17 @@ function parseArguments(json: string): ParsedArguments {
     value = JSON.parse(json) as unknown;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    return { ok: false, message: `Error: the arguments were not valid JSON: ${cut(reason, 200)}. Call the function again with a JSON object.` };
+    return {
+      ok: false,
+      message: `Error: the arguments were not valid JSON: ${cut(reason, 200)}. Call the function again with a JSON object.`,
+    };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-    return { ok: false, message: `Error: the arguments were not valid JSON: expected a JSON object, got ${got}. Call the function again with a JSON object.` };
+    return {
+      ok: false,
+      message: `Error: the arguments were not valid JSON: expected a JSON object, got ${got}. Call the function again with a JSON object.`,
+    };
   }
   return { ok: true, value: value as Record<string, unknown> };
 }

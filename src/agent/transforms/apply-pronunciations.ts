@@ -105,7 +105,11 @@ class PronunciationScanner implements TextScanner {
     return at;
   }
 
-  private longestMatch(text: string, start: number, final: boolean): { rule: PronunciationRule; end: number } | undefined | typeof NEED_MORE {
+  private longestMatch(
+    text: string,
+    start: number,
+    final: boolean,
+  ): { rule: PronunciationRule; end: number } | undefined | typeof NEED_MORE {
     let node: TrieNode | undefined = this.root;
     let best: { rule: PronunciationRule; end: number } | undefined;
     let at = start;

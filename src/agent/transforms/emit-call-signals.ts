@@ -2,8 +2,6 @@ import type { EndCallConfig, TransferConfig, TransferDestination } from '../../c
 import type { EndCallPart, PartStream, PartTransform, TransferPart } from '../../core/stream-part.ts';
 import type { CallSignalForm } from '../call-control/signal-form.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
-import { newToolCallId } from '../../core/completion-id.ts';
-import { hangupCommand, transferCommand } from '../call-control/ims-commands.ts';
 import { spokenText } from './speech-stages.ts';
 
 /**

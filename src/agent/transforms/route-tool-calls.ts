@@ -43,7 +43,10 @@ export async function* routeToolCalls(
           yield part;
           break;
         }
-        held.set(part.callId, route.kind === 'server' ? { route: 'server', tool: route.tool, argumentsJson: '' } : { route: route.kind, argumentsJson: '' });
+        held.set(
+          part.callId,
+          route.kind === 'server' ? { route: 'server', tool: route.tool, argumentsJson: '' } : { route: route.kind, argumentsJson: '' },
+        );
         if (route.kind === 'server' && route.tool.say) yield { type: 'text', text: joiner.phrase(route.tool.say) };
         break;
       }

@@ -48,12 +48,11 @@ export interface AdmitArgs {
 export type AdmitReply = { verdict: 'ok' } | { verdict: 'rate'; retryAfterSeconds: number } | { verdict: 'streams' };
 
 export async function admitScript(redis: ScriptRunner, keys: AdmitKeys, args: AdmitArgs): Promise<AdmitReply> {
-  const [verdict, seconds] = (await ADMIT.run(redis, [keys.rate, keys.streams], [
-    args.requestsPerMinute,
-    args.streamsPerKey,
-    args.leaseId,
-    args.leaseMs,
-  ])) as [string, number];
+  const [verdict, seconds] = (await ADMIT.run(
+    redis,
+    [keys.rate, keys.streams],
+    [args.requestsPerMinute, args.streamsPerKey, args.leaseId, args.leaseMs],
+  )) as [string, number];
   if (verdict === 'rate') return { verdict, retryAfterSeconds: seconds };
   if (verdict === 'streams' || verdict === 'ok') return { verdict };
   throw new Error(`unexpected ADMIT reply ${verdict}`);

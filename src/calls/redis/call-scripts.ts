@@ -131,16 +131,20 @@ export interface Owner {
 }
 
 export async function beginScript(redis: ScriptRunner, keys: CallKeys, args: BeginArgs): Promise<BeginReply> {
-  const reply = (await BEGIN.run(redis, [keys.call, keys.memory], [
-    args.sentenceId === undefined ? '' : String(args.sentenceId),
-    args.opening.join(','),
-    args.replicaId,
-    args.turnId,
-    Math.max(1, Math.round(args.idleMs)),
-    Math.round(args.newCallAfterMs),
-    args.keepTranscript ? '1' : '0',
-    args.cancelChannel,
-  ])) as [string, string?, string?, string?, (string | null)?];
+  const reply = (await BEGIN.run(
+    redis,
+    [keys.call, keys.memory],
+    [
+      args.sentenceId === undefined ? '' : String(args.sentenceId),
+      args.opening.join(','),
+      args.replicaId,
+      args.turnId,
+      Math.max(1, Math.round(args.idleMs)),
+      Math.round(args.newCallAfterMs),
+      args.keepTranscript ? '1' : '0',
+      args.cancelChannel,
+    ],
+  )) as [string, string?, string?, string?, (string | null)?];
   const [place, owner = '', failed = '0', epoch = '', memory] = reply;
   if (place === 'late') return { place };
   if (place !== 'same_call' && place !== 'new_call') throw new Error(`unexpected BEGIN reply ${place}`);
@@ -160,15 +164,19 @@ export interface EndArgs {
 
 /** Whether the turn's call was still there to end (not forgotten, not replaced by a new call). */
 export async function endScript(redis: ScriptRunner, keys: CallKeys, args: EndArgs): Promise<boolean> {
-  const reply = await END.run(redis, [keys.call, keys.memory], [
-    args.epoch,
-    ownerToken(args.owner),
-    args.sentenceId === undefined ? '' : String(args.sentenceId),
-    args.failedTurns === undefined ? '' : String(args.failedTurns),
-    args.memory ?? '',
-    Math.max(1, Math.round(args.idleMs)),
-    args.memory === undefined ? '0' : '1',
-  ]);
+  const reply = await END.run(
+    redis,
+    [keys.call, keys.memory],
+    [
+      args.epoch,
+      ownerToken(args.owner),
+      args.sentenceId === undefined ? '' : String(args.sentenceId),
+      args.failedTurns === undefined ? '' : String(args.failedTurns),
+      args.memory ?? '',
+      Math.max(1, Math.round(args.idleMs)),
+      args.memory === undefined ? '0' : '1',
+    ],
+  );
   return reply === 1;
 }
 

@@ -149,7 +149,6 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
     return this.#sharedLive.has(id) || this.#options.local.holds(id);
   }
 
-
   async close(reason: unknown): Promise<void> {
     for (const controller of this.#turns.values()) controller.abort(reason);
     this.#admission.close();
@@ -233,7 +232,11 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
   #beginLocal(start: TurnStart, callId: string): CallTurn | undefined {
     const turn = this.#options.local.beginTurn(start);
     const shared = this.#sharedLive.get(callId);
-    if (turn !== undefined && shared !== undefined && !(start.sentenceId !== undefined && shared.sentenceId !== undefined && start.sentenceId < shared.sentenceId)) {
+    if (
+      turn !== undefined &&
+      shared !== undefined &&
+      !(start.sentenceId !== undefined && shared.sentenceId !== undefined && start.sentenceId < shared.sentenceId)
+    ) {
       shared.controller.abort(supersededError());
     }
     return turn;

@@ -58,7 +58,10 @@ export class SharedStateHealth {
 
   degrade(reason: unknown): void {
     if (this.#up) {
-      this.#options.logger.warn({ err: reason }, 'shared call state degraded: turns go on with this replica\'s own state until Redis answers again');
+      this.#options.logger.warn(
+        { err: reason },
+        "shared call state degraded: turns go on with this replica's own state until Redis answers again",
+      );
     }
     this.#up = false;
     this.#startProbing();

@@ -68,11 +68,14 @@ export async function runDoctor(argv: string[], io: DoctorIo = {}): Promise<numb
     (io.error ?? process.stderr).write(`--timeout-ms must be a positive whole number.\n\n${DOCTOR_USAGE}`);
     return 2;
   }
-  const findings = await diagnose({
-    ...(values.config === undefined ? {} : { configPath: values.config }),
-    ...(io.env ? { env: io.env } : {}),
-    ...(io.cwd ? { cwd: io.cwd } : {}),
-  }, timeoutMs);
+  const findings = await diagnose(
+    {
+      ...(values.config === undefined ? {} : { configPath: values.config }),
+      ...(io.env ? { env: io.env } : {}),
+      ...(io.cwd ? { cwd: io.cwd } : {}),
+    },
+    timeoutMs,
+  );
   for (const f of findings) output.write(`${f.status.padEnd(4)}  ${f.subject}: ${f.message}\n`);
   const count = (status: Diagnosis['status']) => findings.filter((f) => f.status === status).length;
   output.write(`\n${count('PASS')} pass, ${count('WARN')} warn, ${count('FAIL')} fail\n`);
@@ -89,7 +92,11 @@ async function diagnose(options: Parameters<typeof loadConfig>[0], timeoutMs: nu
   }
   const { config } = loaded;
   const findings: Diagnosis[] = [
-    diagnosis(loaded.source === 'demo' ? 'WARN' : 'PASS', 'config', `${sourceLabel(loaded)}${loaded.source === 'demo' ? ': the built-in demo agent would answer, no model' : ''}`),
+    diagnosis(
+      loaded.source === 'demo' ? 'WARN' : 'PASS',
+      'config',
+      `${sourceLabel(loaded)}${loaded.source === 'demo' ? ': the built-in demo agent would answer, no model' : ''}`,
+    ),
   ];
   for (const warning of loaded.warnings) findings.push(diagnosis('WARN', 'config', warning));
   const keys = chatKeys(config.server.apiKeys);
@@ -106,13 +113,21 @@ async function diagnose(options: Parameters<typeof loadConfig>[0], timeoutMs: nu
       // The sample call has no caller's words: `auto` shows the English {{now}}.
       const view = buildTemplateView(SAMPLE_CALL, {}, agent.variables, agent.timezone, turnLanguage(agent.language, ''));
       const text = renderTemplate(agent.systemPrompt, view).replace(/\s+/g, ' ').trim();
-      findings.push(diagnosis('PASS', `agents.${id}.systemPrompt`, `renders with sample call data: "${text.length > 100 ? `${text.slice(0, 100)}…` : text}"`));
+      findings.push(
+        diagnosis(
+          'PASS',
+          `agents.${id}.systemPrompt`,
+          `renders with sample call data: "${text.length > 100 ? `${text.slice(0, 100)}…` : text}"`,
+        ),
+      );
     } catch {
       // AgentRegistry has reported a template that does not parse.
     }
   }
   findings.push(...(await probeUpstreams(config, { timeoutMs })));
-  const tools = Object.entries(config.agents).flatMap(([id, agent]) => agent.tools.map((tool, i) => probeHttpTool(`agents.${id}.tools[${i}] ${tool.name}`, tool, timeoutMs)));
+  const tools = Object.entries(config.agents).flatMap(([id, agent]) =>
+    agent.tools.map((tool, i) => probeHttpTool(`agents.${id}.tools[${i}] ${tool.name}`, tool, timeoutMs)),
+  );
   findings.push(...(await Promise.all(tools)));
   const redis = await probeRedis(config.state, (options?.env ?? process.env).REDIS_URL, timeoutMs);
   if (redis) findings.push(redis);
@@ -123,7 +138,11 @@ async function diagnose(options: Parameters<typeof loadConfig>[0], timeoutMs: nu
 function chatKeys(keys: readonly string[]): Diagnosis | undefined {
   const present = keys.filter((key) => key.trim() !== '');
   if (present.length === 0) {
-    return diagnosis('WARN', 'server.apiKeys', 'none configured: the gateway generates one and keeps it in server.dataDir (api-key); the console\'s API-KEY must be that key');
+    return diagnosis(
+      'WARN',
+      'server.apiKeys',
+      "none configured: the gateway generates one and keeps it in server.dataDir (api-key); the console's API-KEY must be that key",
+    );
   }
   if (present.some((key) => key.trim().length < MIN_KEY_LENGTH)) return undefined;
   return diagnosis('PASS', 'server.apiKeys', `${present.length} key(s), each at least ${MIN_KEY_LENGTH} characters`);

@@ -75,7 +75,12 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/console/:file', async (request, reply) => {
     const { file } = request.params as { file: string };
     const body = files.get(file);
-    if (!body) throw new GatewayError(`No console file ${JSON.stringify(file)}.`, { status: 404, type: 'invalid_request_error', code: 'unknown_route' });
+    if (!body)
+      throw new GatewayError(`No console file ${JSON.stringify(file)}.`, {
+        status: 404,
+        type: 'invalid_request_error',
+        code: 'unknown_route',
+      });
     return sendFile(reply, file, body);
   });
 
@@ -126,7 +131,9 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       return {
         agents: Object.keys(config.agents),
         // The function the workflow hangs up on, per agent (its FunctionMap), for the playground.
-        hangupFunctions: Object.fromEntries(Object.entries(config.agents).map(([id, agent]) => [id, agent.endCall?.hangupFunctionName ?? 'hangup'])),
+        hangupFunctions: Object.fromEntries(
+          Object.entries(config.agents).map(([id, agent]) => [id, agent.endCall?.hangupFunctionName ?? 'hangup']),
+        ),
         defaultAgent: config.defaultAgent ?? null,
         providers: Object.keys(config.providers),
         prices: config.console.prices,
@@ -161,7 +168,10 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
           // The raw path, still percent-encoded: an instance id holding "/" stays one segment.
           const url = request.url.slice('/console/api'.length);
           const answer = await app.inject({ method, url, headers: { authorization: `Bearer ${deps.adminKey}` } });
-          return reply.code(answer.statusCode).type(String(answer.headers['content-type'] ?? 'application/json')).send(answer.body);
+          return reply
+            .code(answer.statusCode)
+            .type(String(answer.headers['content-type'] ?? 'application/json'))
+            .send(answer.body);
         },
       });
     }
@@ -200,7 +210,11 @@ async function playgroundTurn(request: FastifyRequest, reply: FastifyReply, deps
       reply.raw.destroy();
       return;
     }
-    throw new GatewayError(`The chat API did not answer: ${(error as Error).message}`, { status: 502, type: 'server_error', code: 'playground_failed' });
+    throw new GatewayError(`The chat API did not answer: ${(error as Error).message}`, {
+      status: 502,
+      type: 'server_error',
+      code: 'playground_failed',
+    });
   }
   reply.hijack();
   const res = reply.raw;

@@ -137,8 +137,7 @@ export class LiveFeed {
   #expire(now: number): void {
     for (const [id, call] of this.#calls) {
       const gone =
-        call.current === null &&
-        (now - call.seenAt > IDLE_MS || (call.endedAt !== undefined && now - call.endedAt > AFTER_END_MS));
+        call.current === null && (now - call.seenAt > IDLE_MS || (call.endedAt !== undefined && now - call.endedAt > AFTER_END_MS));
       if (gone || this.#calls.size > MAX_CALLS) {
         this.#calls.delete(id);
         this.#emit({ type: 'gone', instanceId: id });

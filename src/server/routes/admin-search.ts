@@ -2,7 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { GatewayError } from '../../protocol/gateway-error.ts';
 import type { RecordSearch, RecordStore, SearchPage } from '../../store/turn-record.ts';
-import { CALL_OUTCOMES, blankToUndefined, checkRange, invalidParam, isoTime, parseQuery, text, turnCursorParam, wholeNumber } from './admin.ts';
+import {
+  CALL_OUTCOMES,
+  blankToUndefined,
+  checkRange,
+  invalidParam,
+  isoTime,
+  parseQuery,
+  text,
+  turnCursorParam,
+  wholeNumber,
+} from './admin.ts';
 import { encodeTurnCursor } from './turn-cursor.ts';
 
 const MAX_LIMIT = 500;

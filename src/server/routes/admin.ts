@@ -24,16 +24,7 @@ export interface AdminRouteDeps {
 }
 
 /** Outcomes a call can be filtered by: every turn outcome, and 'ended'. */
-export const CALL_OUTCOMES = [
-  'ok',
-  'apologized',
-  'error',
-  'client_closed',
-  'superseded',
-  'shutdown',
-  'upstream_broken',
-  'ended',
-] as const;
+export const CALL_OUTCOMES = ['ok', 'apologized', 'error', 'client_closed', 'superseded', 'shutdown', 'upstream_broken', 'ended'] as const;
 
 const MAX_LIMIT = 500;
 const DEFAULT_LIMIT = 50;
@@ -207,10 +198,7 @@ const callsQuerySchema = z.strictObject({
   agent: text,
   caller: text,
   callee: text,
-  outcome: z.preprocess(
-    blankToUndefined,
-    z.enum(CALL_OUTCOMES, { error: `must be one of ${CALL_OUTCOMES.join(', ')}` }).optional(),
-  ),
+  outcome: z.preprocess(blankToUndefined, z.enum(CALL_OUTCOMES, { error: `must be one of ${CALL_OUTCOMES.join(', ')}` }).optional()),
   synthetic: syntheticFilter('include'),
   limit: wholeNumber(1, MAX_LIMIT, DEFAULT_LIMIT, `must be a whole number from 1 to ${MAX_LIMIT}`),
   offset: wholeNumber(0, Number.MAX_SAFE_INTEGER, 0, 'must be a whole number, 0 or more'),

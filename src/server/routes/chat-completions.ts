@@ -10,7 +10,15 @@ import { newCompletionId } from '../../core/completion-id.ts';
 import { GatewayError } from '../../core/gateway-error.ts';
 import { TurnReport } from '../../telemetry/turn-report.ts';
 import { toClientError } from '../client-errors.ts';
-import { admitTurn, assertAcceptingTurns, endTurn, recordCancellation, reportingObserver, resolveAgent, type TurnServices } from '../platform-turn.ts';
+import {
+  admitTurn,
+  assertAcceptingTurns,
+  endTurn,
+  recordCancellation,
+  reportingObserver,
+  resolveAgent,
+  type TurnServices,
+} from '../platform-turn.ts';
 import { REPLICA_HEADER, REPLICA_NAME } from '../../calls/replica-name.ts';
 import { writeStream } from '../write-stream.ts';
 import type { PlatformAdapter } from '../../platforms/platform-adapter.ts';

@@ -34,7 +34,13 @@ async function answers(check: Promise<void>): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, RECORDS_CHECK_MS, false)));
   try {
-    return await Promise.race([check.then(() => true, () => false), timeout]);
+    return await Promise.race([
+      check.then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

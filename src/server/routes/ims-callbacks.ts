@@ -239,6 +239,12 @@ function firstValue(scopes: readonly Record<string, unknown>[], names: readonly 
 /** JSON with object keys sorted at every level: equal documents, equal text. */
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    isObject(v) ? Object.fromEntries(Object.keys(v).sort().map((key) => [key, v[key]])) : v,
+    isObject(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((key) => [key, v[key]]),
+        )
+      : v,
   );
 }

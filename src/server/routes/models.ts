@@ -2,11 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AgentRegistry } from '../../agent/agent-registry.ts';
 
 /** `GET /v1/models` and `GET /models`: the agents, by the ids a console's ModelId can name. */
-export function registerModels(
-  app: FastifyInstance,
-  agents: AgentRegistry,
-  onRequest: (request: FastifyRequest) => void,
-): void {
+export function registerModels(app: FastifyInstance, agents: AgentRegistry, onRequest: (request: FastifyRequest) => void): void {
   const created = Math.floor(Date.now() / 1000);
   const body = {
     object: 'list',

@@ -11,13 +11,23 @@ export function hasPlatformSockets(config: GatewayConfig): boolean {
 }
 
 /** The routes of the configured WebSocket platforms; each answers with its own agent, else defaultAgent. */
-export function registerPlatformSockets(app: FastifyInstance, config: GatewayConfig, services: TurnServices, refusals: RefusalLog | undefined): void {
+export function registerPlatformSockets(
+  app: FastifyInstance,
+  config: GatewayConfig,
+  services: TurnServices,
+  refusals: RefusalLog | undefined,
+): void {
   const { retell, twilio } = config.platforms;
   // The schema made sure each names an agent or has defaultAgent.
   const agentOf = (agent: string | undefined): string => agent ?? config.defaultAgent ?? '';
   if (retell) registerRetellSocket(app, { services, refusals, agentId: agentOf(retell.agent) }, retell);
   // Twilio sends only the newest words: the call's conversation is kept like call memory, as big at most.
-  if (twilio) registerTwilioSocket(app, { services, refusals, agentId: agentOf(twilio.agent), maxHistoryBytes: config.calls.maxMemoryBytesPerCall }, twilio);
+  if (twilio)
+    registerTwilioSocket(
+      app,
+      { services, refusals, agentId: agentOf(twilio.agent), maxHistoryBytes: config.calls.maxMemoryBytesPerCall },
+      twilio,
+    );
 }
 
 /**

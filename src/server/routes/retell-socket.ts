@@ -56,7 +56,11 @@ export function registerRetellSocket(app: FastifyInstance, deps: SocketRouteDeps
         }
         const callId = extendDataSchema.shape.instanceId.safeParse(request.params.callId);
         if (!callId.success) {
-          throw new GatewayError('The call id in the path is not a valid call id.', { status: 400, type: 'invalid_request_error', code: 'invalid_call_id' });
+          throw new GatewayError('The call id in the path is not a valid call id.', {
+            status: 400,
+            type: 'invalid_request_error',
+            code: 'invalid_call_id',
+          });
         }
       },
     },
@@ -67,7 +71,11 @@ export function registerRetellSocket(app: FastifyInstance, deps: SocketRouteDeps
         greeting: config.greeting,
         send: jsonSender<RetellReply>(socket),
       });
-      onTextFrames(socket, (frame) => session.receive(frame), () => session.close());
+      onTextFrames(
+        socket,
+        (frame) => session.receive(frame),
+        () => session.close(),
+      );
       // A call the gateway already holds is Retell reconnecting: its greeting was said.
       const known = callIdentity(RETELL_KEY_ID, { instanceId: callId });
       session.open(known === undefined || !deps.services.calls.holds(known));

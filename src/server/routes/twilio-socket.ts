@@ -17,14 +17,22 @@ const TWILIO_KEY_ID = 'twilio';
  * (`publicUrl` and the query string, else built from the Host header): a mismatch gets a 401 and
  * no socket.
  */
-export function registerTwilioSocket(app: FastifyInstance, deps: SocketRouteDeps & { maxHistoryBytes: number }, config: TwilioPlatformConfig): void {
+export function registerTwilioSocket(
+  app: FastifyInstance,
+  deps: SocketRouteDeps & { maxHistoryBytes: number },
+  config: TwilioPlatformConfig,
+): void {
   const { authToken } = config;
   app.get(
     '/twilio',
     {
       websocket: true,
       preValidation: async (request) => {
-        if (authToken === undefined || validTwilioSignature(authToken, signedUrl(request, config.publicUrl), header(request.headers, 'x-twilio-signature'))) return;
+        if (
+          authToken === undefined ||
+          validTwilioSignature(authToken, signedUrl(request, config.publicUrl), header(request.headers, 'x-twilio-signature'))
+        )
+          return;
         throw socketRefusal(deps.refusals, 'bad_signature', {
           platform: 'twilio',
           address: request.ip,
@@ -39,9 +47,17 @@ export function registerTwilioSocket(app: FastifyInstance, deps: SocketRouteDeps
         call: { platform: 'twilio', keyId: TWILIO_KEY_ID, agentId: deps.agentId, data: {} },
         maxHistoryBytes: deps.maxHistoryBytes,
         send: jsonSender<TwilioReply>(socket),
-        onError: (description) => deps.services.logger.warn({ platform: 'twilio', error: description.slice(0, 500) }, 'Twilio reported an error in a message the gateway sent'),
+        onError: (description) =>
+          deps.services.logger.warn(
+            { platform: 'twilio', error: description.slice(0, 500) },
+            'Twilio reported an error in a message the gateway sent',
+          ),
       });
-      onTextFrames(socket, (frame) => session.receive(frame), () => session.close());
+      onTextFrames(
+        socket,
+        (frame) => session.receive(frame),
+        () => session.close(),
+      );
     },
   );
 }

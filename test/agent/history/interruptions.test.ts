@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  hasInterruptionMarker,
-  markInterruptions,
-  removeInterruptionMarkers,
-} from '../../../src/agent/history/interruptions.ts';
+import { hasInterruptionMarker, markInterruptions, removeInterruptionMarkers } from '../../../src/agent/history/interruptions.ts';
 import { PHRASES } from '../../../src/agent/language/phrases.ts';
 import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
 import { deepFreeze, imsWindow, IMS_WINDOW, scriptMessages } from './ims-history.ts';
@@ -83,10 +79,23 @@ describe('markInterruptions', () => {
   });
 
   it('tolerates the closing, self-closing and spaced spellings of the marker', () => {
-    for (const marker of ['</ims_agent_interrupted>', '<ims_agent_interrupted/>', '< IMS_Agent_Interrupted />', '<ims_agent_interrupted></ims_agent_interrupted>']) {
+    for (const marker of [
+      '</ims_agent_interrupted>',
+      '<ims_agent_interrupted/>',
+      '< IMS_Agent_Interrupted />',
+      '<ims_agent_interrupted></ims_agent_interrupted>',
+    ]) {
       const input = deepFreeze<ChatMessage[]>([{ role: 'assistant', content: `检修计划在今天下午${marker}` }]);
-      assert.deepEqual(markInterruptions(input, { annotate: false, note: NOTE }), [{ role: 'assistant', content: '检修计划在今天下午' }], marker);
-      assert.deepEqual(markInterruptions(input, { annotate: true, note: NOTE }), [{ role: 'assistant', content: '检修计划在今天下午…' }, note], marker);
+      assert.deepEqual(
+        markInterruptions(input, { annotate: false, note: NOTE }),
+        [{ role: 'assistant', content: '检修计划在今天下午' }],
+        marker,
+      );
+      assert.deepEqual(
+        markInterruptions(input, { annotate: true, note: NOTE }),
+        [{ role: 'assistant', content: '检修计划在今天下午…' }, note],
+        marker,
+      );
     }
   });
 
@@ -100,7 +109,13 @@ describe('markInterruptions', () => {
           { type: 'text', text: '七天内有效。' },
         ],
       },
-      { role: 'assistant', content: [{ type: 'text', text: '已经为您开通了。' }, { type: 'text', text: MARKER }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: '已经为您开通了。' },
+          { type: 'text', text: MARKER },
+        ],
+      },
     ]);
     assert.deepEqual(markInterruptions(input, { annotate: true, note: NOTE }), [
       {
@@ -111,7 +126,13 @@ describe('markInterruptions', () => {
         ],
       },
       note,
-      { role: 'assistant', content: [{ type: 'text', text: '已经为您开通了。' }, { type: 'text', text: '…' }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: '已经为您开通了。' },
+          { type: 'text', text: '…' },
+        ],
+      },
       note,
     ]);
     assert.deepEqual(markInterruptions(input, { annotate: false, note: NOTE }), [

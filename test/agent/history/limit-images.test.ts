@@ -33,12 +33,7 @@ describe('limitImages', () => {
       { role: 'user', content: [frame(0), frame(1)] },
       {
         role: 'user',
-        content: [
-          { type: 'text', text: '这是账单第一页，' },
-          frame(2),
-          { type: 'text', text: '这是第二页。' },
-          frame(3),
-        ],
+        content: [{ type: 'text', text: '这是账单第一页，' }, frame(2), { type: 'text', text: '这是第二页。' }, frame(3)],
       },
       { role: 'user', content: [frame(4), { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }] },
     ]);

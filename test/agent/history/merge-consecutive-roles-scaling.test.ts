@@ -53,7 +53,9 @@ function referenceMerge(messages: readonly ChatMessage[]): ChatMessage[] {
 
 const content = fc.oneof(
   fc.constantFrom('', 'a', ' b ', null),
-  fc.array(fc.constantFrom<ContentPart>({ type: 'text', text: 'p' }, { type: 'image_url', image_url: { url: 'data:x' } }), { maxLength: 2 }),
+  fc.array(fc.constantFrom<ContentPart>({ type: 'text', text: 'p' }, { type: 'image_url', image_url: { url: 'data:x' } }), {
+    maxLength: 2,
+  }),
 );
 const message: fc.Arbitrary<ChatMessage> = fc
   .record({

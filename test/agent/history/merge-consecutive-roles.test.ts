@@ -56,10 +56,7 @@ describe('mergeConsecutiveRoles', () => {
       { role: 'system', content: '来电号码：13800000000。' },
       { role: 'user', content: '喂？' },
     ]);
-    assert.deepEqual(mergeConsecutiveRoles(input), [
-      { role: 'system', content: '你是宽带客服。\n\n来电号码：13800000000。' },
-      input[2],
-    ]);
+    assert.deepEqual(mergeConsecutiveRoles(input), [{ role: 'system', content: '你是宽带客服。\n\n来电号码：13800000000。' }, input[2]]);
   });
 
   it('turns a later system message into a "[Note] " user message merged with the users around it', () => {

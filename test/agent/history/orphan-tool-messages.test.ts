@@ -20,7 +20,11 @@ const smsCall = call('call_sms_1', 'send_sms', { template: 'data_pack_granted' }
 function toolWindow(): ChatMessage[] {
   const history: ChatMessage[] = [
     ...scriptMessages().slice(0, 4),
-    { role: 'assistant', content: '我帮您查一下您所在区域的线路情况。', tool_calls: [call('call_area_0', 'query_outage', { area: '浦东' })] },
+    {
+      role: 'assistant',
+      content: '我帮您查一下您所在区域的线路情况。',
+      tool_calls: [call('call_area_0', 'query_outage', { area: '浦东' })],
+    },
     { role: 'tool', tool_call_id: 'call_area_0', content: '{"outage":false}' },
     ...scriptMessages().slice(4, 12),
     { role: 'assistant', content: null, tool_calls: [outageCall] },
@@ -87,11 +91,7 @@ describe('dropOrphanToolMessages', () => {
       { role: 'tool', tool_call_id: 'call_outage_1', content: '{"outage":true}' },
       { role: 'assistant', content: '您所在的小区正在检修。' },
     ]);
-    assert.deepEqual(dropOrphanToolMessages(input), [
-      { role: 'assistant', content: '我查一下。' },
-      input[2],
-      input[4],
-    ]);
+    assert.deepEqual(dropOrphanToolMessages(input), [{ role: 'assistant', content: '我查一下。' }, input[2], input[4]]);
   });
 
   it('returns a history without orphans as the same objects, in a new array', () => {
@@ -104,7 +104,11 @@ describe('dropOrphanToolMessages', () => {
 
   it('keeps 200,000 results of one tool-calling message (a 26 MB request, under the default body limit)', () => {
     const count = 200_000;
-    const calls = Array.from({ length: count }, (_, i) => ({ id: `c${i}`, type: 'function' as const, function: { name: 'f', arguments: '{}' } }));
+    const calls = Array.from({ length: count }, (_, i) => ({
+      id: `c${i}`,
+      type: 'function' as const,
+      function: { name: 'f', arguments: '{}' },
+    }));
     const results = calls.map((call): ChatMessage => ({ role: 'tool', tool_call_id: call.id, content: 'ok' }));
     const out = dropOrphanToolMessages([{ role: 'assistant', content: null, tool_calls: calls }, ...results]);
     assert.equal(out.length, count + 1);

@@ -36,20 +36,32 @@ describe('the phrase catalog', () => {
   });
 
   it('keeps the English wording the gateway always had', () => {
-    assert.equal(PHRASES.en.interruptionNote, '(The caller interrupted your previous answer at this point and did not hear the rest. Do not repeat it unless asked.)');
+    assert.equal(
+      PHRASES.en.interruptionNote,
+      '(The caller interrupted your previous answer at this point and did not hear the rest. Do not repeat it unless asked.)',
+    );
     assert.equal(PHRASES.en.endCallDescription, 'End the phone call. Call this once the conversation is over or the caller says goodbye.');
-    assert.equal(PHRASES.en.transferDescription, 'Transfer the call to a human. Call this when the caller asks for a person or you cannot help.');
+    assert.equal(
+      PHRASES.en.transferDescription,
+      'Transfer the call to a human. Call this when the caller asks for a person or you cannot help.',
+    );
     assert.equal(PHRASES.en.farewell, 'Goodbye, thanks for calling.');
-    assert.equal(PHRASES.en.destinations([PHRASES.en.destinationChoice('sales', 'buying'), 'billing']), ' Destinations: sales: buying; billing.');
+    assert.equal(
+      PHRASES.en.destinations([PHRASES.en.destinationChoice('sales', 'buying'), 'billing']),
+      ' Destinations: sales: buying; billing.',
+    );
   });
 
   it('lists Chinese destinations with Chinese punctuation', () => {
-    assert.equal(PHRASES.zh.destinations([PHRASES.zh.destinationChoice('sales', '买东西'), 'billing']), '可转接的去向：sales：买东西；billing。');
+    assert.equal(
+      PHRASES.zh.destinations([PHRASES.zh.destinationChoice('sales', '买东西'), 'billing']),
+      '可转接的去向：sales：买东西；billing。',
+    );
   });
 });
 
 describe('the turn language', () => {
-  it('auto follows the caller\'s last words; zh and en are fixed', () => {
+  it("auto follows the caller's last words; zh and en are fixed", () => {
     assert.equal(callerLanguage('你好'), 'zh');
     assert.equal(callerLanguage('hello'), 'en');
     assert.equal(turnLanguage('auto', '请问几点开门'), 'zh');

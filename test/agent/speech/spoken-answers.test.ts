@@ -38,7 +38,14 @@ describe('what the caller hears (issue 10): realistic answers', () => {
   for (const answer of SPOKEN_ANSWERS) {
     it(`${answer.name}: whole, one code unit per chunk, and random chunks`, async () => {
       assert.equal(shapeSpeechText(answer.input, answer.options), answer.expected, 'whole text');
-      assert.equal(await streamed([...answer.input].map((c) => c), answer.options), answer.expected, 'one code point per chunk');
+      assert.equal(
+        await streamed(
+          [...answer.input].map((c) => c),
+          answer.options,
+        ),
+        answer.expected,
+        'one code point per chunk',
+      );
       assert.equal(await streamed(answer.input.split(''), answer.options), answer.expected, 'one code unit per chunk');
       await fc.assert(
         fc.asyncProperty(fc.array(fc.nat(), { maxLength: 12 }), async (offsets) => {

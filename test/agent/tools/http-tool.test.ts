@@ -150,10 +150,12 @@ describe('toolDefinition', () => {
 
 describe('toolCallContext', () => {
   it('takes the call fields from the call metadata', () => {
-    assert.deepEqual(
-      toolCallContext({ instanceId: 'i', callerNumber: '1', sentenceId: 2, userDataRaw: 'x', userDataInvalid: true }),
-      { instanceId: 'i', callerNumber: '1', sentenceId: 2, userDataRaw: 'x' },
-    );
+    assert.deepEqual(toolCallContext({ instanceId: 'i', callerNumber: '1', sentenceId: 2, userDataRaw: 'x', userDataInvalid: true }), {
+      instanceId: 'i',
+      callerNumber: '1',
+      sentenceId: 2,
+      userDataRaw: 'x',
+    });
   });
 });
 
@@ -225,14 +227,17 @@ describe('runHttpTool', () => {
       assert.equal(request.method, method);
       assert.equal(request.body, '');
       const query = new URL(request.url, origin).searchParams;
-      assert.deepEqual([...query.entries()], [
-        ['v', '1'],
-        ['q', 'a b&c'],
-        ['n', '5'],
-        ['flag', 'false'],
-        ['filter', '{"since":"2024"}'],
-        ['ids', '[1,2]'],
-      ]);
+      assert.deepEqual(
+        [...query.entries()],
+        [
+          ['v', '1'],
+          ['q', 'a b&c'],
+          ['n', '5'],
+          ['flag', 'false'],
+          ['filter', '{"since":"2024"}'],
+          ['ids', '[1,2]'],
+        ],
+      );
       assert.equal(request.headers['x-api-key'], SECRET);
       assert.equal(request.headers['x-voice-instance-id'], 'inst-1');
       assert.equal(request.headers['x-voice-channel-id'], 'chan-7');
@@ -255,11 +260,14 @@ describe('runHttpTool', () => {
     const request = requestsTo('/echo')[before];
     assert.ok(request, 'the endpoint was called');
     const query = new URL(request.url, origin).searchParams;
-    assert.deepEqual([...query.entries()], [
-      ['tenant', 'acme'],
-      ['v', '1'],
-      ['q', 'x'],
-    ]);
+    assert.deepEqual(
+      [...query.entries()],
+      [
+        ['tenant', 'acme'],
+        ['v', '1'],
+        ['q', 'x'],
+      ],
+    );
   });
 
   it('cuts a large answer to maxResultChars and marks it', BOUNDED, async () => {
@@ -339,13 +347,7 @@ describe('runHttpTool', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
 
-    const result = await runHttpTool(
-      tool({ url: `http://127.0.0.1:${port}/orders?key=${SECRET}` }),
-      '{}',
-      context,
-      live(),
-      dispatcher,
-    );
+    const result = await runHttpTool(tool({ url: `http://127.0.0.1:${port}/orders?key=${SECRET}` }), '{}', context, live(), dispatcher);
     assert.equal(result.ok, false);
     assert.equal(result.error, 'network_error');
     assert.equal(result.status, undefined);

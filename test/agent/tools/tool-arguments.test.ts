@@ -11,7 +11,11 @@ const tool = httpToolSchema.parse({
   url: 'http://127.0.0.1:9/orders',
   parameters: {
     type: 'object',
-    properties: { order: { type: 'string', pattern: '^[0-9]+$' }, kind: { enum: ['new', 'old'] }, items: { type: 'array', items: { type: 'integer' } } },
+    properties: {
+      order: { type: 'string', pattern: '^[0-9]+$' },
+      kind: { enum: ['new', 'old'] },
+      items: { type: 'array', items: { type: 'integer' } },
+    },
     required: ['order'],
   },
 });
@@ -45,6 +49,9 @@ describe('checkToolArguments', () => {
       providers: { s: { type: 'scripted' } },
       agents: { a: { provider: 's', tools: [{ ...tool, parameters: { type: 'object', properties: { x: { $ref: '#/nowhere' } } } }] } },
     });
-    assert.throws(() => new AgentRegistry(config), (error: unknown) => error instanceof ConfigError && /tools\[0\]\.parameters: not a usable JSON Schema/.test(error.message));
+    assert.throws(
+      () => new AgentRegistry(config),
+      (error: unknown) => error instanceof ConfigError && /tools\[0\]\.parameters: not a usable JSON Schema/.test(error.message),
+    );
   });
 });

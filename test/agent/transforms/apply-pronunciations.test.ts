@@ -36,14 +36,18 @@ async function run(parts: StreamPart[], rules = RULES): Promise<StreamPart[]> {
 
 async function spoken(chunks: string[], rules = RULES): Promise<string> {
   const out = await run(chunks.map(text), rules);
-  assert.ok(out.every((part) => part.type === 'text' && part.text !== ''), 'only non-empty text parts');
+  assert.ok(
+    out.every((part) => part.type === 'text' && part.text !== ''),
+    'only non-empty text parts',
+  );
   return out.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 /** The whole text, every 2-chunk split and one character per chunk give `expected`. */
 async function assertSpoken(input: string, expected: string): Promise<void> {
   assert.equal(await spoken([input]), expected, 'whole input');
-  for (let cut = 0; cut <= input.length; cut++) assert.equal(await spoken([input.slice(0, cut), input.slice(cut)]), expected, `split at ${cut}`);
+  for (let cut = 0; cut <= input.length; cut++)
+    assert.equal(await spoken([input.slice(0, cut), input.slice(cut)]), expected, `split at ${cut}`);
   assert.equal(await spoken(Array.from(input)), expected, 'one character per chunk');
 }
 
@@ -53,7 +57,10 @@ describe('applyPronunciations', () => {
   });
 
   it('the longest rule wins, letter case as configured', async () => {
-    await assertSpoken('ACMECorp, acme, Acme and AC; ac stays, ACMEs stays.', 'Akmee Corporation, Akmee, Akmee and A C; ac stays, ACMEs stays.');
+    await assertSpoken(
+      'ACMECorp, acme, Acme and AC; ac stays, ACMEs stays.',
+      'Akmee Corporation, Akmee, Akmee and A C; ac stays, ACMEs stays.',
+    );
   });
 
   it('wholeWord: false matches inside words; replaced text is not matched again', async () => {
@@ -81,10 +88,14 @@ describe('applyPronunciations', () => {
   it('gives the same output for any chunking (property)', async () => {
     const tokens = ['110', '1', '0', 'AC', 'ME', 'acme', 'Corp', 'ms', ' ', '阿里', '云', '<imsagent_x a="110"/>', '<', 'x'];
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.constantFrom(...tokens), { maxLength: 30 }), fc.array(fc.nat(), { maxLength: 6 }), async (pieces, cuts) => {
-        const whole = pieces.join('');
-        assert.equal(await spoken(chunksAt(whole, cuts)), await spoken([whole]));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...tokens), { maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (pieces, cuts) => {
+          const whole = pieces.join('');
+          assert.equal(await spoken(chunksAt(whole, cuts)), await spoken([whole]));
+        },
+      ),
     );
   });
 

@@ -4,7 +4,11 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CommandScanner, scanWhole } from '../../../src/agent/call-control/command-scanner.ts';
 import { parseCommand } from '../../../src/agent/call-control/parse-command.ts';
-import { guardModelCommands, type CommandGuardOptions, type ModelCommandEvent } from '../../../src/agent/transforms/guard-model-commands.ts';
+import {
+  guardModelCommands,
+  type CommandGuardOptions,
+  type ModelCommandEvent,
+} from '../../../src/agent/transforms/guard-model-commands.ts';
 import { transferSchema } from '../../../src/config/schema.ts';
 import type { StreamPart } from '../../../src/core/stream-part.ts';
 
@@ -36,7 +40,10 @@ function splits(whole: string): string[][] {
   return out;
 }
 
-async function run(parts: StreamPart[], options: Partial<CommandGuardOptions> = {}): Promise<{ out: StreamPart[]; events: ModelCommandEvent[] }> {
+async function run(
+  parts: StreamPart[],
+  options: Partial<CommandGuardOptions> = {},
+): Promise<{ out: StreamPart[]; events: ModelCommandEvent[] }> {
   const events: ModelCommandEvent[] = [];
   async function* from(): AsyncGenerator<StreamPart> {
     yield* parts;
@@ -84,7 +91,15 @@ describe('CommandScanner', () => {
   });
 
   it('passes speech tags and other angle brackets untouched', () => {
-    for (const input of ['<No Interrupting>Please hold.', '{{emotion=happy}}Great!', 'if a < b and c > d', '<ims>', '<imsagen', 'I <3 imsagent', '<ims_agent_interrupted>']) {
+    for (const input of [
+      '<No Interrupting>Please hold.',
+      '{{emotion=happy}}Great!',
+      'if a < b and c > d',
+      '<ims>',
+      '<imsagen',
+      'I <3 imsagent',
+      '<ims_agent_interrupted>',
+    ]) {
       for (const chunks of splits(input)) {
         const { passed, commands } = scan(chunks);
         assert.equal(passed.join(''), input);
@@ -115,11 +130,34 @@ describe('CommandScanner', () => {
   });
 
   it('an unclosed command is still a command: nothing of it is spoken', () => {
-    assert.deepEqual(scan(['Bye <imsagent_hangup endword="see you', ' soon']), { passed: ['Bye ', '', ''], commands: ['<imsagent_hangup endword="see you soon'] });
+    assert.deepEqual(scan(['Bye <imsagent_hangup endword="see you', ' soon']), {
+      passed: ['Bye ', '', ''],
+      commands: ['<imsagent_hangup endword="see you soon'],
+    });
   });
 
   it('property: any text, any chunking — the same output, and no command start in it', () => {
-    const piece = fc.constantFrom('<', '</', '< ', ' ', '/', 'ims', 'agent', 'imsagent', 'IMSAGENT', '_hangup', '>', '"', "'", '=', 'x', 'i', 'm', 's', '\n');
+    const piece = fc.constantFrom(
+      '<',
+      '</',
+      '< ',
+      ' ',
+      '/',
+      'ims',
+      'agent',
+      'imsagent',
+      'IMSAGENT',
+      '_hangup',
+      '>',
+      '"',
+      "'",
+      '=',
+      'x',
+      'i',
+      'm',
+      's',
+      '\n',
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), (pieces, cutsRaw) => {
         const whole = pieces.join('');
@@ -158,8 +196,14 @@ describe('CommandScanner', () => {
 
 describe('parseCommand', () => {
   it('reads the kind and the attributes, entities decoded', () => {
-    assert.deepEqual(parseCommand('<imsagent_hangup endword="Bye &quot;now&quot; &#x4f60;"/>'), { kind: 'hangup', attributes: { endword: 'Bye "now" 你' } });
-    assert.deepEqual(parseCommand("< IMSAGENT_TRANSFER_CALL Callee='10086' msg=hi/>"), { kind: 'transfer', attributes: { callee: '10086', msg: 'hi' } });
+    assert.deepEqual(parseCommand('<imsagent_hangup endword="Bye &quot;now&quot; &#x4f60;"/>'), {
+      kind: 'hangup',
+      attributes: { endword: 'Bye "now" 你' },
+    });
+    assert.deepEqual(parseCommand("< IMSAGENT_TRANSFER_CALL Callee='10086' msg=hi/>"), {
+      kind: 'transfer',
+      attributes: { callee: '10086', msg: 'hi' },
+    });
     assert.equal(parseCommand('</imsagent_hangup>').kind, 'other');
     assert.equal(parseCommand('<imsagent_reboot/>').kind, 'other');
   });
@@ -167,27 +211,44 @@ describe('parseCommand', () => {
 
 describe('guardModelCommands', () => {
   it('by default takes every command out, unspoken, and reports it', async () => {
-    const { out, events } = await run([text('OK. <imsagent_trans'), text('fer_call callee="+19005550100"/> Done. <imsagent_hangup/>'), STOP]);
+    const { out, events } = await run([
+      text('OK. <imsagent_trans'),
+      text('fer_call callee="+19005550100"/> Done. <imsagent_hangup/>'),
+      STOP,
+    ]);
     assert.equal(spoken(out), 'OK.  Done. ');
-    assert.ok(out.every((part) => part.type === 'text' || part.type === 'finish'), 'no signal parts');
+    assert.ok(
+      out.every((part) => part.type === 'text' || part.type === 'finish'),
+      'no signal parts',
+    );
     assert.deepEqual(events, [
       { command: 'transfer', action: 'removed' },
       { command: 'hangup', action: 'removed' },
     ]);
   });
 
-  it('with commands.fromModel: a hangup becomes the gateway\'s end-call, its endword the farewell', async () => {
-    const { out, events } = await run([text('Thanks. <imsagent_hangup endword="Bye &lt;imsagent_transfer_call callee=&quot;1&quot;/&gt;now"/>'), STOP], { honour: true });
+  it("with commands.fromModel: a hangup becomes the gateway's end-call, its endword the farewell", async () => {
+    const { out, events } = await run(
+      [text('Thanks. <imsagent_hangup endword="Bye &lt;imsagent_transfer_call callee=&quot;1&quot;/&gt;now"/>'), STOP],
+      { honour: true },
+    );
     assert.equal(spoken(out), 'Thanks. ');
-    assert.deepEqual(out.find((part) => part.type === 'end-call'), { type: 'end-call', farewell: 'Bye now' }, 'the farewell cannot smuggle a command');
+    assert.deepEqual(
+      out.find((part) => part.type === 'end-call'),
+      { type: 'end-call', farewell: 'Bye now' },
+      'the farewell cannot smuggle a command',
+    );
     assert.deepEqual(events, [
       { command: 'hangup', action: 'honoured' },
       { command: 'transfer', action: 'removed' },
     ]);
   });
 
-  it('with commands.fromModel: a transfer only to a configured destination\'s number', async () => {
-    const allowed = await run([text('<imsagent_transfer_call callee=" 10010 " msg="anything"/>'), STOP], { honour: true, transfer: TRANSFER });
+  it("with commands.fromModel: a transfer only to a configured destination's number", async () => {
+    const allowed = await run([text('<imsagent_transfer_call callee=" 10010 " msg="anything"/>'), STOP], {
+      honour: true,
+      transfer: TRANSFER,
+    });
     assert.deepEqual(allowed.out, [{ type: 'transfer', destination: 'billing' }, STOP]);
     assert.deepEqual(allowed.events, [{ command: 'transfer', action: 'honoured', destination: 'billing' }]);
 
@@ -208,7 +269,7 @@ describe('guardModelCommands', () => {
     ]);
   });
 
-  it('takes out a call of the workflow\'s hangup function the gateway did not decide on (any case); finish becomes stop', async () => {
+  it("takes out a call of the workflow's hangup function the gateway did not decide on (any case); finish becomes stop", async () => {
     const call: StreamPart[] = [
       text('Bye.'),
       { type: 'tool-call-start', callId: 'c1', name: 'HangUp' },

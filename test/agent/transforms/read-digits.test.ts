@@ -23,7 +23,8 @@ async function spoken(chunks: string[], language: CallerLanguage = 'en', minDigi
 
 async function assertSpoken(input: string, expected: string, language: CallerLanguage = 'en'): Promise<void> {
   assert.equal(await spoken([input], language), expected, 'whole input');
-  for (let cut = 0; cut <= input.length; cut++) assert.equal(await spoken([input.slice(0, cut), input.slice(cut)], language), expected, `split at ${cut}`);
+  for (let cut = 0; cut <= input.length; cut++)
+    assert.equal(await spoken([input.slice(0, cut), input.slice(cut)], language), expected, `split at ${cut}`);
   assert.equal(await spoken(Array.from(input), language), expected, 'one character per chunk');
 }
 
@@ -35,7 +36,11 @@ describe('readDigits', () => {
 
   it('reads short numbers and codes after a word that introduces them', async () => {
     await assertSpoken('Your code is 482913. Dial 911, extension 802.', 'Your code is 4 8 2 9 1 3. Dial 9 1 1, extension 8 0 2.');
-    await assertSpoken('验证码是482913，客服热线95555，报警请拨打110。', '验证码是四八二九幺三，客服热线九五五五五，报警请拨打幺幺零。', 'zh');
+    await assertSpoken(
+      '验证码是482913，客服热线95555，报警请拨打110。',
+      '验证码是四八二九幺三，客服热线九五五五五，报警请拨打幺幺零。',
+      'zh',
+    );
   });
 
   it('leaves money, years, dates, quantities, decimals and codes glued to letters as written', async () => {
@@ -61,7 +66,25 @@ describe('readDigits', () => {
   });
 
   it('gives the same output for any chunking (property)', async () => {
-    const tokens = ['138', '0013', '8000', '-', ' ', '+', '86', '.', ',', '5', 'code ', '验证码', '$', '元', 'a', '<imsagent_x n="1234567"/>', '2024-05-01'];
+    const tokens = [
+      '138',
+      '0013',
+      '8000',
+      '-',
+      ' ',
+      '+',
+      '86',
+      '.',
+      ',',
+      '5',
+      'code ',
+      '验证码',
+      '$',
+      '元',
+      'a',
+      '<imsagent_x n="1234567"/>',
+      '2024-05-01',
+    ];
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.constantFrom(...tokens), { maxLength: 30 }),

@@ -65,10 +65,25 @@ function assertTiming(cell: CellReport, where: string): void {
 
 // Only the shape of the report is checked here: speed lives in the bench, never in tests.
 describe('tools/bench/relay-bench.ts (npm run bench)', () => {
-  it('measures every path at every concurrency, CPU, memory and cancellation latency, and exits cleanly', { timeout: 180_000 }, async () => {
+  it('measures every path at every concurrency, CPU, memory and cancellation latency, and exits cleanly', {
+    timeout: 180_000,
+  }, async () => {
     const { code, stdout, stderr } = await runBench([
-      '--requests', '12', '--concurrency', '1,4', '--warmup', '5', '--cancel-runs', '2',
-      '--chunks', '10', '--chunk-chars', '3', '--first-token-ms', '5', '--json',
+      '--requests',
+      '12',
+      '--concurrency',
+      '1,4',
+      '--warmup',
+      '5',
+      '--cancel-runs',
+      '2',
+      '--chunks',
+      '10',
+      '--chunk-chars',
+      '3',
+      '--first-token-ms',
+      '5',
+      '--json',
     ]);
     assert.equal(code, 0, `the bench failed:\n${stderr}`);
     const report = JSON.parse(stdout) as BenchReport;
@@ -112,7 +127,18 @@ describe('tools/bench/relay-bench.ts (npm run bench)', () => {
   });
 
   it('prints markdown tables with the machine and the targets by default', { timeout: 180_000 }, async () => {
-    const { code, stdout, stderr } = await runBench(['--requests', '5', '--concurrency', '1', '--warmup', '2', '--cancel-runs', '1', '--layout', 'shared']);
+    const { code, stdout, stderr } = await runBench([
+      '--requests',
+      '5',
+      '--concurrency',
+      '1',
+      '--warmup',
+      '2',
+      '--cancel-runs',
+      '1',
+      '--layout',
+      'shared',
+    ]);
     assert.equal(code, 0, `the bench failed:\n${stderr}`);
     assert.match(stdout, /^# voice-llm-gateway bench/);
     assert.match(stdout, new RegExp(`Node ${process.version.replace(/\./g, '\\.')}`));
@@ -129,8 +155,21 @@ describe('tools/bench/relay-bench.ts (npm run bench)', () => {
     const gateway = await startBenchGateway(upstream.url);
     try {
       const { code, stdout, stderr } = await runBench([
-        '--gateway-url', `${gateway.url}/chat/completions`, '--api-key', BENCH_KEY, '--model', BENCH_MODEL,
-        '--upstream-url', upstream.url, '--upstream-model', 'any', '--requests', '6', '--concurrency', '1,3', '--json',
+        '--gateway-url',
+        `${gateway.url}/chat/completions`,
+        '--api-key',
+        BENCH_KEY,
+        '--model',
+        BENCH_MODEL,
+        '--upstream-url',
+        upstream.url,
+        '--upstream-model',
+        'any',
+        '--requests',
+        '6',
+        '--concurrency',
+        '1,3',
+        '--json',
       ]);
       assert.equal(code, 0, `the bench failed:\n${stderr}`);
       const report = JSON.parse(stdout) as BenchReport;
@@ -152,7 +191,13 @@ describe('tools/bench/relay-bench.ts (npm run bench)', () => {
   });
 
   it('rejects bad options with exit code 2 and the usage', async () => {
-    for (const args of [['--concurrency', '0'], ['--nope'], ['--model', 'x'], ['--gateway-url', 'http://127.0.0.1:1/v1'], ['--layout', 'odd']]) {
+    for (const args of [
+      ['--concurrency', '0'],
+      ['--nope'],
+      ['--model', 'x'],
+      ['--gateway-url', 'http://127.0.0.1:1/v1'],
+      ['--layout', 'odd'],
+    ]) {
       const { code, stderr } = await runBench(args);
       assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
       assert.match(stderr, /Usage: voice-llm-gateway bench/, args.join(' '));

@@ -136,14 +136,24 @@ describe('check against a deliberately broken server', () => {
 
   it('warns that include_usage is ignored; the request-level cases pass (every request was answered)', () => {
     assertRules(report, 'usage', { 'usage-ignored': 'warn' });
-    for (const id of ['stream-basic', 'path-alternate', 'history-20', 'extend-data-phone', 'extend-data-minimal', 'user-data-not-json', 'multimodal', 'barge-in', 'event-json']) {
+    for (const id of [
+      'stream-basic',
+      'path-alternate',
+      'history-20',
+      'extend-data-phone',
+      'extend-data-minimal',
+      'user-data-not-json',
+      'multimodal',
+      'barge-in',
+      'event-json',
+    ]) {
       assertRules(report, id, {});
     }
   });
 
   it('counts the fails (the CLI exits non-zero)', () => {
     assert.equal(report.counts.fail, 9);
-    assert.equal(report.counts.warn, 1, "usage (tool-calls is a fail with a warning inside)");
+    assert.equal(report.counts.warn, 1, 'usage (tool-calls is a fail with a warning inside)');
   });
 });
 
@@ -158,7 +168,13 @@ describe('check against a server that hangs or is not there', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     try {
-      const report = await runConformanceSuite({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'k', model: 'm', timeoutMs: 300, concurrency: 19 });
+      const report = await runConformanceSuite({
+        baseUrl: `http://127.0.0.1:${port}`,
+        apiKey: 'k',
+        model: 'm',
+        timeoutMs: 300,
+        concurrency: 19,
+      });
       const basic = byId(report, 'stream-basic');
       assert.equal(basic.status, 'fail');
       assert.equal(basic.findings[0]!.rule, 'timeout');

@@ -19,7 +19,15 @@ const report: CheckReport = {
       status: 'warn',
       durationMs: 3,
       summary: '/chat/completions not found (404)',
-      findings: [{ status: 'warn', rule: 'path-missing', message: 'POST /chat/completions answered 404', quote: 'HTTP 404 text/html: <h1>Not & Found</h1>', fix: 'Serve both.' }],
+      findings: [
+        {
+          status: 'warn',
+          rule: 'path-missing',
+          message: 'POST /chat/completions answered 404',
+          quote: 'HTTP 404 text/html: <h1>Not & Found</h1>',
+          fix: 'Serve both.',
+        },
+      ],
     },
     {
       id: 'tool-calls',
@@ -28,7 +36,15 @@ const report: CheckReport = {
       durationMs: 20,
       summary: 's',
       findings: [
-        { status: 'fail', rule: 'tool-call-arguments-json', message: 'arguments are \\{\\} "x"', where: 'stream-basic, event #0', quote: 'data: {"a":"\\\\{\\\\}"}\u0001', fix: 'Send "{}".', occurrences: 3 },
+        {
+          status: 'fail',
+          rule: 'tool-call-arguments-json',
+          message: 'arguments are \\{\\} "x"',
+          where: 'stream-basic, event #0',
+          quote: 'data: {"a":"\\\\{\\\\}"}\u0001',
+          fix: 'Send "{}".',
+          occurrences: 3,
+        },
         { status: 'warn', rule: 'tool-call-finish-reason', message: 'finished with stop', fix: 'Use tool_calls.' },
       ],
     },
@@ -43,7 +59,10 @@ describe('report formats', () => {
     assert.match(lines[3]!, /^ {2}PASS +stream-basic +12 ms +5 ms +200, 5 events$/);
     assert.match(lines[4]!, /^ {2}WARN +path-alternate +3 ms +- +\/chat\/completions not found \(404\)$/);
     assert.match(text, /3 cases: 1 pass, 1 warn, 1 fail/);
-    assert.match(text, /FAIL {2}tool-calls {2}\[tool-call-arguments-json\] {2}x3\n {4}arguments are .*\n {4}where: stream-basic, event #0\n {4}quote: data: .*\n {4}fix: {3}Send "\{\}"\./);
+    assert.match(
+      text,
+      /FAIL {2}tool-calls {2}\[tool-call-arguments-json\] {2}x3\n {4}arguments are .*\n {4}where: stream-basic, event #0\n {4}quote: data: .*\n {4}fix: {3}Send "\{\}"\./,
+    );
     assert.match(text, /WARN {2}path-alternate {2}\[path-missing\]/);
   });
 
@@ -52,7 +71,10 @@ describe('report formats', () => {
     assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites [^>]*tests="3" failures="1"/);
     assert.equal(xml.match(/<testcase /g)!.length, 3);
     assert.equal(xml.match(/<failure /g)!.length, 1);
-    assert.match(xml, /<testcase classname="conformance" name="tool-calls: tool calls" time="0.020">\n {6}<failure message="\[tool-call-arguments-json\] arguments are \\\{\\\} &quot;x&quot;" type="tool-call-arguments-json">/);
+    assert.match(
+      xml,
+      /<testcase classname="conformance" name="tool-calls: tool calls" time="0.020">\n {6}<failure message="\[tool-call-arguments-json\] arguments are \\\{\\\} &quot;x&quot;" type="tool-call-arguments-json">/,
+    );
     assert.match(xml, /&lt;h1&gt;Not &amp; Found&lt;\/h1&gt;/);
     assert.match(xml, /WARN \[tool-call-finish-reason\] finished with stop/);
     assert.ok(!xml.includes('\u0001'), 'characters XML forbids are dropped');

@@ -2,14 +2,18 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { demoConfigSource } from '../../../src/config/demo-config.ts';
 import { CHECK_CASES, runConformanceSuite, type CheckReport } from '../../../tools/check/suite.ts';
-import { startMockUpstream, textEvents, toolCallEvents, type MockUpstream, type RecordedRequest } from '../../../tools/testing/mock-upstream.ts';
+import {
+  startMockUpstream,
+  textEvents,
+  toolCallEvents,
+  type MockUpstream,
+  type RecordedRequest,
+} from '../../../tools/testing/mock-upstream.ts';
 import { startTestGateway, TEST_KEY, type TestGateway } from '../../support/gateway-harness.ts';
 
 /** Every fail and warn of a report, readable in an assertion message. */
 function problems(report: CheckReport): string {
-  return report.cases
-    .flatMap((c) => c.findings.map((f) => `${f.status} ${c.id} [${f.rule}] ${f.message} | ${f.quote ?? ''}`))
-    .join('\n');
+  return report.cases.flatMap((c) => c.findings.map((f) => `${f.status} ${c.id} [${f.rule}] ${f.message} | ${f.quote ?? ''}`)).join('\n');
 }
 
 function assertCleanPass(report: CheckReport): void {
@@ -25,7 +29,18 @@ function assertCleanPass(report: CheckReport): void {
     assert.ok(c.durationMs >= 0, `${c.id} is timed`);
   }
   // Every streaming case reports its time to first token.
-  for (const id of ['stream-basic', 'path-alternate', 'history-20', 'extend-data-phone', 'extend-data-minimal', 'user-data-not-json', 'multimodal', 'barge-in', 'usage', 'tool-calls']) {
+  for (const id of [
+    'stream-basic',
+    'path-alternate',
+    'history-20',
+    'extend-data-phone',
+    'extend-data-minimal',
+    'user-data-not-json',
+    'multimodal',
+    'barge-in',
+    'usage',
+    'tool-calls',
+  ]) {
     const c = report.cases.find((x) => x.id === id)!;
     assert.equal(typeof c.ttftMs, 'number', `${id} has a TTFT`);
   }
@@ -48,7 +63,12 @@ describe('check against the real gateway: the built-in demo agent (scripted prov
   });
 
   it('passes every case with the base URL given without /v1, any ModelId (the demo is the default agent)', async () => {
-    const report = await runConformanceSuite({ baseUrl: gateway.url, apiKey: TEST_KEY, model: 'whatever-the-console-says', concurrency: 8 });
+    const report = await runConformanceSuite({
+      baseUrl: gateway.url,
+      apiKey: TEST_KEY,
+      model: 'whatever-the-console-says',
+      concurrency: 8,
+    });
     assertCleanPass(report);
     assert.equal(report.alternateBaseUrl, `${gateway.url}/v1`);
   });
@@ -71,7 +91,10 @@ describe('check against the real gateway: openai-compatible agents in front of t
       }
       if (/three or four sentences/.test(text)) {
         // The barge-in question: a slow answer, so the suite really closes it mid-stream.
-        return { events: textEvents('I can help with orders, deliveries, refunds and opening hours. '.repeat(4), { usage: true }), eventIntervalMs: 25 };
+        return {
+          events: textEvents('I can help with orders, deliveries, refunds and opening hours. '.repeat(4), { usage: true }),
+          eventIntervalMs: 25,
+        };
       }
       return { events: textEvents('Yes, I can hear you clearly. How can I help?', { usage: true }), eventIntervalMs: 2 };
     });
@@ -94,7 +117,10 @@ describe('check against the real gateway: openai-compatible agents in front of t
     assert.match(report.cases.find((c) => c.id === 'tool-calls')!.summary, /goodbye turn made a tool call/);
     assert.match(report.cases.find((c) => c.id === 'barge-in')!.summary, /^closed after \d+ ms .*; next turn 200/);
     await upstream.waitForAbort(upstream.requests.findIndex((r) => /three or four sentences/.test(lastUserText(r))));
-    assert.ok(upstream.requests.some((r) => JSON.stringify(r.body).includes('data:image/jpeg;base64,')), 'the image part reached the upstream');
+    assert.ok(
+      upstream.requests.some((r) => JSON.stringify(r.body).includes('data:image/jpeg;base64,')),
+      'the image part reached the upstream',
+    );
   });
 
   it('passes every case (end call as the <imsagent_hangup/> text command)', async () => {

@@ -17,13 +17,27 @@ function acceptDecides(request: IncomingMessage, response: ServerResponse): void
   request.on('end', () => {
     const chunk = (delta: Record<string, unknown>, finish: string | null) =>
       `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    if (!(request.headers.accept ?? '').includes('text/event-stream') && request.headers.accept !== undefined && request.headers.accept !== '*/*') {
+    if (
+      !(request.headers.accept ?? '').includes('text/event-stream') &&
+      request.headers.accept !== undefined &&
+      request.headers.accept !== '*/*'
+    ) {
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.' }, finish_reason: 'stop' }] }));
+      response.end(
+        JSON.stringify({
+          id: 'c1',
+          object: 'chat.completion',
+          created: 1,
+          model: 'm',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.' }, finish_reason: 'stop' }],
+        }),
+      );
       return;
     }
     response.writeHead(200, { 'content-type': 'text/event-stream' });
-    response.end(chunk({ role: 'assistant', content: '' }, null) + chunk({ content: 'Hi.' }, null) + chunk({}, 'stop') + 'data: [DONE]\n\n');
+    response.end(
+      `${chunk({ role: 'assistant', content: '' }, null) + chunk({ content: 'Hi.' }, null) + chunk({}, 'stop')}data: [DONE]\n\n`,
+    );
   });
 }
 
@@ -51,7 +65,10 @@ describe('voice-llm-gateway check --platform', () => {
   const check = async (platform: string, baseUrl: string) => {
     const output = textSink();
     const error = textSink();
-    const code = await runCheck(['--platform', platform, '--base-url', baseUrl, '--api-key', TEST_KEY, '--model', 'support', '--json'], { output, error });
+    const code = await runCheck(['--platform', platform, '--base-url', baseUrl, '--api-key', TEST_KEY, '--model', 'support', '--json'], {
+      output,
+      error,
+    });
     assert.equal(error.text(), '');
     return { code, report: JSON.parse(output.text()) as CheckReport };
   };
@@ -59,7 +76,11 @@ describe('voice-llm-gateway check --platform', () => {
 
   it('passes the gateway on Vapi: stream rules, streaming by the body, the doubled path', async () => {
     const { code, report } = await check('vapi', gateway.url);
-    assert.deepEqual(statuses(report), { 'platform-stream': 'pass', 'vapi-stream-by-body': 'pass', 'vapi-doubled-path': 'pass' }, JSON.stringify(report.cases));
+    assert.deepEqual(
+      statuses(report),
+      { 'platform-stream': 'pass', 'vapi-stream-by-body': 'pass', 'vapi-doubled-path': 'pass' },
+      JSON.stringify(report.cases),
+    );
     assert.equal(code, 0);
     assert.equal(report.baseUrl, `${gateway.url}/vapi/v1`);
   });

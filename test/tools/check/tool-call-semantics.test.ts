@@ -32,7 +32,10 @@ describe('checkToolCallSemantics', () => {
       chunk({ role: 'assistant', ...call({ id: 'c1', type: 'function', function: { name: 'hangup', arguments: '\\{\\}' } }) }),
       chunk({}, 'tool_calls'),
     ]);
-    assert.deepEqual(violations.map((v) => v.rule), ['tool-call-arguments-json']);
+    assert.deepEqual(
+      violations.map((v) => v.rule),
+      ['tool-call-arguments-json'],
+    );
     assert.equal(violations[0]!.eventIndex, 0);
     assert.match(violations[0]!.message, /are \\\{\\\} \(4 characters\), which is not valid JSON \(/);
     assert.match(violations[0]!.message, /backslash-escaped braces/);
@@ -45,18 +48,24 @@ describe('checkToolCallSemantics', () => {
       chunk({ content: 'y', tool_calls: [repeated] }),
       chunk({ content: 'e', tool_calls: [repeated] }, 'stop'),
     ]);
-    assert.deepEqual(violations.map((v) => [v.rule, v.eventIndex]), [
-      ['tool-call-repeated', 1],
-      ['tool-call-arguments-empty', 0],
-      ['tool-call-finish-reason', 2],
-      ['tool-call-before-content', 0],
-    ]);
+    assert.deepEqual(
+      violations.map((v) => [v.rule, v.eventIndex]),
+      [
+        ['tool-call-repeated', 1],
+        ['tool-call-arguments-empty', 0],
+        ['tool-call-finish-reason', 2],
+        ['tool-call-before-content', 0],
+      ],
+    );
     assert.match(violations[0]!.message, /names its function again in 2 later deltas .* "hanguphangup…"/);
   });
 
   it('reads an entry without an index as index 0, the way clients do', () => {
     const noIndex = { tool_calls: [{ id: 'c1', type: 'function', function: { name: 'hangup', arguments: '{}' } }] };
     assert.deepEqual(rules([chunk({ role: 'assistant', ...noIndex }), chunk({}, 'tool_calls')]), []);
-    assert.deepEqual(rules([chunk({ role: 'assistant', ...noIndex }), chunk(noIndex, 'tool_calls')]), ['tool-call-repeated', 'tool-call-arguments-json']);
+    assert.deepEqual(rules([chunk({ role: 'assistant', ...noIndex }), chunk(noIndex, 'tool_calls')]), [
+      'tool-call-repeated',
+      'tool-call-arguments-json',
+    ]);
   });
 });

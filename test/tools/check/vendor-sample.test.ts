@@ -99,7 +99,13 @@ describe('check against the vendor Python sample server', { skip }, () => {
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitForPort(port, child, () => output);
     // Its answer takes ~10 s (0.1 s per character): all requests at once, with room to finish.
-    report = await runConformanceSuite({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: SAMPLE_KEY, model: 'abc', timeoutMs: 30_000, concurrency: 19 });
+    report = await runConformanceSuite({
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      apiKey: SAMPLE_KEY,
+      model: 'abc',
+      timeoutMs: 30_000,
+      concurrency: 19,
+    });
   });
   after(() => {
     if (child?.pid !== undefined && child.exitCode === null) {
@@ -113,7 +119,15 @@ describe('check against the vendor Python sample server', { skip }, () => {
   });
 
   it('fails: no role first, created changes every second, tool_calls without index repeated on every chunk with "\\{\\}" arguments', () => {
-    assert.equal(report.counts.fail, 3, JSON.stringify(report.cases.filter((c) => c.status === 'fail'), null, 1));
+    assert.equal(
+      report.counts.fail,
+      3,
+      JSON.stringify(
+        report.cases.filter((c) => c.status === 'fail'),
+        null,
+        1,
+      ),
+    );
     assert.deepEqual(rules('role-first'), { 'role-first': 'fail' });
     assert.deepEqual(rules('stable-id'), { 'stable-created': 'fail' }, 'the fixed id "chatcmpl-123" is stable, created is read per chunk');
     assert.deepEqual(rules('tool-calls'), {
@@ -145,7 +159,19 @@ describe('check against the vendor Python sample server', { skip }, () => {
   });
 
   it('passes the rest: event-stream, JSON fields, finish_reason stop on the last chunk only, [DONE], every request shape accepted', () => {
-    for (const id of ['stream-basic', 'content-type', 'event-json', 'finish-reason', 'done', 'history-20', 'extend-data-phone', 'extend-data-minimal', 'user-data-not-json', 'multimodal', 'barge-in']) {
+    for (const id of [
+      'stream-basic',
+      'content-type',
+      'event-json',
+      'finish-reason',
+      'done',
+      'history-20',
+      'extend-data-phone',
+      'extend-data-minimal',
+      'user-data-not-json',
+      'multimodal',
+      'barge-in',
+    ]) {
       assert.equal(byId(id).status, 'pass', `${id}: ${JSON.stringify(byId(id).findings)}`);
     }
     assert.ok(byId('stream-basic').ttftMs! < 2000, 'first character at once');

@@ -61,13 +61,34 @@ describe('voice-llm-gateway bench', () => {
     for (const result of report.cancellation.results) assert.equal(result.errors, 0);
   });
 
-  it('--replicas 2: a gateway on Redis state and two replicas beside the in-memory one, its verdict, no key left', { skip: skip || noRedis, timeout: 180_000 }, async () => {
-    const { code, stdout, stderr } = await runCli(['bench', '--replicas', '2', '--redis', TEST_REDIS_URL, '--requests', '10', '--concurrency', '1,4', '--cancel-runs', '2', '--json']);
+  it('--replicas 2: a gateway on Redis state and two replicas beside the in-memory one, its verdict, no key left', {
+    skip: skip || noRedis,
+    timeout: 180_000,
+  }, async () => {
+    const { code, stdout, stderr } = await runCli([
+      'bench',
+      '--replicas',
+      '2',
+      '--redis',
+      TEST_REDIS_URL,
+      '--requests',
+      '10',
+      '--concurrency',
+      '1,4',
+      '--cancel-runs',
+      '2',
+      '--json',
+    ]);
     assert.equal(code, 0, `the bench failed:\n${stderr}`);
-    const report = JSON.parse(stdout) as Report & { verdicts: Array<{ name: string; pass: boolean | null }>; processes: Record<string, number>; settings: { redisKeyPrefix: string } };
+    const report = JSON.parse(stdout) as Report & {
+      verdicts: Array<{ name: string; pass: boolean | null }>;
+      processes: Record<string, number>;
+      settings: { redisKeyPrefix: string };
+    };
     assert.equal(report.errors, 0, stderr);
     const cells = report.results.map((r) => `${r.path}/${r.concurrency}`).sort();
-    for (const cell of ['gateway-redis/1', 'gateway-redis/4', 'replicas/1', 'replicas/4']) assert.ok(cells.includes(cell), `${cell} in ${cells.join(', ')}`);
+    for (const cell of ['gateway-redis/1', 'gateway-redis/4', 'replicas/1', 'replicas/4'])
+      assert.ok(cells.includes(cell), `${cell} in ${cells.join(', ')}`);
     for (const cell of report.results) assert.equal(cell.errors, 0, JSON.stringify(cell));
     assert.equal(report.results.find((r) => r.path === 'replicas')?.cpu, null, 'CPU is per process: none for the replicas together');
     assert.ok(report.verdicts.some((v) => v.name === 'Shared state overhead at concurrency 1' && v.pass !== null));

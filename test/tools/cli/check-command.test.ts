@@ -67,7 +67,9 @@ describe('voice-llm-gateway check against servers', () => {
         if (request.headers['content-type'] !== 'application/json') return void response.writeHead(415).end();
         const head = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' };
         response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.write(`data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi.' }, finish_reason: null }] })}\n\n`);
+        response.write(
+          `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi.' }, finish_reason: null }] })}\n\n`,
+        );
         response.write(`data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
         response.end('data: [DONE]\n\n');
       });
@@ -85,7 +87,18 @@ describe('voice-llm-gateway check against servers', () => {
 
   it('exits 0 against the gateway, with --json on stdout and a JUnit file', async () => {
     const junit = join(dir, 'reports', 'check.xml');
-    const { code, out, err } = await check(['check', '--base-url', `${gateway.url}/v1`, '--api-key', TEST_KEY, '--model', 'demo', '--json', '--junit', junit]);
+    const { code, out, err } = await check([
+      'check',
+      '--base-url',
+      `${gateway.url}/v1`,
+      '--api-key',
+      TEST_KEY,
+      '--model',
+      'demo',
+      '--json',
+      '--junit',
+      junit,
+    ]);
     assert.equal(err, '');
     const report = JSON.parse(out) as CheckReport;
     assert.equal(code, 0, out);
@@ -100,7 +113,18 @@ describe('voice-llm-gateway check against servers', () => {
 
   it('exits 1 and prints the table with details when a case fails; warnings alone do not fail', async () => {
     const junit = join(dir, 'open.xml');
-    const { code, out } = await check(['--base-url', openUrl, '--api-key', 'secret', '--model', 'm', '--timeout-ms', '5000', '--junit', junit]);
+    const { code, out } = await check([
+      '--base-url',
+      openUrl,
+      '--api-key',
+      'secret',
+      '--model',
+      'm',
+      '--timeout-ms',
+      '5000',
+      '--junit',
+      junit,
+    ]);
     assert.equal(code, 1, out);
     assert.match(out, /^Conformance check of POST http:\/\/127\.0\.0\.1:\d+\/chat\/completions, model "m" \(timeout 5000 ms per request\)/);
     assert.match(out, /\n {2}FAIL +auth-missing-key +\d+ ms +- +accepted without an Authorization header \(200\)\n/);
@@ -108,7 +132,10 @@ describe('voice-llm-gateway check against servers', () => {
     assert.match(out, /\n {2}WARN +usage /);
     assert.match(out, /19 cases: 13 pass, 1 warn, 3 fail, 2 skip \(not exercised\)/);
     assert.match(out, /\n {2}SKIP +tool-calls .*nothing to check\n/);
-    assert.match(out, /FAIL {2}auth-wrong-key {2}\[auth-required\]\n {4}a request with a wrong key was answered with 200[^\n]*\n {4}where: [^\n]+\n {4}quote: data: \{"id":"chatcmpl-1"[^\n]+\n {4}fix: {3}Check "Authorization: Bearer <key>"/);
+    assert.match(
+      out,
+      /FAIL {2}auth-wrong-key {2}\[auth-required\]\n {4}a request with a wrong key was answered with 200[^\n]*\n {4}where: [^\n]+\n {4}quote: data: \{"id":"chatcmpl-1"[^\n]+\n {4}fix: {3}Check "Authorization: Bearer <key>"/,
+    );
     const xml = readFileSync(junit, 'utf8');
     assert.equal(xml.match(/<failure /g)!.length, 3, 'no key, wrong key, bad JSON accepted');
     assert.match(xml, /<failure message="\[auth-required\] a request without an Authorization header was answered with 200/);

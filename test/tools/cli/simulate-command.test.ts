@@ -15,7 +15,6 @@ import { textSink } from '../../support/text-sink.ts';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../../examples/conversation.yaml');
 
-
 async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -55,8 +54,17 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
       ].join('\n'),
     );
     const { code, output, error } = await run([
-      '--base-url', `${gateway.url}/v1`, '--api-key', TEST_KEY, '--model', 'demo',
-      '--extra-query', 'task_id=1&room_id=2', '--script', script, '--json',
+      '--base-url',
+      `${gateway.url}/v1`,
+      '--api-key',
+      TEST_KEY,
+      '--model',
+      'demo',
+      '--extra-query',
+      'task_id=1&room_id=2',
+      '--script',
+      script,
+      '--json',
     ]);
     assert.equal(error, '');
     const report = JSON.parse(output) as ConversationReport;
@@ -64,9 +72,18 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
     assert.equal(report.ok, true);
     assert.equal(report.model, 'demo');
     assert.match(report.instanceId, /^[0-9a-f]{32}$/);
-    assert.deepEqual(report.turns.map((t) => t.sentenceId), [1, 2, 3]);
-    assert.deepEqual(report.turns.map((t) => t.said), ['hello', 'the weather in Hangzhou', 'ok, bye']);
-    assert.deepEqual(report.turns.map((t) => t.messagesSent), [1, 3, 5]);
+    assert.deepEqual(
+      report.turns.map((t) => t.sentenceId),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      report.turns.map((t) => t.said),
+      ['hello', 'the weather in Hangzhou', 'ok, bye'],
+    );
+    assert.deepEqual(
+      report.turns.map((t) => t.messagesSent),
+      [1, 3, 5],
+    );
     for (const turn of report.turns) {
       assert.equal(turn.status, 200);
       assert.equal(turn.sawDone, true);
@@ -112,16 +129,44 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
   });
 
   it('runs the shipped example against the demo agent', async () => {
-    const { code, output } = await run(['--base-url', `${gateway.url}/v1`, '--api-key', TEST_KEY, '--model', 'demo', '--script', EXAMPLE, '--json']);
+    const { code, output } = await run([
+      '--base-url',
+      `${gateway.url}/v1`,
+      '--api-key',
+      TEST_KEY,
+      '--model',
+      'demo',
+      '--script',
+      EXAMPLE,
+      '--json',
+    ]);
     const report = JSON.parse(output) as ConversationReport;
-    assert.equal(code, 0, JSON.stringify(report.turns.map((t) => [t.problems, t.expectations]), null, 1));
+    assert.equal(
+      code,
+      0,
+      JSON.stringify(
+        report.turns.map((t) => [t.problems, t.expectations]),
+        null,
+        1,
+      ),
+    );
     assert.equal(report.ended?.type, 'hangup');
   });
 
   it('reports a refused key as a failed turn with the HTTP status', async () => {
     const script = join(dir, 'one.yaml');
     writeFileSync(script, 'turns:\n  - say: hello\n  - say: anyone?\n');
-    const { code, output } = await run(['--base-url', gateway.url, '--api-key', 'wrong-key', '--model', 'demo', '--script', script, '--json']);
+    const { code, output } = await run([
+      '--base-url',
+      gateway.url,
+      '--api-key',
+      'wrong-key',
+      '--model',
+      'demo',
+      '--script',
+      script,
+      '--json',
+    ]);
     assert.equal(code, 1);
     const report = JSON.parse(output) as ConversationReport;
     assert.equal(report.turns.length, 1);
@@ -146,7 +191,10 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
     await until(() => output.text().includes('  user: "hello"'), 'the history');
     input.write('ok bye\n');
     assert.equal(await done, 0);
-    assert.match(output.text(), /agent> Goodbye, thanks for calling\.\n {2}\[sentenceId 2 · first token \d+ ms · total \d+ ms · finish tool_calls\]/);
+    assert.match(
+      output.text(),
+      /agent> Goodbye, thanks for calling\.\n {2}\[sentenceId 2 · first token \d+ ms · total \d+ ms · finish tool_calls\]/,
+    );
     assert.match(output.text(), /\*\*\* The agent hangs up \(hangup tool call\)\. Call ended\. \*\*\*/);
     assert.equal(error.text(), '');
   });
@@ -164,7 +212,11 @@ describe('voice-llm-gateway simulate against the real gateway (demo agent)', () 
 
     const piped = new PassThrough();
     const out2 = textSink();
-    const done2 = runSimulate(['--base-url', gateway.url, '--api-key', TEST_KEY, '--model', 'demo'], { input: piped, output: out2, error: textSink() });
+    const done2 = runSimulate(['--base-url', gateway.url, '--api-key', TEST_KEY, '--model', 'demo'], {
+      input: piped,
+      output: out2,
+      error: textSink(),
+    });
     piped.end('hello\nhow are you\n');
     assert.equal(await done2, 0);
     assert.match(out2.text(), /sentenceId 2/);
@@ -238,7 +290,10 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
   const runScript = async (extra: string[]) => {
     const dir = mkdtempSync(join(tmpdir(), 'vlg-simulate-'));
     const script = join(dir, 'barge.yaml');
-    writeFileSync(script, 'turns:\n  - say: tell me a long story\n    bargeInMs: 150\n    expect: { interrupted: true }\n  - say: stop please\n');
+    writeFileSync(
+      script,
+      'turns:\n  - say: tell me a long story\n    bargeInMs: 150\n    expect: { interrupted: true }\n  - say: stop please\n',
+    );
     const output = textSink();
     const first = upstream.requests.length;
     try {
@@ -323,7 +378,10 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
       rmSync(dir, { recursive: true, force: true });
       assert.equal(code, 1);
       const report = JSON.parse(output.text()) as ConversationReport;
-      assert.deepEqual(report.turns[0]!.violations.map((v) => v.rule), ['done']);
+      assert.deepEqual(
+        report.turns[0]!.violations.map((v) => v.rule),
+        ['done'],
+      );
       assert.match(report.turns[0]!.problems.join('\n'), /stream rule "done"/);
     } finally {
       upstream.respondWith({ events: textEvents('Okay.') });
@@ -337,7 +395,10 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
     const output = textSink();
     const error = textSink();
     try {
-      const code = await runSimulate(['--base-url', upstream.url, '--api-key', 'k', '--model', 'm', '--script', file, ...extra], { output, error });
+      const code = await runSimulate(['--base-url', upstream.url, '--api-key', 'k', '--model', 'm', '--script', file, ...extra], {
+        output,
+        error,
+      });
       return { code, output: output.text(), error: error.text() };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -347,7 +408,10 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
   it('transfers the call on <imsagent_transfer_call/>, speaking its msg', async () => {
     const destination = { callee: '13900000000', msg: 'Putting you through to "sales" & billing.', errMsg: 'Sorry, nobody is free.' };
     upstream.respondWith({ events: textEvents(`One moment. ${transferCommand(destination)}`, { chunkSize: 7 }) });
-    const { code, output } = await runOne('turns:\n  - say: a human please\n    expect: { transfer: true, hangup: false, contains: sales }\n', ['--json']);
+    const { code, output } = await runOne(
+      'turns:\n  - say: a human please\n    expect: { transfer: true, hangup: false, contains: sales }\n',
+      ['--json'],
+    );
     assert.equal(code, 0, output);
     const report = JSON.parse(output) as ConversationReport;
     assert.deepEqual(report.ended, { type: 'transfer', turn: 1, ...destination });
@@ -355,10 +419,17 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
 
     const input = new PassThrough();
     const interactive = textSink();
-    const done = runSimulate(['--base-url', upstream.url, '--api-key', 'k', '--model', 'm'], { input, output: interactive, error: textSink() });
+    const done = runSimulate(['--base-url', upstream.url, '--api-key', 'k', '--model', 'm'], {
+      input,
+      output: interactive,
+      error: textSink(),
+    });
     input.write('a human please\n');
     assert.equal(await done, 0);
-    assert.match(interactive.text(), /\*\*\* The agent transfers the call to 13900000000, saying "Putting you through to \\"sales\\" & billing\."; if the transfer fails: "Sorry, nobody is free\."\. Call ended\. \*\*\*/);
+    assert.match(
+      interactive.text(),
+      /\*\*\* The agent transfers the call to 13900000000, saying "Putting you through to \\"sales\\" & billing\."; if the transfer fails: "Sorry, nobody is free\."\. Call ended\. \*\*\*/,
+    );
   });
 
   it('hangs up on <imsagent_hangup endword/>, and on a tool call only when its name is the --hangup-function', async () => {
@@ -368,7 +439,13 @@ describe('simulate against a mock upstream: barge-in, call commands, failures', 
     assert.match(text.output, /heard: {2}Alright\. Goodbye & take care\./);
     assert.match(text.output, /signals: hangup \(text command, endword "Goodbye & take care\."\)/);
 
-    upstream.respondWith({ events: [...textEvents('Bye now.').slice(0, -1), { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'end_call', arguments: '{}' } }] }, { finish_reason: 'tool_calls' }] });
+    upstream.respondWith({
+      events: [
+        ...textEvents('Bye now.').slice(0, -1),
+        { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'end_call', arguments: '{}' } }] },
+        { finish_reason: 'tool_calls' },
+      ],
+    });
     const ignored = await runOne('turns:\n  - say: bye\n    expect: { hangup: false }\n', ['--json']);
     assert.equal(ignored.code, 0, ignored.output);
     const report = JSON.parse(ignored.output) as ConversationReport;

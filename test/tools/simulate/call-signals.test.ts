@@ -1,20 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hangupCommand, transferCommand } from '../../../src/agent/call-control/ims-commands.ts';
-import {
-  callOutcome,
-  detectCallSignals,
-  parseTextCommands,
-  spokenText,
-  unescapeAttribute,
-} from '../../../tools/simulate/call-signals.ts';
+import { callOutcome, detectCallSignals, parseTextCommands, spokenText, unescapeAttribute } from '../../../tools/simulate/call-signals.ts';
 
 describe('call signals the workflow acts on', () => {
   it('hangs up on a tool call named like the FunctionMap, and only that name', () => {
     const calls = [{ name: 'hangup', arguments: '{}', id: 'call_1' }];
-    assert.deepEqual(detectCallSignals('Goodbye!', calls), [
-      { type: 'hangup', via: 'tool-call', functionName: 'hangup', arguments: '{}' },
-    ]);
+    assert.deepEqual(detectCallSignals('Goodbye!', calls), [{ type: 'hangup', via: 'tool-call', functionName: 'hangup', arguments: '{}' }]);
     assert.deepEqual(callOutcome(detectCallSignals('Goodbye!', calls)), { type: 'hangup', via: 'tool-call' });
 
     const custom = detectCallSignals('', [{ name: 'end_the_call', arguments: '{}' }], 'end_the_call');

@@ -40,16 +40,32 @@ describe('voice-llm-gateway simulate --platform against the real gateway (demo a
   it('holds a Vapi call on /vapi/v1 in its shape until Vapi hangs up on endCall', async () => {
     const requests: string[] = [];
     const { output, error } = await run([
-      '--platform', 'vapi', '--base-url', gateway.url, '--api-key', TEST_KEY, '--model', 'demo',
-      '--script', script, '--json', '--show-requests',
+      '--platform',
+      'vapi',
+      '--base-url',
+      gateway.url,
+      '--api-key',
+      TEST_KEY,
+      '--model',
+      'demo',
+      '--script',
+      script,
+      '--json',
+      '--show-requests',
     ]);
     for (const line of error.split('\n')) if (line.startsWith('request: ')) requests.push(line.slice('request: '.length));
     const report = JSON.parse(output) as ConversationReport;
     assert.equal(report.platform, 'vapi');
     assert.equal(report.turns.length, 2);
-    assert.deepEqual(report.turns.map((t) => t.status), [200, 200]);
+    assert.deepEqual(
+      report.turns.map((t) => t.status),
+      [200, 200],
+    );
     assert.equal(report.turns[0]!.outcome.type, 'continues');
-    assert.deepEqual(report.turns[1]!.signals.map((s) => s.type), ['hangup']);
+    assert.deepEqual(
+      report.turns[1]!.signals.map((s) => s.type),
+      ['hangup'],
+    );
     assert.equal(report.turns[1]!.toolCalls[0]?.name, 'endCall');
     assert.deepEqual(report.ended, { type: 'hangup', via: 'tool-call', turn: 2 });
     assert.deepEqual(report.notRun, [{ turn: 3, say: 'never said' }]);
@@ -60,7 +76,18 @@ describe('voice-llm-gateway simulate --platform against the real gateway (demo a
   });
 
   it('says in words that the platform hangs up', async () => {
-    const { output } = await run(['--platform', 'elevenlabs', '--base-url', gateway.url, '--api-key', TEST_KEY, '--model', 'demo', '--script', script]);
+    const { output } = await run([
+      '--platform',
+      'elevenlabs',
+      '--base-url',
+      gateway.url,
+      '--api-key',
+      TEST_KEY,
+      '--model',
+      'demo',
+      '--script',
+      script,
+    ]);
     assert.match(output, /elevenlabs hangs up at turn 2/);
     assert.match(output, /tool call end_call/);
   });

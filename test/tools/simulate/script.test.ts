@@ -81,11 +81,26 @@ turns:
   - say: bye
     expect: { hangup: yes, matches: '(' }
 `);
-    assert.ok(problems.some((p) => p.startsWith('turns[0]') && p.includes('expects')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('turns[1].say')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('turns[1].bargeInMs')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('turns[2].expect.hangup')), problems.join('\n'));
-    assert.ok(problems.some((p) => p === 'turns[2].expect.matches: is not a valid regular expression'), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('turns[0]') && p.includes('expects')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('turns[1].say')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('turns[1].bargeInMs')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('turns[2].expect.hangup')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p === 'turns[2].expect.matches: is not a valid regular expression'),
+      problems.join('\n'),
+    );
     assert.ok(problemsOf('turns: [ { say: hi').length > 0, 'YAML syntax errors are reported');
   });
 
@@ -116,13 +131,16 @@ describe('turn expectations', () => {
       { hangup: true, transfer: false, interrupted: false, finishReason: 'tool_calls', maxTtftMs: 500 },
       hungUp,
     );
-    assert.deepEqual(results.map((r) => [r.check, r.pass]), [
-      ['hangup', true],
-      ['no transfer', true],
-      ['not interrupted', true],
-      ['finish reason tool_calls', true],
-      ['first token within 500 ms', false],
-    ]);
+    assert.deepEqual(
+      results.map((r) => [r.check, r.pass]),
+      [
+        ['hangup', true],
+        ['no transfer', true],
+        ['not interrupted', true],
+        ['finish reason tool_calls', true],
+        ['first token within 500 ms', false],
+      ],
+    );
     assert.equal(evaluateExpectations({ hangup: true }, turnResult({}))[0]!.pass, false);
     assert.deepEqual(evaluateExpectations(undefined, turnResult({})), []);
   });

@@ -39,7 +39,9 @@ function runSoak(args: string[]): Promise<{ code: number | null; stdout: string;
 // A short soak: what it checks is the shape of the run (faults, hang-ups, no unexpected result,
 // memory figures), never its speed.
 describe('tools/soak/soak.ts', () => {
-  it('survives injected faults and hang-ups without an unexpected result, reports memory and sockets, and exits by itself', { timeout: 90_000 }, async () => {
+  it('survives injected faults and hang-ups without an unexpected result, reports memory and sockets, and exits by itself', {
+    timeout: 90_000,
+  }, async () => {
     const { code, stdout, stderr } = await runSoak(['--calls', '8', '--minutes', '0.15', '--json']);
     let summary: SoakSummary;
     try {

@@ -66,7 +66,13 @@ describe('mock upstream', () => {
     assert.deepEqual(chunks[0]!.choices[0].delta, { role: 'assistant', content: '' });
     assert.equal(chunks[0]!.choices[0].index, 0);
     assert.equal(chunks[0]!.choices[0].finish_reason, null);
-    assert.equal(chunks.slice(1, 4).map((c) => c.choices[0].delta.content).join(''), 'Hello world');
+    assert.equal(
+      chunks
+        .slice(1, 4)
+        .map((c) => c.choices[0].delta.content)
+        .join(''),
+      'Hello world',
+    );
     assert.equal(chunks[4]!.choices[0].finish_reason, 'stop');
     assert.deepEqual(chunks[5]!.choices, []);
     assert.equal(chunks[5]!.usage.total_tokens, chunks[5]!.usage.prompt_tokens + chunks[5]!.usage.completion_tokens);

@@ -115,13 +115,19 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     const bargeInMs = milliseconds(values['barge-in-ms'], '--barge-in-ms') ?? script?.bargeInMs;
 
     if (script) {
-      const report = await runConversation(script.turns, {
-        connection,
-        session,
-        ...(bargeInMs === undefined ? {} : { bargeInMs }),
-      }, values.json ? {} : {
-        onTurn: (turn) => output.write(`${formatTurnReport(turn)}\n\n`),
-      });
+      const report = await runConversation(
+        script.turns,
+        {
+          connection,
+          session,
+          ...(bargeInMs === undefined ? {} : { bargeInMs }),
+        },
+        values.json
+          ? {}
+          : {
+              onTurn: (turn) => output.write(`${formatTurnReport(turn)}\n\n`),
+            },
+      );
       output.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatConversationSummary(report)}\n`);
       return report.ok ? 0 : 1;
     }
@@ -147,7 +153,11 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
   }
 }
 
-function connectionFrom(values: Flags['values'], script: ConversationScript | undefined, error: NodeJS.WritableStream): SimulatorConnection {
+function connectionFrom(
+  values: Flags['values'],
+  script: ConversationScript | undefined,
+  error: NodeJS.WritableStream,
+): SimulatorConnection {
   const baseUrl = values['base-url'];
   if (!baseUrl) throw new UsageError('--base-url is required');
   let url: URL;
@@ -174,7 +184,11 @@ function connectionFrom(values: Flags['values'], script: ConversationScript | un
   return connection;
 }
 
-function sessionOptionsFrom(values: Flags['values'], script: ConversationScript | undefined, error: NodeJS.WritableStream): ImsSessionOptions {
+function sessionOptionsFrom(
+  values: Flags['values'],
+  script: ConversationScript | undefined,
+  error: NodeJS.WritableStream,
+): ImsSessionOptions {
   const model = values.model ?? script?.model;
   if (!model) throw new UsageError('--model is required (the ModelId typed into the console)');
   const options: ImsSessionOptions = { model };

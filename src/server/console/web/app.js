@@ -47,7 +47,9 @@ function signIn() {
   me = undefined;
   nav.hidden = true;
   const message = h('p.error', { role: 'alert' });
-  const key = /** @type {HTMLInputElement} */ (h('input', { type: 'password', name: 'key', required: true, autocomplete: 'current-password', id: 'admin-key' }));
+  const key = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'password', name: 'key', required: true, autocomplete: 'current-password', id: 'admin-key' })
+  );
   const form = h(
     'form',
     {
@@ -69,9 +71,17 @@ function signIn() {
     message,
   );
   view.replaceChildren(
-    h('div.card.signin', {}, h('h1', {}, 'Sign in'),
-      h('p.muted', {}, 'Use an admin key (admin.apiKeys, or the admin-key file in the data folder). It is exchanged for a session cookie and not kept in this page.'),
-      form),
+    h(
+      'div.card.signin',
+      {},
+      h('h1', {}, 'Sign in'),
+      h(
+        'p.muted',
+        {},
+        'Use an admin key (admin.apiKeys, or the admin-key file in the data folder). It is exchanged for a session cookie and not kept in this page.',
+      ),
+      form,
+    ),
   );
   key.focus();
 }

@@ -26,19 +26,32 @@ export async function callPage(view, _me, arg) {
     ...call.turnRecords.map((/** @type {any} */ turn) => ({ at: turn.startedAt, node: turnView(turn) })),
     ...call.events.map((/** @type {any} */ event) => ({ at: event.receivedAt, node: eventView(event) })),
   ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  const erase = h('button.danger', {
-    type: 'button',
-    onclick: async () => {
-      if (!confirm(`Erase every record of call ${instanceId}? This cannot be undone.`)) return;
-      await api(`admin/calls/${encodeURIComponent(instanceId)}`, { method: 'DELETE' });
-      location.hash = '#/calls';
+  const erase = h(
+    'button.danger',
+    {
+      type: 'button',
+      onclick: async () => {
+        if (!confirm(`Erase every record of call ${instanceId}? This cannot be undone.`)) return;
+        await api(`admin/calls/${encodeURIComponent(instanceId)}`, { method: 'DELETE' });
+        location.hash = '#/calls';
+      },
     },
-  }, 'Erase this call');
+    'Erase this call',
+  );
   view.append(
     h('p', {}, h('a', { href: '#/calls' }, '← Calls')),
     h('h1', {}, `Call ${instanceId}`),
-    h('p.row', {}, h('span.tag', {}, call.agent), outcomeTag(call.outcome),
-      h('span.muted', {}, `${call.callerNumber ?? 'unknown caller'} · ${call.turns} turns · ${time(call.startedAt)} → ${time(call.endedAt ?? call.lastTurnAt)}`)),
+    h(
+      'p.row',
+      {},
+      h('span.tag', {}, call.agent),
+      outcomeTag(call.outcome),
+      h(
+        'span.muted',
+        {},
+        `${call.callerNumber ?? 'unknown caller'} · ${call.turns} turns · ${time(call.startedAt)} → ${time(call.endedAt ?? call.lastTurnAt)}`,
+      ),
+    ),
     h('section', { 'aria-label': 'Transcript and timeline' }, ...items.map((item) => item.node)),
     h('p', {}, erase),
   );
@@ -54,14 +67,27 @@ function turnView(turn) {
   return h(
     'article.turn',
     { 'data-turn': turn.id },
-    h('p.row.muted', {}, time(turn.startedAt), outcomeTag(turn.outcome), turn.synthetic ? h('span.tag.warn', {}, turn.synthetic) : null,
+    h(
+      'p.row.muted',
+      {},
+      time(turn.startedAt),
+      outcomeTag(turn.outcome),
+      turn.synthetic ? h('span.tag.warn', {}, turn.synthetic) : null,
       h('span', {}, `${turn.provider ?? 'no provider'} · first words ${ms(turn.ttftMs)} · ${ms(turn.totalMs)}`),
-      turn.promptTokens !== null ? h('span', {}, `· ${turn.promptTokens}+${turn.completionTokens ?? 0} tokens`) : null),
+      turn.promptTokens !== null ? h('span', {}, `· ${turn.promptTokens}+${turn.completionTokens ?? 0} tokens`) : null,
+    ),
     turn.callerText ? h('div.bubble.caller', {}, turn.callerText) : null,
     ...turn.toolRuns.map((/** @type {any} */ run) =>
-      h('div.tool', {}, `${run.ok ? '⚙' : '⚠'} ${run.name}(${run.arguments}) → ${run.ok ? run.result : `failed: ${run.error}`} (${ms(run.ms)})`)),
+      h(
+        'div.tool',
+        {},
+        `${run.ok ? '⚙' : '⚠'} ${run.name}(${run.arguments}) → ${run.ok ? run.result : `failed: ${run.error}`} (${ms(run.ms)})`,
+      ),
+    ),
     answer,
-    turn.timings?.fillerMs !== undefined ? h('p.bubble.system', {}, 'The answer began with a filler phrase: the model was slow to start.') : null,
+    turn.timings?.fillerMs !== undefined
+      ? h('p.bubble.system', {}, 'The answer began with a filler phrase: the model was slow to start.')
+      : null,
     turn.outcome === 'apologized' ? h('p.bubble.system', {}, `The caller heard the gateway's apology (${turn.errorCode}).`) : null,
     turn.signal ? h('p.bubble.system', {}, signalText(turn.signal)) : null,
     waterfall(turn),
@@ -80,20 +106,33 @@ function cutReason(outcome) {
 function eventView(event) {
   const payload = event.payload ?? {};
   const url = findUrl(payload);
-  return h('div.event', { 'data-event': event.event },
-    h('strong', {}, event.event), ` · ${time(event.receivedAt)}`,
+  return h(
+    'div.event',
+    { 'data-event': event.event },
+    h('strong', {}, event.event),
+    ` · ${time(event.receivedAt)}`,
     event.event === 'chat_record' ? h('div', {}, summarize(payload)) : null,
-    url ? h('div', {}, h('audio', { controls: true, preload: 'none', src: url }), ' ', h('a', { href: url, rel: 'noreferrer noopener', target: '_blank' }, 'recording')) : null,
-    event.event === 'agent_stop' ? h('div', {}, 'The agent left the call.') : null);
+    url
+      ? h(
+          'div',
+          {},
+          h('audio', { controls: true, preload: 'none', src: url }),
+          ' ',
+          h('a', { href: url, rel: 'noreferrer noopener', target: '_blank' }, 'recording'),
+        )
+      : null,
+    event.event === 'agent_stop' ? h('div', {}, 'The agent left the call.') : null,
+  );
 }
 
 /** The first http(s) URL in a payload (IMS puts recordings at different depths). @param {unknown} value @returns {string | undefined} */
 function findUrl(value) {
   if (typeof value === 'string') return /^https?:\/\//.test(value) ? value : undefined;
-  if (value && typeof value === 'object') for (const item of Object.values(value)) {
-    const url = findUrl(item);
-    if (url) return url;
-  }
+  if (value && typeof value === 'object')
+    for (const item of Object.values(value)) {
+      const url = findUrl(item);
+      if (url) return url;
+    }
   return undefined;
 }
 

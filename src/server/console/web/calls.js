@@ -25,18 +25,21 @@ export async function callsPage(view, me, arg) {
   const select = (values) => h('select', {}, h('option', { value: '' }, 'any'), ...values.map((v) => h('option', { value: v }, v)));
   const form = h(
     'form.filters',
-    { role: 'search', onsubmit: (/** @type {SubmitEvent} */ event) => {
-      event.preventDefault();
-      const data = new FormData(/** @type {HTMLFormElement} */ (event.target));
-      /** @type {Record<string, string>} */
-      const query = {};
-      for (const name of FIELDS) {
-        const value = String(data.get(name) ?? '').trim();
-        // datetime-local is the browser's local time: sent as UTC with its zone.
-        if (value) query[name] = name === 'from' || name === 'to' ? new Date(value).toISOString() : value;
-      }
-      location.hash = `#/calls/${queryString(query)}`;
-    } },
+    {
+      role: 'search',
+      onsubmit: (/** @type {SubmitEvent} */ event) => {
+        event.preventDefault();
+        const data = new FormData(/** @type {HTMLFormElement} */ (event.target));
+        /** @type {Record<string, string>} */
+        const query = {};
+        for (const name of FIELDS) {
+          const value = String(data.get(name) ?? '').trim();
+          // datetime-local is the browser's local time: sent as UTC with its zone.
+          if (value) query[name] = name === 'from' || name === 'to' ? new Date(value).toISOString() : value;
+        }
+        location.hash = `#/calls/${queryString(query)}`;
+      },
+    },
     field('show', 'Show', h('select', {}, h('option', { value: '' }, 'calls'), h('option', { value: 'turns' }, 'turns'))),
     field('q', 'Said (free text)', h('input', { type: 'search', placeholder: 'words in the call' })),
     field('caller', 'Caller', h('input', { size: 12 })),
@@ -57,10 +60,10 @@ export async function callsPage(view, me, arg) {
     ? ['Started', 'Call', 'Agent', 'Caller said', 'Answer', 'Outcome', 'First words']
     : ['Started', 'Call', 'Agent', 'Caller', 'Turns', 'Outcome', 'Ended'];
   const body = h('tbody');
-  const more = /** @type {HTMLButtonElement} */ (h('button.secondary', { type: 'button', hidden: true }, turns ? 'Older turns' : 'Older calls'));
-  const table = h('table', { id: 'calls-table' },
-    h('thead', {}, h('tr', {}, ...columns.map((t) => h('th', { scope: 'col' }, t)))),
-    body);
+  const more = /** @type {HTMLButtonElement} */ (
+    h('button.secondary', { type: 'button', hidden: true }, turns ? 'Older turns' : 'Older calls')
+  );
+  const table = h('table', { id: 'calls-table' }, h('thead', {}, h('tr', {}, ...columns.map((t) => h('th', { scope: 'col' }, t)))), body);
   view.append(h('h1', {}, 'Calls'), form, table, h('p', {}, more));
 
   /** @param {string | null} cursor */
@@ -71,7 +74,8 @@ export async function callsPage(view, me, arg) {
     if (cursor) query.cursor = cursor;
     const page = await api(`${turns ? 'admin/turns' : 'admin/search/calls'}${queryString(query)}`);
     for (const item of page.data) body.append(turns ? turnRow(item) : row(item));
-    if (!cursor && page.data.length === 0) body.append(h('tr', {}, h('td', { colspan: 7 }, turns ? 'No turn matches.' : 'No call matches.')));
+    if (!cursor && page.data.length === 0)
+      body.append(h('tr', {}, h('td', { colspan: 7 }, turns ? 'No turn matches.' : 'No call matches.')));
     more.hidden = page.nextCursor === null;
     more.onclick = () => void load(page.nextCursor);
   };
@@ -81,24 +85,36 @@ export async function callsPage(view, me, arg) {
 /** @param {any} turn */
 function turnRow(turn) {
   const cut = (/** @type {string} */ text) => (text.length > 120 ? `${text.slice(0, 120)}…` : text);
-  return h('tr', {},
+  return h(
+    'tr',
+    {},
     h('td', {}, time(turn.startedAt)),
     h('td', {}, turn.instanceId ? h('a', { href: `#/call/${encodeURIComponent(turn.instanceId)}` }, turn.instanceId) : '—'),
     h('td', {}, turn.agent),
     h('td', {}, cut(turn.callerText)),
     h('td', {}, cut(turn.answerText)),
     h('td', {}, outcomeTag(turn.outcome), turn.signal ? h('span.tag', {}, turn.signal) : null),
-    h('td', {}, ms(turn.ttftMs)));
+    h('td', {}, ms(turn.ttftMs)),
+  );
 }
 
 /** @param {any} call */
 function row(call) {
-  return h('tr', {},
+  return h(
+    'tr',
+    {},
     h('td', {}, time(call.startedAt)),
     h('td', {}, h('a', { href: `#/call/${encodeURIComponent(call.instanceId)}` }, call.instanceId)),
     h('td', {}, call.agent),
     h('td', {}, call.callerNumber ?? '—'),
     h('td', {}, call.turns),
-    h('td', {}, outcomeTag(call.outcome), call.hangup ? h('span.tag', {}, 'hangup') : null, call.transferred ? h('span.tag', {}, 'transfer') : null),
-    h('td', {}, time(call.endedAt)));
+    h(
+      'td',
+      {},
+      outcomeTag(call.outcome),
+      call.hangup ? h('span.tag', {}, 'hangup') : null,
+      call.transferred ? h('span.tag', {}, 'transfer') : null,
+    ),
+    h('td', {}, time(call.endedAt)),
+  );
 }

@@ -33,7 +33,12 @@ export const time = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 
 /** @param {string} outcome */
 export function outcomeTag(outcome) {
-  const kind = outcome === 'ok' || outcome === 'ended' ? 'ok' : outcome === 'apologized' || outcome === 'superseded' || outcome === 'client_closed' ? 'warn' : 'bad';
+  const kind =
+    outcome === 'ok' || outcome === 'ended'
+      ? 'ok'
+      : outcome === 'apologized' || outcome === 'superseded' || outcome === 'client_closed'
+        ? 'warn'
+        : 'bad';
   return h(`span.tag.${kind}`, {}, outcome);
 }
 

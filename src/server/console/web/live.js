@@ -48,20 +48,33 @@ function card(call) {
   return h(
     'article.card',
     { 'data-call': call.instanceId },
-    h('div.row', {},
+    h(
+      'div.row',
+      {},
       h('a', { href: `#/call/${encodeURIComponent(call.instanceId)}` }, h('strong', {}, call.instanceId)),
       h('span.tag', {}, call.agent),
-      current?.synthetic ? h('span.tag.warn', {}, current.synthetic) : null),
-    h('p.muted', {}, `${call.callerNumber ?? 'unknown caller'} → ${call.calleeNumber ?? '—'} · ${call.turns} turn${call.turns === 1 ? '' : 's'} · since ${time(call.firstSeenAt)}`),
+      current?.synthetic ? h('span.tag.warn', {}, current.synthetic) : null,
+    ),
+    h(
+      'p.muted',
+      {},
+      `${call.callerNumber ?? 'unknown caller'} → ${call.calleeNumber ?? '—'} · ${call.turns} turn${call.turns === 1 ? '' : 's'} · since ${time(call.firstSeenAt)}`,
+    ),
     current
-      ? h('div', {},
+      ? h(
+          'div',
+          {},
           h('div.bubble.caller', {}, current.callerText || '(no words)'),
-          h('div.bubble.agent', {}, h('span.live-text', { 'data-turn': current.id }, current.text)))
+          h('div.bubble.agent', {}, h('span.live-text', { 'data-turn': current.id }, current.text)),
+        )
       : last
-        ? h('div', {},
+        ? h(
+            'div',
+            {},
             h('div.bubble.agent', {}, last.answerText || '(nothing said)'),
             h('p.row', {}, outcomeTag(last.outcome), h('span.muted', {}, `first words after ${ms(last.ttftMs)}`)),
-            last.signal ? h('p.bubble.system', {}, signalText(last.signal)) : null)
+            last.signal ? h('p.bubble.system', {}, signalText(last.signal)) : null,
+          )
         : null,
   );
 }

@@ -18,16 +18,22 @@ export function playgroundPage(view, me) {
   let ended = false;
   const newId = () => `console-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
 
-  const agent = /** @type {HTMLSelectElement} */ (h('select', { id: 'pg-agent' }, ...me.agents.map((id) => h('option', { value: id, selected: id === me.defaultAgent }, id))));
+  const agent = /** @type {HTMLSelectElement} */ (
+    h('select', { id: 'pg-agent' }, ...me.agents.map((id) => h('option', { value: id, selected: id === me.defaultAgent }, id)))
+  );
   const instanceId = /** @type {HTMLInputElement} */ (h('input', { id: 'pg-instance', value: newId(), size: 32 }));
   const caller = /** @type {HTMLInputElement} */ (h('input', { id: 'pg-caller', value: '13800000001', size: 14 }));
   const callee = /** @type {HTMLInputElement} */ (h('input', { id: 'pg-callee', value: '4000000000', size: 14 }));
   const userData = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'pg-userdata', rows: 2, cols: 40 }, '{"name": "Test caller"}'));
   const speak = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'pg-speak' }));
   const transcript = h('div', { id: 'pg-transcript', 'aria-live': 'polite' });
-  const input = /** @type {HTMLInputElement} */ (h('input', { id: 'pg-input', placeholder: 'What the caller says', size: 50, autocomplete: 'off' }));
+  const input = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'pg-input', placeholder: 'What the caller says', size: 50, autocomplete: 'off' })
+  );
   const send = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit' }, 'Say'));
-  const barge = /** @type {HTMLButtonElement} */ (h('button.secondary', { type: 'button', id: 'pg-barge', disabled: true, onclick: () => bargeIn() }, 'Barge in'));
+  const barge = /** @type {HTMLButtonElement} */ (
+    h('button.secondary', { type: 'button', id: 'pg-barge', disabled: true, onclick: () => bargeIn() }, 'Barge in')
+  );
   const status = h('p.muted', { id: 'pg-status' }, 'Say something to start the call.');
   const Recognition = /** @type {any} */ (window).SpeechRecognition ?? /** @type {any} */ (window).webkitSpeechRecognition;
   const mic = Recognition ? h('button.secondary', { type: 'button', onclick: () => listen() }, 'Speak (microphone)') : null;
@@ -55,16 +61,24 @@ export function playgroundPage(view, me) {
     transcript.append(answer);
     barge.disabled = false;
     status.textContent = 'The agent is answering…';
-    let userDataValue = userData.value.trim();
-    const result = await readTurn({
-      model: agent.value,
-      messages: [...messages],
-      extendData: {
-        instanceId: instanceId.value, channelId: instanceId.value, sentenceId,
-        callerNumber: caller.value, calleeNumber: callee.value,
-        ...(userDataValue ? { userData: userDataValue } : {}),
+    const userDataValue = userData.value.trim();
+    const result = await readTurn(
+      {
+        model: agent.value,
+        messages: [...messages],
+        extendData: {
+          instanceId: instanceId.value,
+          channelId: instanceId.value,
+          sentenceId,
+          callerNumber: caller.value,
+          calleeNumber: callee.value,
+          ...(userDataValue ? { userData: userDataValue } : {}),
+        },
       },
-    }, me.hangupFunctions[agent.value] ?? 'hangup', controller.signal, (spoken) => (text.textContent = spoken));
+      me.hangupFunctions[agent.value] ?? 'hangup',
+      controller.signal,
+      (spoken) => (text.textContent = spoken),
+    );
     text.className = '';
     if (running === controller) running = undefined;
     barge.disabled = true;
@@ -77,7 +91,11 @@ export function playgroundPage(view, me) {
     for (const command of result.commands) system(command.text);
     if (result.commands.some((c) => c.ends)) {
       ended = true;
-      status.replaceChildren('The call is over. ', h('a', { href: `#/call/${encodeURIComponent(instanceId.value)}` }, 'See it on the record'), '.');
+      status.replaceChildren(
+        'The call is over. ',
+        h('a', { href: `#/call/${encodeURIComponent(instanceId.value)}` }, 'See it on the record'),
+        '.',
+      );
       input.disabled = true;
       send.disabled = true;
     } else status.textContent = 'Your turn.';
@@ -105,22 +123,39 @@ export function playgroundPage(view, me) {
   view.append(
     h('h1', {}, 'Playground'),
     h('p.muted', {}, 'Talk to an agent as the voice workflow would. These turns are recorded as synthetic "console" traffic.'),
-    h('div.card.row', {},
+    h(
+      'div.card.row',
+      {},
       h('label', { for: 'pg-agent' }, 'Agent', agent),
       h('label', { for: 'pg-instance' }, 'instanceId', instanceId),
       h('label', { for: 'pg-caller' }, 'callerNumber', caller),
       h('label', { for: 'pg-callee' }, 'calleeNumber', callee),
       h('label', { for: 'pg-userdata' }, 'userData (JSON)', userData),
       h('label', { for: 'pg-speak' }, 'Speak answers', speak),
-      h('button.secondary', { type: 'button', onclick: restart }, 'New call')),
-    h('section.card', { 'aria-label': 'Conversation' }, transcript, status,
-      h('form.row', { onsubmit: (/** @type {SubmitEvent} */ event) => {
-        event.preventDefault();
-        const words = input.value.trim();
-        if (!words) return;
-        input.value = '';
-        void turn(words);
-      } }, input, send, barge, mic)),
+      h('button.secondary', { type: 'button', onclick: restart }, 'New call'),
+    ),
+    h(
+      'section.card',
+      { 'aria-label': 'Conversation' },
+      transcript,
+      status,
+      h(
+        'form.row',
+        {
+          onsubmit: (/** @type {SubmitEvent} */ event) => {
+            event.preventDefault();
+            const words = input.value.trim();
+            if (!words) return;
+            input.value = '';
+            void turn(words);
+          },
+        },
+        input,
+        send,
+        barge,
+        mic,
+      ),
+    ),
   );
   input.focus();
   return () => bargeIn();

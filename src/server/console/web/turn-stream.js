@@ -4,7 +4,7 @@
 const HANGUP = /<imsagent_hangup\b[^>]*?endword\s*=\s*"([^"]*)"[^>]*>/i;
 const TRANSFER = /<imsagent_transfer_call\b([^>]*)>/i;
 const ENTITIES = /** @type {Record<string, string>} */ ({ '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" });
-const unescape = (/** @type {string} */ value) => value.replace(/&(amp|lt|gt|quot|apos);/g, (m) => ENTITIES[m] ?? m);
+const decodeEntities = (/** @type {string} */ value) => value.replace(/&(amp|lt|gt|quot|apos);/g, (m) => ENTITIES[m] ?? m);
 
 /**
  * @typedef {{ text: string, ends: boolean }} Command
@@ -68,7 +68,11 @@ export async function readTurn(body, hangupFunction, signal, onText) {
 
 /** The text the caller hears: commands out, a hangup's endword in. @param {string} raw */
 function speakable(raw) {
-  return raw.replace(HANGUP, (_m, endword) => unescape(endword)).replace(TRANSFER, (m) => unescape(attribute(m, 'msg') ?? '')).replace(/<imsagent_[^>]*$/i, '').trim();
+  return raw
+    .replace(HANGUP, (_m, endword) => decodeEntities(endword))
+    .replace(TRANSFER, (m) => decodeEntities(attribute(m, 'msg') ?? ''))
+    .replace(/<imsagent_[^>]*$/i, '')
+    .trim();
 }
 
 /** @param {string} tag @param {string} name */
@@ -82,7 +86,13 @@ function commands(raw, tools, hangupFunction) {
   const found = [];
   if (HANGUP.test(raw) || tools.includes(hangupFunction)) found.push({ text: 'The workflow hangs up.', ends: true });
   const transfer = TRANSFER.exec(raw);
-  if (transfer) found.push({ text: `The workflow transfers the call to ${unescape(attribute(transfer[0], 'callee') ?? 'a person')}.`, ends: true });
-  for (const name of tools) if (name !== hangupFunction) found.push({ text: `The workflow gets a call to function ${name} (it acts only on those in its FunctionMap).`, ends: false });
+  if (transfer)
+    found.push({
+      text: `The workflow transfers the call to ${decodeEntities(attribute(transfer[0], 'callee') ?? 'a person')}.`,
+      ends: true,
+    });
+  for (const name of tools)
+    if (name !== hangupFunction)
+      found.push({ text: `The workflow gets a call to function ${name} (it acts only on those in its FunctionMap).`, ends: false });
   return found;
 }

@@ -41,7 +41,13 @@ export class RetellSession {
   /** The config event, then the begin message (response 0): the greeting, or nothing (the caller speaks first). */
   open(greet: boolean): void {
     this.options.send({ response_type: 'config', config: { auto_reconnect: true, call_details: true } });
-    this.options.send({ response_type: 'response', response_id: 0, content: greet ? this.options.greeting : '', content_complete: true, end_call: false });
+    this.options.send({
+      response_type: 'response',
+      response_id: 0,
+      content: greet ? this.options.greeting : '',
+      content_complete: true,
+      end_call: false,
+    });
   }
 
   /** One text frame from Retell; what is not a Retell event the gateway reads is ignored. */

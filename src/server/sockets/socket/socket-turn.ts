@@ -63,7 +63,12 @@ export interface SocketTurnResult {
  */
 export async function runSocketTurn(services: TurnServices, call: SocketCall, input: SocketTurnInput): Promise<SocketTurnResult> {
   assertAcceptingTurns(services.turns);
-  const request = parseChatRequest({ model: call.agentId, stream: true, messages: input.messages, extendData: { ...call.data, sentenceId: input.sentenceId } });
+  const request = parseChatRequest({
+    model: call.agentId,
+    stream: true,
+    messages: input.messages,
+    extendData: { ...call.data, sentenceId: input.sentenceId },
+  });
   const agent = resolveAgent(services, request.model);
   const admitted = admitTurn(services, call.keyId);
   const ticket = admitted instanceof Promise ? await admitted : admitted;

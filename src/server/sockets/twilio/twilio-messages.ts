@@ -17,7 +17,11 @@ export const twilioEventSchema = z.discriminatedUnion('type', [
   /** The caller's words; with partialPrompts on, pieces arrive with `last: false` until the last. */
   z.looseObject({ type: z.literal('prompt'), voicePrompt: z.string(), lang: z.string().optional(), last: z.boolean().optional() }),
   /** The caller spoke over the answer: what had been spoken of it until then. */
-  z.looseObject({ type: z.literal('interrupt'), utteranceUntilInterrupt: z.string().default(''), durationUntilInterruptMs: z.number().optional() }),
+  z.looseObject({
+    type: z.literal('interrupt'),
+    utteranceUntilInterrupt: z.string().default(''),
+    durationUntilInterruptMs: z.number().optional(),
+  }),
   z.looseObject({ type: z.literal('dtmf'), digit: z.string() }),
   z.looseObject({ type: z.literal('error'), description: z.string().optional() }),
 ]);

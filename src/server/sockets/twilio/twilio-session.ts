@@ -157,5 +157,8 @@ function joinPrompt(sofar: string, piece: string): string {
 function endEvent(signal: SocketSignal): TwilioEndEvent {
   if (signal.kind === 'hangup') return { type: 'end', handoffData: JSON.stringify({ reasonCode: 'end-call' }) };
   const { callee, caller } = signal.destination;
-  return { type: 'end', handoffData: JSON.stringify({ reasonCode: 'live-agent-handoff', callee, ...(caller === undefined ? {} : { caller }) }) };
+  return {
+    type: 'end',
+    handoffData: JSON.stringify({ reasonCode: 'live-agent-handoff', callee, ...(caller === undefined ? {} : { caller }) }),
+  };
 }

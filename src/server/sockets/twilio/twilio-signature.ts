@@ -8,7 +8,12 @@ import { sameSecret } from '../../same-secret.ts';
  * its value. A WebSocket handshake is a GET: it has none.
  */
 export function twilioSignature(authToken: string, url: string, params: Readonly<Record<string, string>> = {}): string {
-  const signed = url + Object.keys(params).sort().map((name) => name + params[name]).join('');
+  const signed =
+    url +
+    Object.keys(params)
+      .sort()
+      .map((name) => name + params[name])
+      .join('');
   return createHmac('sha1', authToken).update(signed, 'utf8').digest('base64');
 }
 
