@@ -40,15 +40,7 @@ export const serverConfigSchema = z.strictObject({
       /** Open client connections at once; more are closed on arrival (idle keep-alives count too). */
       maxConnections: z.number().int().positive().default(10_000),
     })
-    .default({
-      maxConcurrentStreams: 2000,
-      maxConcurrentStreamsPerKey: 500,
-      requestsPerMinutePerKey: 0,
-      headersTimeoutMs: 10_000,
-      requestTimeoutMs: 30_000,
-      keepAliveTimeoutMs: 65_000,
-      maxConnections: 10_000,
-    }),
+    .prefault({}),
   /** On SIGTERM/SIGINT, turns in flight get this long to finish before they are ended. */
   drainTimeoutMs: z.number().int().min(0).default(10_000),
   /** At start, check each upstream in the background (reachable, key, model) and log what is wrong. */
@@ -66,7 +58,7 @@ export const providerTimeoutsSchema = z
     /** The whole answer. */
     totalMs: z.number().int().positive().default(120_000),
   })
-  .default({ connectMs: 3000, firstTokenMs: 5000, idleMs: 10_000, totalMs: 120_000 });
+  .prefault({});
 
 export const retrySchema = z
   .strictObject({
@@ -75,7 +67,7 @@ export const retrySchema = z
     /** First backoff; doubled each retry (with jitter); Retry-After wins when the upstream sends it. */
     backoffMs: z.number().int().min(0).default(200),
   })
-  .default({ maxRetries: 2, backoffMs: 200 });
+  .prefault({});
 
 export const circuitBreakerSchema = z
   .strictObject({
@@ -84,7 +76,7 @@ export const circuitBreakerSchema = z
     /** How long an open circuit skips the provider before one probe request is let through. */
     cooldownMs: z.number().int().positive().default(30_000),
   })
-  .default({ failureThreshold: 5, cooldownMs: 30_000 });
+  .prefault({});
 
 export const openAICompatibleProviderSchema = z.strictObject({
   type: z.literal('openai-compatible'),
@@ -206,7 +198,7 @@ const readDigitsSchema = z
     /** Runs with this many digits are read one by one (from 3 after "code", "call", 验证码, ...). */
     minDigits: z.number().int().min(3).max(32).default(7),
   })
-  .default({ enabled: false, minDigits: 7 });
+  .prefault({});
 
 /** How a model marks reasoning in its answer text: see src/agent/transforms/strip-think-blocks.ts. */
 const reasoningModeSchema = z.enum(['auto', 'unopened']).default('auto');
@@ -238,7 +230,7 @@ export const agentConfigSchema = z.strictObject({
       /** false: taken out and counted. true: hangups honoured, transfers only to transfer.destinations; all on the record. */
       fromModel: z.boolean().default(false),
     })
-    .default({ fromModel: false }),
+    .prefault({}),
   tools: z.array(httpToolSchema).default([]),
   /** Tool round-trips within one turn before the model must answer. */
   maxToolRounds: z.number().int().min(1).max(10).default(3),
@@ -249,7 +241,7 @@ export const agentConfigSchema = z.strictObject({
       /** Merge consecutive messages of the same role (for upstreams that demand alternation). */
       mergeConsecutiveRoles: z.boolean().default(false),
     })
-    .default({ markInterruptions: true, mergeConsecutiveRoles: false }),
+    .prefault({}),
   speech: z
     .strictObject({
       /** Shape the output for text-to-speech: no markdown, no emoji. */
@@ -263,7 +255,7 @@ export const agentConfigSchema = z.strictObject({
       /** Read phone numbers and codes digit by digit. */
       readDigits: readDigitsSchema,
     })
-    .default({ enabled: true, urls: 'host', pronunciations: [], readDigits: readDigitsSchema.parse(undefined) }),
+    .prefault({}),
   memory: z
     .strictObject({
       /** window: use what the workflow sends; full: restore older turns it dropped. */
@@ -273,7 +265,7 @@ export const agentConfigSchema = z.strictObject({
       /** A call idle this long is forgotten. */
       idleMinutes: z.number().positive().default(30),
     })
-    .default({ mode: 'window', maxChars: 24_000, idleMinutes: 30 }),
+    .prefault({}),
   /** Image parts: pass to the upstream, drop (keep the text), or keep the newest N. */
   images: z.union([z.enum(['pass', 'drop']), z.number().int().min(0)]).default('pass'),
   /** Tried in order when the agent's provider fails before its first word. */
@@ -296,7 +288,7 @@ export const agentConfigSchema = z.strictObject({
       /** End the call after this many failed turns in a row (0: never). */
       hangupAfterFailures: z.number().int().min(0).default(0),
     })
-    .default({ mode: 'apologize', hangupAfterFailures: 0 }),
+    .prefault({}),
   /** Say a short phrase when the first words are slow (the IMS platform has its own filler: off by default). */
   filler: z
     .strictObject({
@@ -305,7 +297,7 @@ export const agentConfigSchema = z.strictObject({
       /** One is picked at random; by default a short phrase in the caller's language. */
       phrases: z.array(nonEmpty).optional(),
     })
-    .default({ enabled: false, afterMs: 1500 }),
+    .prefault({}),
 });
 
 function isTimeZone(zone: string): boolean {
@@ -337,17 +329,7 @@ export const recordsSchema = z
     /** full: what was said is kept; metadata: only timings, outcomes and counts (no text). */
     content: z.enum(['full', 'metadata']).default('full'),
   })
-  .default({
-    enabled: true,
-    sqliteFile: 'records.db',
-    retentionDays: 30,
-    queueSize: 10_000,
-    batchSize: 200,
-    flushIntervalMs: 500,
-    maxTextChars: 8000,
-    maxToolRunsChars: 32_000,
-    content: 'full',
-  });
+  .prefault({});
 
 /** The live calls the gateway holds in memory (barge-in, sentence order, memory.mode full). */
 export const callsSchema = z
@@ -373,7 +355,7 @@ export const callsSchema = z
     message: 'maxMemoryBytesPerCall must not exceed maxMemoryBytes',
     path: ['maxMemoryBytesPerCall'],
   })
-  .default({ maxCalls: 50_000, maxMemoryBytes: 256 * 1024 * 1024, maxMemoryBytesPerCall: 256 * 1024, newCallAfterIdleSeconds: 10 });
+  .prefault({});
 
 /** Where call state lives: this process (memory) or Redis, shared by several replicas (docs/shared-state.md). */
 export const stateSchema = z
@@ -388,7 +370,7 @@ export const stateSchema = z
     /** A stream slot of a replica that died frees itself after this long (live slots are renewed a third of it). */
     leaseSeconds: z.number().int().min(3).default(30),
   })
-  .default({ store: 'memory', keyPrefix: 'vlg:', timeoutMs: 50, leaseSeconds: 30 });
+  .prefault({});
 /** A secret that travels in a URL path: characters that need no escaping. */
 const pathSecret = z.string().regex(/^[A-Za-z0-9._~-]{1,256}$/, 'use letters, digits and . _ ~ - (it is part of a URL path), at most 256');
 
@@ -435,7 +417,7 @@ export const gatewayConfigSchema = z
          */
         lookupKey: z.string().optional(),
       })
-      .default({ maskPhoneNumbers: true }),
+      .prefault({}),
     admin: z
       .strictObject({
         /** Keys for /admin/*; none configured: one is generated and kept in dataDir (admin-key). */
@@ -450,7 +432,7 @@ export const gatewayConfigSchema = z
         message: 'turnsPerPage must not exceed maxTurnsPerPage',
         path: ['turnsPerPage'],
       })
-      .default({ apiKeys: [], turnsPerPage: 100, maxTurnsPerPage: 500 }),
+      .prefault({}),
     console: z
       .strictObject({
         /** The operator's console at /console (signed in with an admin key). */
@@ -466,14 +448,14 @@ export const gatewayConfigSchema = z
         prices: z.record(z.string(), z.strictObject({ input: z.number().nonnegative(), output: z.number().nonnegative() })).default({}),
         currency: nonEmpty.default('USD'),
       })
-      .default({ enabled: true, sessionTtlMinutes: 480, prices: {}, currency: 'USD' }),
+      .prefault({}),
     metrics: z
       .strictObject({
         enabled: z.boolean().default(true),
         /** When set, GET /metrics needs "Authorization: Bearer <key>". */
         apiKey: z.string().optional(),
       })
-      .default({ enabled: true }),
+      .prefault({}),
     callbacks: z
       .strictObject({
         /** The token the IMS platform sends in Authorization with its event callbacks; unset: /ims/callbacks is off. */
