@@ -1,6 +1,7 @@
-import type { HttpToolConfig, TransferConfig } from '../../config/schema.ts';
+import type { HttpToolConfig, PressDigitsConfig, TransferConfig } from '../../config/schema.ts';
 import type { PartStream, StreamPart } from '../../core/stream-part.ts';
 import { chooseDestination, parseArguments } from '../call-control/call-functions.ts';
+import { requestedDigits } from '../call-control/press-digits.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import type { ToolRouter } from '../tool-router.ts';
 
@@ -12,14 +13,15 @@ export interface ServerToolCall {
 }
 
 interface HeldCall {
-  route: 'end-call' | 'transfer' | 'server';
+  route: 'end-call' | 'transfer' | 'digits' | 'server';
   tool?: HttpToolConfig;
+  pressDigits?: PressDigitsConfig;
   argumentsJson: string;
 }
 
 /**
  * Takes the gateway's own functions out of the model's stream: end-call and transfer become
- * `end-call` / `transfer` parts; HTTP tool calls go to `onServerCall` the moment their arguments
+ * `end-call` / `transfer` parts, a keypad call with valid keys a `digits` part; HTTP tool calls go to `onServerCall` the moment their arguments
  * are complete (their `say` phrase is spoken at once, when the call starts). The client's own
  * tool calls pass through untouched, so only they and the call signals ever reach the workflow.
  * A `say` phrase is joined to the text around it by `joiner`, which a turn shares across its
@@ -45,7 +47,11 @@ export async function* routeToolCalls(
         }
         held.set(
           part.callId,
-          route.kind === 'server' ? { route: 'server', tool: route.tool, argumentsJson: '' } : { route: route.kind, argumentsJson: '' },
+          route.kind === 'server'
+            ? { route: 'server', tool: route.tool, argumentsJson: '' }
+            : route.kind === 'digits'
+              ? { route: 'digits', pressDigits: route.config, argumentsJson: '' }
+              : { route: route.kind, argumentsJson: '' },
         );
         if (route.kind === 'server' && route.tool.say) yield { type: 'text', text: joiner.phrase(route.tool.say) };
         break;
@@ -90,6 +96,9 @@ function* finishHeldCall(
     yield typeof farewell === 'string' && farewell.trim() !== '' ? { type: 'end-call', farewell: farewell.trim() } : { type: 'end-call' };
   } else if (call.route === 'transfer' && transfer) {
     yield { type: 'transfer', destination: chooseDestination(transfer, call.argumentsJson) };
+  } else if (call.route === 'digits' && call.pressDigits) {
+    const digits = requestedDigits(call.argumentsJson, call.pressDigits);
+    if (digits !== undefined) yield { type: 'digits', digits };
   } else if (call.tool) {
     onServerCall({ callId, tool: call.tool, argumentsJson: call.argumentsJson });
   }
