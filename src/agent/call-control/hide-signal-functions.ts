@@ -6,8 +6,8 @@ import type { CallSignalForm } from './signal-form.ts';
 /**
  * The request as the model should see it: without the platform's end-call function when the
  * agent ends calls itself (`endCall.enabled`), without its transfer function when the agent has
- * `transfer`, without its keypad function when the agent has `pressDigits`. The model then has one way to do each, the agent's, which the signal stage turns
- * back into the platform's function. A platform function the agent does not replace stays, and
+ * `transfer`, without its keypad function when the agent has `pressDigits`. The model then has
+ * one way to do each, the agent's, which the signal stage turns back into the platform's function. A platform function the agent does not replace stays, and
  * the model's call of it goes to the platform untouched.
  */
 export function hideSignalFunctions(request: ChatTurnRequest, form: CallSignalForm, agent: AgentConfig): ChatTurnRequest {
