@@ -27,7 +27,7 @@ export interface Agent {
   readonly targets: readonly ProviderTarget[];
   /** The functions the gateway offers the model for this agent, and who handles each. */
   readonly router: ToolRouter;
-  /** Whether a turn can end or transfer the call (else the call-signal stage is left out). */
+  /** Whether a turn can end or transfer the call, or press keys (else the call-signal stage is left out). */
   readonly mayEndOrTransfer: boolean;
 }
 
@@ -91,6 +91,7 @@ export class AgentRegistry {
         mayEndOrTransfer:
           agentConfig.endCall !== undefined ||
           agentConfig.transfer !== undefined ||
+          agentConfig.pressDigits !== undefined ||
           agentConfig.commands.fromModel ||
           agentConfig.onFailure.hangupAfterFailures > 0 ||
           targets.some((target) => target.provider.capabilities.endsCalls),

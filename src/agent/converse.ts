@@ -5,6 +5,7 @@ import type { FinishPart, PartStream, TokenUsage } from '../core/stream-part.ts'
 import type { Logger } from 'pino';
 import { streamWithFallbacks, type AttemptEvent, type AttemptObserver } from '../resilience/provider-chain.ts';
 import type { Agent } from './agent-registry.ts';
+import type { Keypad } from './call-control/signal-form.ts';
 import type { CallerLanguage } from './language/caller-language.ts';
 import type { ToolRouter } from './tool-router.ts';
 import { runHttpTool, toolCallContext, type ToolResult } from './tools/http-tool.ts';
@@ -28,6 +29,8 @@ export interface ConverseOptions {
   logger: Logger;
   /** The turn's language: the gateway's functions are described in it. */
   language: CallerLanguage;
+  /** The platform's keypad: the agent's keypad function is offered only with one. */
+  keypad?: Keypad | undefined;
   onToolRun?: (run: ToolRun) => void;
   onAttempt?: AttemptObserver;
   onUpstreamWait?: (ms: number) => void;
@@ -50,7 +53,7 @@ export async function* converse(options: ConverseOptions): PartStream {
   for (let round = 0; ; round++) {
     const lastRound = round >= agent.config.maxToolRounds;
     const params: Record<string, unknown> = { ...agent.config.params, ...request.params };
-    const tools = router.offeredTools(params.tools, options.language);
+    const tools = router.offeredTools(params.tools, options.language, options.keypad);
     if (tools) params.tools = tools;
     if (lastRound && router.hasServerTools) params.tool_choice = 'none';
 

@@ -71,7 +71,12 @@ export function runTurn(input: TurnInput): RunningTurn {
   const language = turnLanguage(config.language, lastUserText(input.request.messages));
   const phrases = PHRASES[language];
   const endCall = config.endCall ?? DEFAULT_END_CALL;
-  const form = input.platform.signalForm({ endCall, offeredTools: clientFunctionNames(input.request.params.tools) });
+  const clientTools = input.request.params.tools;
+  const form = input.platform.signalForm({
+    endCall,
+    offeredTools: clientFunctionNames(clientTools),
+    clientTools: Array.isArray(clientTools) ? clientTools : undefined,
+  });
   const request = hideSignalFunctions(input.request, form, config);
   const prompt = buildPrompt(config, request, callTurn?.call.transcript, language);
   const guard = (source: PartStream, honour: boolean): PartStream =>
@@ -95,6 +100,7 @@ export function runTurn(input: TurnInput): RunningTurn {
     signal,
     logger: input.logger,
     language,
+    keypad: form.keypad,
     ...(observer.onToolRun ? { onToolRun: observer.onToolRun } : {}),
     ...(observer.onAttempt ? { onAttempt: observer.onAttempt } : {}),
     ...(observer.onUpstreamWait ? { onUpstreamWait: observer.onUpstreamWait } : {}),

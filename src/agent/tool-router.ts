@@ -1,6 +1,8 @@
-import type { AgentConfig, HttpToolConfig } from '../config/schema.ts';
+import type { AgentConfig, HttpToolConfig, PressDigitsConfig } from '../config/schema.ts';
 import type { FunctionToolDefinition } from '../core/chat-types.ts';
 import { endCallFunction, transferFunction } from './call-control/call-functions.ts';
+import { pressDigitsFunction } from './call-control/press-digits.ts';
+import type { Keypad } from './call-control/signal-form.ts';
 import type { CallerLanguage } from './language/caller-language.ts';
 import { PHRASES, type Phrases } from './language/phrases.ts';
 import { toolDefinition } from './tools/http-tool.ts';
@@ -8,7 +10,11 @@ import { toolDefinition } from './tools/http-tool.ts';
 const LANGUAGES = Object.keys(PHRASES) as CallerLanguage[];
 
 /** Who handles a function the model calls. */
-export type ToolRoute = { kind: 'end-call' } | { kind: 'transfer' } | { kind: 'server'; tool: HttpToolConfig };
+export type ToolRoute =
+  | { kind: 'end-call' }
+  | { kind: 'transfer' }
+  | { kind: 'digits'; config: PressDigitsConfig }
+  | { kind: 'server'; tool: HttpToolConfig };
 
 /**
  * The functions the gateway itself offers the model (end call, transfer, the agent's HTTP tools)
@@ -20,11 +26,15 @@ export class ToolRouter {
   /** The gateway's functions as the model sees them, worded in each language. */
   private readonly definitions: Record<CallerLanguage, FunctionToolDefinition[]> = { en: [], zh: [] };
   private serverTools = 0;
+  private readonly pressDigits: PressDigitsConfig | undefined;
 
   constructor(agent: AgentConfig) {
     const { endCall, transfer } = agent;
     if (endCall?.enabled) this.add(endCall.functionName, (phrases) => endCallFunction(endCall, phrases), { kind: 'end-call' });
     if (transfer) this.add(transfer.functionName, (phrases) => transferFunction(transfer, phrases), { kind: 'transfer' });
+    // Offered per turn, only where the platform has a keypad; routed always, so a call of it never reaches the platform.
+    this.pressDigits = agent.pressDigits;
+    if (agent.pressDigits) this.routes.set(agent.pressDigits.functionName, { kind: 'digits', config: agent.pressDigits });
     for (const tool of agent.tools) this.add(tool.name, () => toolDefinition(tool), { kind: 'server', tool });
     this.serverTools = agent.tools.length;
   }
@@ -45,11 +55,13 @@ export class ToolRouter {
 
   /**
    * The `tools` parameter for the upstream: the client's tools plus the gateway's (the gateway's
-   * win a name clash), the gateway's described in the turn's language.
+   * win a name clash), the gateway's described in the turn's language. The keypad function only
+   * with the platform's `keypad`, shaped by it.
    */
-  offeredTools(clientTools: unknown, language: CallerLanguage): unknown[] | undefined {
+  offeredTools(clientTools: unknown, language: CallerLanguage, keypad?: Keypad): unknown[] | undefined {
     const fromClient = Array.isArray(clientTools) ? clientTools.filter((tool) => !this.routes.has(functionNameOf(tool))) : [];
     const all = [...fromClient, ...this.definitions[language]];
+    if (keypad && this.pressDigits) all.push(pressDigitsFunction(this.pressDigits, PHRASES[language], keypad));
     return all.length > 0 ? all : undefined;
   }
 

@@ -167,6 +167,16 @@ export const transferSchema = z.strictObject({
     .refine((d) => Object.keys(d).length > 0, 'at least one destination is required'),
 });
 
+/** The agent presses keypad keys (IVR navigation), where the platform can carry it. */
+export const pressDigitsSchema = z.strictObject({
+  /** The function the model sees. */
+  functionName: functionName.default('press_digits'),
+  /** For the model; unset: the default in the turn's language. */
+  description: z.string().optional(),
+  /** Keys (and `w` pauses) one call may press, at most; a longer call presses nothing. */
+  maxDigits: z.number().int().min(1).max(64).default(20),
+});
+
 export const httpToolSchema = z.strictObject({
   name: functionName,
   description: nonEmpty,
@@ -224,6 +234,8 @@ export const agentConfigSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).default({}),
   endCall: endCallSchema.optional(),
   transfer: transferSchema.optional(),
+  /** Offer the model a function that presses keypad keys, on platforms that can press them (Retell, Twilio, Vapi's dtmf). */
+  pressDigits: pressDigitsSchema.optional(),
   /** IMS commands the model writes itself (<imsagent_hangup/>, <imsagent_transfer_call/>, a call of the hangup function). */
   commands: z
     .strictObject({
@@ -388,6 +400,9 @@ export const retellPlatformSchema = z.strictObject({
     .default([]),
 });
 
+/** A ConversationRelay `language` message's codes (BCP-47, as the TwiML's `language` attributes take them). */
+const twilioLanguageCodes = z.strictObject({ ttsLanguage: nonEmpty, transcriptionLanguage: nonEmpty });
+
 /** Twilio ConversationRelay (docs/platforms/twilio.md). */
 export const twilioPlatformSchema = z.strictObject({
   /** The account's Auth Token: each connection's X-Twilio-Signature is checked with it. Unset: not checked. */
@@ -396,6 +411,18 @@ export const twilioPlatformSchema = z.strictObject({
   agent: agentIdSchema.optional(),
   /** The <ConversationRelay url> Twilio signs, without its query string; unset: wss:// + Host header + path. */
   publicUrl: z.url({ protocol: /^wss?$/, error: 'must be a ws(s):// URL (the url attribute of <ConversationRelay>)' }).optional(),
+  /** With an agent whose `language` is auto: a caller who changes language switches the session (a `language` message). */
+  languageSwitch: z.boolean().default(true),
+  /** The ConversationRelay codes each language switches to. */
+  languages: z
+    .strictObject({
+      zh: twilioLanguageCodes.default({ ttsLanguage: 'zh-CN', transcriptionLanguage: 'zh-CN' }),
+      en: twilioLanguageCodes.default({ ttsLanguage: 'en-US', transcriptionLanguage: 'en-US' }),
+    })
+    .default({
+      zh: { ttsLanguage: 'zh-CN', transcriptionLanguage: 'zh-CN' },
+      en: { ttsLanguage: 'en-US', transcriptionLanguage: 'en-US' },
+    }),
 });
 
 /** Voice platforms that call over a WebSocket; each is off until configured. */
@@ -479,6 +506,7 @@ export const gatewayConfigSchema = z
       };
       if (agent.endCall?.enabled) claim(agent.endCall.functionName, 'endCall', ['endCall', 'functionName']);
       if (agent.transfer) claim(agent.transfer.functionName, 'transfer', ['transfer', 'functionName']);
+      if (agent.pressDigits) claim(agent.pressDigits.functionName, 'pressDigits', ['pressDigits', 'functionName']);
       agent.tools.forEach((tool, index) => claim(tool.name, `tools[${index}]`, ['tools', index, 'name']));
       agent.fallbacks.forEach((fallback, index) => {
         const target = own(config.providers, fallback.provider);
@@ -545,6 +573,7 @@ export type AgentConfig = z.infer<typeof agentConfigSchema>;
 export type EndCallConfig = z.infer<typeof endCallSchema>;
 export type TransferConfig = z.infer<typeof transferSchema>;
 export type TransferDestination = z.infer<typeof transferDestinationSchema>;
+export type PressDigitsConfig = z.infer<typeof pressDigitsSchema>;
 export type HttpToolConfig = z.infer<typeof httpToolSchema>;
 export type ReasoningMode = z.infer<typeof reasoningModeSchema>;
 export type ProviderTimeouts = z.infer<typeof providerTimeoutsSchema>;

@@ -72,6 +72,16 @@ export interface TransferPart {
   destination: string;
 }
 
+/**
+ * Press keys on the phone's keypad once what was said has been spoken (the agent navigating a
+ * phone menu). Only the model's call of the agent's keypad function makes one, validated: `0-9 * #`
+ * and `w` (a half-second pause).
+ */
+export interface DigitsPart {
+  type: 'digits';
+  digits: string;
+}
+
 export type StreamPart =
   | TextPart
   | ReasoningPart
@@ -81,6 +91,7 @@ export type StreamPart =
   | UsagePart
   | EndCallPart
   | TransferPart
+  | DigitsPart
   | FinishPart;
 
 export type PartStream = AsyncIterable<StreamPart>;

@@ -1,5 +1,6 @@
 import type { TransferDestination } from '../config/schema.ts';
 import type { CallSignalForm, SignalContext } from './platform-adapter.ts';
+import { functionNameOf } from '../agent/tool-router.ts';
 import { spokenAfter, STOP, toolCallEnding } from './signal-parts.ts';
 
 /** A platform function that ends or transfers the call, and the arguments it takes. */
@@ -13,6 +14,8 @@ export interface OfferedToolSpec {
   transfer: SignalTool<TransferDestination>;
   /** The platform itself says `msg` when it transfers (it is an argument): not spoken as text too. */
   transferSpeaksMessage?: boolean;
+  /** The platform's keypad function (Vapi's `dtmf`), its argument read from the offered definition. */
+  keypad?: { name: string; pauses: boolean; args: (digits: string, offered: unknown) => Record<string, unknown> };
 }
 
 /**
@@ -22,9 +25,16 @@ export interface OfferedToolSpec {
  * open (the platform's own end-of-call settings apply); a transfer speaks `errMsg`, the message
  * for a transfer that could not be made, never a promise that is not kept.
  */
-export function offeredToolSignals(spec: OfferedToolSpec, { offeredTools }: SignalContext): CallSignalForm {
+export function offeredToolSignals(spec: OfferedToolSpec, { offeredTools, clientTools }: SignalContext): CallSignalForm {
+  const keypad = spec.keypad;
+  const offeredKeypad =
+    keypad && offeredTools.has(keypad.name) ? clientTools?.find((tool) => functionNameOf(tool) === keypad.name) : undefined;
   return {
-    functions: { end: spec.end.name, transfer: spec.transfer.name },
+    functions: { end: spec.end.name, transfer: spec.transfer.name, ...(keypad ? { digits: keypad.name } : {}) },
+    // A keypad only where the platform offered its function: no key press it could not carry.
+    ...(keypad && offeredKeypad !== undefined
+      ? { keypad: { pauses: keypad.pauses, press: (digits: string) => toolCallEnding(keypad.name, keypad.args(digits, offeredKeypad)) } }
+      : {}),
     hangup: (farewell, say) =>
       offeredTools.has(spec.end.name)
         ? [...spokenAfter(farewell, say), ...toolCallEnding(spec.end.name, spec.end.args(farewell))]

@@ -20,7 +20,8 @@ const OPENAI_FIELDS = new Set([
  * Vapi's custom LLM (`model.provider: custom-llm`): `call.id` is the call, `customer.number` and
  * `phoneNumber.number` the two ends (which calls which by `call.type`), the assistant's
  * `metadata` the call's userData (sent as `metadata`, or spread over the body in `destructured`
- * mode). The call ends and transfers through Vapi's own `endCall` and `transferCall` tools.
+ * mode). The call ends and transfers through Vapi's own `endCall` and `transferCall` tools, and
+ * presses keys through its `dtmf` tool when the request offers it.
  */
 export const vapiPlatform: PlatformAdapter = {
   name: 'vapi',
@@ -48,6 +49,7 @@ export const vapiPlatform: PlatformAdapter = {
       {
         end: { name: 'endCall', args: () => ({}) },
         transfer: { name: 'transferCall', args: (destination) => ({ destination: destination.callee }) },
+        keypad: { name: 'dtmf', pauses: false, args: (digits, offered) => ({ [keysArgument(offered)]: digits }) },
       },
       context,
     ),
@@ -57,4 +59,16 @@ function userData(body: Readonly<Record<string, unknown>>): Record<string, unkno
   if (isRecord(body.metadata)) return body.metadata;
   const spread = Object.entries(body).filter(([key]) => !OPENAI_FIELDS.has(key));
   return spread.length > 0 ? Object.fromEntries(spread) : undefined;
+}
+
+/**
+ * The argument of Vapi's offered `dtmf` function that takes the keys: `digits` when it has one,
+ * else its one string property; `digits` when the definition names none.
+ */
+function keysArgument(offered: unknown): string {
+  const fn = isRecord(offered) && isRecord(offered.function) ? offered.function : undefined;
+  const properties = fn && isRecord(fn.parameters) && isRecord(fn.parameters.properties) ? fn.parameters.properties : {};
+  if ('digits' in properties) return 'digits';
+  const strings = Object.entries(properties).filter(([, schema]) => isRecord(schema) && schema.type === 'string');
+  return strings.length === 1 ? strings[0]![0] : 'digits';
 }

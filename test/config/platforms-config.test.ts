@@ -29,7 +29,14 @@ describe('the platforms section', () => {
       platforms: { retell: { secret: 'retell-secret-0123456789', agent: 'support' }, twilio: { agent: 'support' } },
     });
     assert.deepEqual(platforms.retell, { secret: 'retell-secret-0123456789', agent: 'support', greeting: '', allowFrom: [] });
-    assert.deepEqual(platforms.twilio, { agent: 'support' });
+    assert.deepEqual(platforms.twilio, {
+      agent: 'support',
+      languageSwitch: true,
+      languages: {
+        zh: { ttsLanguage: 'zh-CN', transcriptionLanguage: 'zh-CN' },
+        en: { ttsLanguage: 'en-US', transcriptionLanguage: 'en-US' },
+      },
+    });
   });
 
   it('needs an agent that exists, or defaultAgent', () => {

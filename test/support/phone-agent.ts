@@ -10,8 +10,8 @@ import { startTestGateway, type TestGateway } from './gateway-harness.ts';
 
 /**
  * One platform-neutral phone agent behind a scripted mock model, for whole calls through the real
- * gateway: it greets, answers, says a long answer slowly (to be cut off), transfers on "human"
- * and ends the call on "bye".
+ * gateway: it greets, answers, says a long answer slowly (to be cut off), transfers on "human",
+ * ends the call on "bye" and presses the keys a menu names ("press 1").
  */
 export const PHONE_AGENT = {
   provider: 'mock',
@@ -32,6 +32,15 @@ export function phoneScenario(request: RecordedRequest): MockScenario {
   const words = String(messages.findLast((m) => m.role === 'user')?.content ?? '').toLowerCase();
   if (words.includes('bye'))
     return { events: toolCallEvents([{ name: 'end_call', arguments: '{}' }], { leadingText: 'Thanks for calling!' }) };
+  // A phone menu read out: "press 1" presses the key through the keypad function; "say press 1" only writes keys as text.
+  const press = /press ([0-9*#w]+)/.exec(words);
+  if (press && words.includes('say')) return { events: textEvents(`I will press ${press[1]}. {"digits": "${press[1]}"}`) };
+  if (press)
+    return {
+      events: toolCallEvents([{ name: 'press_digits', arguments: JSON.stringify({ digits: press[1] }) }], {
+        leadingText: 'Choosing that.',
+      }),
+    };
   if (words.includes('human')) return { events: toolCallEvents([{ name: 'transfer_call', arguments: '{}' }]) };
   if (words.includes('tell me everything')) return { events: textEvents('Well, there is a lot to say. '.repeat(40)), eventIntervalMs: 20 };
   if (words.includes('order')) return { events: textEvents(ANSWER) };

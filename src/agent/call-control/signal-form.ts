@@ -16,10 +16,12 @@ export interface SignalContext {
   endCall: EndCallConfig;
   /** The function names the platform offered in the request's `tools`. */
   offeredTools: ReadonlySet<string>;
+  /** The request's `tools` themselves, for a form that reads a function's definition (its argument names). */
+  clientTools?: readonly unknown[] | undefined;
 }
 
 /**
- * How one platform is told to end or transfer the call, after everything else the turn said.
+ * How one platform is told to end or transfer the call (or press keys), after everything else the turn said.
  * Each returns the parts that close the stream, its `finish` included. Phrases arrive already
  * shaped for speech. A WebSocket platform's form may return the neutral `end-call` / `transfer`
  * parts themselves, for its session writer to put in its own message (Retell's `end_call`,
@@ -31,10 +33,22 @@ export interface CallSignalForm {
    * decides a signal itself does not offer the model the platform's function for it too: one way
    * to end a call, with the agent's farewell rules and on the record.
    */
-  readonly functions: { end?: string; transfer?: string };
+  readonly functions: { end?: string; transfer?: string; digits?: string };
   /** `farewell` may be empty; `say` joins a phrase to what the turn said before (never a space next to Chinese). */
   hangup(farewell: string, say: JoinPhrase): StreamPart[];
   transfer(destination: TransferDestination, say: JoinPhrase): StreamPart[];
+  /** How the platform presses keypad keys; absent where it cannot, and the model is then not offered the function. */
+  readonly keypad?: Keypad;
+}
+
+/** A platform's keypad: which key sequences it can carry, and how it is told to press them. */
+export interface Keypad {
+  /** Keys one turn can press, at most (Retell: one per response); unset: the agent's `maxDigits`. */
+  readonly maxKeys?: number;
+  /** It understands `w`, a half-second pause between keys. */
+  readonly pauses: boolean;
+  /** The parts that close the stream, `finish` included: the keys are pressed once what was said is spoken. */
+  press(digits: string): StreamPart[];
 }
 
 /** Anything that can give the signal form for a turn: every platform adapter. */

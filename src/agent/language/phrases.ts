@@ -32,6 +32,12 @@ export interface Phrases {
   destinationChoice: (name: string, description: string) => string;
   /** The transfer function's `destination` argument. */
   destinationArgument: string;
+  /** The keypad function's description, for a platform that presses several keys at once (`pressDigits.description` replaces it). */
+  pressDigitsDescription: string;
+  /** The same, for a platform that presses one key per answer. */
+  pressKeyDescription: string;
+  /** Its `digits` argument; `pauses`: `w` is understood. */
+  digitsArgument: (pauses: boolean) => string;
 }
 
 const EN: Phrases = {
@@ -48,6 +54,11 @@ const EN: Phrases = {
   destinations: (choices) => ` Destinations: ${choices.join('; ')}.`,
   destinationChoice: (name, description) => `${name}: ${description}`,
   destinationArgument: 'Where to transfer the call.',
+  pressDigitsDescription:
+    'Press keys on the phone keypad, e.g. to choose from a phone menu ("press 1 for sales") or enter a number it asks for. The keys are pressed after what you say in this answer.',
+  pressKeyDescription:
+    'Press one key on the phone keypad, e.g. to choose from a phone menu ("press 1 for sales"). One key per answer; it is pressed after what you say in this answer.',
+  digitsArgument: (pauses) => (pauses ? 'The keys: digits 0-9, * and #; w waits half a second.' : 'The keys: digits 0-9, * and #.'),
 };
 
 const ZH: Phrases = {
@@ -64,6 +75,9 @@ const ZH: Phrases = {
   destinations: (choices) => `可转接的去向：${choices.join('；')}。`,
   destinationChoice: (name, description) => `${name}：${description}`,
   destinationArgument: '把通话转到哪里。',
+  pressDigitsDescription: '按电话键盘上的键，例如在语音菜单中选择（“销售请按1”），或输入对方要求的号码。这些键会在你这次回答说完后按下。',
+  pressKeyDescription: '按电话键盘上的一个键，例如在语音菜单中选择（“销售请按1”）。每次回答只能按一个键，在你这次回答说完后按下。',
+  digitsArgument: (pauses) => (pauses ? '要按的键：数字0-9、*和#；w表示等待半秒。' : '要按的键：数字0-9、*和#。'),
 };
 
 export const PHRASES: Readonly<Record<CallerLanguage, Phrases>> = { en: EN, zh: ZH };

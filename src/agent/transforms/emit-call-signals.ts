@@ -1,5 +1,6 @@
 import type { EndCallConfig, TransferConfig, TransferDestination } from '../../config/schema.ts';
-import type { EndCallPart, PartStream, PartTransform, TransferPart } from '../../core/stream-part.ts';
+import type { DigitsPart, EndCallPart, PartStream, PartTransform, TransferPart } from '../../core/stream-part.ts';
+import { keypadCarries } from '../call-control/press-digits.ts';
 import type { CallSignalForm } from '../call-control/signal-form.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import { spokenText } from './speech-stages.ts';
@@ -13,6 +14,8 @@ import { spokenText } from './speech-stages.ts';
  * the stages the answer went through, so it is spoken as the model's text is; a farewell after
  * words is joined to them as the script needs (a space in English, none in Chinese).
  * `endCall.farewell` is the configured one or the default in the turn's language.
+ * A `digits` part becomes the platform's key press when nothing ends or transfers the call and
+ * its keypad carries the keys; otherwise nothing is pressed.
  */
 export async function* emitCallSignals(
   parts: PartStream,
@@ -27,6 +30,7 @@ export async function* emitCallSignals(
   const say = (phrase: string): string => joiner.phrase(phrase);
   let ending: EndCallPart | undefined;
   let transferring: TransferPart | undefined;
+  let pressing: DigitsPart | undefined;
   for await (const part of parts) {
     switch (part.type) {
       case 'text':
@@ -40,6 +44,9 @@ export async function* emitCallSignals(
       case 'transfer':
         transferring ??= part;
         break;
+      case 'digits':
+        pressing ??= part;
+        break;
       case 'finish': {
         const destination = transferring && transfer?.destinations[transferring.destination];
         if (destination) {
@@ -51,6 +58,9 @@ export async function* emitCallSignals(
           const own = ending.farewell === undefined ? '' : await spokenPhrase(speech, ending.farewell);
           const farewell = own !== '' || spoke ? own : await spokenPhrase(speech, endCall.farewell);
           yield* form.hangup(farewell, say);
+        } else if (pressing && form.keypad && keypadCarries(form.keypad, pressing.digits)) {
+          onSignal?.('digits');
+          yield* form.keypad.press(pressing.digits);
         } else {
           yield part;
         }

@@ -1,8 +1,9 @@
 import type { HttpToolConfig, TransferConfig } from '../../config/schema.ts';
 import type { PartStream, StreamPart } from '../../core/stream-part.ts';
 import { chooseDestination, parseArguments } from '../call-control/call-functions.ts';
+import { requestedDigits } from '../call-control/press-digits.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
-import type { ToolRouter } from '../tool-router.ts';
+import type { ToolRoute, ToolRouter } from '../tool-router.ts';
 
 /** A call of one of the agent's HTTP tools, complete with its arguments. */
 export interface ServerToolCall {
@@ -12,17 +13,16 @@ export interface ServerToolCall {
 }
 
 interface HeldCall {
-  route: 'end-call' | 'transfer' | 'server';
-  tool?: HttpToolConfig;
+  route: ToolRoute;
   argumentsJson: string;
 }
 
 /**
  * Takes the gateway's own functions out of the model's stream: end-call and transfer become
- * `end-call` / `transfer` parts; HTTP tool calls go to `onServerCall` the moment their arguments
- * are complete (their `say` phrase is spoken at once, when the call starts). The client's own
- * tool calls pass through untouched, so only they and the call signals ever reach the workflow.
- * A `say` phrase is joined to the text around it by `joiner`, which a turn shares across its
+ * `end-call` / `transfer` parts, a keypad call with valid keys a `digits` part; HTTP tool calls
+ * go to `onServerCall` the moment their arguments are complete (their `say` phrase is spoken at
+ * once, when the call starts). The client's own tool calls pass through untouched, so only they
+ * and the call signals ever reach the workflow. A `say` phrase is joined to the text around it by `joiner`, which a turn shares across its
  * rounds (the answer after the phrase comes in the next round).
  */
 export async function* routeToolCalls(
@@ -43,10 +43,7 @@ export async function* routeToolCalls(
           yield part;
           break;
         }
-        held.set(
-          part.callId,
-          route.kind === 'server' ? { route: 'server', tool: route.tool, argumentsJson: '' } : { route: route.kind, argumentsJson: '' },
-        );
+        held.set(part.callId, { route, argumentsJson: '' });
         if (route.kind === 'server' && route.tool.say) yield { type: 'text', text: joiner.phrase(route.tool.say) };
         break;
       }
@@ -85,12 +82,16 @@ function* finishHeldCall(
   transfer: TransferConfig | undefined,
   onServerCall: (call: ServerToolCall) => void,
 ): Generator<StreamPart> {
-  if (call.route === 'end-call') {
-    const farewell = parseArguments(call.argumentsJson).farewell;
+  const { route, argumentsJson } = call;
+  if (route.kind === 'end-call') {
+    const farewell = parseArguments(argumentsJson).farewell;
     yield typeof farewell === 'string' && farewell.trim() !== '' ? { type: 'end-call', farewell: farewell.trim() } : { type: 'end-call' };
-  } else if (call.route === 'transfer' && transfer) {
-    yield { type: 'transfer', destination: chooseDestination(transfer, call.argumentsJson) };
-  } else if (call.tool) {
-    onServerCall({ callId, tool: call.tool, argumentsJson: call.argumentsJson });
+  } else if (route.kind === 'transfer' && transfer) {
+    yield { type: 'transfer', destination: chooseDestination(transfer, argumentsJson) };
+  } else if (route.kind === 'digits') {
+    const digits = requestedDigits(argumentsJson, route.config);
+    if (digits !== undefined) yield { type: 'digits', digits };
+  } else if (route.kind === 'server') {
+    onServerCall({ callId, tool: route.tool, argumentsJson });
   }
 }

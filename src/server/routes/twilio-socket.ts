@@ -47,6 +47,7 @@ export function registerTwilioSocket(
         call: { platform: 'twilio', keyId: TWILIO_KEY_ID, agentId: deps.agentId, data: {} },
         maxHistoryBytes: deps.maxHistoryBytes,
         send: jsonSender<TwilioReply>(socket),
+        languages: config.languageSwitch ? config.languages : undefined,
         onError: (description) =>
           deps.services.logger.warn(
             { platform: 'twilio', error: description.slice(0, 500) },

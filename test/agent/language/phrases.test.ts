@@ -17,6 +17,10 @@ function texts(phrases: Phrases): string[] {
     phrases.transferDescription,
     phrases.destinations([phrases.destinationChoice('sales', 'x'), 'billing']),
     phrases.destinationArgument,
+    phrases.pressDigitsDescription,
+    phrases.pressKeyDescription,
+    phrases.digitsArgument(true),
+    phrases.digitsArgument(false),
   ];
 }
 

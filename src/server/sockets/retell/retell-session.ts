@@ -25,8 +25,8 @@ export interface RetellSessionOptions {
  * (and `reminder_required`, when the caller has been silent), so the conversation is Retell's;
  * the gateway keeps only the newest `response_id`: a newer one supersedes the turn still
  * answering (its upstream aborted at once), and an older one is ignored. The answer streams as
- * `response` events; the last one is `content_complete` and carries `end_call` or
- * `transfer_number`, which Retell acts on once the words are spoken.
+ * `response` events; the last one is `content_complete` and carries `end_call`,
+ * `transfer_number` or `digit_to_press` (one key), which Retell acts on once the words are spoken.
  */
 export class RetellSession {
   private readonly turns: SocketCallTurns;
@@ -127,5 +127,6 @@ function conversation(transcript: readonly RetellUtterance[]): ChatMessage[] {
 function actionFields(signal: SocketSignal | undefined): Partial<RetellResponseEvent> {
   if (signal?.kind === 'hangup') return { end_call: true };
   if (signal?.kind === 'transfer') return { transfer_number: signal.destination.callee };
+  if (signal?.kind === 'digits') return { digit_to_press: signal.digits };
   return {};
 }

@@ -97,7 +97,7 @@ export async function runSocketTurn(services: TurnServices, call: SocketCall, in
       signal: controller.signal,
       logger: services.logger,
       callTurn,
-      platform: { signalForm: () => socketSignalForm((decided) => (signal = decided)) },
+      platform: { signalForm: () => socketSignalForm(call.platform, (decided) => (signal = decided)) },
       observer: reportingObserver(report),
     });
     conversation = running.conversation;

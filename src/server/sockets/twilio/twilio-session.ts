@@ -8,6 +8,7 @@ import { parseFrame } from '../socket/json-socket.ts';
 import { SocketCallTurns } from '../socket/socket-answer.ts';
 import type { SocketSignal } from '../socket/socket-signals.ts';
 import type { SocketCall } from '../socket/socket-turn.ts';
+import { LanguageFollower, type TwilioLanguageCodes } from './twilio-language.ts';
 import { twilioEventSchema, type TwilioEndEvent, type TwilioReply } from './twilio-messages.ts';
 
 export interface TwilioSessionOptions {
@@ -15,6 +16,8 @@ export interface TwilioSessionOptions {
   /** The conversation kept for the call, at most (approximate heap bytes, as call memory counts them). */
   maxHistoryBytes: number;
   send(event: TwilioReply): void;
+  /** The codes a caller's change of language switches the session to; unset: never switched. */
+  languages?: TwilioLanguageCodes | undefined;
   /** Twilio reported an error about something the gateway sent. */
   onError(description: string): void;
 }
@@ -31,7 +34,9 @@ interface Answer {
  * `text` tokens, the last with `last: true`; a new prompt supersedes the answer still streaming;
  * an `interrupt` stops it and cuts the answer in the history where the caller cut in (the IMS
  * interruption marker, so the model is told). The agent's end of call or transfer is an `end`
- * message whose `handoffData` the <Connect action> URL receives.
+ * message whose `handoffData` the <Connect action> URL receives; its key presses a `sendDigits`
+ * message. With an agent whose language is `auto`, a caller who changes language gets a
+ * `language` message before the answer.
  */
 export class TwilioSession {
   private readonly turns: SocketCallTurns;
@@ -40,10 +45,12 @@ export class TwilioSession {
   /** The caller's words so far, while partial prompts arrive. */
   private prompt = '';
   private answering: Answer | undefined;
+  private readonly language: LanguageFollower | undefined;
 
   constructor(services: TurnServices, options: TwilioSessionOptions) {
     this.options = options;
     this.turns = new SocketCallTurns(services, options.call);
+    this.language = options.languages ? new LanguageFollower(options.languages) : undefined;
   }
 
   receive(frame: string): void {
@@ -64,7 +71,10 @@ export class TwilioSession {
         if (data.last !== false) {
           const words = this.prompt;
           this.prompt = '';
-          if (words.trim() !== '') this.ask(words);
+          if (words.trim() !== '') {
+            this.followLanguage(words, data.lang);
+            this.ask(words);
+          }
         }
         break;
       case 'dtmf':
@@ -105,7 +115,8 @@ export class TwilioSession {
         },
         done: (result) => {
           send({ type: 'text', token: '', last: true });
-          if (result.signal) send(endEvent(result.signal));
+          if (result.signal?.kind === 'digits') send({ type: 'sendDigits', digits: result.signal.digits });
+          else if (result.signal) send(endEvent(result.signal));
         },
         apologize: (text) => {
           answer.said = text;
@@ -115,6 +126,13 @@ export class TwilioSession {
       .then(() => {
         if (this.answering === answer) this.settle();
       });
+  }
+
+  /** A caller who changed language: the session speaks and transcribes in theirs from this answer on. */
+  private followLanguage(words: string, lang: string | undefined): void {
+    const setting = this.turns.agentConfig()?.language ?? 'auto';
+    const change = this.language?.follow(words, lang, setting);
+    if (change) this.options.send(change);
   }
 
   /** The caller cut in: the answer still streaming stops, and the history keeps only what they heard. */
@@ -154,7 +172,7 @@ function joinPrompt(sofar: string, piece: string): string {
 }
 
 /** The agent's decision for the <Connect action> URL: hang up, or dial the destination. */
-function endEvent(signal: SocketSignal): TwilioEndEvent {
+function endEvent(signal: Exclude<SocketSignal, { kind: 'digits' }>): TwilioEndEvent {
   if (signal.kind === 'hangup') return { type: 'end', handoffData: JSON.stringify({ reasonCode: 'end-call' }) };
   const { callee, caller } = signal.destination;
   return {
