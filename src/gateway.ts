@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AgentRegistry } from './agent/agent-registry.ts';
 import { closeHttpToolDispatcher } from './agent/tools/http-tool.ts';
-import { shutdownError } from './calls/cancellation.ts';
+import { cancellation } from './calls/cancellation.ts';
 import { openCallState } from './calls/open-call-state.ts';
 import { LiveTurns } from './server/live-turns.ts';
 import type { GatewayConfig } from './config/schema.ts';
@@ -163,8 +163,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       readiness.ready = false;
       const deadline = performance.now() + drainTimeoutMs;
       await connections.drain(drainTimeoutMs);
-      await turns.drain(Math.max(0, deadline - performance.now()), shutdownError);
-      await calls.close(shutdownError());
+      await turns.drain(Math.max(0, deadline - performance.now()), () => cancellation('shutdown'));
+      await calls.close(cancellation('shutdown'));
       await Promise.all([app.close(), managementApp?.close()]);
       stopRetention?.();
       await Promise.all([agents.close(), closeHttpToolDispatcher(), records?.close(), tracing.shutdown()]);

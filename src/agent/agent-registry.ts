@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/config-error.ts';
 import type { AgentConfig, GatewayConfig } from '../config/schema.ts';
-import { GatewayError } from '../core/gateway-error.ts';
+import { gatewayError } from '../core/error-catalog.ts';
 import { createProvider } from '../providers/create-provider.ts';
 import { circuitBreakerSchema, providerTimeoutsSchema, retrySchema } from '../config/schema.ts';
 import type { Provider } from '../providers/provider.ts';
@@ -105,12 +105,7 @@ export class AgentRegistry {
   resolve(model: string): Agent {
     const agent = this.agents.get(model) ?? this.defaultAgent;
     if (agent) return agent;
-    throw new GatewayError(`The model "${model}" does not exist. Available models: ${this.ids().join(', ')}.`, {
-      status: 404,
-      type: 'invalid_request_error',
-      code: 'model_not_found',
-      param: 'model',
-    });
+    throw gatewayError('model_not_found', { model, available: this.ids() });
   }
 
   ids(): string[] {

@@ -1,4 +1,5 @@
-import { GatewayError } from '../protocol/gateway-error.ts';
+import { gatewayError } from '../core/error-catalog.ts';
+import type { GatewayError } from '../core/gateway-error.ts';
 import type { ServerLimits } from '../config/schema.ts';
 
 /**
@@ -98,12 +99,7 @@ export class AdmissionControl {
       throw keyStreamsError(this.#maxStreamsPerKey);
     }
     if (this.#inFlight >= this.#maxStreams) {
-      throw new GatewayError(`Too many concurrent streams on this gateway (limit ${this.#maxStreams}). Try again shortly.`, {
-        status: 429,
-        type: 'rate_limit_error',
-        code: 'too_many_concurrent_streams',
-        retryAfterSeconds: 1,
-      });
+      throw gatewayError('too_many_concurrent_streams', { limit: this.#maxStreams });
     }
 
     // Commit.
@@ -205,22 +201,12 @@ export class AdmissionControl {
 
 /** A key over its requests per minute (here, or counted across replicas). */
 export function rateLimitError(limit: number, retryAfterSeconds: number): GatewayError {
-  return new GatewayError(`Rate limit exceeded: this API key may make ${limit} requests per minute. Try again in ${retryAfterSeconds} s.`, {
-    status: 429,
-    type: 'rate_limit_error',
-    code: 'rate_limit_exceeded',
-    retryAfterSeconds,
-  });
+  return gatewayError('rate_limit_exceeded', { limit, retryAfterSeconds });
 }
 
 /** A key over its streams in flight (here, or counted across replicas). */
 export function keyStreamsError(limit: number): GatewayError {
-  return new GatewayError(`Too many concurrent streams for this API key (limit ${limit}). Try again when one ends.`, {
-    status: 429,
-    type: 'rate_limit_error',
-    code: 'too_many_concurrent_streams_for_key',
-    retryAfterSeconds: 1,
-  });
+  return gatewayError('too_many_concurrent_streams_for_key', { limit });
 }
 
 function assertLimit(name: string, value: number, min: number): void {

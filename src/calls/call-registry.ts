@@ -1,7 +1,7 @@
 import { callsSchema, type CallsConfig } from '../config/schema.ts';
 import type { ChatMessage } from '../protocol/chat-types.ts';
 import { EMPTY_MEMORY, rememberNewest, type CallMemory } from './call-memory.ts';
-import { supersededError } from './cancellation.ts';
+import { cancellation } from './cancellation.ts';
 import type { ConversationOpening } from './conversation-opening.ts';
 import { placeTurn } from './new-call-rule.ts';
 
@@ -100,10 +100,10 @@ export class CallRegistry {
       const progress = { ...call, turnInProgress: call.liveTurn !== undefined };
       const place = placeTurn(progress, start, now, this.limits.newCallAfterIdleSeconds * 1000);
       if (place === 'late') {
-        controller.abort(supersededError());
+        controller.abort(cancellation('superseded'));
         return undefined;
       }
-      call.liveTurn?.abort(supersededError());
+      call.liveTurn?.abort(cancellation('superseded'));
       if (place === 'new_call') {
         this.forget(call, 'new_call');
         call = undefined;
@@ -141,7 +141,7 @@ export class CallRegistry {
 
   /** Cancels the call's turn in progress, if any (a newer turn of the call began elsewhere). */
   supersede(id: string): void {
-    this.calls.get(id)?.liveTurn?.abort(supersededError());
+    this.calls.get(id)?.liveTurn?.abort(cancellation('superseded'));
   }
 
   /** The call ended (the platform said so): a later call under its id starts fresh. */

@@ -1,22 +1,33 @@
-import { GatewayError } from '../protocol/gateway-error.ts';
-
-/** Why a turn was cancelled; the reason its AbortSignal carries. */
+/** Why a turn was cancelled. */
 export type CancellationKind = 'client_closed' | 'superseded' | 'shutdown';
 
-function cancellation(kind: CancellationKind, status: number, message: string): GatewayError {
-  return new GatewayError(message, { status, type: 'invalid_request_error', code: kind });
+const MESSAGES: Readonly<Record<CancellationKind, string>> = {
+  client_closed: 'The client closed the connection.',
+  /** A newer turn of the same call began: the caller spoke again (barge-in). */
+  superseded: 'A newer turn of the same call superseded this one (the caller spoke again).',
+  shutdown: 'The gateway is shutting down.',
+};
+
+/**
+ * The reason a cancelled turn's AbortSignal carries. Not an error for the wire: it has no HTTP
+ * status. A cancelled turn that must still answer (a superseded `stream: false` request) takes
+ * its answer from the error catalog, under the same code, where the answer is written.
+ */
+export class TurnCancelled extends Error {
+  readonly kind: CancellationKind;
+
+  constructor(kind: CancellationKind) {
+    super(MESSAGES[kind]);
+    this.name = 'TurnCancelled';
+    this.kind = kind;
+  }
 }
 
-export const clientClosedError = (): GatewayError => cancellation('client_closed', 499, 'The client closed the connection.');
-
-/** A newer turn of the same call began: the caller spoke again (barge-in). */
-export const supersededError = (): GatewayError =>
-  cancellation('superseded', 409, 'A newer turn of the same call superseded this one (the caller spoke again).');
-
-export const shutdownError = (): GatewayError => cancellation('shutdown', 503, 'The gateway is shutting down.');
+/** The abort reason for a turn cancelled for `kind`. */
+export function cancellation(kind: CancellationKind): TurnCancelled {
+  return new TurnCancelled(kind);
+}
 
 export function cancellationKind(reason: unknown): CancellationKind | undefined {
-  if (!(reason instanceof GatewayError)) return undefined;
-  const code = reason.code;
-  return code === 'client_closed' || code === 'superseded' || code === 'shutdown' ? code : undefined;
+  return reason instanceof TurnCancelled ? reason.kind : undefined;
 }

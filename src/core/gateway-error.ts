@@ -1,7 +1,8 @@
 /**
  * Every error that reaches a client, in OpenAI's shape:
  * `{"error":{"message","type","param","code"}}`. Thrown anywhere in the pipeline; the HTTP layer
- * turns it into a response (before the stream starts) or a clean stream end (after).
+ * turns it into a response (before the stream starts) or a clean stream end (after). Made by the
+ * error catalog (error-catalog.ts), which gives each code its status, type and message.
  */
 
 export type OpenAIErrorType =
@@ -24,6 +25,20 @@ export interface GatewayErrorOptions {
   /** Whether trying again (or another provider) may succeed. */
   retryable?: boolean;
   cause?: unknown;
+  /** Each provider's failure, when this error ends a turn whose every provider failed. */
+  failures?: readonly ProviderFailure[];
+}
+
+/**
+ * Why one provider (a target of the agent's chain) failed, for logs and records: its name, model,
+ * and its error's code, status and message (messages carry no keys and only cleaned upstream text).
+ */
+export interface ProviderFailure {
+  provider: string;
+  model: string | undefined;
+  code: string;
+  status: number;
+  message: string;
 }
 
 export interface OpenAIErrorBody {
@@ -37,6 +52,7 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly retryAfterSeconds: number | undefined;
   readonly retryable: boolean;
+  readonly failures: readonly ProviderFailure[] | undefined;
 
   constructor(message: string, options: GatewayErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -47,13 +63,24 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.retryable = options.retryable ?? false;
+    this.failures = options.failures;
   }
 
   toBody(): OpenAIErrorBody {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
-}
 
-export function openAIErrorBody(message: string, type: OpenAIErrorType, code: string, param: string | null = null): OpenAIErrorBody {
-  return { error: { message, type, param, code } };
+  /** The same error for the client, carrying each provider's failure for logs and records (caused by this one). */
+  withFailures(failures: readonly ProviderFailure[]): GatewayError {
+    return new GatewayError(this.message, {
+      status: this.status,
+      type: this.type,
+      code: this.code,
+      param: this.param,
+      retryable: this.retryable,
+      ...(this.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: this.retryAfterSeconds }),
+      cause: this,
+      failures,
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { cancellationKind, clientClosedError } from '../calls/cancellation.ts';
+import { cancellation, cancellationKind } from '../calls/cancellation.ts';
 import type { PartStream, StreamPart } from '../core/stream-part.ts';
 import type { PlatformAdapter } from './platform-adapter.ts';
 import { platformRequest } from './platforms.ts';
@@ -111,7 +111,7 @@ class SharedTurn {
       if (--this.holders > 0 || this.done) return;
       // A hang-up may be the platform's timeout before its retry; anything else stops the model now.
       if (cancellationKind(requestSignal.reason) === 'client_closed') {
-        this.stopTimer = setTimeout(() => this.controller.abort(clientClosedError()), this.options.graceMs);
+        this.stopTimer = setTimeout(() => this.controller.abort(cancellation('client_closed')), this.options.graceMs);
         this.stopTimer.unref();
       } else {
         this.controller.abort(requestSignal.reason);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChatMessage } from '../core/chat-types.ts';
-import { GatewayError } from '../core/gateway-error.ts';
+import { gatewayError } from '../core/error-catalog.ts';
+import type { GatewayError } from '../core/gateway-error.ts';
 import { formatIssuePath } from '../validation/issue-path.ts';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../validation/json-depth.ts';
 import { extendDataSchema, SENTENCE_ID_RULE, toCallMetadata, type CallMetadata } from './extend-data.ts';
@@ -112,30 +113,17 @@ export interface ChatTurnRequest {
 /** Validates a parsed JSON body; throws a 400 GatewayError naming the first bad field. */
 export function parseChatRequest(body: unknown, query: Record<string, string> = {}): ChatTurnRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new GatewayError('The request body must be a JSON object.', {
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'invalid_body',
-    });
+    throw gatewayError('invalid_body');
   }
   // Refused before anything walks it recursively (serialising it upstream would overflow the stack).
   if (exceedsJsonDepth(body)) {
-    throw new GatewayError(`The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`, {
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'too_deeply_nested',
-    });
+    throw gatewayError('too_deeply_nested', { maxDepth: MAX_JSON_DEPTH });
   }
   const result = chatRequestSchema.safeParse(body);
   if (!result.success) throw validationError(result.error);
   const data = result.data;
   if (data.n !== undefined && data.n !== null && data.n !== 1) {
-    throw new GatewayError('Only n=1 is supported: a voice call speaks one answer.', {
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'unsupported_value',
-      param: 'n',
-    });
+    throw gatewayError('unsupported_value');
   }
   const source = body as Record<string, unknown>;
   const params: Record<string, unknown> = {};
@@ -158,12 +146,7 @@ function validationError(error: z.ZodError): GatewayError {
   const issue = error.issues[0]!;
   const param = formatIssuePath(issue.path);
   const detail = issue.code === 'invalid_union' ? describeUnion(issue, param) : issue.message;
-  return new GatewayError(param ? `Invalid request: ${param}: ${detail}` : `Invalid request: ${detail}`, {
-    status: 400,
-    type: 'invalid_request_error',
-    code: 'invalid_request',
-    param: param || null,
-  });
+  return gatewayError('invalid_request', { detail, param });
 }
 
 function describeUnion(issue: z.core.$ZodIssue, param: string): string {

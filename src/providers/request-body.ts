@@ -1,4 +1,4 @@
-import { GatewayError } from '../core/gateway-error.ts';
+import { gatewayError } from '../core/error-catalog.ts';
 
 /**
  * The upstream request body as JSON. Serialising can fail only because of what the request holds
@@ -9,11 +9,6 @@ export function serializeRequestBody(body: Readonly<Record<string, unknown>>): s
   try {
     return JSON.stringify(body);
   } catch (error) {
-    throw new GatewayError('The request cannot be sent upstream: it is nested too deeply (or otherwise not serialisable as JSON).', {
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'request_not_serializable',
-      cause: error,
-    });
+    throw gatewayError('request_not_serializable', undefined, { cause: error });
   }
 }

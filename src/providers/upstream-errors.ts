@@ -1,5 +1,6 @@
 /**
- * Maps upstream failures (HTTP statuses, connection errors, broken streams) to GatewayError.
+ * Maps upstream failures (HTTP statuses, connection errors, broken streams) to the catalog's
+ * errors (core/error-catalog.ts):
  *
  * | upstream failure                         | status | type                  | code                      | retryable |
  * |------------------------------------------|--------|-----------------------|---------------------------|-----------|
@@ -19,6 +20,7 @@
  * anything that looks like a secret is redacted.
  */
 
+import { gatewayError } from '../core/error-catalog.ts';
 import { GatewayError } from '../core/gateway-error.ts';
 
 /** Response headers as undici and node:http expose them. */
@@ -26,10 +28,6 @@ export type UpstreamHeaders = Readonly<Record<string, string | string[] | undefi
 
 /** How much upstream-provided text an error message may carry. */
 export const MAX_UPSTREAM_MESSAGE_CHARS = 500;
-
-function describe(providerName: string | undefined): string {
-  return providerName ? `Upstream provider "${providerName}"` : 'The upstream provider';
-}
 
 /** Replaces things that look like credentials (Bearer tokens, sk-... keys) with a placeholder. */
 export function redactSecrets(text: string): string {
@@ -119,53 +117,15 @@ export function upstreamMessage(bodyText: string): string | undefined {
 
 /** Maps a non-2xx upstream response to a GatewayError. `bodyText` is at most a few KiB of its body. */
 export function errorFromUpstreamResponse(status: number, headers: UpstreamHeaders, bodyText: string, providerName?: string): GatewayError {
-  const who = describe(providerName);
+  const provider = providerName;
   const detail = upstreamMessage(bodyText);
-  const suffix = detail === undefined ? '' : `: ${detail}`;
-
-  if (status === 429) {
-    const retryAfterSeconds = retryAfterFromHeaders(headers);
-    return new GatewayError(`${who} is rate limiting requests (HTTP 429)${suffix}`, {
-      status: 429,
-      type: 'rate_limit_error',
-      code: 'upstream_rate_limited',
-      retryable: true,
-      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
-    });
-  }
-  if (status === 401 || status === 403) {
-    // The upstream's own text may quote (part of) the key: leave it out.
-    return new GatewayError(
-      `${who} rejected the gateway's credentials (HTTP ${status}); check the provider's apiKey (and headers) in the gateway config`,
-      { status: 502, type: 'upstream_error', code: 'upstream_auth_failed', retryable: false },
-    );
-  }
+  if (status === 429) return gatewayError('upstream_rate_limited', { provider, detail, retryAfterSeconds: retryAfterFromHeaders(headers) });
+  if (status === 401 || status === 403) return gatewayError('upstream_auth_failed', { provider, httpStatus: status });
   // Caused by the request (bad parameters, context overflow, a body too large), not by the provider.
-  if (status === 400 || status === 413 || status === 422) {
-    return new GatewayError(detail === undefined ? `${who} rejected the request (HTTP ${status})` : detail, {
-      status: status === 413 ? 413 : 400,
-      type: 'invalid_request_error',
-      code: 'upstream_rejected_request',
-      retryable: false,
-    });
-  }
-  if (status === 404) {
-    return new GatewayError(`${who} answered HTTP 404 (not found); check the provider's baseUrl and the agent's model${suffix}`, {
-      status: 502,
-      type: 'upstream_error',
-      code: 'upstream_not_found',
-      retryable: false,
-    });
-  }
-  const retryable = status === 408 || (status >= 500 && status <= 599);
-  const retryAfterSeconds = retryable ? retryAfterFromHeaders(headers) : undefined;
-  return new GatewayError(`${who} failed with HTTP ${status}${suffix}`, {
-    status: 502,
-    type: 'upstream_error',
-    code: 'upstream_error',
-    retryable,
-    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
-  });
+  if (status === 400 || status === 413 || status === 422)
+    return gatewayError('upstream_rejected_request', { provider, httpStatus: status, detail });
+  if (status === 404) return gatewayError('upstream_not_found', { provider, detail });
+  return gatewayError('upstream_error', { provider, httpStatus: status, detail, retryAfterSeconds: retryAfterFromHeaders(headers) });
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -192,45 +152,25 @@ export function errorCode(err: unknown): string | undefined {
  */
 export function errorFromConnectionFailure(err: unknown, providerName?: string): GatewayError {
   if (err instanceof GatewayError) return err;
-  const who = describe(providerName);
   const code = errorCode(err);
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
-    return new GatewayError(`${who} did not answer in time (${code})`, {
-      status: 504,
-      type: 'timeout_error',
-      code: 'upstream_timeout',
-      retryable: true,
-      cause: err,
-    });
+    return gatewayError('upstream_timeout', { provider: providerName, errorCode: code }, { cause: err });
   }
   const reason = code ?? (err instanceof Error ? clean(err.message, 200) : 'unknown error');
-  return new GatewayError(`${who} could not be reached (${reason})`, {
-    status: 502,
-    type: 'upstream_error',
-    code: 'upstream_unreachable',
-    retryable: true,
-    cause: err,
-  });
+  return gatewayError('upstream_unreachable', { provider: providerName, reason }, { cause: err });
 }
 
 /** The upstream's stream ended or broke before it said it had finished. */
 export function streamBrokenError(detail: string, cause?: unknown, providerName?: string): GatewayError {
-  return new GatewayError(`${describe(providerName)} stream broke off: ${clean(detail, 300)}`, {
-    status: 502,
-    type: 'upstream_error',
-    code: 'upstream_stream_broken',
-    retryable: true,
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return gatewayError('upstream_stream_broken', { provider: providerName, detail: clean(detail, 300) }, { cause });
 }
 
 /** An `{"error": ...}` object sent inside an otherwise successful SSE stream. */
 export function errorFromStreamErrorObject(error: unknown, providerName?: string): GatewayError {
   const detail = messageFromErrorValue(error);
-  return new GatewayError(`${describe(providerName)} reported an error mid-stream${detail === undefined ? '' : `: ${clean(detail)}`}`, {
-    status: 502,
-    type: 'upstream_error',
-    code: 'upstream_error',
-    retryable: false,
+  return gatewayError('upstream_error', {
+    provider: providerName,
+    midStream: true,
+    detail: detail === undefined ? undefined : clean(detail),
   });
 }

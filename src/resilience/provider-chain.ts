@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GatewayError } from '../core/gateway-error.ts';
+import { gatewayError } from '../core/error-catalog.ts';
+import type { GatewayError, ProviderFailure } from '../core/gateway-error.ts';
 import type { ProviderRequest } from '../providers/provider.ts';
 import type { PartStream, StreamPart } from '../core/stream-part.ts';
 import { errorFromConnectionFailure } from '../providers/upstream-errors.ts';
@@ -28,7 +29,8 @@ export type AttemptObserver = (event: AttemptEvent) => void;
  * skipped. Only the provider's own failures count toward opening its circuit (see failure-kind.ts):
  * a request the provider refused as invalid is thrown at once, untried elsewhere. Once a part the caller would hear has arrived the target is committed: nothing is ever
  * retried after that, and later faults (idle or total timeout, a broken stream) are thrown.
- * Throws the last target's error when every target failed.
+ * Throws the last target's error when every target failed, with every target's failure on it
+ * (`failures`).
  */
 export async function* streamWithFallbacks(
   targets: readonly ProviderTarget[],
@@ -38,12 +40,18 @@ export async function* streamWithFallbacks(
   /** Told how long the turn waited on the committed provider's stream (for the overhead figure). */
   onUpstreamWait?: (ms: number) => void,
 ): PartStream {
+  const failures: ProviderFailure[] = [];
   let lastError: GatewayError | undefined;
+  const failed = (target: ProviderTarget, error: GatewayError) => {
+    lastError = error;
+    failures.push({ provider: target.provider.name, model: target.model, code: error.code, status: error.status, message: error.message });
+  };
   for (const target of targets) {
     const name = target.provider.name;
     if (!target.breaker.tryAcquire()) {
-      lastError = circuitOpenError(name, target.breaker.retryInMs());
-      observe?.({ provider: name, model: target.model, outcome: 'skipped', error: lastError, ms: 0 });
+      const skipped = gatewayError('circuit_open', { provider: name, retryInMs: target.breaker.retryInMs() });
+      failed(target, skipped);
+      observe?.({ provider: name, model: target.model, outcome: 'skipped', error: skipped, ms: 0 });
       continue;
     }
     const firstTokenDeadline = performance.now() + target.timeouts.firstTokenMs;
@@ -80,7 +88,7 @@ export async function* streamWithFallbacks(
         const kind = failureKind(failure);
         if (kind === 'provider') target.breaker.recordFailure();
         else target.breaker.release();
-        lastError = failure;
+        failed(target, failure);
         observe?.({ provider: name, model: target.model, outcome: 'failed', error: failure, ms: performance.now() - started });
         // Every provider would refuse this request: the client hears what was wrong, no fallback is asked.
         if (kind === 'request') throw failure;
@@ -116,9 +124,8 @@ export async function* streamWithFallbacks(
       return;
     }
   }
-  throw (
-    lastError ?? new GatewayError('No provider is configured for this agent.', { status: 500, type: 'server_error', code: 'no_provider' })
-  );
+  // The last error is what the client hears; each provider's failure rides along for the log and the record.
+  throw lastError === undefined ? gatewayError('no_provider') : lastError.withFailures(failures);
 }
 
 /** Parts the caller hears or the workflow acts on: the first one commits the provider. */
@@ -132,13 +139,4 @@ function retryDelay(failure: GatewayError, attempt: number, target: ProviderTarg
   if (failure.retryAfterSeconds !== undefined) return failure.retryAfterSeconds * 1000;
   const base = target.retry.backoffMs * 2 ** attempt;
   return base * (0.5 + Math.random()); // jitter: spread retries of many calls
-}
-
-function circuitOpenError(provider: string, retryInMs: number): GatewayError {
-  return new GatewayError(`Provider "${provider}" is failing and is skipped for now (circuit open).`, {
-    status: 503,
-    type: 'upstream_error',
-    code: 'circuit_open',
-    retryAfterSeconds: Math.max(1, Math.ceil(retryInMs / 1000)),
-  });
 }

@@ -13,10 +13,12 @@ import { registerConsole, type ConsoleDeps } from './console/console-routes.ts';
 import type { CallbackResult, OperationsMetrics } from '../telemetry/operations-metrics.ts';
 import { registerImsCallbacks } from './routes/ims-callbacks.ts';
 import { registerMetrics } from './routes/metrics.ts';
-import { GatewayError, openAIErrorBody } from '../core/gateway-error.ts';
+import { gatewayError } from '../core/error-catalog.ts';
+import type { GatewayError } from '../core/gateway-error.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import { UnauthorizedError, type BearerAuth } from './bearer-auth.ts';
+import type { AuthFailure, BearerAuth } from './bearer-auth.ts';
 import { toClientError } from './client-errors.ts';
+import { rawErrorResponse, sendError } from './error-response.ts';
 import type { LiveTurns } from './live-turns.ts';
 import { registerMethodNotAllowed } from './method-not-allowed.ts';
 import { registerChatCompletions } from './routes/chat-completions.ts';
@@ -27,38 +29,14 @@ import { RefusalLog } from './refusal-log.ts';
 import { unknownRouteHint } from './route-hint.ts';
 import { platformPaths, PLATFORMS } from '../platforms/platforms.ts';
 
-interface HttpClientError {
-  status: number;
-  reason: string;
-  code: string;
-  message: string;
-}
-
-const MALFORMED_REQUEST: HttpClientError = {
-  status: 400,
-  reason: 'Bad Request',
-  code: 'malformed_request',
-  message: 'The HTTP request is malformed.',
-};
-
-/** Node's HTTP parser and timeout errors, answered before any route runs. */
-const HTTP_CLIENT_ERRORS: Readonly<Record<string, HttpClientError>> = {
-  HPE_HEADER_OVERFLOW: {
-    status: 431,
-    reason: 'Request Header Fields Too Large',
-    code: 'headers_too_large',
-    message: 'The request headers are too large.',
-  },
-  ERR_HTTP_REQUEST_TIMEOUT: {
-    status: 408,
-    reason: 'Request Timeout',
-    code: 'request_timeout',
-    message: 'The request was not received in time (server.limits.requestTimeoutMs).',
-  },
+/** Node's HTTP parser and timeout errors, answered before any route runs; anything else is malformed HTTP. */
+const HTTP_CLIENT_ERRORS: Readonly<Record<string, () => GatewayError>> = {
+  HPE_HEADER_OVERFLOW: () => gatewayError('headers_too_large'),
+  ERR_HTTP_REQUEST_TIMEOUT: () => gatewayError('request_timeout'),
 };
 
 /** What the log says to do about each kind of 401. */
-const AUTH_HINTS: Readonly<Record<UnauthorizedError['failure'], string>> = {
+const AUTH_HINTS: Readonly<Record<AuthFailure, string>> = {
   missing_api_key: "no API key: fill in the console's API-KEY field with one of `server.apiKeys`",
   malformed_authorization: 'the Authorization header is not "Bearer <key>"',
   wrong_api_key: "wrong API key: the console's API-KEY must be one of `server.apiKeys`, not the model provider's key",
@@ -107,17 +85,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     forceCloseConnections: true,
     // Errors before routing (a path with broken percent-encoding) in OpenAI shape too.
     frameworkErrors: (error, _request, reply) => {
-      const clientError = toClientError(error);
-      void (reply as unknown as FastifyReply).code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
+      void sendError(reply as unknown as FastifyReply, error);
     },
     // Malformed HTTP (oversized headers, invalid method or framing): answer in OpenAI shape and close.
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return socket.destroy();
-      const failure = HTTP_CLIENT_ERRORS[(error as NodeJS.ErrnoException).code ?? ''] ?? MALFORMED_REQUEST;
-      const body = JSON.stringify(openAIErrorBody(failure.message, 'invalid_request_error', failure.code));
-      socket.end(
-        `HTTP/1.1 ${failure.status} ${failure.reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
+      const failure = HTTP_CLIENT_ERRORS[(error as NodeJS.ErrnoException).code ?? '']?.() ?? gatewayError('malformed_request');
+      socket.end(rawErrorResponse(failure));
     },
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
@@ -129,14 +103,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const refusals = new RefusalLog({ logger: deps.logger, count: (reason) => deps.metrics?.countRefusal(reason) });
   const keyIds = new WeakMap<FastifyRequest, string>();
   const authenticate = (request: FastifyRequest) => {
-    try {
-      keyIds.set(request, deps.auth.verify(request.headers.authorization));
-    } catch (error) {
-      if (error instanceof UnauthorizedError) {
-        refusals.refused(error.failure, AUTH_HINTS[error.failure], { method: request.method, path: request.url.split('?')[0] });
-      }
-      throw error;
+    const checked = deps.auth.check(request.headers.authorization);
+    if (checked.failure !== undefined) {
+      refusals.refused(checked.failure, AUTH_HINTS[checked.failure], { method: request.method, path: request.url.split('?')[0] });
+      throw gatewayError('invalid_api_key', { realm: 'chat', failure: checked.failure });
     }
+    keyIds.set(request, checked.keyId);
   };
 
   // Retell and Twilio call over a WebSocket; the server for it runs only when one is configured.
@@ -210,14 +182,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const path = request.url.split('?')[0] ?? '';
     const hint = unknownRouteHint(path);
     if (hint) refusals.refused('unknown_route', hint, { method: request.method, path: path.slice(0, 200) });
-    throw new GatewayError(
-      `Unknown route ${request.method} ${path}. The chat endpoint is POST /v1/chat/completions${hint ? `; ${hint}` : ''}.`,
-      {
-        status: 404,
-        type: 'invalid_request_error',
-        code: 'unknown_route',
-      },
-    );
+    throw gatewayError('unknown_route', { method: request.method, path, hint });
   });
 
   app.setErrorHandler(async (error, request, reply) => {
@@ -226,10 +191,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (clientError.status === 500) {
       deps.logger.error({ err: error, method: request.method, url: request.url }, 'request failed');
     }
-    if (clientError.retryAfterSeconds !== undefined) reply.header('retry-after', String(clientError.retryAfterSeconds));
-    // A client without a valid key gets no kept-alive socket to hold or to retry keys on.
-    if (clientError.status === 401) reply.header('connection', 'close');
-    return reply.code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
+    return sendError(reply, clientError);
   });
   return app;
 }

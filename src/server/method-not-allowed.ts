@@ -1,5 +1,5 @@
 import type { FastifyInstance, HTTPMethods } from 'fastify';
-import { GatewayError } from '../core/gateway-error.ts';
+import { gatewayError } from '../core/error-catalog.ts';
 
 const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
@@ -13,11 +13,7 @@ export function registerMethodNotAllowed(app: FastifyInstance, url: string, allo
     url,
     handler: async (request, reply) => {
       reply.header('allow', allow);
-      throw new GatewayError(`Method ${request.method} is not allowed on ${url}; use ${allowed.join(' or ')}.`, {
-        status: 405,
-        type: 'invalid_request_error',
-        code: 'method_not_allowed',
-      });
+      throw gatewayError('method_not_allowed', { method: request.method, url, allowed });
     },
   });
 }

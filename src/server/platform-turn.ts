@@ -4,6 +4,7 @@ import type { CallTurn } from '../calls/call-registry.ts';
 import type { CallState } from '../calls/call-state.ts';
 import { cancellationKind, type CancellationKind } from '../calls/cancellation.ts';
 import type { ChatMessage } from '../core/chat-types.ts';
+import { errorStatus, gatewayError } from '../core/error-catalog.ts';
 import { GatewayError } from '../core/gateway-error.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { TurnReport } from '../telemetry/turn-report.ts';
@@ -32,12 +33,7 @@ export interface TurnServices {
 /** Refuses a new turn while the gateway drains for shutdown. */
 export function assertAcceptingTurns(turns: LiveTurns): void {
   if (turns.acceptingTurns) return;
-  throw new GatewayError('The gateway is shutting down; try again.', {
-    status: 503,
-    type: 'server_error',
-    code: 'shutting_down',
-    retryAfterSeconds: 1,
-  });
+  throw gatewayError('shutting_down');
 }
 
 /** The agent for the ModelId; an unknown one (no defaultAgent) is logged with the known ones. */
@@ -93,9 +89,9 @@ export function reportingObserver(report: TurnReport, onApology?: () => void): T
 
 /** Records why a cancelled turn stopped (the caller hung up, spoke again, or the gateway shut down). */
 export function recordCancellation(report: TurnReport, signal: AbortSignal): CancellationKind {
-  const kind = cancellationKind(signal.reason) ?? 'client_closed';
-  const reason: unknown = signal.reason;
-  report.fail(kind, kind, 'the turn was cancelled', reason instanceof GatewayError ? reason.status : undefined);
+  const cancelled = cancellationKind(signal.reason);
+  const kind = cancelled ?? 'client_closed';
+  report.fail(kind, kind, 'the turn was cancelled', cancelled === undefined ? undefined : errorStatus(cancelled));
   return kind;
 }
 

@@ -5,6 +5,7 @@ import { ChunkEncoder } from '../protocol/chunk-encoder.ts';
 import type { GatewayError } from '../core/gateway-error.ts';
 import type { FinishReason, PartStream, StreamPart, TokenUsage } from '../core/stream-part.ts';
 import type { TurnReport } from '../telemetry/turn-report.ts';
+import { writeError } from './error-response.ts';
 import { SSE_HEADERS } from './sse-headers.ts';
 import { SseWriter } from './sse-writer.ts';
 
@@ -36,7 +37,7 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
     if (signal.aborted) return endAborted(target);
     const clientError = target.toError(error);
     report.fail('error', clientError.code, clientError.message, clientError.status);
-    writeJsonError(res, clientError);
+    writeError(res, clientError);
     return;
   }
 
@@ -90,15 +91,6 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
   if (target.includeUsage) tail += encoder.usage(usage ?? NO_USAGE);
   out.end(tail + encoder.done());
   report.lastByteAt = performance.now();
-}
-
-/** An OpenAI-shaped error response written straight to the socket. */
-export function writeJsonError(res: ServerResponse, error: GatewayError): void {
-  if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
-  res.writeHead(error.status, headers);
-  res.end(JSON.stringify(error.toBody()));
 }
 
 const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };

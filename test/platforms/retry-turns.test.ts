@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clientClosedError, supersededError } from '../../src/calls/cancellation.ts';
+import { cancellation } from '../../src/calls/cancellation.ts';
 import type { PartStream, StreamPart } from '../../src/core/stream-part.ts';
 import { RetryTurns } from '../../src/platforms/retry-turns.ts';
 
@@ -45,7 +45,7 @@ describe('RetryTurns', () => {
     const first = new AbortController();
     const a = turns.open('k', first.signal);
     void collect(a.share(slowTurn(['a', 'b', 'c', 'd', 'e', 'f'], 20, a.signal))).catch(() => {});
-    first.abort(clientClosedError());
+    first.abort(cancellation('client_closed'));
     await sleep(10);
     assert.equal(a.signal.aborted, false, 'the platform may be retrying');
     const b = turns.open('k', new AbortController().signal);
@@ -54,7 +54,7 @@ describe('RetryTurns', () => {
     const lonely = new AbortController();
     const c = turns.open('other', lonely.signal);
     void collect(c.share(slowTurn(['x', 'y', 'z'], 50, c.signal))).catch(() => {});
-    lonely.abort(clientClosedError());
+    lonely.abort(cancellation('client_closed'));
     await sleep(60);
     assert.equal(c.signal.aborted, true, 'no retry came within the grace period');
     assert.equal(turns.open('other', new AbortController().signal).joined, false, 'a stopped turn is run again');
@@ -65,7 +65,7 @@ describe('RetryTurns', () => {
     const request = new AbortController();
     const a = turns.open('k', request.signal);
     void collect(a.share(slowTurn(['a', 'b'], 50, a.signal))).catch(() => {});
-    request.abort(supersededError());
+    request.abort(cancellation('superseded'));
     assert.equal(a.signal.aborted, true);
   });
 

@@ -1,3 +1,4 @@
+import { cancellationKind } from '../../src/calls/cancellation.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatewayError } from '../../src/core/gateway-error.ts';
@@ -43,7 +44,7 @@ describe('apology on failure', () => {
     const { stage, ledger } = apologyStage({}, { signal: turn.signal });
     turn.callerSpokeAgain();
     const out = await runStage(stage, [fail(turn.signal.reason)]);
-    assert.equal((out.error as GatewayError).code, 'superseded');
+    assert.equal(cancellationKind(out.error), 'superseded', 'the turn ends with its cancellation, not a wire error');
     assert.deepEqual(out.parts, []);
     assert.deepEqual(ledger.apologies, []);
     assert.equal(ledger.failures, 0);

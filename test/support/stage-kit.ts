@@ -1,4 +1,4 @@
-import { clientClosedError, supersededError } from '../../src/calls/cancellation.ts';
+import { cancellation as cancelledBecause } from '../../src/calls/cancellation.ts';
 import type { FinishReason, PartStream, PartTransform, StreamPart } from '../../src/core/stream-part.ts';
 import { play, type Step } from './test-provider.ts';
 import type { VirtualClock } from './virtual-clock.ts';
@@ -124,7 +124,7 @@ export function cancellation(): { signal: AbortSignal; clientLeft: () => void; c
   const controller = new AbortController();
   return {
     signal: controller.signal,
-    clientLeft: () => controller.abort(clientClosedError()),
-    callerSpokeAgain: () => controller.abort(supersededError()),
+    clientLeft: () => controller.abort(cancelledBecause('client_closed')),
+    callerSpokeAgain: () => controller.abort(cancelledBecause('superseded')),
   };
 }

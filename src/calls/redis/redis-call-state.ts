@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { SharedStateMetricsSource } from '../shared-state-metrics.ts';
 import type { CallTurn, LiveCall, TurnStart } from '../call-registry.ts';
 import type { CallState, SharedStateStatus } from '../call-state.ts';
-import { supersededError } from '../cancellation.ts';
+import { cancellation } from '../cancellation.ts';
 import type { LocalCallState } from '../local-call-state.ts';
 import { beginScript, endScript, ownerToken, type BeginReply, type CallKeys, type Owner } from './call-scripts.ts';
 import { decodeMemory, encodeMemory } from './remembered-messages.ts';
@@ -88,7 +88,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
       const controller = this.#turns.get(turnId);
       if (controller === undefined || controller.signal.aborted) return;
       this.#remoteCancels++;
-      controller.abort(supersededError());
+      controller.abort(cancellation('superseded'));
     });
     // A connection lost is a degraded state at once (not at the next turn's timeout); one back is a rejoin attempt.
     for (const connection of [redis, subscriber]) {
@@ -187,11 +187,11 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
     }
     if (reply.place === 'late') {
       this.#turns.delete(owner.turnId);
-      controller.abort(supersededError());
+      controller.abort(cancellation('superseded'));
       return undefined;
     }
     // The superseded turn ran on this replica: no message needed.
-    if (reply.previousOwner?.replicaId === this.#replicaId) this.#turns.get(reply.previousOwner.turnId)?.abort(supersededError());
+    if (reply.previousOwner?.replicaId === this.#replicaId) this.#turns.get(reply.previousOwner.turnId)?.abort(cancellation('superseded'));
     // A turn of the call begun here while Redis was down is not known to Redis: superseded too.
     this.#options.local.registry.supersede(callId);
     const live: SharedTurn = { controller, sentenceId: start.sentenceId, owner };
@@ -237,7 +237,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
       shared !== undefined &&
       !(start.sentenceId !== undefined && shared.sentenceId !== undefined && start.sentenceId < shared.sentenceId)
     ) {
-      shared.controller.abort(supersededError());
+      shared.controller.abort(cancellation('superseded'));
     }
     return turn;
   }
@@ -250,7 +250,7 @@ export class RedisCallState implements CallState, SharedStateMetricsSource {
         const owner = await withinBudget(redis.hget(this.#keys.call(callId).call, 'owner'), this.#options.timeoutMs).catch(() => undefined);
         if (owner !== undefined && owner !== ownerToken(live.owner) && !live.controller.signal.aborted) {
           this.#remoteCancels++;
-          live.controller.abort(supersededError());
+          live.controller.abort(cancellation('superseded'));
         }
       }),
     );

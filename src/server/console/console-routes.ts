@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { GatewayConfig } from '../../config/schema.ts';
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import { gatewayError } from '../../core/error-catalog.ts';
 import { SYNTHETIC_HEADER } from '../../protocol/synthetic-traffic.ts';
 import type { BearerAuth } from '../bearer-auth.ts';
 import { SSE_HEADERS } from '../sse-headers.ts';
@@ -75,12 +75,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/console/:file', async (request, reply) => {
     const { file } = request.params as { file: string };
     const body = files.get(file);
-    if (!body)
-      throw new GatewayError(`No console file ${JSON.stringify(file)}.`, {
-        status: 404,
-        type: 'invalid_request_error',
-        code: 'unknown_route',
-      });
+    if (!body) throw gatewayError('unknown_route', { consoleFile: file });
     return sendFile(reply, file, body);
   });
 
@@ -88,21 +83,13 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     checkCsrf(request);
     const retryAfterSeconds = throttle.retryAfterSeconds(request.ip);
     if (retryAfterSeconds > 0) {
-      throw new GatewayError('Too many failed sign-ins from this address; try again later.', {
-        status: 429,
-        type: 'rate_limit_error',
-        code: 'too_many_sign_ins',
-        retryAfterSeconds,
-      });
+      throw gatewayError('too_many_sign_ins', { retryAfterSeconds });
     }
     const parsed = signInSchema.safeParse(request.body);
-    try {
-      if (!parsed.success) throw new Error('no key');
-      deps.adminAuth.verify(`Bearer ${parsed.data.key}`);
-    } catch {
+    if (!parsed.success || !deps.adminAuth.accepts(parsed.data.key)) {
       throttle.failed(request.ip);
       deps.logger.warn({ ip: request.ip }, 'console sign-in refused (wrong admin key)');
-      throw new GatewayError('Wrong admin key.', { status: 401, type: 'authentication_error', code: 'invalid_api_key' });
+      throw gatewayError('invalid_api_key', { realm: 'console', failure: parsed.success ? 'wrong_api_key' : 'missing_api_key' });
     }
     throttle.succeeded(request.ip);
     const token = sessions.create();
@@ -122,7 +109,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       reply.header('cache-control', 'no-store');
       if (request.method !== 'GET') checkCsrf(request);
       if (!sessions.valid(cookieValue(request.headers.cookie, SESSION_COOKIE))) {
-        throw new GatewayError('Sign in to the console first.', { status: 401, type: 'authentication_error', code: 'not_signed_in' });
+        throw gatewayError('not_signed_in');
       }
     });
 
@@ -187,11 +174,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
 async function playgroundTurn(request: FastifyRequest, reply: FastifyReply, deps: ConsoleDeps): Promise<void> {
   const parsed = playgroundSchema.safeParse(request.body);
   if (!parsed.success) {
-    throw new GatewayError(`Invalid playground turn: ${parsed.error.issues[0]?.message ?? 'bad body'}.`, {
-      status: 400,
-      type: 'invalid_request_error',
-      code: 'invalid_request',
-    });
+    throw gatewayError('invalid_request', { detail: parsed.error.issues[0]?.message ?? 'bad body', playground: true });
   }
   const controller = new AbortController();
   // The response closing before its end is the page leaving (a request's own 'close' fires as soon as its body is read).
@@ -210,11 +193,7 @@ async function playgroundTurn(request: FastifyRequest, reply: FastifyReply, deps
       reply.raw.destroy();
       return;
     }
-    throw new GatewayError(`The chat API did not answer: ${(error as Error).message}`, {
-      status: 502,
-      type: 'server_error',
-      code: 'playground_failed',
-    });
+    throw gatewayError('playground_failed', { reason: (error as Error).message });
   }
   reply.hijack();
   const res = reply.raw;
@@ -233,7 +212,7 @@ async function playgroundTurn(request: FastifyRequest, reply: FastifyReply, deps
 
 function checkCsrf(request: FastifyRequest): void {
   if (request.headers[CSRF_HEADER] !== '1') {
-    throw new GatewayError(`Console requests must carry "${CSRF_HEADER}: 1".`, { status: 403, type: 'permission_error', code: 'csrf' });
+    throw gatewayError('csrf', { header: CSRF_HEADER });
   }
 }
 

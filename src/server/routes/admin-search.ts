@@ -1,18 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import { gatewayError } from '../../core/error-catalog.ts';
 import type { RecordSearch, RecordStore, SearchPage } from '../../store/turn-record.ts';
-import {
-  CALL_OUTCOMES,
-  blankToUndefined,
-  checkRange,
-  invalidParam,
-  isoTime,
-  parseQuery,
-  text,
-  turnCursorParam,
-  wholeNumber,
-} from './admin.ts';
+import { CALL_OUTCOMES, blankToUndefined, checkRange, isoTime, parseQuery, text, turnCursorParam, wholeNumber } from './admin.ts';
 import { encodeTurnCursor } from './turn-cursor.ts';
 
 const MAX_LIMIT = 500;
@@ -67,12 +57,7 @@ export function registerAdminSearch(scope: FastifyInstance, store: RecordStore):
     const { instanceId } = request.params as { instanceId: string };
     const removed = await store.deleteCall(instanceId);
     if (removed === 0) {
-      throw new GatewayError(`No call with instance id ${JSON.stringify(instanceId)} is recorded.`, {
-        status: 404,
-        type: 'not_found_error',
-        code: 'call_not_found',
-        param: 'instanceId',
-      });
+      throw gatewayError('call_not_found', { instanceId });
     }
     return { object: 'call.deleted', instanceId, deleted: true, turns: removed };
   });
@@ -83,7 +68,7 @@ export function registerAdminSearch(scope: FastifyInstance, store: RecordStore):
     const to = query.to ?? new Date().toISOString();
     const from = query.from ?? new Date(Date.parse(to) - 86_400_000).toISOString();
     if ((Date.parse(to) - Date.parse(from)) / 1000 / query.bucket > MAX_BUCKETS) {
-      throw invalidParam('bucket', `Invalid query parameter "bucket": at most ${MAX_BUCKETS} buckets per range.`);
+      throw gatewayError('invalid_parameter', { param: 'bucket', problem: `at most ${MAX_BUCKETS} buckets per range` });
     }
     return { object: 'series', from, to, bucket: query.bucket, ...(await store.series({ from, to, bucketSeconds: query.bucket })) };
   });

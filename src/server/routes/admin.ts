@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import { gatewayError } from '../../core/error-catalog.ts';
 import type { PhoneLookup } from '../../store/phone-lookup.ts';
 import { parseIsoTime, parseTimeBound, TIME_BOUND_FORMAT } from '../../store/time-bound.ts';
 import { SYNTHETIC_FILTERS, type CallQuery, type RecordStore, type SyntheticFilter, type TurnPage } from '../../store/turn-record.ts';
 import type { BearerAuth } from '../bearer-auth.ts';
 import { toClientError } from '../client-errors.ts';
+import { sendError } from '../error-response.ts';
 import { registerAdminSearch } from './admin-search.ts';
 import { decodeTurnCursor, encodeTurnCursor } from './turn-cursor.ts';
 
@@ -41,8 +42,8 @@ const MAX_TEXT = 256;
  * `--since`/`--until` (time-bound.ts). `synthetic` is exclude, only or include: the call list
  * includes test traffic by default (each call says whether it is), the stats exclude it. An empty
  * parameter counts as absent; an unknown one is refused (a typo must not silently widen the
- * query). Errors are OpenAI-shaped and answered by these routes themselves, so they keep that
- * shape in any app.
+ * query). Errors are OpenAI-shaped and answered by these routes themselves (error-response.ts),
+ * so they keep that shape in any app.
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
   const { turnsPerPage, maxTurnsPerPage } = deps.turnPages ?? { turnsPerPage: 100, maxTurnsPerPage: 500 };
@@ -53,24 +54,16 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
   });
   void app.register(async (scope) => {
     scope.setErrorHandler(async (error, request, reply) => {
-      const clientError = toClientError(error);
-      if (clientError.status >= 500) deps.logger?.error({ err: error, method: request.method, url: request.url }, 'admin request failed');
-      return reply.code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
+      if (toClientError(error).status >= 500)
+        deps.logger?.error({ err: error, method: request.method, url: request.url }, 'admin request failed');
+      return sendError(reply, error);
     });
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       reply.header('cache-control', 'no-store');
-      try {
-        deps.auth.verify(request.headers.authorization);
-      } catch (error) {
-        if (!(error instanceof GatewayError) || error.status !== 401) throw error;
+      const checked = deps.auth.check(request.headers.authorization);
+      if (checked.failure !== undefined) {
         reply.header('www-authenticate', 'Bearer realm="admin"');
-        // The chat keys' wording points at the workflow console; this key is the operator's.
-        throw new GatewayError(
-          request.headers.authorization === undefined
-            ? 'Missing admin key: send "Authorization: Bearer <admin key>" (admin.apiKeys, or the admin-key file in server.dataDir).'
-            : error.message.replace('API key', 'admin key'),
-          { status: 401, type: 'authentication_error', code: 'invalid_api_key' },
-        );
+        throw gatewayError('invalid_api_key', { realm: 'admin', failure: checked.failure });
       }
     });
 
@@ -92,19 +85,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps):
     scope.get('/admin/calls/:instanceId', async (request) => {
       const { instanceId } = request.params as { instanceId: string };
       if (instanceId.length > MAX_TEXT) {
-        throw invalidParam('instanceId', `instanceId must be at most ${MAX_TEXT} characters.`);
+        throw gatewayError('invalid_parameter', { param: 'instanceId', maxChars: MAX_TEXT });
       }
       const query = parseQuery(callQuerySchema, request.query);
       const page: TurnPage = { limit: query.limit };
       if (query.cursor !== undefined) page.after = query.cursor;
       const call = await deps.store.getCall(instanceId, page);
       if (!call) {
-        throw new GatewayError(`No call with instance id ${JSON.stringify(instanceId)} is recorded.`, {
-          status: 404,
-          type: 'not_found_error',
-          code: 'call_not_found',
-          param: 'instanceId',
-        });
+        throw gatewayError('call_not_found', { instanceId });
       }
       const { next, ...detail } = call;
       return { ...detail, nextCursor: next === null ? null : encodeTurnCursor(next) };
@@ -212,10 +200,10 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.ou
   const issue = parsed.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const name = issue.keys[0]!;
-    throw invalidParam(name, `Unknown query parameter ${JSON.stringify(name)}.`);
+    throw gatewayError('invalid_parameter', { param: name, unknown: true });
   }
   const name = String(issue.path[0] ?? 'query');
-  throw invalidParam(name, `Invalid query parameter ${JSON.stringify(name)}: ${issue.message}.`);
+  throw gatewayError('invalid_parameter', { param: name, problem: issue.message });
 }
 
 /** from/to as canonical UTC times (durations counted back from `now`); from must not be after to. */
@@ -225,7 +213,7 @@ function timeRange(query: { from?: string | undefined; to?: string | undefined }
     const value = query[name];
     if (value === undefined) continue;
     const iso = parseTimeBound(value, now);
-    if (iso === undefined) throw invalidParam(name, `Invalid query parameter "${name}": must be ${TIME_BOUND_FORMAT}.`);
+    if (iso === undefined) throw gatewayError('invalid_parameter', { param: name, problem: `must be ${TIME_BOUND_FORMAT}` });
     range[name] = iso;
   }
   checkRange(range);
@@ -235,10 +223,6 @@ function timeRange(query: { from?: string | undefined; to?: string | undefined }
 /** from must not be after to. */
 export function checkRange(query: { from?: string | undefined; to?: string | undefined }): void {
   if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
-    throw invalidParam('from', 'Invalid query parameters: "from" is after "to".');
+    throw gatewayError('invalid_parameter', { param: 'from', after: 'to' });
   }
-}
-
-export function invalidParam(param: string, message: string): GatewayError {
-  return new GatewayError(message, { status: 400, type: 'invalid_request_error', code: 'invalid_parameter', param });
 }

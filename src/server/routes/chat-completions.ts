@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { runTurn } from '../../agent/run-turn.ts';
 import { callIdentity } from '../../calls/call-identity.ts';
-import { clientClosedError } from '../../calls/cancellation.ts';
+import { cancellation } from '../../calls/cancellation.ts';
 import { conversationOpening } from '../../calls/conversation-opening.ts';
 import { parseChatRequest, type ChatTurnRequest } from '../../protocol/chat-request.ts';
 import { lastUserText, type ChatMessage } from '../../core/chat-types.ts';
 import { CompletionBuilder } from '../../protocol/completion-builder.ts';
 import { newCompletionId } from '../../core/completion-id.ts';
+import { gatewayError } from '../../core/error-catalog.ts';
 import { GatewayError } from '../../core/gateway-error.ts';
 import { TurnReport } from '../../telemetry/turn-report.ts';
 import { toClientError } from '../client-errors.ts';
@@ -89,7 +90,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   const res = reply.raw;
   // The client hanging up (or the voice platform cutting the answer on barge-in) stops the upstream at once.
   const onClose = () => {
-    if (!res.writableFinished) controller.abort(clientClosedError());
+    if (!res.writableFinished) controller.abort(cancellation('client_closed'));
   };
   res.on('close', onClose);
   const callId = callIdentity(keyId, turn.call);
@@ -160,7 +161,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   } catch (error) {
     if (controller.signal.aborted) {
       const kind = recordCancellation(report, controller.signal);
-      if (kind !== 'client_closed' && !reply.sent) throw controller.signal.reason;
+      if (kind !== 'client_closed' && !reply.sent) throw gatewayError(kind);
       return;
     }
     const clientError = toClientError(error);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../../core/gateway-error.ts';
+import { gatewayError } from '../../core/error-catalog.ts';
 
 export interface Readiness {
   /** False until the server listens, and again once shutdown begins. */
@@ -20,7 +20,7 @@ export function registerHealth(app: FastifyInstance, readiness: Readiness): void
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => {
     if (!readiness.ready) {
-      throw new GatewayError('Not ready for traffic.', { status: 503, type: 'server_error', code: 'not_ready' });
+      throw gatewayError('not_ready');
     }
     // Still 200 when degraded: every replica sees the same Redis, and turns still answer on local state.
     // Calls never wait on records either, so a records outage is reported, not a reason to take traffic away.

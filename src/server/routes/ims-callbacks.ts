@@ -1,11 +1,14 @@
 import type { CallbackResult } from '../../telemetry/operations-metrics.ts';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import { gatewayError } from '../../core/error-catalog.ts';
+import { GatewayError } from '../../core/gateway-error.ts';
 import { CALL_ENDING_EVENTS } from '../../store/sql-records.ts';
 import type { CallEventRecord, RecordStore } from '../../store/turn-record.ts';
 import { exceedsJsonDepth } from '../../validation/json-depth.ts';
+import { parseBearer, SecretSet } from '../bearer-auth.ts';
 import { toClientError } from '../client-errors.ts';
+import { sendError } from '../error-response.ts';
 
 /** What the route logs with (a pino logger fits). */
 export interface CallbackLogger {
@@ -66,7 +69,7 @@ const NESTED_FIELDS = ['extenddata', 'data'];
  */
 export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps): void {
   const token = deps.token?.trim() ? deps.token : undefined;
-  const expected = token === undefined ? undefined : digest(token);
+  const expected = token === undefined ? undefined : new SecretSet([token]);
   const { logger } = deps;
 
   void app.register(async (scope) => {
@@ -85,7 +88,7 @@ export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps
       else if (!(error instanceof GatewayError)) {
         logger.warn({ status: clientError.status, code: clientError.code }, `IMS callback rejected: ${clientError.message}`);
       }
-      return reply.code(clientError.status).type('application/json; charset=utf-8').send(clientError.toBody());
+      return sendError(reply, clientError);
     });
 
     scope.post(
@@ -94,34 +97,20 @@ export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps
         bodyLimit: BODY_LIMIT_BYTES,
         onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
           if (expected === undefined) {
-            throw new GatewayError(
-              `The IMS callback endpoint is off: set callbacks.token to receive agent events on POST ${IMS_CALLBACK_PATH}.`,
-              { status: 404, type: 'invalid_request_error', code: 'callbacks_disabled' },
-            );
+            throw gatewayError('callbacks_disabled', { path: IMS_CALLBACK_PATH });
           }
           const problem = checkToken(request.headers.authorization, expected);
           if (problem !== undefined) {
             logger.warn({ reason: problem, remoteAddress: request.ip }, 'IMS callback refused: bad token');
             reply.header('www-authenticate', 'Bearer realm="ims-callbacks"');
-            throw new GatewayError(
-              problem === 'missing'
-                ? 'Missing callback token: the platform sends it in the Authorization header.'
-                : 'Incorrect callback token.',
-              { status: 401, type: 'authentication_error', code: 'invalid_callback_token' },
-            );
+            throw gatewayError('invalid_callback_token', { missing: problem === 'missing' });
           }
         },
       },
       async (request) => {
         const event = readCallback(request.body, request.headers['content-type']);
         const stored = await deps.store.addEvent(event).catch((cause: unknown) => {
-          throw new GatewayError('The call records are unavailable; retry the callback later.', {
-            status: 503,
-            type: 'server_error',
-            code: 'records_unavailable',
-            retryable: true,
-            cause,
-          });
+          throw gatewayError('records_unavailable', undefined, { cause });
         });
         logger.debug({ instanceId: event.instanceId, event: event.event, duplicate: !stored }, 'IMS callback');
         if (stored && CALL_ENDING_EVENTS.includes(event.event)) deps.onCallEnded?.(event.instanceId);
@@ -134,37 +123,35 @@ export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps
   /** Turns the raw body into an event record; a 400 (with a warn line) when it isn't one. */
   function readCallback(body: unknown, contentType: string | undefined): CallEventRecord {
     const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
-    const reject = (code: string, message: string, detail: object = {}): never => {
-      logger.warn({ code, contentType: contentType ?? null, bodyBytes: bytes.length, ...detail }, `IMS callback rejected: ${message}`);
-      throw new GatewayError(message, { status: 400, type: 'invalid_request_error', code });
+    const reject = (error: GatewayError, detail: object = {}): never => {
+      logger.warn(
+        { code: error.code, contentType: contentType ?? null, bodyBytes: bytes.length, ...detail },
+        `IMS callback rejected: ${error.message}`,
+      );
+      throw error;
     };
-    if (bytes.length === 0) return reject('invalid_json', 'The callback body is empty: expected a JSON object.');
+    if (bytes.length === 0) return reject(gatewayError('invalid_json', { of: 'callback', empty: true }));
     let payload: unknown;
     try {
       payload = JSON.parse(bytes.toString('utf8'));
     } catch {
-      return reject('invalid_json', 'The callback body is not valid JSON.');
+      return reject(gatewayError('invalid_json', { of: 'callback', empty: false }));
     }
-    if (!isObject(payload)) return reject('invalid_callback', 'The callback body must be a JSON object.');
-    if (exceedsJsonDepth(payload, MAX_DEPTH)) {
-      return reject('too_deep', `The callback body is nested more than ${MAX_DEPTH} levels deep.`);
-    }
+    if (!isObject(payload)) return reject(gatewayError('invalid_callback'));
+    if (exceedsJsonDepth(payload, MAX_DEPTH)) return reject(gatewayError('too_deep', { maxDepth: MAX_DEPTH }));
     const fields = Object.keys(payload).slice(0, 20);
     const scopes = [payload, ...NESTED_FIELDS.map((name) => asObject(field(payload, [name]))).filter(isObject)];
     const event = firstValue(scopes, EVENT_FIELDS);
     const instanceId = firstValue(scopes, INSTANCE_FIELDS);
     if (typeof event !== 'string' || event.trim() === '' || event.length > MAX_EVENT_CHARS) {
-      return reject('missing_event', 'The callback names no event (expected an "event" field).', { fields });
+      return reject(gatewayError('missing_event'), { fields });
     }
     if (
       (typeof instanceId !== 'string' && !(typeof instanceId === 'number' && Number.isFinite(instanceId))) ||
       String(instanceId).trim() === '' ||
       String(instanceId).length > MAX_ID_CHARS
     ) {
-      return reject('missing_instance_id', 'The callback names no agent instance (expected an "instanceId" field).', {
-        fields,
-        event: event.trim(),
-      });
+      return reject(gatewayError('missing_instance_id'), { fields, event: event.trim() });
     }
     const platformId = field(payload, EVENT_ID_FIELDS);
     const eventKey =
@@ -183,18 +170,13 @@ export function registerImsCallbacks(app: FastifyInstance, deps: ImsCallbackDeps
 }
 
 /** Why a header fails, or undefined when it carries the token (raw or as Bearer). */
-function checkToken(header: string | undefined, expected: Buffer): 'missing' | 'wrong' | undefined {
+function checkToken(header: string | undefined, expected: SecretSet): 'missing' | 'wrong' | undefined {
   if (header === undefined || header.trim() === '') return 'missing';
   const raw = header.trim();
-  const bearer = /^Bearer\s+(\S+)$/i.exec(raw)?.[1] ?? '';
-  // Both forms are always compared, on fixed-length digests: no early exit, no length leak.
-  const rawMatches = timingSafeEqual(digest(raw), expected);
-  const bearerMatches = timingSafeEqual(digest(bearer), expected);
+  // Both forms are always compared (no early exit).
+  const rawMatches = expected.indexOf(raw) >= 0;
+  const bearerMatches = expected.indexOf(parseBearer(raw) ?? '') >= 0;
   return rawMatches || bearerMatches ? undefined : 'wrong';
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { callIdentity } from '../../calls/call-identity.ts';
 import type { RetellPlatformConfig } from '../../config/schema.ts';
-import { GatewayError } from '../../protocol/gateway-error.ts';
+import { gatewayError } from '../../core/error-catalog.ts';
 import { extendDataSchema } from '../../protocol/extend-data.ts';
 import type { RetellReply } from '../sockets/retell/retell-messages.ts';
 import { RetellSession } from '../sockets/retell/retell-session.ts';
@@ -9,7 +9,7 @@ import { jsonSender, onTextFrames } from '../sockets/socket/json-socket.ts';
 import { addressAllowlist } from '../address-allowlist.ts';
 import type { TurnServices } from '../platform-turn.ts';
 import type { RefusalLog } from '../refusal-log.ts';
-import { sameSecret } from '../same-secret.ts';
+import { SecretSet } from '../bearer-auth.ts';
 import { socketRefusal } from './socket-refusal.ts';
 
 /** The identity Retell's calls are scoped by (in place of an API key id). */
@@ -30,6 +30,7 @@ export interface SocketRouteDeps {
  */
 export function registerRetellSocket(app: FastifyInstance, deps: SocketRouteDeps, config: RetellPlatformConfig): void {
   const allowed = addressAllowlist(config.allowFrom);
+  const secret = new SecretSet([config.secret]);
   app.get<{ Params: { secret: string; callId: string } }>(
     '/retell/:secret/:callId',
     {
@@ -37,30 +38,28 @@ export function registerRetellSocket(app: FastifyInstance, deps: SocketRouteDeps
       preValidation: async (request) => {
         const address = request.ip;
         if (!allowed(address)) {
-          throw socketRefusal(deps.refusals, 'address_not_allowed', {
-            platform: 'retell',
-            address,
-            status: 403,
-            message: 'This address may not open Retell calls.',
-            hint: "a Retell socket from an address not in platforms.retell.allowFrom: add Retell's addresses, or empty the list",
-          });
+          throw socketRefusal(
+            deps.refusals,
+            { reason: 'address_not_allowed', platform: 'retell' },
+            {
+              address,
+              hint: "a Retell socket from an address not in platforms.retell.allowFrom: add Retell's addresses, or empty the list",
+            },
+          );
         }
-        if (!sameSecret(request.params.secret, config.secret)) {
-          throw socketRefusal(deps.refusals, 'wrong_platform_secret', {
-            platform: 'retell',
-            address,
-            status: 401,
-            message: 'Unknown Retell socket address: the path must hold platforms.retell.secret.',
-            hint: "a Retell socket with the wrong secret in its path: Retell's LLM WebSocket URL must be wss://<host>/retell/<platforms.retell.secret>",
-          });
+        if (secret.indexOf(request.params.secret) < 0) {
+          throw socketRefusal(
+            deps.refusals,
+            { reason: 'wrong_platform_secret', platform: 'retell' },
+            {
+              address,
+              hint: "a Retell socket with the wrong secret in its path: Retell's LLM WebSocket URL must be wss://<host>/retell/<platforms.retell.secret>",
+            },
+          );
         }
         const callId = extendDataSchema.shape.instanceId.safeParse(request.params.callId);
         if (!callId.success) {
-          throw new GatewayError('The call id in the path is not a valid call id.', {
-            status: 400,
-            type: 'invalid_request_error',
-            code: 'invalid_call_id',
-          });
+          throw gatewayError('invalid_call_id');
         }
       },
     },

@@ -33,13 +33,14 @@ export function registerTwilioSocket(
           validTwilioSignature(authToken, signedUrl(request, config.publicUrl), header(request.headers, 'x-twilio-signature'))
         )
           return;
-        throw socketRefusal(deps.refusals, 'bad_signature', {
-          platform: 'twilio',
-          address: request.ip,
-          status: 401,
-          message: 'The X-Twilio-Signature header does not sign this URL with the configured Auth Token.',
-          hint: "a Twilio socket whose X-Twilio-Signature does not match: platforms.twilio.authToken must be the account's Auth Token, and platforms.twilio.publicUrl the url of <ConversationRelay>",
-        });
+        throw socketRefusal(
+          deps.refusals,
+          { reason: 'bad_signature', platform: 'twilio' },
+          {
+            address: request.ip,
+            hint: "a Twilio socket whose X-Twilio-Signature does not match: platforms.twilio.authToken must be the account's Auth Token, and platforms.twilio.publicUrl the url of <ConversationRelay>",
+          },
+        );
       },
     },
     (socket) => {

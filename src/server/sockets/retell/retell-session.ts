@@ -1,6 +1,6 @@
 import { turnLanguage } from '../../../agent/language/caller-language.ts';
 import { PHRASES } from '../../../agent/language/phrases.ts';
-import { clientClosedError } from '../../../calls/cancellation.ts';
+import { cancellation } from '../../../calls/cancellation.ts';
 import { lastUserText, type ChatMessage } from '../../../protocol/chat-types.ts';
 import type { ExtendDataInput } from '../../../protocol/extend-data.ts';
 import type { TurnServices } from '../../platform-turn.ts';
@@ -73,7 +73,7 @@ export class RetellSession {
 
   /** The socket closed: the turn still answering stops. */
   close(): void {
-    this.turns.stop(clientClosedError());
+    this.turns.stop(cancellation('client_closed'));
   }
 
   private respond(responseId: number, messages: ChatMessage[], reminder: boolean): void {

@@ -1,4 +1,4 @@
-import { supersededError } from '../../../calls/cancellation.ts';
+import { cancellation } from '../../../calls/cancellation.ts';
 import type { AgentConfig } from '../../../config/schema.ts';
 import type { ChatMessage } from '../../../protocol/chat-types.ts';
 import { toClientError } from '../../client-errors.ts';
@@ -32,7 +32,7 @@ export class SocketCallTurns {
 
   /** Answers the conversation; resolves once the answer was sent (or superseded). Never throws. */
   async answer(messages: ChatMessage[], sink: AnswerSink, sentenceId?: number): Promise<SocketTurnResult | undefined> {
-    this.current?.abort(supersededError());
+    this.current?.abort(cancellation('superseded'));
     const controller = new AbortController();
     this.current = controller;
     const live = () => this.current === controller && !controller.signal.aborted;

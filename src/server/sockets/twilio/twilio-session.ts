@@ -1,4 +1,4 @@
-import { clientClosedError, supersededError } from '../../../calls/cancellation.ts';
+import { cancellation } from '../../../calls/cancellation.ts';
 import { rememberNewest } from '../../../calls/call-memory.ts';
 import type { ChatMessage } from '../../../protocol/chat-types.ts';
 import type { TurnServices } from '../../platform-turn.ts';
@@ -92,7 +92,7 @@ export class TwilioSession {
 
   /** The socket closed: the turn still answering stops. */
   close(): void {
-    this.turns.stop(clientClosedError());
+    this.turns.stop(cancellation('client_closed'));
   }
 
   /** The conversation as kept now (for tests). */
@@ -139,7 +139,7 @@ export class TwilioSession {
   private interrupt(heard: string): void {
     if (this.answering) {
       this.answering.heard = heard;
-      this.turns.stop(supersededError());
+      this.turns.stop(cancellation('superseded'));
       this.settle();
       return;
     }

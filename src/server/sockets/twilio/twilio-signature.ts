@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { sameSecret } from '../../same-secret.ts';
+import { sameSecret } from '../../bearer-auth.ts';
 
 /**
  * Twilio's request signature (https://www.twilio.com/docs/usage/security#validating-requests):
