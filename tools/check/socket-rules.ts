@@ -98,6 +98,11 @@ export const SOCKET_RULES: Readonly<Record<string, RuleInfo>> = {
     severity: 'fail',
     fix: 'Send {"type":"end","handoffData":"<JSON text>"}: handoffData is a string holding JSON (e.g. JSON.stringify({reasonCode:"end-call"})), never an object.',
   },
+  'twilio-signature': {
+    caseId: 'twilio-signature',
+    severity: 'fail',
+    fix: 'Check X-Twilio-Signature (base64 HMAC-SHA1 of the URL Twilio requested, keyed with the Auth Token) on every handshake, and refuse a wrong one with 401 or 403.',
+  },
   'twilio-interrupt': {
     caseId: 'twilio-interrupt',
     severity: 'fail',

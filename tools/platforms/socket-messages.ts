@@ -6,6 +6,9 @@
 
 import { twilioSignature } from '../../src/server/sockets/twilio/twilio-signature.ts';
 
+/** The platforms that call over their own WebSocket rather than HTTP chat completions. */
+export const SOCKET_PLATFORM_NAMES = ['retell', 'twilio'] as const;
+
 /** Who is on the call, as the platform tells the server. */
 export interface SocketCallIdentity {
   callId: string;

@@ -12,9 +12,8 @@ import { loadConversationScript, ScriptError, type ConversationScript } from '..
 import type { SimulatedCall } from '../../simulate/simulated-call.ts';
 import { DEFAULT_TURN_TIMEOUT_MS, type SimulatorConnection } from '../../simulate/simulate-turn.ts';
 import { TwilioCall } from '../../simulate/twilio-call.ts';
+import { SOCKET_PLATFORM_NAMES } from '../../platforms/socket-messages.ts';
 
-/** The platforms that call over their own WebSocket rather than HTTP chat completions. */
-export const SOCKET_PLATFORM_NAMES = ['retell', 'twilio'] as const;
 const ALL_PLATFORM_NAMES: readonly string[] = [...PLATFORM_NAMES, ...SOCKET_PLATFORM_NAMES];
 /** Flags of the IMS request that a socket platform has no place for. */
 const HTTP_ONLY_FLAGS = ['extra-query', 'system', 'hangup-function', 'history-sync-tts', 'sentence-id-string', 'channel-id'] as const;
