@@ -3,10 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runSimulate } from '../../../tools/cli/commands/simulate.ts';
 import type { ConversationReport } from '../../../tools/simulate/run-script.ts';
 import { ANSWER, GREETING, systemPromptOf } from '../../support/phone-agent.ts';
 import { simulateCommand } from '../../support/run-simulate.ts';
 import { startSocketAgent, type SocketAgentSetup } from '../../support/socket-agent.ts';
+import { textSink } from '../../support/text-sink.ts';
 
 const SECRET = 'retell-secret-0123456789';
 const AUTH_TOKEN = 'twilio-auth-token-0123456789';
@@ -187,9 +190,6 @@ describe('voice-llm-gateway simulate --platform retell|twilio against the real g
   });
 
   it('holds an interactive Retell call from piped input', async () => {
-    const { PassThrough } = await import('node:stream');
-    const { runSimulate } = await import('../../../tools/cli/commands/simulate.ts');
-    const { textSink } = await import('../../support/text-sink.ts');
     const input = new PassThrough();
     const output = textSink();
     const error = textSink();
