@@ -7,6 +7,7 @@
 import { streamChat, type StreamedTurn } from '../client/stream-chat.ts';
 import { SYNTHETIC_HEADER } from '../../src/protocol/synthetic-traffic.ts';
 import { platformRequestShape, type PlatformMessage, type PlatformRequestShape } from '../platforms/platform-requests.ts';
+import { LONG_QUESTION } from './check-questions.ts';
 import { ruleInfo } from './check-rules.ts';
 import { fail, finding, runCases, skip, type CheckCase } from './run-cases.ts';
 import { checkStreamRules } from './stream-rules.ts';
@@ -48,9 +49,6 @@ interface CaseContext {
 }
 
 type PlatformCase = CheckCase<CaseContext>;
-
-/** A long answer, to have one still streaming when the next request is sent. */
-const LONG_QUESTION = 'Tell me everything you can about your products and services, in as much detail as you can.';
 
 /** The stream of a plain turn in the platform's shape, judged by every stream rule. */
 const streamCase: PlatformCase = {

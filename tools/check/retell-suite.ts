@@ -6,8 +6,9 @@
 
 import { JsonSocket } from '../client/json-socket.ts';
 import { retell, retellCallUrl, type RetellUtterance } from '../platforms/socket-messages.ts';
-import { fail, finding, runCases, skip, type CheckCase, type Judged } from './run-cases.ts';
-import { closeCase, newCheckCallId, pause, violationFindings, type SocketCheckOptions } from './socket-suite.ts';
+import { fail, finding, runCases, skip, type CheckCase } from './run-cases.ts';
+import { ASK_FOR_A_HUMAN, GOODBYE, LONG_QUESTION } from './check-questions.ts';
+import { closeCase, newCheckCallId, onCall, pause, violationFindings, wordFindings, type SocketCheckOptions } from './socket-suite.ts';
 import { judgeRetellAnswer, quoteEvent } from './socket-rules.ts';
 import type { CheckFinding, CheckReport } from './suite.ts';
 
@@ -20,7 +21,6 @@ interface RetellCase {
   begin: Event[] | undefined;
 }
 
-const LONG_QUESTION = 'Tell me everything you can about your products and services, in as much detail as you can.';
 /** Retell reconnects when a ping goes unanswered this long. */
 const PONG_WITHIN_MS = 5_000;
 
@@ -69,28 +69,13 @@ async function ask(call: RetellCase, message: Event, timeoutMs: number): Promise
   return { events, text, complete: end !== undefined };
 }
 
-/** Runs a case body on a fresh call, adding the close rule's findings. */
-function onCall(options: SocketCheckOptions, body: (call: RetellCase, findings: CheckFinding[]) => Promise<Judged>): Promise<Judged> {
-  return openCall(options).then(async (call) => {
-    const findings: CheckFinding[] = [];
-    let judged: Judged;
-    try {
-      judged = await body(call, findings);
-    } finally {
-      // The close rule's findings join the case's own.
-      await closeCase(call.socket, findings);
-    }
-    return { ...judged, findings: [...judged.findings, ...findings] };
-  });
-}
-
 type Case = CheckCase<SocketCheckOptions>;
 
 const beginCase: Case = {
   id: 'retell-begin',
   title: 'the socket opens with the begin message (response_id 0, content_complete)',
   run: (options) =>
-    onCall(options, async (call) => {
+    onCall(openCall(options), async (call) => {
       if (call.begin === undefined) {
         return {
           summary: 'no begin message',
@@ -110,11 +95,12 @@ const responseCase: Case = {
   id: 'retell-response',
   title: 'response_required is answered with its response_id, ending in content_complete',
   run: (options) =>
-    onCall(options, async (call) => {
+    onCall(openCall(options), async (call) => {
       const answer = await ask(call, retell.responseRequired(1, transcriptAfter(call, 'Hello, can you hear me?')), options.timeoutMs);
-      const findings = violationFindings(judgeRetellAnswer(answer.events, 1).violations);
-      if (answer.complete && answer.text.trim() === '')
-        findings.push(finding('empty-answer', 'the answer to response_id 1 carried no words'));
+      const findings = [
+        ...violationFindings(judgeRetellAnswer(answer.events, 1).violations),
+        ...wordFindings(answer.text, answer.complete),
+      ];
       return {
         summary: answer.complete ? `${answer.events.length} event(s): ${JSON.stringify(answer.text).slice(0, 80)}` : 'no content_complete',
         findings,
@@ -126,11 +112,12 @@ const reminderCase: Case = {
   id: 'retell-reminder',
   title: 'reminder_required (the caller is silent) is answered like response_required',
   run: (options) =>
-    onCall(options, async (call) => {
+    onCall(openCall(options), async (call) => {
       const answer = await ask(call, retell.reminderRequired(1, transcriptAfter(call)), options.timeoutMs);
-      const findings = violationFindings(judgeRetellAnswer(answer.events, 1).violations);
-      if (answer.complete && answer.text.trim() === '')
-        findings.push(finding('empty-answer', 'the answer to reminder_required carried no words: the line stays silent'));
+      const findings = [
+        ...violationFindings(judgeRetellAnswer(answer.events, 1).violations),
+        ...wordFindings(answer.text, answer.complete),
+      ];
       return { summary: answer.complete ? `answered: ${JSON.stringify(answer.text).slice(0, 80)}` : 'no content_complete', findings };
     }),
 };
@@ -139,7 +126,7 @@ const supersedeCase: Case = {
   id: 'retell-supersede',
   title: 'a newer response_id supersedes the answer still streaming',
   run: (options) =>
-    onCall(options, async (call) => {
+    onCall(openCall(options), async (call) => {
       const { socket } = call;
       const first = transcriptAfter(call, LONG_QUESTION);
       const from = socket.received.length;
@@ -191,7 +178,7 @@ const pingCase: Case = {
   id: 'retell-ping-pong',
   title: 'ping_pong is answered with the same timestamp (auto_reconnect)',
   run: (options) =>
-    onCall(options, async (call) => {
+    onCall(openCall(options), async (call) => {
       const settings = (call.config?.config ?? {}) as Event;
       if (settings.auto_reconnect !== true) return skip('the server did not ask for auto_reconnect in its config: Retell sends no pings');
       const timestamp = Date.now();
@@ -216,7 +203,7 @@ const errorsCase: Case = {
   id: 'retell-bad-messages',
   title: 'messages the server cannot read leave the socket open (no close 1000) and the call goes on',
   run: (options) =>
-    onCall(options, async (call) => {
+    onCall(openCall(options), async (call) => {
       const { socket } = call;
       socket.send('this is not JSON', true);
       socket.send({ interaction_type: 'something_new', detail: 1 });
@@ -246,8 +233,8 @@ const actionsCase: Case = {
   id: 'retell-call-actions',
   title: 'end_call and transfer_number are well shaped, on the content_complete event',
   async run(options) {
-    const bye = await actionAnswer(options, "That's all I needed, thank you. Goodbye!");
-    const human = await actionAnswer(options, 'Please transfer me to a human agent.');
+    const bye = await actionAnswer(options, GOODBYE);
+    const human = await actionAnswer(options, ASK_FOR_A_HUMAN);
     const findings = [...bye.findings, ...human.findings];
     const seen = [bye.action && 'end_call', human.action?.transfer_number !== undefined && 'transfer_number'].filter(Boolean);
     if (bye.action === undefined && human.action === undefined && !findings.some((f) => f.rule === 'retell-action-shape')) {

@@ -5,8 +5,9 @@
  */
 
 import type { JsonSocket } from '../client/json-socket.ts';
+import { looksLikeApology } from './apology-text.ts';
 import type { StreamViolation } from './stream-rules.ts';
-import { finding } from './run-cases.ts';
+import { finding, type Judged } from './run-cases.ts';
 import type { CheckFinding } from './suite.ts';
 
 export interface SocketCheckOptions {
@@ -59,6 +60,33 @@ export async function closeCase(socket: JsonSocket, findings: CheckFinding[]): P
     }
   }
   await socket.close();
+}
+
+/**
+ * Runs a case on a call just opened, then closes its socket: the close rule's findings join the
+ * case's own.
+ */
+export async function onCall<Call extends { socket: JsonSocket }>(
+  opening: Promise<Call>,
+  body: (call: Call) => Promise<Judged>,
+): Promise<Judged> {
+  const call = await opening;
+  const closing: CheckFinding[] = [];
+  let judged: Judged;
+  try {
+    judged = await body(call);
+  } finally {
+    await closeCase(call.socket, closing);
+  }
+  return { ...judged, findings: [...judged.findings, ...closing] };
+}
+
+/** Findings about what an answer said: nothing at all, or the gateway's apology (its upstream failed). */
+export function wordFindings(text: string, complete: boolean): CheckFinding[] {
+  if (!complete) return [];
+  if (text.trim() === '') return [finding('empty-answer', 'the answer carried no words: the line stays silent')];
+  if (looksLikeApology(text)) return [finding('apology-text', `the answer is an apology: ${JSON.stringify(text.slice(0, 120))}`)];
+  return [];
 }
 
 /** Resolves after `ms` (the socket suites wait on the server, not on a clock under test). */

@@ -6,14 +6,14 @@
 
 import { JsonSocket, RefusedUpgrade } from '../client/json-socket.ts';
 import { twilio, twilioHandshakeHeaders, twilioSignedUrl } from '../platforms/socket-messages.ts';
-import { fail, finding, runCases, skip, type CheckCase, type Judged } from './run-cases.ts';
-import { closeCase, newCheckCallId, violationFindings, type SocketCheckOptions } from './socket-suite.ts';
+import { fail, finding, runCases, skip, type CheckCase } from './run-cases.ts';
+import { ASK_FOR_A_HUMAN, GOODBYE, LONG_QUESTION } from './check-questions.ts';
+import { closeCase, newCheckCallId, onCall, violationFindings, wordFindings, type SocketCheckOptions } from './socket-suite.ts';
 import { endShapeProblem, judgeTwilioAnswer, quoteEvent } from './socket-rules.ts';
 import type { CheckFinding, CheckReport } from './suite.ts';
 
 type Event = Record<string, unknown>;
 
-const LONG_QUESTION = 'Tell me everything you can about your products and services, in as much detail as you can.';
 /** Words of the answer still in flight when the interrupt was sent may arrive this long after it. */
 const INTERRUPT_GRACE_MS = 500;
 /** How long the interrupt case watches for the answer going on. */
@@ -25,7 +25,7 @@ function signedUrl(options: SocketCheckOptions): string {
   return options.signedUrl ?? twilioSignedUrl(options.url);
 }
 
-async function openCall(options: SocketCheckOptions): Promise<JsonSocket> {
+async function openCall(options: SocketCheckOptions): Promise<{ socket: JsonSocket }> {
   const socket = await JsonSocket.connect(
     options.url.toString(),
     twilioHandshakeHeaders(options.authToken, signedUrl(options)),
@@ -39,7 +39,7 @@ async function openCall(options: SocketCheckOptions): Promise<JsonSocket> {
       userData: { customerName: 'Ada' },
     }),
   );
-  return socket;
+  return { socket };
 }
 
 /** Sends a prompt and reads the answer: the events up to its `last: true` text, and an `end` right after it. */
@@ -68,30 +68,18 @@ async function ask(
   return { events, text, complete: last !== undefined, end };
 }
 
-function onCall(options: SocketCheckOptions, body: (socket: JsonSocket, findings: CheckFinding[]) => Promise<Judged>): Promise<Judged> {
-  return openCall(options).then(async (socket) => {
-    const findings: CheckFinding[] = [];
-    let judged: Judged;
-    try {
-      judged = await body(socket, findings);
-    } finally {
-      // The close rule's findings join the case's own.
-      await closeCase(socket, findings);
-    }
-    return { ...judged, findings: [...judged.findings, ...findings] };
-  });
-}
-
 type Case = CheckCase<SocketCheckOptions>;
 
 const answerCase: Case = {
   id: 'twilio-answer',
   title: 'a prompt is answered with text tokens, the last with last: true',
   run: (options) =>
-    onCall(options, async (socket) => {
+    onCall(openCall(options), async ({ socket }) => {
       const answer = await ask(socket, 'Hello, can you hear me?', options.timeoutMs);
-      const findings = violationFindings(judgeTwilioAnswer(answer.events, answer.end !== undefined).violations);
-      if (answer.complete && answer.text.trim() === '') findings.push(finding('empty-answer', 'the answer carried no words'));
+      const findings = [
+        ...violationFindings(judgeTwilioAnswer(answer.events, answer.end !== undefined).violations),
+        ...wordFindings(answer.text, answer.complete),
+      ];
       const tokens = answer.events.filter((e) => e.type === 'text').length;
       return {
         summary: answer.complete ? `${tokens} text message(s): ${JSON.stringify(answer.text).slice(0, 80)}` : 'no last: true',
@@ -104,7 +92,7 @@ const interruptCase: Case = {
   id: 'twilio-interrupt',
   title: 'an interrupt stops the answer, and the next prompt is answered',
   run: (options) =>
-    onCall(options, async (socket) => {
+    onCall(openCall(options), async ({ socket }) => {
       const from = socket.received.length;
       socket.send(twilio.prompt(LONG_QUESTION));
       const words = await socket.next((e) => e.type === 'text' && typeof e.token === 'string' && e.token !== '', from, options.timeoutMs);
@@ -147,7 +135,7 @@ const interruptCase: Case = {
 
 /** The `end` message an answer closed with, if any. */
 async function endAnswer(options: SocketCheckOptions, words: string): Promise<{ end: Event | undefined; findings: CheckFinding[] }> {
-  const socket = await openCall(options);
+  const { socket } = await openCall(options);
   const findings: CheckFinding[] = [];
   try {
     const answer = await ask(socket, words, options.timeoutMs);
@@ -166,8 +154,8 @@ const endCase: Case = {
   id: 'twilio-end',
   title: 'an end message carries handoffData as a JSON string',
   async run(options) {
-    const bye = await endAnswer(options, "That's all I needed, thank you. Goodbye!");
-    const human = await endAnswer(options, 'Please transfer me to a human agent.');
+    const bye = await endAnswer(options, GOODBYE);
+    const human = await endAnswer(options, ASK_FOR_A_HUMAN);
     const findings = [...bye.findings, ...human.findings];
     const ends = [bye.end, human.end].filter((e): e is Event => e !== undefined);
     if (ends.length === 0) return { ...skip('the agent sent no end on a goodbye or a request for a human: not exercised'), findings };
@@ -183,7 +171,7 @@ const badMessagesCase: Case = {
   id: 'twilio-bad-messages',
   title: 'messages the server cannot read leave the session open, and the next prompt is answered',
   run: (options) =>
-    onCall(options, async (socket) => {
+    onCall(openCall(options), async ({ socket }) => {
       socket.send('this is not JSON', true);
       socket.send({ type: 'something_new', detail: 1 });
       socket.send({ type: 'prompt', voicePrompt: 42 });
