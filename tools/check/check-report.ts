@@ -6,7 +6,9 @@ import type { CheckCaseResult, CheckFinding, CheckReport } from './suite.ts';
 export function formatReportTable(report: CheckReport): string {
   const lines: string[] = [];
   lines.push(
-    `Conformance check of POST ${report.baseUrl}/chat/completions, model "${report.model}" (timeout ${report.timeoutMs} ms per request)`,
+    report.target === undefined
+      ? `Conformance check of POST ${report.baseUrl}/chat/completions, model "${report.model}" (timeout ${report.timeoutMs} ms per request)`
+      : `Conformance check of ${report.target} (timeout ${report.timeoutMs} ms per answer)`,
   );
   lines.push('');
   const rows = report.cases.map((c) => [

@@ -4,6 +4,9 @@
  */
 
 /** `skip`: the case could not be exercised (never reported as a pass). */
+import { PLATFORM_RULES } from './platform-rules.ts';
+import { SOCKET_RULES } from './socket-rules.ts';
+
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
 export interface RuleInfo {
@@ -183,6 +186,10 @@ export const RULES: Readonly<Record<string, RuleInfo>> = {
   },
   done: { caseId: 'done', severity: 'fail', fix: 'End every stream with "data: [DONE]" and a blank line, then close the response.' },
   'after-done': { caseId: 'done', severity: 'fail', fix: 'Send nothing after data: [DONE].' },
+  // Retell's and Twilio's WebSockets (check --platform retell|twilio, and simulate).
+  ...SOCKET_RULES,
+  // The HTTP platforms' own cases (check --platform NAME).
+  ...PLATFORM_RULES,
 };
 
 export function ruleInfo(rule: string): RuleInfo {

@@ -8,6 +8,8 @@ export interface StreamViolation {
   message: string;
   /** Index of the offending event in the stream, when there is one. */
   eventIndex?: number;
+  /** The offending message, as JSON (socket platforms), when there is one. */
+  quote?: string;
 }
 
 const FINISH_REASONS = new Set(['stop', 'length', 'tool_calls', 'content_filter']);

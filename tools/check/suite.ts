@@ -56,6 +56,8 @@ export interface CheckCaseResult {
 }
 
 export interface CheckReport {
+  /** What was checked, when not POST {baseUrl}/chat/completions (a platform's WebSocket). */
+  target?: string;
   baseUrl: string;
   alternateBaseUrl: string;
   model: string;

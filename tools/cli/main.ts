@@ -9,7 +9,7 @@ import { runSimulate } from './commands/simulate.ts';
 // Not awaited at the top level, like src/cli/main.ts.
 void runCli(process.argv.slice(2), {
   simulate: {
-    summary: 'Rehearse a call as the Alibaba IMS workflow would make it (see: simulate --help)',
+    summary: 'Rehearse a call as the Alibaba IMS workflow or another platform would make it (see: simulate --help)',
     run: (args) => runSimulate(args),
   },
   check: { summary: 'Check any custom-LLM server against the protocol and strict stream rules', run: (args) => runCheck(args) },

@@ -31,13 +31,15 @@ export interface StreamedToolCall {
 export type CallSignal =
   | { type: 'hangup'; via: 'tool-call'; functionName: string; arguments: string }
   | { type: 'hangup'; via: 'text-command'; endword: string }
+  /** A socket platform's own message: Retell `end_call`, Twilio `end`. */
+  | { type: 'hangup'; via: 'message'; message: string }
   | { type: 'transfer'; caller?: string; callee?: string; msg?: string; errMsg?: string }
   | { type: 'ignored-tool-call'; functionName: string; arguments: string };
 
 /** How the call goes on after an answer. */
 export type CallOutcome =
   | { type: 'continues' }
-  | { type: 'hangup'; via: 'tool-call' | 'text-command'; endword?: string }
+  | { type: 'hangup'; via: 'tool-call' | 'text-command' | 'message'; endword?: string }
   | { type: 'transfer'; caller?: string; callee?: string; msg?: string; errMsg?: string };
 
 const COMMAND = /<\s*imsagent_(hangup|transfer_call)\b((?:[^>"']|"[^"]*"|'[^']*')*?)\s*\/?\s*>/gi;
@@ -138,9 +140,8 @@ export function callOutcome(signals: readonly CallSignal[]): CallOutcome {
   }
   const hangup = signals.find((s) => s.type === 'hangup');
   if (!hangup) return { type: 'continues' };
-  return hangup.via === 'text-command'
-    ? { type: 'hangup', via: 'text-command', endword: hangup.endword }
-    : { type: 'hangup', via: 'tool-call' };
+  if (hangup.via === 'text-command') return { type: 'hangup', via: 'text-command', endword: hangup.endword };
+  return { type: 'hangup', via: hangup.via };
 }
 
 /**
@@ -166,6 +167,7 @@ export function spokenText(text: string): string {
 export function describeSignal(signal: CallSignal): string {
   switch (signal.type) {
     case 'hangup':
+      if (signal.via === 'message') return `hangup (${signal.message})`;
       return signal.via === 'tool-call'
         ? `hangup (tool call ${signal.functionName}${signal.arguments ? ` ${signal.arguments}` : ''})`
         : `hangup (text command, endword ${JSON.stringify(signal.endword)})`;

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { describeSignal, type CallOutcome } from './call-signals.ts';
-import type { ImsSession } from './ims-session.ts';
-import { simulateTurn, type SimulatorConnection, type TurnResult } from './simulate-turn.ts';
+import type { CallerTurn, SimulatedCall } from './simulated-call.ts';
+import type { TurnResult } from './simulate-turn.ts';
 
 /**
  * The interactive call: each line read is the caller speaking; the answer prints as it streams,
@@ -10,12 +10,13 @@ import { simulateTurn, type SimulatorConnection, type TurnResult } from './simul
  * `/interrupt` acts at once: it cuts the answer streaming now, like the caller speaking over it
  * (the connection is closed). In a terminal, Ctrl-C interrupts a streaming answer, or quits
  * when none is streaming.
- * A hangup or a transfer from the agent ends the call.
+ * A hangup or a transfer from the agent ends the call. On Retell `/remind` stays silent until
+ * Retell prompts the agent (reminder_required); on Twilio `/dtmf DIGITS` presses keys.
  */
 
 export interface InteractiveOptions {
-  session: ImsSession;
-  connection: SimulatorConnection;
+  /** The call, over HTTP or a platform's socket. */
+  call: SimulatedCall;
   /** Cut every answer this long after its first content. */
   bargeInMs?: number;
   input: NodeJS.ReadableStream;
@@ -38,7 +39,8 @@ export const INTERACTIVE_HELP = `Type what the caller says and press Enter. Comm
 `;
 
 export async function runInteractive(options: InteractiveOptions): Promise<InteractiveResult> {
-  const { session, connection, input, output, error } = options;
+  const { call, input, output, error } = options;
+  const help = helpFor(call);
   const terminal = Boolean((input as { isTTY?: boolean }).isTTY && (output as { isTTY?: boolean }).isTTY);
   const rl = createInterface({ input, output, terminal, prompt: 'you> ' });
   const write = (text: string) => output.write(text);
@@ -80,10 +82,14 @@ export async function runInteractive(options: InteractiveOptions): Promise<Inter
   });
 
   write(
-    `Simulated IMS call to ${connection.baseUrl} (model ${session.model})\n` +
-      `instanceId ${session.instanceId} · channelId ${session.channelId}${options.bargeInMs === undefined ? '' : ` · barge-in ${options.bargeInMs} ms`}${session.historySyncTts ? ' · HistorySyncWithTTS' : ''}\n` +
-      (terminal ? INTERACTIVE_HELP : ''),
+    `${call.describe()}${options.bargeInMs === undefined ? '' : ` · barge-in ${options.bargeInMs} ms`}${call.historySyncTts ? ' · HistorySyncWithTTS' : ''}\n` +
+      (terminal ? help : ''),
   );
+  const opening = await call.open();
+  if (opening.greeting !== undefined && opening.greeting !== '') write(`agent> ${opening.greeting}\n`);
+  for (const problem of opening.problems) error.write(`problem: ${problem}\n`);
+  for (const warning of opening.warnings) error.write(`warning: ${warning}\n`);
+  if (opening.fatal) quitting = true;
 
   let ended: InteractiveResult['ended'];
   while (!quitting) {
@@ -96,19 +102,26 @@ export async function runInteractive(options: InteractiveOptions): Promise<Inter
     }
     const said = line.trim();
     if (said === '') continue;
+    let step: CallerTurn = { say: said, event: 'speech' };
     if (said.startsWith('/')) {
-      const command = said.toLowerCase();
-      if (command === '/quit' || command === '/exit') break;
-      if (command === '/history') write(formatHistory(session));
-      else if (command === '/help') write(INTERACTIVE_HELP);
-      else write(`Unknown command ${said}. ${INTERACTIVE_HELP}`);
-      continue;
+      const [command = '', ...rest] = said.split(/\s+/);
+      const name = command.toLowerCase();
+      if (name === '/quit' || name === '/exit') break;
+      const digits = rest.join('');
+      if (name === '/remind' && call.events.includes('reminder')) step = { say: '', event: 'reminder' };
+      else if (name === '/dtmf' && call.events.includes('dtmf') && /^[0-9*#A-Da-d]+$/.test(digits)) step = { say: digits, event: 'dtmf' };
+      else {
+        if (name === '/history') write(formatHistory(call));
+        else if (name === '/help') write(help);
+        else write(`Unknown command ${said}. ${help}`);
+        continue;
+      }
     }
     if (!terminal) write(`you> ${said}\n`);
     write('agent> ');
     const controller = new AbortController();
     current = controller;
-    const turn = await simulateTurn(session, connection, said, {
+    const turn = await call.turn(step, {
       signal: controller.signal,
       onText: write,
       ...(options.bargeInMs === undefined ? {} : { bargeInMs: options.bargeInMs }),
@@ -125,8 +138,10 @@ export async function runInteractive(options: InteractiveOptions): Promise<Inter
     }
   }
   rl.close();
-  if (!ended) write('Call ended by the caller.\n');
-  return { turns, ...(ended ? { ended } : {}), exitCode: turns.some((t) => t.problems.length > 0) ? 1 : 0 };
+  await call.close();
+  if (!ended && !opening.fatal) write('Call ended by the caller.\n');
+  const failed = opening.fatal || opening.problems.length > 0 || turns.some((t) => t.problems.length > 0);
+  return { turns, ...(ended ? { ended } : {}), exitCode: failed ? 1 : 0 };
 }
 
 function formatTurnFooter(turn: TurnResult, bargeInMs: number | undefined): string {
@@ -156,11 +171,21 @@ export function describeEnd(outcome: Exclude<CallOutcome, { type: 'continues' }>
     const says = outcome.endword ? ` saying ${JSON.stringify(outcome.endword)}` : ' without an endword';
     return `*** The agent hangs up${says} (imsagent_hangup). Call ended. ***`;
   }
+  if (outcome.via === 'message') return '*** The agent hangs up (its end-of-call message). Call ended. ***';
   return '*** The agent hangs up (hangup tool call). Call ended. ***';
 }
 
-function formatHistory(session: ImsSession): string {
-  const messages = session.messages();
+/** The commands of this call: /remind and /dtmf only where the platform has them. */
+function helpFor(call: SimulatedCall): string {
+  const extra = [
+    call.events.includes('reminder') ? '  /remind     stay silent until the platform prompts the agent (reminder_required)\n' : '',
+    call.events.includes('dtmf') ? '  /dtmf KEYS  press keys (a dtmf message per key)\n' : '',
+  ].join('');
+  return INTERACTIVE_HELP + extra;
+}
+
+function formatHistory(call: SimulatedCall): string {
+  const messages = call.history();
   if (messages.length === 0) return '(no conversation yet)\n';
   return `${messages.map((m) => `  ${m.role}: ${JSON.stringify(m.content)}`).join('\n')}\n`;
 }

@@ -1,12 +1,12 @@
 import { describeSignal, type CallOutcome } from './call-signals.ts';
 import { evaluateExpectations, type ExpectationResult } from './expectations.ts';
-import { ImsSession, type ImsSessionOptions } from './ims-session.ts';
 import type { ScriptTurn } from './script.ts';
-import { simulateTurn, type SimulatorConnection, type TurnResult } from './simulate-turn.ts';
+import type { CallOpening, SimulatedCall } from './simulated-call.ts';
+import type { TurnResult } from './simulate-turn.ts';
 
 export interface ConversationSettings {
-  connection: SimulatorConnection;
-  session: ImsSessionOptions;
+  /** The call, over HTTP or a platform's socket: opened, driven turn after turn, closed. */
+  call: SimulatedCall;
   /** Cut every answer this long after its first content, unless a turn says otherwise. */
   bargeInMs?: number;
 }
@@ -31,6 +31,8 @@ export interface ConversationReport {
   historySyncTts: boolean;
   /** The platform the call was held as; absent for IMS. */
   platform?: string;
+  /** What the agent said as the call began (Retell's begin message), when it said something. */
+  greeting?: string;
   turns: TurnReport[];
   /** Turns of the script that never ran (the call ended or failed first). */
   notRun: Array<{ turn: number; say: string }>;
@@ -42,38 +44,44 @@ export interface ConversationReport {
 }
 
 export interface RunConversationOptions {
+  /** Called once the call is set up (for live printing of a begin message). */
+  onOpen?: (opening: CallOpening) => void;
   /** Called after each turn (for live printing). */
   onTurn?: (turn: TurnReport) => void;
 }
 
-/** Runs a scripted conversation through one simulated IMS call, turn after turn. */
+/** Runs a scripted conversation through one simulated call, turn after turn. */
 export async function runConversation(
   turns: readonly ScriptTurn[],
   settings: ConversationSettings,
   options: RunConversationOptions = {},
 ): Promise<ConversationReport> {
   const started = performance.now();
-  const session = new ImsSession(settings.session);
+  const { call } = settings;
   const report: ConversationReport = {
     ok: false,
-    baseUrl: settings.connection.baseUrl,
-    model: session.model,
-    instanceId: session.instanceId,
-    channelId: session.channelId,
-    historySyncTts: session.historySyncTts,
+    baseUrl: call.baseUrl,
+    model: call.model,
+    instanceId: call.instanceId,
+    channelId: call.channelId,
+    historySyncTts: call.historySyncTts,
     turns: [],
     notRun: [],
     ended: null,
     problems: [],
     totalMs: 0,
   };
-  if (settings.connection.platform) report.platform = settings.connection.platform.platform;
+  if (call.platform !== undefined) report.platform = call.platform;
 
-  let stoppedAt: number | undefined;
-  for (let i = 0; i < turns.length; i++) {
+  const opening = await call.open();
+  options.onOpen?.(opening);
+  if (opening.greeting !== undefined) report.greeting = opening.greeting;
+  report.problems.push(...opening.problems);
+  let stoppedAt: number | undefined = opening.fatal ? 0 : undefined;
+  for (let i = 0; i < turns.length && stoppedAt === undefined; i++) {
     const step = turns[i]!;
     const bargeInMs = step.bargeInMs === null ? undefined : (step.bargeInMs ?? settings.bargeInMs);
-    const result = await simulateTurn(session, settings.connection, step.say, bargeInMs === undefined ? {} : { bargeInMs });
+    const result = await call.turn(step, bargeInMs === undefined ? {} : { bargeInMs });
     const expectations = evaluateExpectations(step.expect, result);
     const turn: TurnReport = {
       turn: i + 1,
@@ -95,6 +103,7 @@ export async function runConversation(
       break;
     }
   }
+  await call.close();
   if (stoppedAt !== undefined && stoppedAt < turns.length) {
     report.notRun = turns.slice(stoppedAt).map((t, k) => ({ turn: stoppedAt! + k + 1, say: t.say }));
     if (report.ended) {
@@ -111,7 +120,8 @@ export async function runConversation(
 export function formatTurnReport(turn: TurnReport): string {
   const lines = [`Turn ${turn.turn} (sentenceId ${turn.sentenceId})${turn.ok ? '' : '  FAILED'}`];
   lines.push(`  caller: ${turn.said}`);
-  if (turn.status === 200) lines.push(`  agent:  ${turn.answer === '' ? '(no text)' : turn.answer}`);
+  // 200: an HTTP answer; 101: a socket's.
+  if (turn.status === 200 || turn.status === 101) lines.push(`  agent:  ${turn.answer === '' ? '(no text)' : turn.answer}`);
   if (turn.spoken !== turn.answer) lines.push(`  heard:  ${turn.spoken === '' ? '(nothing)' : turn.spoken}`);
   const timing = [
     `status ${turn.status || 'none'}`,
@@ -127,6 +137,16 @@ export function formatTurnReport(turn: TurnReport): string {
   for (const problem of turn.problems) lines.push(`  problem: ${problem}`);
   for (const warning of turn.warnings) lines.push(`  warning: ${warning}`);
   for (const e of turn.expectations) lines.push(`  expect ${e.check}: ${e.pass ? 'pass' : `FAIL (${e.detail})`}`);
+  return lines.join('\n');
+}
+
+/** The call's opening as text, for people: the begin message and any problem; '' when there is nothing to say. */
+export function formatOpening(opening: CallOpening): string {
+  const lines: string[] = [];
+  if (opening.greeting !== undefined)
+    lines.push(`Call opened; the agent says: ${opening.greeting === '' ? '(nothing: the caller speaks first)' : opening.greeting}`);
+  for (const problem of opening.problems) lines.push(`  problem: ${problem}`);
+  for (const warning of opening.warnings) lines.push(`  warning: ${warning}`);
   return lines.join('\n');
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { formatIssuePath } from '../../src/validation/issue-path.ts';
+import type { CallerEvent } from './simulated-call.ts';
 
 /**
  * A scripted conversation (`simulate --script FILE`), YAML or JSON:
@@ -22,6 +23,9 @@ import { formatIssuePath } from '../../src/validation/issue-path.ts';
  *   - say: bye
  *     expect: { hangup: true }
  * ```
+ *
+ * On the socket platforms a turn may instead be `dtmf: '1'` (Twilio: the caller presses keys) or
+ * `reminder: true` (Retell: the caller stays silent and Retell asks the agent to speak).
  *
  * Unknown keys are errors (a typo must not silently turn a check off). Command-line flags win over
  * the script's top-level settings; a turn's `bargeInMs` wins over both.
@@ -59,13 +63,30 @@ export const turnExpectationSchema = z.strictObject({
   maxTtftMs: milliseconds.optional(),
 });
 
-export const scriptTurnSchema = z.strictObject({
-  /** What the caller says (the user message). */
-  say: text,
-  /** Cut this answer this many ms after its first content; null: never cut this one. */
-  bargeInMs: milliseconds.nullable().optional(),
-  expect: turnExpectationSchema.optional(),
-});
+export const scriptTurnSchema = z
+  .strictObject({
+    /** What the caller says (the user message). */
+    say: text.optional(),
+    /** The caller presses keys instead (Twilio's dtmf message). */
+    dtmf: z
+      .string()
+      .regex(/^[0-9*#A-Da-d]+$/, 'must be keypad digits (0-9, *, #, A-D)')
+      .optional(),
+    /** The caller stays silent until the platform prompts the agent (Retell's reminder_required). */
+    reminder: z.literal(true).optional(),
+    /** Cut this answer this many ms after its first content; null: never cut this one. */
+    bargeInMs: milliseconds.nullable().optional(),
+    expect: turnExpectationSchema.optional(),
+  })
+  .refine((turn) => [turn.say, turn.dtmf, turn.reminder].filter((v) => v !== undefined).length === 1, {
+    message: 'a turn is one of say, dtmf or reminder',
+  })
+  .transform(({ say, dtmf, reminder: _reminder, ...rest }) => ({
+    ...rest,
+    /** The words said, the digits pressed, or '' for silence. */
+    say: say ?? dtmf ?? '',
+    event: (say !== undefined ? 'speech' : dtmf !== undefined ? 'dtmf' : 'reminder') as CallerEvent,
+  }));
 
 export const conversationScriptSchema = z.strictObject({
   model: text.optional(),

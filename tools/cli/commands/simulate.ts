@@ -1,12 +1,22 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_HANGUP_FUNCTION } from '../../simulate/call-signals.ts';
-import { ImsSession, newInstanceId, type ImsSessionOptions } from '../../simulate/ims-session.ts';
+import { socketUrl } from '../../client/json-socket.ts';
+import { newInstanceId, type ImsSessionOptions } from '../../simulate/ims-session.ts';
+import { httpCall } from '../../simulate/http-call.ts';
 import { PLATFORM_NAMES, platformRequestShape, type PlatformRequestShape } from '../../platforms/platform-requests.ts';
 import type { PlatformName } from '../../../src/platforms/platform-adapter.ts';
 import { runInteractive } from '../../simulate/repl.ts';
-import { formatConversationSummary, formatTurnReport, runConversation } from '../../simulate/run-script.ts';
+import { RetellCall } from '../../simulate/retell-call.ts';
+import { formatConversationSummary, formatOpening, formatTurnReport, runConversation } from '../../simulate/run-script.ts';
 import { loadConversationScript, ScriptError, type ConversationScript } from '../../simulate/script.ts';
+import type { SimulatedCall } from '../../simulate/simulated-call.ts';
 import { DEFAULT_TURN_TIMEOUT_MS, type SimulatorConnection } from '../../simulate/simulate-turn.ts';
+import { TwilioCall } from '../../simulate/twilio-call.ts';
+import { SOCKET_PLATFORM_NAMES } from '../../platforms/socket-messages.ts';
+
+const ALL_PLATFORM_NAMES: readonly string[] = [...PLATFORM_NAMES, ...SOCKET_PLATFORM_NAMES];
+/** Flags of the IMS request that a socket platform has no place for. */
+const HTTP_ONLY_FLAGS = ['extra-query', 'system', 'hangup-function', 'history-sync-tts', 'sentence-id-string', 'channel-id'] as const;
 
 export const SIMULATE_USAGE = `Usage: voice-llm-gateway simulate --base-url URL --api-key KEY --model ID [options]
 
@@ -21,9 +31,15 @@ Connection (what is typed into the workflow console):
   --extra-query Q         OpenAIExtraQuery appended to the URL, e.g. 'task_id=1&room_id=2'
 
 The call:
-  --platform NAME         hold the call as NAME makes it: ${PLATFORM_NAMES.join(', ')} (default ims).
+  --platform NAME         hold the call as NAME makes it: ${ALL_PLATFORM_NAMES.join(', ')} (default ims).
                           Other than ims, --base-url is the server's root, the platform's path
-                          (e.g. /vapi/v1) is appended, and its end/transfer tool calls end the call
+                          (e.g. /vapi/v1) is appended, and its end/transfer tool calls end the call.
+                          retell and twilio call over their WebSocket: --base-url is then the URL
+                          the platform is given (Retell's LLM WebSocket URL, with its secret, to
+                          which /{call_id} is appended; Twilio's <ConversationRelay url>), ws(s)
+                          or http(s); --api-key is Twilio's Auth Token (signs the handshake) and
+                          --model is only shown (the server picks the agent)
+  --signed-url URL        twilio: the URL the signature signs (default --base-url as wss)
   --system TEXT           a system prompt, sent first (not one of the 20 records)
   --caller NUMBER         extendData.callerNumber
   --callee NUMBER         extendData.calleeNumber
@@ -43,7 +59,8 @@ Running:
   --show-requests         print each request body to stderr
   -h, --help              show this help
 
-Interactive commands: /interrupt (cut the answer now), /history, /help, /quit.
+Interactive commands: /interrupt (cut the answer now), /history, /help, /quit; on retell /remind
+(the caller stays silent: reminder_required), on twilio /dtmf KEYS (key presses).
 Exit status: 0 the conversation ran and every check passed; 1 a turn failed (no answer, HTTP
 error, a stream breaking the rules, a failed expectation); 2 bad arguments or script.
 See docs/simulate.md.
@@ -64,6 +81,7 @@ const OPTIONS = {
   model: { type: 'string' },
   'extra-query': { type: 'string' },
   platform: { type: 'string' },
+  'signed-url': { type: 'string' },
   system: { type: 'string' },
   caller: { type: 'string' },
   callee: { type: 'string' },
@@ -108,23 +126,28 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     const values = flags.values;
     if (values.json && !values.script) throw new UsageError('--json needs --script');
     const script = values.script === undefined ? undefined : loadConversationScript(values.script);
-    const connection = connectionFrom(values, script, error);
-    const session = sessionOptionsFrom(values, script, error);
-    const platform = platformFrom(values.platform, session);
-    if (platform) connection.platform = platform;
+    const call = isSocketPlatform(values.platform)
+      ? socketCallFrom(values.platform, values, script, error)
+      : httpCallFrom(values, script, error);
+    for (const [index, turn] of (script?.turns ?? []).entries()) {
+      if (turn.event !== 'speech' && !call.events.includes(turn.event)) {
+        const takes = turn.event === 'dtmf' ? 'twilio' : 'retell';
+        throw new UsageError(`turn ${index + 1} is a ${turn.event} turn: only --platform ${takes} takes those`);
+      }
+    }
     const bargeInMs = milliseconds(values['barge-in-ms'], '--barge-in-ms') ?? script?.bargeInMs;
 
     if (script) {
       const report = await runConversation(
         script.turns,
-        {
-          connection,
-          session,
-          ...(bargeInMs === undefined ? {} : { bargeInMs }),
-        },
+        { call, ...(bargeInMs === undefined ? {} : { bargeInMs }) },
         values.json
           ? {}
           : {
+              onOpen: (opening) => {
+                const text = formatOpening(opening);
+                if (text !== '') output.write(`${text}\n\n`);
+              },
               onTurn: (turn) => output.write(`${formatTurnReport(turn)}\n\n`),
             },
       );
@@ -132,8 +155,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
       return report.ok ? 0 : 1;
     }
     const result = await runInteractive({
-      session: new ImsSession(session),
-      connection,
+      call,
       input,
       output,
       error,
@@ -151,6 +173,63 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     }
     throw caught;
   }
+}
+
+function isSocketPlatform(name: string | undefined): name is (typeof SOCKET_PLATFORM_NAMES)[number] {
+  return (SOCKET_PLATFORM_NAMES as readonly (string | undefined)[]).includes(name);
+}
+
+/** IMS, or an HTTP platform: one request a turn. */
+function httpCallFrom(values: Flags['values'], script: ConversationScript | undefined, error: NodeJS.WritableStream): SimulatedCall {
+  if (values['signed-url'] !== undefined) throw new UsageError('--signed-url is for --platform twilio');
+  const connection = connectionFrom(values, script, error);
+  const session = sessionOptionsFrom(values, script, error);
+  const platform = platformFrom(values.platform, session);
+  if (platform) connection.platform = platform;
+  return httpCall(session, connection);
+}
+
+/** Retell or Twilio: the platform's WebSocket, held open for the call. */
+function socketCallFrom(
+  name: (typeof SOCKET_PLATFORM_NAMES)[number],
+  values: Flags['values'],
+  script: ConversationScript | undefined,
+  error: NodeJS.WritableStream,
+): SimulatedCall {
+  for (const flag of HTTP_ONLY_FLAGS) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} has no place in a ${name} call (it is part of the HTTP request)`);
+  }
+  const base = values['base-url'];
+  if (!base) throw new UsageError('--base-url is required');
+  const url = socketUrl(base);
+  if (url === undefined) throw new UsageError(`--base-url must be a ws, wss, http or https URL, got "${base}"`);
+  if (name === 'retell' && values['api-key'] !== undefined) {
+    error.write('simulate: warning: Retell sends no API key on its socket; --api-key is ignored (the secret is in the URL)\n');
+  }
+  if (name === 'retell' && values['signed-url'] !== undefined) throw new UsageError('--signed-url is for --platform twilio');
+  const session = sessionOptionsFrom({ ...values, model: values.model ?? script?.model ?? "(the server's agent)" }, script, error);
+  session.instanceId ??= name === 'twilio' ? `CA${newInstanceId()}` : `call_${newInstanceId()}`;
+  const call = {
+    callId: session.instanceId,
+    ...(session.callerNumber === undefined ? {} : { callerNumber: session.callerNumber }),
+    ...(session.calleeNumber === undefined ? {} : { calleeNumber: session.calleeNumber }),
+    userData: userDataObject(name, session.userData),
+  };
+  const timeoutMs = milliseconds(values['timeout-ms'], '--timeout-ms') ?? DEFAULT_TURN_TIMEOUT_MS;
+  if (timeoutMs === 0) throw new UsageError('--timeout-ms must be above 0');
+  const settings = {
+    url,
+    model: session.model,
+    call,
+    timeoutMs,
+    ...(values['show-requests'] ? { onSend: (message: unknown) => error.write(`request: ${JSON.stringify(message)}\n`) } : {}),
+  };
+  if (name === 'retell') return new RetellCall(settings);
+  return new TwilioCall({
+    ...settings,
+    ...(values['api-key'] === undefined ? {} : { authToken: values['api-key'] }),
+    ...(values['signed-url'] === undefined ? {} : { signedUrl: values['signed-url'] }),
+  });
 }
 
 function connectionFrom(
@@ -216,25 +295,29 @@ function sessionOptionsFrom(
 function platformFrom(name: string | undefined, session: ImsSessionOptions): PlatformRequestShape | undefined {
   if (name === undefined || name === 'ims') return undefined;
   if (!PLATFORM_NAMES.includes(name as PlatformName)) {
-    throw new UsageError(`--platform must be one of ${PLATFORM_NAMES.join(', ')}, got "${name}"`);
+    throw new UsageError(`--platform must be one of ${ALL_PLATFORM_NAMES.join(', ')}, got "${name}"`);
   }
   session.instanceId ??= newInstanceId();
-  let userData: unknown = {};
-  if (session.userData !== undefined) {
-    try {
-      userData = JSON.parse(session.userData);
-    } catch {
-      throw new UsageError(`--platform ${name} sends the user data as JSON: it must be a JSON object`);
-    }
-  }
-  if (typeof userData !== 'object' || userData === null || Array.isArray(userData)) {
-    throw new UsageError(`--platform ${name} sends the user data as JSON: it must be a JSON object`);
-  }
   return platformRequestShape(name, {
     callId: session.instanceId,
     callerNumber: session.callerNumber ?? '',
-    userData: userData as Record<string, unknown>,
+    userData: userDataObject(name, session.userData),
   });
+}
+
+/** The user data as the JSON object another platform than IMS sends. */
+function userDataObject(platform: string, userData: string | undefined): Record<string, unknown> {
+  if (userData === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(userData);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`--platform ${platform} sends the user data as JSON: it must be a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
 }
 
 function milliseconds(value: string | undefined, flag: string): number | undefined {
