@@ -263,12 +263,20 @@ export const RETELL_CASES: readonly Case[] = [
 ];
 
 export function runRetellSuite(options: SocketCheckOptions): Promise<CheckReport> {
-  const shown = retellCallUrl(options.url, '{call_id}').replace('%7Bcall_id%7D', '{call_id}');
+  const masked = withoutPathSecret(options.url);
+  const shown = retellCallUrl(masked, '{call_id}').replace('%7Bcall_id%7D', '{call_id}').replace('%3Csecret%3E', '<secret>');
   return runCases(RETELL_CASES, options, {
     target: `Retell's custom LLM WebSocket at ${shown}`,
-    baseUrl: options.url.toString(),
-    alternateBaseUrl: options.url.toString(),
+    baseUrl: masked.toString().replace('%3Csecret%3E', '<secret>'),
+    alternateBaseUrl: masked.toString().replace('%3Csecret%3E', '<secret>'),
     model: "(the server's agent)",
     timeoutMs: options.timeoutMs,
   });
+}
+
+/** The console URL as reports show it: its last path segment is the socket's only credential. */
+function withoutPathSecret(url: URL): URL {
+  const masked = new URL(url);
+  masked.pathname = masked.pathname.replace(/\/[^/]+\/*$/, '/<secret>');
+  return masked;
 }

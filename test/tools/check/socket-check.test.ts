@@ -156,7 +156,8 @@ describe('voice-llm-gateway check --platform retell|twilio', () => {
       JSON.stringify(report.cases),
     );
     assert.equal(code, 0);
-    assert.match(report.target!, /Retell's custom LLM WebSocket at ws:\/\/127\.0\.0\.1:\d+\/retell\/.+\/\{call_id\}/);
+    assert.match(report.target!, /Retell's custom LLM WebSocket at ws:\/\/127\.0\.0\.1:\d+\/retell\/<secret>\/\{call_id\}/);
+    assert.ok(!JSON.stringify(report).includes(SECRET), 'the report never shows the path secret');
   });
 
   it('passes the gateway on Twilio with a signed handshake, and checks that a forged one is refused', async () => {
