@@ -71,7 +71,7 @@ describe('TurnReport', () => {
     const finished = report.end(classifyTurn({ how: 'stream_cut', reason: supersededError() }));
     report.attempt({ provider: 'fast', model: 'm', outcome: 'committed', ms: 1 });
     report.toolRun(toolRun(1));
-    report.modelCommand({ command: 'hangup', action: 'honoured' } as never);
+    report.modelCommand({ command: 'hangup', action: 'honoured' });
     report.apologized(upstreamDown);
     assert.equal(finished.attempts.length, 1);
     assert.equal(finished.toolRuns.length, 1);
