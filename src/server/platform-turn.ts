@@ -1,13 +1,16 @@
 import type { Agent, AgentRegistry } from '../agent/agent-registry.ts';
 import type { TurnObserver } from '../agent/run-turn.ts';
+import { callIdentity } from '../calls/call-identity.ts';
 import type { CallTurn } from '../calls/call-registry.ts';
 import type { CallState } from '../calls/call-state.ts';
-import { cancellationKind, type CancellationKind } from '../calls/cancellation.ts';
+import { conversationOpening } from '../calls/conversation-opening.ts';
 import type { ChatMessage } from '../core/chat-types.ts';
-import { errorStatus, gatewayError } from '../core/error-catalog.ts';
+import { gatewayError } from '../core/error-catalog.ts';
 import { GatewayError } from '../core/gateway-error.ts';
+import type { ChatTurnRequest } from '../protocol/chat-request.ts';
 import type { Logger } from '../telemetry/logger.ts';
-import type { TurnReport } from '../telemetry/turn-report.ts';
+import { classifyTurn, type TurnEnding } from '../telemetry/turn-outcome.ts';
+import { type FinishedTurn, type TurnReport, turnLogFields } from '../telemetry/turn-report.ts';
 import type { TurnTelemetry } from './turn-telemetry.ts';
 import type { AdmissionTicket } from '../calls/admission.ts';
 import { toClientError } from './client-errors.ts';
@@ -70,32 +73,55 @@ export function admitTurn(services: TurnServices, keyId: string): AdmissionTicke
   }
 }
 
+/**
+ * The call's side of a new turn (memory, barge-in: a newer turn of the call supersedes the one
+ * running); undefined for a request that names no call.
+ */
+export function beginCallTurn(
+  services: TurnServices,
+  agent: Agent,
+  keyId: string,
+  request: ChatTurnRequest,
+  controller: AbortController,
+): CallTurn | undefined | Promise<CallTurn | undefined> {
+  const id = callIdentity(keyId, request.call);
+  return services.calls.beginTurn({
+    id,
+    controller,
+    idleMs: agent.config.memory.idleMinutes * 60_000,
+    sentenceId: request.call.sentenceId,
+    opening: id === undefined ? [] : conversationOpening(request.messages),
+    keepTranscript: agent.config.memory.mode === 'full',
+  });
+}
+
 /** What the turn pipeline reports, kept on the turn's report; `onApology` adds what the transport does about an apology. */
 export function reportingObserver(report: TurnReport, onApology?: () => void): TurnObserver {
   return {
     onAttempt: (event) => report.attempt(event),
     onToolRun: (run) => report.toolRun(run),
     onApology: (error) => {
-      const failure = toClientError(error);
-      report.fail('apologized', failure.code, failure.message);
+      report.apologized(toClientError(error));
       onApology?.();
     },
     onUpstreamWait: (ms) => (report.upstreamWaitMs += ms),
     onSignal: (signal) => (report.signal = signal),
-    onModelCommand: (event) => report.modelCommands.push(event),
+    onModelCommand: (event) => report.modelCommand(event),
     onFiller: () => (report.fillerAt = performance.now()),
   };
 }
 
-/** Records why a cancelled turn stopped (the caller hung up, spoke again, or the gateway shut down). */
-export function recordCancellation(report: TurnReport, signal: AbortSignal): CancellationKind {
-  const cancelled = cancellationKind(signal.reason);
-  const kind = cancelled ?? 'client_closed';
-  report.fail(kind, kind, 'the turn was cancelled', cancelled === undefined ? undefined : errorStatus(cancelled));
-  return kind;
+/**
+ * What ended a turn that threw: its signal's abort (the caller hung up, spoke again, or the
+ * gateway shut down), else the error, which breaks the answer where it is once text was sent.
+ */
+export function thrownEnding(error: unknown, signal: AbortSignal, textSent: boolean): TurnEnding {
+  if (signal.aborted) return { how: 'cancelled', reason: signal.reason };
+  return { how: textSent ? 'broken' : 'failed', error: toClientError(error) };
 }
 
-export interface TurnEnding {
+/** A turn that was admitted and begun: what its end gives back. */
+export interface OpenTurn {
   report: TurnReport;
   ticket: AdmissionTicket;
   controller: AbortController;
@@ -104,21 +130,27 @@ export interface TurnEnding {
   conversation: ChatMessage[] | undefined;
 }
 
-/** The turn is over: the call remembers it, its slot is freed, and it is logged and recorded once. */
-export function endTurn(services: TurnServices, ending: TurnEnding): void {
-  const { report, callTurn } = ending;
-  if (ending.conversation) callTurn?.remember(ending.conversation, report.answer);
+/**
+ * The turn is over, the one place every transport ends it: its outcome is classified from what
+ * ended it, the call remembers it, its slot is freed, and it is logged and recorded once.
+ */
+export function endTurn(services: TurnServices, turn: OpenTurn, ending: TurnEnding): FinishedTurn {
+  const { report, callTurn } = turn;
+  const finished = report.end(classifyTurn(ending, report.apology));
+  if (turn.conversation) callTurn?.remember(turn.conversation, finished.answer);
   callTurn?.end();
-  ending.ticket.release();
-  services.turns.delete(ending.controller);
-  logTurn(services.logger, report);
-  services.telemetry?.ended(report);
+  turn.ticket.release();
+  services.turns.delete(turn.controller);
+  logTurn(services.logger, finished);
+  services.telemetry?.ended(finished);
+  return finished;
 }
 
-function logTurn(logger: Logger, report: TurnReport): void {
-  const fields = report.toLogFields();
-  if (report.status === 'error' && report.httpStatus >= 500) logger.error(fields, 'turn failed');
-  else if (report.status === 'upstream_broken') logger.warn(fields, 'turn cut short by the upstream');
-  else if (report.status === 'apologized') logger.warn(fields, 'every provider failed; the caller heard an apology');
+function logTurn(logger: Logger, turn: FinishedTurn): void {
+  const fields = turnLogFields(turn);
+  const { status, httpStatus } = turn.outcome;
+  if (status === 'error' && httpStatus >= 500) logger.error(fields, 'turn failed');
+  else if (status === 'upstream_broken') logger.warn(fields, 'turn cut short by the upstream');
+  else if (status === 'apologized') logger.warn(fields, 'every provider failed; the caller heard an apology');
   else logger.info(fields, 'turn');
 }

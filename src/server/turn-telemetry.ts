@@ -4,7 +4,7 @@ import type { RecordStore } from '../store/turn-record.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { summarizeTurn } from '../telemetry/metrics.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
-import type { TurnReport } from '../telemetry/turn-report.ts';
+import type { FinishedTurn, TurnReport } from '../telemetry/turn-report.ts';
 import { withoutContent, type RecordContent } from '../store/content-mode.ts';
 import type { LiveFeed } from './console/live-feed.ts';
 import type { OperationsMetrics } from '../telemetry/operations-metrics.ts';
@@ -62,13 +62,15 @@ export class TurnTelemetry {
     this.options.metrics?.countRejectedExtendData(field);
   }
 
-  ended(report: TurnReport): void {
+  /** Everything here reads the finished turn, fixed when it ended. */
+  ended(turn: FinishedTurn): void {
     const { metrics, records } = this.options;
+    const { outcome } = turn;
     metrics?.streamEnded();
-    metrics?.observeTurn(summarizeTurn(report, undefined, report.errorCode?.endsWith('_timeout') ? 'timeout' : undefined));
-    this.options.operations?.observeTurn(report);
-    report.span?.end(report.status, report.status === 'error' ? report.errorMessage : undefined);
-    const record = buildTurnRecord(report, { maskPhoneNumbers: this.options.maskPhoneNumbers, phoneLookup: this.options.phoneLookup });
+    metrics?.observeTurn(summarizeTurn(turn));
+    this.options.operations?.observeTurn(turn);
+    turn.span?.end(outcome.status, outcome.status === 'error' ? outcome.errorMessage : undefined);
+    const record = buildTurnRecord(turn, { maskPhoneNumbers: this.options.maskPhoneNumbers, phoneLookup: this.options.phoneLookup });
     this.options.live?.ended(record);
     records?.enqueue(this.options.content === 'metadata' ? withoutContent(record) : record);
   }

@@ -4,6 +4,7 @@ import { cancellationKind } from '../calls/cancellation.ts';
 import { ChunkEncoder } from '../protocol/chunk-encoder.ts';
 import type { GatewayError } from '../core/gateway-error.ts';
 import type { FinishReason, PartStream, StreamPart, TokenUsage } from '../core/stream-part.ts';
+import { CLIENT_GONE, FINISHED, type TurnEnding } from '../telemetry/turn-outcome.ts';
 import type { TurnReport } from '../telemetry/turn-report.ts';
 import { writeError } from './error-response.ts';
 import { SSE_HEADERS } from './sse-headers.ts';
@@ -17,17 +18,17 @@ export interface StreamTarget {
   includeUsage: boolean;
   signal: AbortSignal;
   report: TurnReport;
-  /** Classifies a failure before the first part: the error the client gets. */
+  /** A failure as the client sees it: the error it gets before the first part, or what broke the answer after. */
   toError(error: unknown): GatewayError;
-  onMidStreamFailure(error: unknown): void;
 }
 
 /**
  * Streams a turn as `chat.completion.chunk` events. Headers are committed with the first part, so
  * a provider that fails before producing anything still gets a proper HTTP error status. After
  * that, whatever happens, the stream ends well-formed: finish chunk, optional usage, [DONE].
+ * Never throws: resolves to what ended the turn, for `classifyTurn`.
  */
-export async function writeStream(parts: PartStream, target: StreamTarget): Promise<void> {
+export async function writeStream(parts: PartStream, target: StreamTarget): Promise<TurnEnding> {
   const { res, report, signal } = target;
   const iterator = parts[Symbol.asyncIterator]();
   let next: IteratorResult<StreamPart>;
@@ -36,15 +37,15 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
   } catch (error) {
     if (signal.aborted) return endAborted(target);
     const clientError = target.toError(error);
-    report.fail('error', clientError.code, clientError.message, clientError.status);
     writeError(res, clientError);
-    return;
+    return { how: 'failed', error: clientError };
   }
 
   const encoder = openStream(target);
   const out = new SseWriter(res);
   let finishReason: FinishReason = 'stop';
   let usage: TokenUsage | undefined;
+  let broken: TurnEnding | undefined;
   try {
     while (!next.done) {
       const part = next.value;
@@ -83,14 +84,15 @@ export async function writeStream(parts: PartStream, target: StreamTarget): Prom
     }
   } catch (error) {
     if (signal.aborted) return endAborted(target, encoder, out, usage);
-    target.onMidStreamFailure(error);
+    broken = { how: 'broken', error: target.toError(error) };
   }
-  if (res.destroyed) return markClosed(report);
+  if (res.destroyed) return broken ?? CLIENT_GONE;
   report.finishReason = finishReason;
   let tail = encoder.finish(finishReason);
   if (target.includeUsage) tail += encoder.usage(usage ?? NO_USAGE);
   out.end(tail + encoder.done());
   report.lastByteAt = performance.now();
+  return broken ?? FINISHED;
 }
 
 const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
@@ -108,12 +110,11 @@ function openStream(target: StreamTarget): ChunkEncoder {
  * shutdown still ends well-formed if its client is listening; one whose client left has nobody
  * to write to.
  */
-function endAborted(target: StreamTarget, encoder?: ChunkEncoder, out?: SseWriter, usage?: TokenUsage): void {
+function endAborted(target: StreamTarget, encoder?: ChunkEncoder, out?: SseWriter, usage?: TokenUsage): TurnEnding {
   const { res, report, signal } = target;
+  const ending: TurnEnding = { how: 'stream_cut', reason: signal.reason };
   const kind = cancellationKind(signal.reason);
-  if (kind === undefined || kind === 'client_closed') return markClosed(report);
-  report.fail(kind, kind, (signal.reason as Error).message);
-  if (res.destroyed || res.writableEnded) return;
+  if (kind === undefined || kind === 'client_closed' || res.destroyed || res.writableEnded) return ending;
   const open = encoder ?? openStream(target);
   report.finishReason = 'stop';
   let tail = open.finish('stop');
@@ -121,10 +122,7 @@ function endAborted(target: StreamTarget, encoder?: ChunkEncoder, out?: SseWrite
   tail += open.done();
   if (out) out.end(tail);
   else res.end(tail);
-}
-
-function markClosed(report: TurnReport): void {
-  if (report.status === 'ok') report.fail('client_closed', 'client_closed', 'the client closed the stream');
+  return ending;
 }
 
 function yieldToEventLoop(): Promise<void> {

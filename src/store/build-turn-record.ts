@@ -1,22 +1,15 @@
-import type { TurnReport } from '../telemetry/turn-report.ts';
+import type { FinishedTurn } from '../telemetry/turn-report.ts';
 import { maskPhoneNumber } from './mask-phone-number.ts';
 import type { PhoneLookup } from './phone-lookup.ts';
 import type { TurnRecord, TurnTimings } from './turn-record.ts';
 
 /** The record of a finished turn, from what its report measured. */
 export function buildTurnRecord(
-  report: TurnReport,
-  options: { maskPhoneNumbers: boolean; phoneLookup?: PhoneLookup | undefined; endedAt?: number },
+  report: FinishedTurn,
+  options: { maskPhoneNumbers: boolean; phoneLookup?: PhoneLookup | undefined },
 ): TurnRecord {
-  const { call } = report;
-  const endedAt = options.endedAt ?? performance.now();
+  const { call, outcome, endedAt } = report;
   const mask = (value: string | undefined) => (value === undefined ? null : options.maskPhoneNumbers ? maskPhoneNumber(value) : value);
-  const cancelled =
-    report.status === 'client_closed' || report.status === 'superseded' || report.status === 'shutdown'
-      ? report.status
-      : report.errorCode?.endsWith('_timeout')
-        ? 'timeout'
-        : null;
   const record: TurnRecord = {
     id: report.id,
     startedAt: new Date(report.startedAtWall).toISOString(),
@@ -51,16 +44,16 @@ export function buildTurnRecord(
     })),
     signal: report.signal ?? null,
     finishReason: report.finishReason ?? null,
-    outcome: report.status,
-    httpStatus: report.httpStatus,
+    outcome: outcome.status,
+    httpStatus: outcome.httpStatus,
     ttftMs: report.firstTextAt === undefined ? null : round(report.firstTextAt - report.startedAt),
     firstSentenceMs: report.firstSentenceAt === undefined ? null : round(report.firstSentenceAt - report.startedAt),
     totalMs: round(endedAt - report.startedAt),
     promptTokens: report.usage?.promptTokens ?? null,
     completionTokens: report.usage?.completionTokens ?? null,
-    cancellation: cancelled,
-    errorCode: report.errorCode ?? null,
-    errorMessage: report.errorMessage ?? null,
+    cancellation: outcome.cancellation ?? null,
+    errorCode: outcome.errorCode ?? null,
+    errorMessage: outcome.errorMessage ?? null,
     synthetic: report.synthetic ?? null,
     platform: report.platform ?? null,
     timings: turnTimings(report, endedAt),
@@ -70,11 +63,11 @@ export function buildTurnRecord(
 }
 
 /** `startMs` of something that ended at `endedAt` after `ms`, from the turn's start. */
-function since(report: TurnReport, endedAt: number | undefined, ms: number): { startMs?: number } {
+function since(report: FinishedTurn, endedAt: number | undefined, ms: number): { startMs?: number } {
   return endedAt === undefined ? {} : { startMs: round(Math.max(0, endedAt - ms - report.startedAt)) };
 }
 
-function turnTimings(report: TurnReport, endedAt: number): TurnTimings {
+function turnTimings(report: FinishedTurn, endedAt: number): TurnTimings {
   const at = (time: number | undefined) => (time === undefined ? null : round(time - report.startedAt));
   const index = report.attempts.findIndex((a) => a.outcome === 'committed');
   const committedAt = index < 0 ? undefined : report.attemptEndedAt[index];

@@ -1,6 +1,7 @@
 import type { SharedStateMetricsSource } from '../calls/shared-state-metrics.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { TurnReport, TurnStatus } from './turn-report.ts';
+import type { TurnCancellation, TurnStatus } from './turn-outcome.ts';
+import type { FinishedTurn } from './turn-report.ts';
 
 /**
  * Prometheus metrics of one gateway. Each gateway owns its own Registry (several gateways may run in
@@ -33,7 +34,7 @@ export interface ToolRunSummary {
   error?: string;
 }
 
-export type CancellationReason = 'client_closed' | 'superseded' | 'shutdown' | 'timeout';
+export type CancellationReason = TurnCancellation;
 
 /** What `observeTurn` needs to know about a finished turn. */
 export interface TurnSummary {
@@ -454,12 +455,12 @@ export class GatewayMetrics {
 }
 
 /**
- * Maps a finished TurnReport into a TurnSummary. The overhead figure is left out of turns that
+ * Maps a finished turn into a TurnSummary. The overhead figure is left out of turns that
  * retried or fell back (their failed attempts and backoff sleeps are not counted as upstream waits,
  * so the figure would not be the gateway's own time).
  */
-export function summarizeTurn(report: TurnReport, now = performance.now(), cancellation?: CancellationReason): TurnSummary {
-  const attempts = report.attempts.map(
+export function summarizeTurn(turn: FinishedTurn): TurnSummary {
+  const attempts = turn.attempts.map(
     (attempt): AttemptSummary =>
       attempt.error === undefined
         ? { provider: attempt.provider, outcome: attempt.outcome }
@@ -467,29 +468,24 @@ export function summarizeTurn(report: TurnReport, now = performance.now(), cance
   );
   const clean = attempts.every((attempt) => attempt.outcome === 'committed');
   const summary: TurnSummary = {
-    agent: report.agent,
-    provider: report.provider,
-    outcome: report.status,
+    agent: turn.agent,
+    provider: turn.provider,
+    outcome: turn.outcome.status,
     attempts,
-    toolRuns: report.toolRuns.map(
+    toolRuns: turn.toolRuns.map(
       (run): ToolRunSummary =>
         run.result.ok || run.result.error === undefined
           ? { name: run.call.tool.name, ok: run.result.ok }
           : { name: run.call.tool.name, ok: false, error: run.result.error },
     ),
   };
-  if (report.modelCommands.length > 0) summary.modelCommands = report.modelCommands;
-  if (report.firstTextAt !== undefined) summary.ttftSeconds = (report.firstTextAt - report.startedAt) / 1000;
-  if (clean) summary.overheadSeconds = report.overheadMs(now) / 1000;
-  if (report.signal === 'hangup') summary.signal = 'hangup';
-  else if (report.signal?.startsWith('transfer')) summary.signal = 'transfer';
-  const cut = cancellation ?? cancellationOf(report.status);
-  if (cut !== undefined) summary.cancellation = cut;
+  if (turn.modelCommands.length > 0) summary.modelCommands = turn.modelCommands;
+  if (turn.firstTextAt !== undefined) summary.ttftSeconds = (turn.firstTextAt - turn.startedAt) / 1000;
+  if (clean) summary.overheadSeconds = turn.overheadMs / 1000;
+  if (turn.signal === 'hangup') summary.signal = 'hangup';
+  else if (turn.signal?.startsWith('transfer')) summary.signal = 'transfer';
+  if (turn.outcome.cancellation !== undefined) summary.cancellation = turn.outcome.cancellation;
   return summary;
-}
-
-function cancellationOf(status: TurnStatus): CancellationReason | undefined {
-  return status === 'client_closed' || status === 'superseded' || status === 'shutdown' ? status : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CircuitState } from '../providers/circuit-breaker.ts';
-import type { TurnReport } from './turn-report.ts';
+import type { FinishedTurn } from './turn-report.ts';
 
 /** What becomes of an IMS callback. */
 export type CallbackResult = 'accepted' | 'duplicate' | 'refused' | 'invalid' | 'failed';
@@ -66,8 +66,8 @@ export class OperationsMetrics {
   }
 
   /** Once per finished turn, off the streaming path. */
-  observeTurn(report: TurnReport): void {
-    for (const attempt of report.attempts) {
+  observeTurn(turn: FinishedTurn): void {
+    for (const attempt of turn.attempts) {
       if (attempt.outcome === 'skipped') continue;
       this.#upstreamLatency.observe({ provider: this.#provider(attempt.provider), outcome: attempt.outcome }, attempt.ms / 1000);
     }

@@ -4,15 +4,55 @@ import type { CallMetadata } from '../protocol/extend-data.ts';
 import type { AttemptEvent } from '../resilience/provider-chain.ts';
 import type { TurnSpan } from './tracing.ts';
 import type { FinishReason, TokenUsage } from '../core/stream-part.ts';
+import type { GatewayError } from '../core/gateway-error.ts';
+import type { TurnOutcome } from './turn-outcome.ts';
 
-export type TurnStatus = 'ok' | 'apologized' | 'error' | 'client_closed' | 'superseded' | 'shutdown' | 'upstream_broken';
+/**
+ * A turn as it ended: what its log line, metrics, trace and record read. Fixed by `TurnReport.end`;
+ * its lists are the report's own, which take nothing more once the turn has ended.
+ */
+export interface FinishedTurn {
+  readonly outcome: TurnOutcome;
+  /** performance.now() when the turn ended. */
+  readonly endedAt: number;
+  /** Time spent in the gateway itself: the turn minus waiting on upstreams and tools. */
+  readonly overheadMs: number;
+  readonly startedAt: number;
+  readonly startedAtWall: number;
+  readonly id: string;
+  readonly agent: string;
+  readonly provider: string;
+  readonly platform: string | undefined;
+  readonly retry: boolean | undefined;
+  readonly synthetic: string | undefined;
+  readonly stream: boolean;
+  readonly call: CallMetadata;
+  readonly callerText: string;
+  readonly answer: string;
+  readonly charsOut: number;
+  readonly usage: TokenUsage | undefined;
+  readonly signal: string | undefined;
+  readonly finishReason: FinishReason | undefined;
+  readonly firstTextAt: number | undefined;
+  readonly firstSentenceAt: number | undefined;
+  readonly firstByteAt: number | undefined;
+  readonly lastByteAt: number | undefined;
+  readonly fillerAt: number | undefined;
+  readonly attempts: readonly AttemptEvent[];
+  readonly attemptEndedAt: readonly number[];
+  readonly toolRuns: readonly ToolRun[];
+  readonly toolRunEndedAt: readonly number[];
+  readonly modelCommands: readonly ModelCommandEvent[];
+  readonly span: TurnSpan | undefined;
+}
 
-/** What one turn did, measured as it streams; logged once at the end (off the hot path). */
+/**
+ * What one turn did, measured as it streams. It ends once (`end`), with the outcome `classifyTurn`
+ * decided; everything after the turn reads the `FinishedTurn` that produces (off the hot path).
+ */
 export class TurnReport {
   readonly startedAt = performance.now();
   readonly startedAtWall = Date.now();
-  status: TurnStatus = 'ok';
-  httpStatus = 200;
   firstTextAt: number | undefined;
   /** When the first full sentence had been sent. */
   firstSentenceAt: number | undefined;
@@ -33,8 +73,6 @@ export class TurnReport {
   /** The caller's W3C trace context header, so the turn joins the caller's trace. */
   traceparent: string | undefined;
   finishReason: FinishReason | undefined;
-  errorCode: string | undefined;
-  errorMessage: string | undefined;
   /** 'check' or 'simulate': the gateway's own test traffic (the x-vlg-synthetic header). */
   synthetic: string | undefined;
   /** The voice platform that asked (ims, vapi, ...). */
@@ -45,12 +83,12 @@ export class TurnReport {
   readonly agent: string;
   /** The provider that answered (the agent's own until a fallback commits). */
   provider: string;
-  readonly attempts: AttemptEvent[] = [];
+  readonly #attempts: AttemptEvent[] = [];
   /** When each attempt ended (performance.now()), for the waterfall. */
-  readonly attemptEndedAt: number[] = [];
-  readonly toolRuns: ToolRun[] = [];
+  readonly #attemptEndedAt: number[] = [];
+  readonly #toolRuns: ToolRun[] = [];
   /** When each tool run was reported finished (performance.now()). */
-  readonly toolRunEndedAt: number[] = [];
+  readonly #toolRunEndedAt: number[] = [];
   /** The response's first and last bytes to the client (performance.now()). */
   firstByteAt: number | undefined;
   lastByteAt: number | undefined;
@@ -59,7 +97,10 @@ export class TurnReport {
   /** Told each piece of text as it is sent (the console's live view); unset: nobody watches. */
   onText: ((chunk: string) => void) | undefined;
   /** IMS commands the model wrote itself, and what became of each. */
-  readonly modelCommands: ModelCommandEvent[] = [];
+  readonly #modelCommands: ModelCommandEvent[] = [];
+  /** The failure the caller heard an apology for instead of an answer. */
+  #apology: GatewayError | undefined;
+  #finished: FinishedTurn | undefined;
   readonly call: CallMetadata;
   readonly stream: boolean;
 
@@ -82,66 +123,113 @@ export class TurnReport {
     this.onText?.(chunk);
   }
 
-  /** Time spent in the gateway itself: the turn minus waiting on upstreams and tools. */
-  overheadMs(now = performance.now()): number {
-    const tools = this.toolRuns.reduce((sum, run) => sum + run.result.durationMs, 0);
-    return Math.max(0, now - this.startedAt - this.upstreamWaitMs - tools);
+  get apology(): GatewayError | undefined {
+    return this.#apology;
   }
 
-  fail(status: TurnStatus, code: string, message: string, httpStatus?: number): void {
-    this.status = status;
-    this.errorCode = code;
-    this.errorMessage = message;
-    if (httpStatus !== undefined) this.httpStatus = httpStatus;
+  /** The turn as it ended; undefined while it runs. */
+  get finished(): FinishedTurn | undefined {
+    return this.#finished;
   }
 
   attempt(event: AttemptEvent): void {
-    this.attempts.push(event);
-    this.attemptEndedAt.push(performance.now());
+    // A platform's retry may keep the model running after this request's turn ended: that is not this turn's.
+    if (this.#finished) return;
+    this.#attempts.push(event);
+    this.#attemptEndedAt.push(performance.now());
     if (event.outcome === 'committed') this.provider = event.provider;
     this.span?.recordAttempt(event);
   }
 
   toolRun(run: ToolRun): void {
-    this.toolRuns.push(run);
-    this.toolRunEndedAt.push(performance.now());
+    if (this.#finished) return;
+    this.#toolRuns.push(run);
+    this.#toolRunEndedAt.push(performance.now());
     this.span?.recordTool(run.call.tool.name, run.result.durationMs, run.result.ok, run.result.error);
   }
 
-  /** The fields of the per-turn log line. */
-  toLogFields(): Record<string, unknown> {
-    const { call } = this;
-    return {
-      instanceId: call.instanceId,
-      channelId: call.channelId,
-      sentenceId: call.sentenceId,
-      platform: this.platform,
-      retry: this.retry || undefined,
+  modelCommand(event: ModelCommandEvent): void {
+    if (!this.#finished) this.#modelCommands.push(event);
+  }
+
+  /** Every provider failed and the caller heard an apology instead (`error` as the client would see it). */
+  apologized(error: GatewayError): void {
+    if (!this.#finished) this.#apology = error;
+  }
+
+  /** The turn is over, with `outcome`: once only (a second end is a programming error). */
+  end(outcome: TurnOutcome, endedAt = performance.now()): FinishedTurn {
+    if (this.#finished) throw new Error(`turn ${this.id} ended twice (${this.#finished.outcome.status}, then ${outcome.status})`);
+    const tools = this.#toolRuns.reduce((sum, run) => sum + run.result.durationMs, 0);
+    this.#finished = Object.freeze({
+      outcome,
+      endedAt,
+      overheadMs: Math.max(0, endedAt - this.startedAt - this.upstreamWaitMs - tools),
+      startedAt: this.startedAt,
+      startedAtWall: this.startedAtWall,
+      id: this.id,
       agent: this.agent,
       provider: this.provider,
-      stream: this.stream,
-      status: this.status,
-      httpStatus: this.httpStatus,
-      ttftMs: this.firstTextAt === undefined ? undefined : round(this.firstTextAt - this.startedAt),
-      durationMs: round(performance.now() - this.startedAt),
-      charsOut: this.charsOut,
-      finishReason: this.finishReason,
-      errorCode: this.errorCode,
-      error: this.errorMessage,
+      platform: this.platform,
+      retry: this.retry,
       synthetic: this.synthetic,
-      turnId: this.id,
-      attempts:
-        this.attempts.length > 1 || this.attempts[0]?.outcome !== 'committed'
-          ? this.attempts.map((a) => `${a.provider}:${a.outcome}${a.error ? `(${a.error.code})` : ''}`).join(' ')
-          : undefined,
-      tools:
-        this.toolRuns.length > 0
-          ? this.toolRuns.map((run) => `${run.call.tool.name}:${run.result.ok ? 'ok' : run.result.error}`).join(' ')
-          : undefined,
-      modelCommands:
-        this.modelCommands.length > 0 ? this.modelCommands.map((event) => `${event.command}:${event.action}`).join(' ') : undefined,
-    };
+      stream: this.stream,
+      call: this.call,
+      callerText: this.callerText,
+      answer: this.answer,
+      charsOut: this.charsOut,
+      usage: this.usage,
+      signal: this.signal,
+      finishReason: this.finishReason,
+      firstTextAt: this.firstTextAt,
+      firstSentenceAt: this.firstSentenceAt,
+      firstByteAt: this.firstByteAt,
+      lastByteAt: this.lastByteAt,
+      fillerAt: this.fillerAt,
+      attempts: this.#attempts,
+      attemptEndedAt: this.#attemptEndedAt,
+      toolRuns: this.#toolRuns,
+      toolRunEndedAt: this.#toolRunEndedAt,
+      modelCommands: this.#modelCommands,
+      span: this.span,
+    });
+    return this.#finished;
   }
+}
+
+/** The fields of the per-turn log line. */
+export function turnLogFields(turn: FinishedTurn): Record<string, unknown> {
+  const { call, outcome } = turn;
+  return {
+    instanceId: call.instanceId,
+    channelId: call.channelId,
+    sentenceId: call.sentenceId,
+    platform: turn.platform,
+    retry: turn.retry || undefined,
+    agent: turn.agent,
+    provider: turn.provider,
+    stream: turn.stream,
+    status: outcome.status,
+    httpStatus: outcome.httpStatus,
+    ttftMs: turn.firstTextAt === undefined ? undefined : round(turn.firstTextAt - turn.startedAt),
+    durationMs: round(turn.endedAt - turn.startedAt),
+    charsOut: turn.charsOut,
+    finishReason: turn.finishReason,
+    errorCode: outcome.errorCode,
+    error: outcome.errorMessage,
+    synthetic: turn.synthetic,
+    turnId: turn.id,
+    attempts:
+      turn.attempts.length > 1 || turn.attempts[0]?.outcome !== 'committed'
+        ? turn.attempts.map((a) => `${a.provider}:${a.outcome}${a.error ? `(${a.error.code})` : ''}`).join(' ')
+        : undefined,
+    tools:
+      turn.toolRuns.length > 0
+        ? turn.toolRuns.map((run) => `${run.call.tool.name}:${run.result.ok ? 'ok' : run.result.error}`).join(' ')
+        : undefined,
+    modelCommands:
+      turn.modelCommands.length > 0 ? turn.modelCommands.map((event) => `${event.command}:${event.action}`).join(' ') : undefined,
+  };
 }
 
 const SENTENCE_END = /[.!?。！？…]/u;

@@ -48,8 +48,8 @@ describe('stream writer', () => {
       [null, null, null, 'stop'],
     );
     assert.ok(chunks.every((chunk) => chunk.id === 'chatcmpl-test' && chunk.object === 'chat.completion.chunk'));
-    assert.equal(response.report.answer, 'Hello, world.');
-    assert.equal(response.report.finishReason, 'stop');
+    assert.equal(response.turn.answer, 'Hello, world.');
+    assert.equal(response.turn.finishReason, 'stop');
   });
 
   it('writes tool calls with stable indexes and their finish reason', async () => {
@@ -86,7 +86,7 @@ describe('stream writer', () => {
     const body = JSON.parse(response.body) as { error: { type: string; code: string } };
     assert.equal(body.error.code, 'upstream_rate_limited');
     assert.deepEqual(response.events, []);
-    assert.equal(response.report.status, 'error');
+    assert.equal(response.turn.outcome.status, 'error');
   });
 
   it('answers a failure that is not ours with a bare 500, no stack trace', async () => {
@@ -102,8 +102,8 @@ describe('stream writer', () => {
     assert.equal(contentOf(chunks), 'Your balance is ');
     assert.equal(chunks.at(-1)!.choices[0]!.finish_reason, 'stop');
     assert.equal(response.events.at(-1), '[DONE]');
-    assert.equal(response.report.status, 'upstream_broken');
-    assert.equal(response.report.errorCode, 'upstream_stream_broken');
+    assert.equal(response.turn.outcome.status, 'upstream_broken');
+    assert.equal(response.turn.outcome.errorCode, 'upstream_stream_broken');
   });
 
   it('ends a turn superseded mid-answer well-formed, for a client still listening', async () => {
@@ -115,7 +115,7 @@ describe('stream writer', () => {
     assert.equal(response.status, 200);
     assert.equal(contentOf(chunksOf(response.events)), 'Well, ');
     assert.equal(response.events.at(-1), '[DONE]');
-    assert.equal(response.report.status, 'superseded');
+    assert.equal(response.turn.outcome.status, 'superseded');
   });
 
   it('gives the same answer without streaming, through the completion builder', async () => {

@@ -19,7 +19,8 @@ import { streamWithFallbacks, type AttemptEvent } from '../../src/resilience/pro
 import type { ProviderTarget } from '../../src/resilience/provider-target.ts';
 import { toClientError } from '../../src/server/client-errors.ts';
 import { writeStream } from '../../src/server/write-stream.ts';
-import { TurnReport } from '../../src/telemetry/turn-report.ts';
+import { classifyTurn, type TurnEnding } from '../../src/telemetry/turn-outcome.ts';
+import { type FinishedTurn, TurnReport } from '../../src/telemetry/turn-report.ts';
 import type { PhraseJoiner } from '../../src/text/phrase-joiner.ts';
 import { targetOf } from './test-provider.ts';
 import type { Stage } from './stage-kit.ts';
@@ -154,8 +155,8 @@ export interface ClientResponse {
   body: string;
   /** The `data:` payloads in order (`[DONE]` as the string). */
   events: string[];
-  /** The turn's report as the writer left it. */
-  report: TurnReport;
+  /** The turn as it ended: what was sent, and the outcome the one classifier decided from the writer's ending. */
+  turn: FinishedTurn;
 }
 
 /**
@@ -168,8 +169,9 @@ export async function writeToClient(
 ): Promise<ClientResponse> {
   const report = new TurnReport('test-agent', 'primary', { userDataInvalid: false }, true);
   report.onText = options.onTextSent;
+  let ending: Promise<TurnEnding> | undefined;
   const server = createServer((_req, res) => {
-    void writeStream(parts, {
+    ending = writeStream(parts, {
       res,
       id: 'chatcmpl-test',
       created: 1_700_000_000,
@@ -178,10 +180,6 @@ export async function writeToClient(
       signal: options.signal ?? NEVER_ABORTED,
       report,
       toError: toClientError,
-      onMidStreamFailure: (error) => {
-        const failure = toClientError(error);
-        report.fail('upstream_broken', failure.code, failure.message);
-      },
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -201,7 +199,8 @@ export async function writeToClient(
       req.end();
     });
     const events = [...response.body.matchAll(/^data: (.*)$/gm)].map((match) => match[1]!);
-    return { ...response, events, report };
+    const turn = report.end(classifyTurn(await ending!));
+    return { ...response, events, turn };
   } finally {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

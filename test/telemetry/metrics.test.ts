@@ -6,6 +6,8 @@ import { GatewayError } from '../../src/core/gateway-error.ts';
 import { registerMetrics } from '../../src/server/routes/metrics.ts';
 import { GatewayMetrics, OTHER, summarizeTurn, TTFT_BUCKETS, type TurnSummary } from '../../src/telemetry/metrics.ts';
 import { TurnReport } from '../../src/telemetry/turn-report.ts';
+import { classifyTurn, FINISHED } from '../../src/telemetry/turn-outcome.ts';
+import { cancellation } from '../../src/calls/cancellation.ts';
 import { parsePrometheusText, type PrometheusFamily } from '../support/prometheus.ts';
 
 type Family = PrometheusFamily;
@@ -353,8 +355,9 @@ describe('summarizeTurn', () => {
         call: { callId: 'c', tool: { name: 'lookup_order' }, argumentsJson: '{}' },
         result: { ok, content: '', durationMs: 5, error },
       }) as unknown as ToolRun;
-    report.toolRuns.push(run(true), run(false, 'timeout'));
-    const summary = summarizeTurn(report);
+    report.toolRun(run(true));
+    report.toolRun(run(false, 'timeout'));
+    const summary = summarizeTurn(report.end(classifyTurn(FINISHED)));
     assert.equal(summary.agent, 'support');
     assert.equal(summary.provider, 'fast');
     assert.equal(summary.outcome, 'ok');
@@ -377,8 +380,7 @@ describe('summarizeTurn', () => {
       error: new GatewayError('x', { status: 504, type: 'timeout_error', code: 'upstream_timeout' }),
     });
     cut.attempt({ provider: 'backup', model: 'm', outcome: 'committed', ms: 10 });
-    cut.status = 'superseded';
-    const cutSummary = summarizeTurn(cut);
+    const cutSummary = summarizeTurn(cut.end(classifyTurn({ how: 'stream_cut', reason: cancellation('superseded') })));
     assert.equal(cutSummary.provider, 'backup');
     assert.equal(cutSummary.cancellation, 'superseded');
     assert.equal(cutSummary.ttftSeconds, undefined);

@@ -1,29 +1,33 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Agent } from '../../agent/agent-registry.ts';
 import { runTurn } from '../../agent/run-turn.ts';
-import { callIdentity } from '../../calls/call-identity.ts';
-import { cancellation } from '../../calls/cancellation.ts';
-import { conversationOpening } from '../../calls/conversation-opening.ts';
+import { cancellation, cancellationKind } from '../../calls/cancellation.ts';
 import { parseChatRequest, type ChatTurnRequest } from '../../protocol/chat-request.ts';
-import { lastUserText, type ChatMessage } from '../../core/chat-types.ts';
-import { CompletionBuilder } from '../../protocol/completion-builder.ts';
+import { lastUserText } from '../../core/chat-types.ts';
 import { newCompletionId } from '../../core/completion-id.ts';
 import { gatewayError } from '../../core/error-catalog.ts';
 import { GatewayError } from '../../core/gateway-error.ts';
+import type { PartStream } from '../../core/stream-part.ts';
+import type { TurnEnding } from '../../telemetry/turn-outcome.ts';
 import { TurnReport } from '../../telemetry/turn-report.ts';
 import { toClientError } from '../client-errors.ts';
 import {
   admitTurn,
   assertAcceptingTurns,
+  beginCallTurn,
   endTurn,
-  recordCancellation,
+  type OpenTurn,
   reportingObserver,
   resolveAgent,
+  thrownEnding,
   type TurnServices,
 } from '../platform-turn.ts';
 import { REPLICA_HEADER, REPLICA_NAME } from '../../calls/replica-name.ts';
+import { writeCompletion } from '../write-completion.ts';
 import { writeStream } from '../write-stream.ts';
 import type { PlatformAdapter } from '../../platforms/platform-adapter.ts';
-import { openRetryTurn, RetryTurns } from '../../platforms/retry-turns.ts';
+import { openRetryTurn, type RetryTurn, RetryTurns } from '../../platforms/retry-turns.ts';
 import { DOUBLED_PATHS, detectPlatform, platformBody, platformPaths, platformRequest, PLATFORMS } from '../../platforms/platforms.ts';
 import { OUTCOME_HEADER, SYNTHETIC_HEADER, syntheticMarker } from '../../protocol/synthetic-traffic.ts';
 
@@ -64,26 +68,63 @@ export function registerChatCompletions(app: FastifyInstance, deps: ChatRouteDep
   }
 }
 
+/** One turn: admit the request, run the agent, write its answer, end the turn (its outcome, once). */
 async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: ChatRouteDeps, platform: PlatformAdapter): Promise<void> {
-  assertAcceptingTurns(deps.turns);
-  let turn: ChatTurnRequest;
+  const turn = await admitChatTurn(request, reply, deps, platform);
+  let ending: TurnEnding;
   try {
-    turn = parseChatRequest(platformBody(platform, request), singleValues(request.query));
+    ending = await writeAnswer(turn, runChatTurn(turn, deps), reply);
+  } catch (error) {
+    ending = thrownEnding(error, turn.controller.signal, false);
+  }
+  endChatTurn(deps, turn, ending);
+  const refusal = errorResponse(ending, reply);
+  if (refusal !== undefined) throw refusal;
+}
+
+/** A chat request admitted as a turn: what running, writing and ending it need. */
+interface ChatTurn extends OpenTurn {
+  readonly chat: ChatTurnRequest;
+  readonly agent: Agent;
+  readonly platform: PlatformAdapter;
+  /** This request's part in a turn its platform may retry. */
+  readonly retry: RetryTurn | undefined;
+  readonly res: ServerResponse;
+  /** Cancels the turn when its client goes; removed when the turn ends. */
+  readonly onClose: () => void;
+  /** The completion id sent to the client. */
+  readonly id: string;
+  readonly created: number;
+}
+
+/**
+ * Admits the request as a turn: the body parsed (the platform's shape first), the agent, an
+ * admission slot, the call's side of the turn (barge-in, memory), the report started.
+ */
+async function admitChatTurn(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: ChatRouteDeps,
+  platform: PlatformAdapter,
+): Promise<ChatTurn> {
+  assertAcceptingTurns(deps.turns);
+  let chat: ChatTurnRequest;
+  try {
+    chat = parseChatRequest(platformBody(platform, request), singleValues(request.query));
   } catch (error) {
     const field = error instanceof GatewayError ? extendDataField(error.param) : undefined;
     if (field !== undefined) deps.telemetry?.rejectedExtendData(field);
     throw error;
   }
-  const agent = resolveAgent(deps, turn.model);
-  const { logger } = deps;
-  if (turn.call.userDataInvalid) {
-    logger.warn({ instanceId: turn.call.instanceId, agent: agent.id }, 'extendData.userData is not valid JSON; kept as raw text');
+  const agent = resolveAgent(deps, chat.model);
+  if (chat.call.userDataInvalid) {
+    deps.logger.warn({ instanceId: chat.call.instanceId, agent: agent.id }, 'extendData.userData is not valid JSON; kept as raw text');
   }
 
   const keyId = deps.keyIdOf(request);
   const admitted = admitTurn(deps, keyId);
   const ticket = admitted instanceof Promise ? await admitted : admitted;
-  const report = new TurnReport(agent.id, agent.provider.name, turn.call, turn.stream);
+  const report = new TurnReport(agent.id, agent.provider.name, chat.call, chat.stream);
   report.platform = platform.name;
   const controller = new AbortController();
   deps.turns.add(controller);
@@ -93,84 +134,74 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
     if (!res.writableFinished) controller.abort(cancellation('client_closed'));
   };
   res.on('close', onClose);
-  const callId = callIdentity(keyId, turn.call);
   // A platform's retry joins the turn already answering it (no second run) and takes over from the request it retries.
   const retry = openRetryTurn(deps.retries, platform, request, keyId, controller.signal);
   report.retry = retry?.joined;
-  const beginning = deps.calls.beginTurn({
-    id: callId,
-    controller,
-    idleMs: agent.config.memory.idleMinutes * 60_000,
-    sentenceId: turn.call.sentenceId,
-    opening: callId === undefined ? [] : conversationOpening(turn.messages),
-    keepTranscript: agent.config.memory.mode === 'full',
-  });
+  const beginning = beginCallTurn(deps, agent, keyId, chat, controller);
   const callTurn = beginning instanceof Promise ? await beginning : beginning;
 
   const id = newCompletionId();
   report.id = id;
-  report.callerText = lastUserText(turn.messages);
+  report.callerText = lastUserText(chat.messages);
   report.synthetic = syntheticMarker(request.headers[SYNTHETIC_HEADER]);
   const traceparent = request.headers.traceparent;
   if (typeof traceparent === 'string') report.traceparent = traceparent;
   deps.telemetry?.started(report);
   const created = Math.floor(Date.now() / 1000);
-  let conversation: ChatMessage[] | undefined;
-  try {
-    const running = runTurn({
-      agent,
-      request: turn,
-      signal: retry?.signal ?? controller.signal,
-      logger,
-      callTurn,
-      platform,
-      observer: reportingObserver(report, () => {
-        // Decided before the first byte unless a filler phrase was already said: `check` reads it.
-        if (!res.headersSent) res.setHeader(OUTCOME_HEADER, 'apology');
-      }),
-    });
-    const parts = retry?.share(running.parts) ?? running.parts;
-    conversation = running.conversation;
-    if (turn.stream) {
-      reply.hijack();
-      await writeStream(parts, {
-        res,
-        id,
-        created,
-        model: turn.model,
-        includeUsage: turn.includeUsage,
-        signal: controller.signal,
-        report,
-        toError: toClientError,
-        onMidStreamFailure: (error) => {
-          const failure = toClientError(error);
-          report.fail('upstream_broken', failure.code, failure.message);
-        },
-      });
-      return;
-    }
-    const builder = new CompletionBuilder();
-    for await (const part of parts) {
-      if (part.type === 'text') report.text(part.text);
-      else if (part.type === 'usage') report.usage = part.usage;
-      builder.add(part);
-    }
-    const completion = builder.build(id, created, turn.model);
-    report.finishReason = completion.choices[0]!.finish_reason;
-    await reply.send(completion);
-  } catch (error) {
-    if (controller.signal.aborted) {
-      const kind = recordCancellation(report, controller.signal);
-      if (kind !== 'client_closed' && !reply.sent) throw gatewayError(kind);
-      return;
-    }
-    const clientError = toClientError(error);
-    report.fail('error', clientError.code, clientError.message, clientError.status);
-    throw clientError;
-  } finally {
-    res.off('close', onClose);
-    endTurn(deps, { report, ticket, controller, callTurn, conversation });
-  }
+  return { chat, agent, platform, retry, res, onClose, id, created, report, ticket, controller, callTurn, conversation: undefined };
+}
+
+/** Runs the agent on the turn (lazily: nothing runs until the parts are pulled); a retry shares the turn it joins. */
+function runChatTurn(turn: ChatTurn, deps: ChatRouteDeps): PartStream {
+  const { res, retry } = turn;
+  const running = runTurn({
+    agent: turn.agent,
+    request: turn.chat,
+    signal: retry?.signal ?? turn.controller.signal,
+    logger: deps.logger,
+    callTurn: turn.callTurn,
+    platform: turn.platform,
+    observer: reportingObserver(turn.report, () => {
+      // Decided before the first byte unless a filler phrase was already said: `check` reads it.
+      if (!res.headersSent) res.setHeader(OUTCOME_HEADER, 'apology');
+    }),
+  });
+  turn.conversation = running.conversation;
+  return retry?.share(running.parts) ?? running.parts;
+}
+
+/** Writes the answer as server-sent events or one completion; resolves to what ended the turn. */
+function writeAnswer(turn: ChatTurn, parts: PartStream, reply: FastifyReply): Promise<TurnEnding> {
+  const { chat, report, id, created } = turn;
+  if (!chat.stream) return writeCompletion(parts, { reply, id, created, model: chat.model, report });
+  reply.hijack();
+  return writeStream(parts, {
+    res: turn.res,
+    id,
+    created,
+    model: chat.model,
+    includeUsage: chat.includeUsage,
+    signal: turn.controller.signal,
+    report,
+    toError: toClientError,
+  });
+}
+
+function endChatTurn(deps: ChatRouteDeps, turn: ChatTurn, ending: TurnEnding): void {
+  turn.res.off('close', turn.onClose);
+  endTurn(deps, turn, ending);
+}
+
+/**
+ * The error the client is sent instead of an answer (by the app's error handler), when nothing
+ * was written yet: the failure, or the cancellation (a client that left is sent nothing).
+ */
+function errorResponse(ending: TurnEnding, reply: FastifyReply): unknown {
+  if (reply.sent) return undefined;
+  if (ending.how === 'failed') return ending.error;
+  if (ending.how !== 'cancelled') return undefined;
+  const kind = cancellationKind(ending.reason);
+  return kind === 'superseded' || kind === 'shutdown' ? gatewayError(kind) : undefined;
 }
 
 /** `instanceId` for the param `extendData.instanceId`; undefined for any other param. */

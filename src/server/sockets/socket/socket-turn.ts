@@ -2,22 +2,24 @@ import type { AgentConfig } from '../../../config/schema.ts';
 import { runTurn } from '../../../agent/run-turn.ts';
 import { turnLanguage } from '../../../agent/language/caller-language.ts';
 import { PHRASES } from '../../../agent/language/phrases.ts';
-import { callIdentity } from '../../../calls/call-identity.ts';
-import { conversationOpening } from '../../../calls/conversation-opening.ts';
-import { parseChatRequest } from '../../../protocol/chat-request.ts';
+import type { Agent } from '../../../agent/agent-registry.ts';
+import { parseChatRequest, type ChatTurnRequest } from '../../../protocol/chat-request.ts';
 import { lastUserText, type ChatMessage } from '../../../protocol/chat-types.ts';
 import { newCompletionId } from '../../../core/completion-id.ts';
 import type { ExtendDataInput } from '../../../protocol/extend-data.ts';
-import { toClientError } from '../../client-errors.ts';
+import type { PartStream } from '../../../core/stream-part.ts';
 import {
   admitTurn,
   assertAcceptingTurns,
+  beginCallTurn,
   endTurn,
-  recordCancellation,
+  type OpenTurn,
   reportingObserver,
   resolveAgent,
+  thrownEnding,
   type TurnServices,
 } from '../../platform-turn.ts';
+import { FINISHED, type TurnEnding } from '../../../telemetry/turn-outcome.ts';
 import { TurnReport } from '../../../telemetry/turn-report.ts';
 import { socketSignalForm, type SocketSignal } from './socket-signals.ts';
 
@@ -62,71 +64,78 @@ export interface SocketTurnResult {
  * close is a hang-up).
  */
 export async function runSocketTurn(services: TurnServices, call: SocketCall, input: SocketTurnInput): Promise<SocketTurnResult> {
+  const turn = await admitSocketTurn(services, call, input);
+  let ending: TurnEnding;
+  try {
+    ending = await speakAnswer(turn, runSocketAgent(turn, services), input);
+  } catch (error) {
+    // Words already said end the answer there; a turn that said nothing is the socket's to apologise for.
+    ending = thrownEnding(error, turn.controller.signal, turn.report.answer !== '');
+  }
+  endTurn(services, turn, ending);
+  if (ending.how === 'failed') throw ending.error;
+  return { answer: turn.report.answer, signal: ending.how === 'finished' ? turn.signal : undefined, cancelled: ending.how === 'cancelled' };
+}
+
+/** A socket turn admitted: its request in the gateway's form, its agent, its report started. */
+interface SocketTurn extends OpenTurn {
+  readonly chat: ChatTurnRequest;
+  readonly agent: Agent;
+  /** The end-call or transfer the answer decided, for the platform's own message. */
+  signal: SocketSignal | undefined;
+}
+
+async function admitSocketTurn(services: TurnServices, call: SocketCall, input: SocketTurnInput): Promise<SocketTurn> {
   assertAcceptingTurns(services.turns);
-  const request = parseChatRequest({
+  const chat = parseChatRequest({
     model: call.agentId,
     stream: true,
     messages: input.messages,
     extendData: { ...call.data, sentenceId: input.sentenceId },
   });
-  const agent = resolveAgent(services, request.model);
+  const agent = resolveAgent(services, chat.model);
   const admitted = admitTurn(services, call.keyId);
   const ticket = admitted instanceof Promise ? await admitted : admitted;
   const { controller } = input;
-  const report = new TurnReport(agent.id, agent.provider.name, request.call, true);
+  const report = new TurnReport(agent.id, agent.provider.name, chat.call, true);
   report.platform = call.platform;
   report.id = newCompletionId();
-  report.callerText = lastUserText(request.messages);
+  report.callerText = lastUserText(chat.messages);
   services.turns.add(controller);
-  const beginning = services.calls.beginTurn({
-    id: callIdentity(call.keyId, request.call),
-    controller,
-    idleMs: agent.config.memory.idleMinutes * 60_000,
-    sentenceId: request.call.sentenceId,
-    opening: conversationOpening(request.messages),
-    keepTranscript: agent.config.memory.mode === 'full',
-  });
+  const beginning = beginCallTurn(services, agent, call.keyId, chat, controller);
   const callTurn = beginning instanceof Promise ? await beginning : beginning;
   services.telemetry?.started(report);
-  let signal: SocketSignal | undefined;
-  let conversation: ChatMessage[] | undefined;
-  try {
-    const running = runTurn({
-      agent,
-      request,
-      signal: controller.signal,
-      logger: services.logger,
-      callTurn,
-      platform: { signalForm: () => socketSignalForm(call.platform, (decided) => (signal = decided)) },
-      observer: reportingObserver(report),
-    });
-    conversation = running.conversation;
-    for await (const part of running.parts) {
-      // A newer turn owns the socket now: not a word more from this one.
-      controller.signal.throwIfAborted();
-      if (part.type === 'text') {
-        report.text(part.text);
-        input.onText(part.text);
-      } else if (part.type === 'usage') report.usage = part.usage;
-      else if (part.type === 'finish') report.finishReason = part.reason;
-    }
-    return { answer: report.answer, signal, cancelled: false };
-  } catch (error) {
-    if (controller.signal.aborted) {
-      recordCancellation(report, controller.signal);
-      return { answer: report.answer, signal: undefined, cancelled: true };
-    }
-    const failure = toClientError(error);
-    // Words already said end the answer there; a turn that said nothing is the socket's to apologise for.
-    if (report.answer !== '') {
-      report.fail('upstream_broken', failure.code, failure.message);
-      return { answer: report.answer, signal: undefined, cancelled: false };
-    }
-    report.fail('error', failure.code, failure.message, failure.status);
-    throw failure;
-  } finally {
-    endTurn(services, { report, ticket, controller, callTurn, conversation });
+  return { chat, agent, report, ticket, controller, callTurn, conversation: undefined, signal: undefined };
+}
+
+/** Runs the agent on the turn (lazily: nothing runs until the parts are pulled). */
+function runSocketAgent(turn: SocketTurn, services: TurnServices): PartStream {
+  const running = runTurn({
+    agent: turn.agent,
+    request: turn.chat,
+    signal: turn.controller.signal,
+    logger: services.logger,
+    callTurn: turn.callTurn,
+    platform: { signalForm: () => socketSignalForm(turn.report.platform as SocketPlatformName, (decided) => (turn.signal = decided)) },
+    observer: reportingObserver(turn.report),
+  });
+  turn.conversation = running.conversation;
+  return running.parts;
+}
+
+/** Hands each piece of speakable text to the socket as it comes; resolves to what ended the turn. */
+async function speakAnswer(turn: SocketTurn, parts: PartStream, input: SocketTurnInput): Promise<TurnEnding> {
+  const { report, controller } = turn;
+  for await (const part of parts) {
+    // A newer turn owns the socket now: not a word more from this one.
+    controller.signal.throwIfAborted();
+    if (part.type === 'text') {
+      report.text(part.text);
+      input.onText(part.text);
+    } else if (part.type === 'usage') report.usage = part.usage;
+    else if (part.type === 'finish') report.finishReason = part.reason;
   }
+  return FINISHED;
 }
 
 /** What the caller hears when a turn could not be answered: the agent's apology, in the turn's language. */
