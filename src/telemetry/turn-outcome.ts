@@ -1,6 +1,6 @@
 import { cancellationKind, type CancellationKind } from '../calls/cancellation.ts';
 import { errorStatus } from '../core/error-catalog.ts';
-import type { GatewayError } from '../core/gateway-error.ts';
+import type { GatewayError, ProviderFailure } from '../core/gateway-error.ts';
 
 /** How a turn ended, as records, metrics labels, log lines and trace attributes name it. */
 export type TurnStatus = 'ok' | 'apologized' | 'error' | 'client_closed' | 'superseded' | 'shutdown' | 'upstream_broken';
@@ -16,6 +16,8 @@ export interface TurnOutcome {
   readonly errorCode: string | undefined;
   readonly errorMessage: string | undefined;
   readonly cancellation: TurnCancellation | undefined;
+  /** Each provider's failure, when the turn failed (or apologised) because every provider failed. */
+  readonly failures?: readonly ProviderFailure[];
 }
 
 /**
@@ -47,9 +49,9 @@ export const CLIENT_GONE: TurnEnding = { how: 'client_gone' };
 export function classifyTurn(ending: TurnEnding, apology?: GatewayError): TurnOutcome {
   switch (ending.how) {
     case 'finished':
-      return apology === undefined ? OK : outcome('apologized', 200, apology.code, apology.message);
+      return apology === undefined ? OK : withFailures(outcome('apologized', 200, apology.code, apology.message), apology);
     case 'failed':
-      return outcome('error', ending.error.status, ending.error.code, ending.error.message);
+      return withFailures(outcome('error', ending.error.status, ending.error.code, ending.error.message), ending.error);
     case 'broken':
       return outcome('upstream_broken', 200, ending.error.code, ending.error.message);
     case 'client_gone':
@@ -70,6 +72,11 @@ export function classifyTurn(ending: TurnEnding, apology?: GatewayError): TurnOu
 
 function outcome(status: TurnStatus, httpStatus: number, errorCode: string | undefined, errorMessage: string | undefined): TurnOutcome {
   return { status, httpStatus, errorCode, errorMessage, cancellation: cancellationOf(status, errorCode) };
+}
+
+/** The outcome, with the providers' failures the error carries (only when it carries them). */
+function withFailures(decided: TurnOutcome, error: GatewayError): TurnOutcome {
+  return error.failures === undefined ? decided : { ...decided, failures: error.failures };
 }
 
 function cancellationOf(status: TurnStatus, errorCode: string | undefined): TurnCancellation | undefined {

@@ -217,6 +217,7 @@ export function turnLogFields(turn: FinishedTurn): Record<string, unknown> {
     finishReason: turn.finishReason,
     errorCode: outcome.errorCode,
     error: outcome.errorMessage,
+    providerFailures: outcome.failures,
     synthetic: turn.synthetic,
     turnId: turn.id,
     attempts:

@@ -102,5 +102,19 @@ describe('TurnReport', () => {
     assert.equal(fields.turnId, 'chatcmpl-1');
     assert.equal(fields.attempts, undefined, 'one committed attempt is not listed');
     assert.equal(fields.tools, 'lookup_order:ok');
+    assert.equal(fields.providerFailures, undefined, 'a broken answer is not a failure of every provider');
+  });
+
+  it("logs each provider's failure when every provider failed", () => {
+    const failures = [
+      { provider: 'primary', model: 'big', code: 'upstream_error', status: 502, message: 'primary answered 503' },
+      { provider: 'backup', model: 'small', code: 'upstream_timeout', status: 504, message: 'backup sent no first token' },
+    ];
+    const lastError = new GatewayError('backup sent no first token', { status: 504, type: 'timeout_error', code: 'upstream_timeout' });
+    const apologized = runningTurn().end(classifyTurn(FINISHED, lastError.withFailures(failures)));
+    assert.equal(apologized.outcome.status, 'apologized');
+    assert.deepEqual(turnLogFields(apologized).providerFailures, failures);
+    const refused = runningTurn().end(classifyTurn({ how: 'failed', error: lastError.withFailures(failures) }));
+    assert.deepEqual(turnLogFields(refused).providerFailures, failures);
   });
 });
