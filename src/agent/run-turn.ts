@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Agent } from './agent-registry.ts';
 import type { SignalFormSource } from './call-control/signal-form.ts';
 import { hideSignalFunctions } from './call-control/hide-signal-functions.ts';
-import { lastUserText } from '../protocol/chat-types.ts';
+import { lastUserText } from '../core/chat-types.ts';
 import type { AttemptObserver } from '../resilience/provider-chain.ts';
 import { apologizeOnFailure } from '../resilience/apologize-on-failure.ts';
 import { withFiller } from '../resilience/filler.ts';

@@ -1,4 +1,4 @@
-import { messageText, type ChatMessage } from '../protocol/chat-types.ts';
+import { messageText, type ChatMessage } from '../core/chat-types.ts';
 
 /**
  * What a call remembers of its conversation (`memory.mode: full`) and what that costs. Sizes are

@@ -1,5 +1,5 @@
 import { callsSchema, type CallsConfig } from '../config/schema.ts';
-import type { ChatMessage } from '../protocol/chat-types.ts';
+import type { ChatMessage } from '../core/chat-types.ts';
 import { EMPTY_MEMORY, rememberNewest, type CallMemory } from './call-memory.ts';
 import { cancellation } from './cancellation.ts';
 import type { ConversationOpening } from './conversation-opening.ts';

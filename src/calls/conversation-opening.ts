@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { messageText, type ChatMessage } from '../protocol/chat-types.ts';
+import { messageText, type ChatMessage } from '../core/chat-types.ts';
 
 /**
  * A fingerprint of how a turn's conversation begins, so that a call can tell its own late

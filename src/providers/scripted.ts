@@ -1,6 +1,6 @@
 import Mustache from 'mustache';
 import type { ScriptedProviderConfig } from '../config/schema.ts';
-import { lastUserText, messageText, type ChatMessage } from '../protocol/chat-types.ts';
+import { lastUserText, messageText, type ChatMessage } from '../core/chat-types.ts';
 import { joinWords } from '../text/word-space.ts';
 import type { StreamPart, TokenUsage } from '../core/stream-part.ts';
 import type { Provider, ProviderCapabilities, ProviderRequest } from './provider.ts';

@@ -12,7 +12,7 @@ import type { PhoneLookup } from '../store/phone-lookup.ts';
 import { registerConsole, type ConsoleDeps } from './console/console-routes.ts';
 import type { CallbackResult, OperationsMetrics } from '../telemetry/operations-metrics.ts';
 import { registerImsCallbacks } from './routes/ims-callbacks.ts';
-import { registerMetrics } from './routes/metrics.ts';
+import { registerMetrics } from './routes/metrics-endpoint.ts';
 import { gatewayError } from '../core/error-catalog.ts';
 import type { GatewayError } from '../core/gateway-error.ts';
 import type { Logger } from '../telemetry/logger.ts';

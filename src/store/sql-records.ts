@@ -12,7 +12,7 @@
  * JavaScript number holds exactly stored as null), so a record can't fail its batch by its content.
  */
 
-import { COLUMN_TYPES, MIGRATIONS, type Dialect } from './schema.ts';
+import { COLUMN_TYPES, MIGRATIONS, type Dialect } from './records-schema.ts';
 import type {
   CallDetail,
   CallEventRecord,

@@ -137,4 +137,17 @@ describe('architecture', () => {
     const packages = sourceFiles('src/core').filter((file) => /\bfrom\s*['"](?!\.|node:)/.test(readFileSync(join(ROOT, file), 'utf8')));
     assert.deepEqual(packages, [], 'src/core/ uses no package');
   });
+
+  // A file name means one thing: two files of the same name in different folders are read as the
+  // same concept. Entry points (`main.ts`) are the one exception: each folder may have its own.
+  it('no two files under src/ and tools/ share a name, entry points aside', () => {
+    const byName = new Map<string, string[]>();
+    for (const file of [...sourceFiles('src'), ...sourceFiles('tools')]) {
+      const name = file.slice(file.lastIndexOf('/') + 1);
+      if (name === 'main.ts') continue;
+      byName.set(name, [...(byName.get(name) ?? []), file]);
+    }
+    const repeated = [...byName.values()].filter((files) => files.length > 1);
+    assert.deepEqual(repeated, [], 'rename one of each pair so its name says what it is');
+  });
 });

@@ -6,7 +6,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BatchedRecordStore, RecordStoreOptions } from '../../src/store/record-queue.ts';
-import { MIGRATIONS } from '../../src/store/schema.ts';
+import { MIGRATIONS } from '../../src/store/records-schema.ts';
 import type { CallEventRecord, TurnOutcome, TurnRecord } from '../../src/store/turn-record.ts';
 
 export interface TestDatabase {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import Fastify from 'fastify';
 import type { ToolRun } from '../../src/agent/converse.ts';
 import { GatewayError } from '../../src/core/gateway-error.ts';
-import { registerMetrics } from '../../src/server/routes/metrics.ts';
+import { registerMetrics } from '../../src/server/routes/metrics-endpoint.ts';
 import { GatewayMetrics, OTHER, summarizeTurn, TTFT_BUCKETS, type TurnSummary } from '../../src/telemetry/metrics.ts';
 import { TurnReport } from '../../src/telemetry/turn-report.ts';
 import { classifyTurn, FINISHED } from '../../src/telemetry/turn-outcome.ts';

@@ -4,7 +4,7 @@
  * `{url}/{call_id}`, then `call_details` when the server's config asks for it.
  */
 
-import { JsonSocket } from '../client/json-socket.ts';
+import { JsonSocket } from '../client/json-socket-client.ts';
 import { retell, retellCallUrl, type RetellUtterance } from '../platforms/socket-messages.ts';
 import { fail, finding, runCases, skip, type CheckCase } from './run-cases.ts';
 import { ASK_FOR_A_HUMAN, GOODBYE, LONG_QUESTION } from './check-questions.ts';

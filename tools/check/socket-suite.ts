@@ -4,7 +4,7 @@
  * socket on its own (for Retell a close with 1000 is a hang-up).
  */
 
-import type { JsonSocket } from '../client/json-socket.ts';
+import type { JsonSocket } from '../client/json-socket-client.ts';
 import { looksLikeApology } from './apology-text.ts';
 import type { StreamViolation } from './stream-rules.ts';
 import { finding, type Judged } from './run-cases.ts';

@@ -4,7 +4,7 @@
  * Token is given, then `setup`, then prompts.
  */
 
-import { JsonSocket, RefusedUpgrade } from '../client/json-socket.ts';
+import { JsonSocket, RefusedUpgrade } from '../client/json-socket-client.ts';
 import { twilio, twilioHandshakeHeaders, twilioSignedUrl } from '../platforms/socket-messages.ts';
 import { fail, finding, runCases, skip, type CheckCase } from './run-cases.ts';
 import { ASK_FOR_A_HUMAN, GOODBYE, LONG_QUESTION } from './check-questions.ts';

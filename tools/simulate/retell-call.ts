@@ -1,11 +1,11 @@
-import { JsonSocket, RefusedUpgrade } from '../client/json-socket.ts';
+import { JsonSocket, RefusedUpgrade } from '../client/json-socket-client.ts';
 import { judgeRetellAnswer } from '../check/socket-rules.ts';
 import { retell, retellCallUrl, type RetellUtterance, type SocketCallIdentity } from '../platforms/socket-messages.ts';
 import { callOutcome, type CallSignal } from './call-signals.ts';
 import type { SimMessage } from './ims-session.ts';
 import type { CallOpening, CallerTurn, SimulatedCall } from './simulated-call.ts';
 import type { TurnResult, TurnRunOptions } from './simulate-turn.ts';
-import { addViolations, closedProblem, readAnswer, socketTurnResult } from './socket-answer.ts';
+import { addViolations, closedProblem, readAnswer, socketTurnResult } from './read-socket-answer.ts';
 
 /** Retell pings every 2 s when the server asks for auto_reconnect, and reconnects after 5 s without a pong. */
 const PING_EVERY_MS = 2_000;

@@ -1,4 +1,4 @@
-import { JsonSocket, RefusedUpgrade } from '../client/json-socket.ts';
+import { JsonSocket, RefusedUpgrade } from '../client/json-socket-client.ts';
 import { judgeTwilioAnswer } from '../check/socket-rules.ts';
 import { twilio, twilioHandshakeHeaders, twilioSignedUrl } from '../platforms/socket-messages.ts';
 import { callOutcome, type CallSignal } from './call-signals.ts';
@@ -6,7 +6,7 @@ import type { SimMessage } from './ims-session.ts';
 import type { SocketCallSettings } from './retell-call.ts';
 import type { CallOpening, CallerTurn, SimulatedCall } from './simulated-call.ts';
 import type { TurnResult, TurnRunOptions } from './simulate-turn.ts';
-import { addViolations, closedProblem, readAnswer, socketTurnResult } from './socket-answer.ts';
+import { addViolations, closedProblem, readAnswer, socketTurnResult } from './read-socket-answer.ts';
 
 /** How long after an answer's `last: true` an `end` may still come (a server sends it right after). */
 const END_GRACE_MS = 250;

@@ -23,7 +23,7 @@ import { applyPronunciations } from '../../src/agent/transforms/apply-pronunciat
 import { readDigits } from '../../src/agent/transforms/read-digits.ts';
 import { agentConfigSchema } from '../../src/config/schema.ts';
 import { parseChatRequest } from '../../src/protocol/chat-request.ts';
-import { messageText, type ChatMessage, type ContentPart } from '../../src/protocol/chat-types.ts';
+import { messageText, type ChatMessage, type ContentPart } from '../../src/core/chat-types.ts';
 import { toCallMetadata } from '../../src/protocol/extend-data.ts';
 import type { PartStream, PartTransform, StreamPart } from '../../src/core/stream-part.ts';
 

@@ -1,5 +1,5 @@
 import type { EndCallConfig, TransferConfig } from '../../config/schema.ts';
-import type { FunctionToolDefinition } from '../../protocol/chat-types.ts';
+import type { FunctionToolDefinition } from '../../core/chat-types.ts';
 import type { Phrases } from '../language/phrases.ts';
 
 /** The end-call function as the model sees it; what the operator did not word is in `phrases`' language. */

@@ -1,5 +1,5 @@
 import type { PressDigitsConfig } from '../../config/schema.ts';
-import type { FunctionToolDefinition } from '../../protocol/chat-types.ts';
+import type { FunctionToolDefinition } from '../../core/chat-types.ts';
 import type { Phrases } from '../language/phrases.ts';
 import { parseArguments } from './call-functions.ts';
 import type { Keypad } from './signal-form.ts';

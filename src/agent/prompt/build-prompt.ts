@@ -1,6 +1,6 @@
 import type { AgentConfig } from '../../config/schema.ts';
 import type { ChatTurnRequest } from '../../protocol/chat-request.ts';
-import { messageText, type ChatMessage } from '../../protocol/chat-types.ts';
+import { messageText, type ChatMessage } from '../../core/chat-types.ts';
 import type { CallerLanguage } from '../language/caller-language.ts';
 import { PHRASES } from '../language/phrases.ts';
 import { limitImages } from '../history/limit-images.ts';

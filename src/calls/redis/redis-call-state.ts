@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { REPLICA_NAME } from '../replica-name.ts';
 import type { Redis } from 'ioredis';
-import type { ChatMessage } from '../../protocol/chat-types.ts';
+import type { ChatMessage } from '../../core/chat-types.ts';
 import type { AdmissionLimits, AdmissionTicket } from '../admission.ts';
 import type { Logger } from 'pino';
 import type { SharedStateMetricsSource } from '../shared-state-metrics.ts';

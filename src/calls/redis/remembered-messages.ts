@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../protocol/chat-types.ts';
+import type { ChatMessage } from '../../core/chat-types.ts';
 import { rememberNewest } from '../call-memory.ts';
 
 /**

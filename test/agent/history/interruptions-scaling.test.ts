@@ -8,7 +8,7 @@ import {
   textBeforeInterruption,
 } from '../../../src/agent/history/interruptions.ts';
 import { PHRASES } from '../../../src/agent/language/phrases.ts';
-import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage } from '../../../src/core/chat-types.ts';
 import { growthRatio } from '../../../tools/testing/growth.ts';
 import { isWhitespace } from '../../../src/text/is-whitespace.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hasInterruptionMarker, markInterruptions, removeInterruptionMarkers } from '../../../src/agent/history/interruptions.ts';
 import { PHRASES } from '../../../src/agent/language/phrases.ts';
-import type { ChatMessage } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage } from '../../../src/core/chat-types.ts';
 import { deepFreeze, imsWindow, IMS_WINDOW, scriptMessages } from './ims-history.ts';
 
 const MARKER = '<ims_agent_interrupted>';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { mergeConsecutiveRoles as mergeWithPrefix } from '../../../src/agent/history/merge-consecutive-roles.ts';
 import { PHRASES } from '../../../src/agent/language/phrases.ts';
-import { messageText, type ChatMessage, type ContentPart } from '../../../src/protocol/chat-types.ts';
+import { messageText, type ChatMessage, type ContentPart } from '../../../src/core/chat-types.ts';
 import { growthRatio } from '../../../tools/testing/growth.ts';
 
 const NOTE_PREFIX = PHRASES.en.notePrefix;

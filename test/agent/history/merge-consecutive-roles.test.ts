@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { mergeConsecutiveRoles as mergeWithPrefix } from '../../../src/agent/history/merge-consecutive-roles.ts';
 import { PHRASES } from '../../../src/agent/language/phrases.ts';
-import type { ChatMessage, ToolCall } from '../../../src/protocol/chat-types.ts';
+import type { ChatMessage, ToolCall } from '../../../src/core/chat-types.ts';
 import { deepFreeze, frame, imageUrls, IMS_WINDOW, imsWindow, multimodalTurn, scriptMessages } from './ims-history.ts';
 
 const { interruptionNote: INTERRUPTION_NOTE, notePrefix: NOTE_PREFIX } = PHRASES.en;

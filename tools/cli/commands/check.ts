@@ -5,7 +5,7 @@ import { formatReportJson, formatReportJUnit, formatReportTable } from '../../ch
 import { runConformanceSuite } from '../../check/suite.ts';
 import { runPlatformSuite } from '../../check/platform-suite.ts';
 import { PLATFORM_NAMES } from '../../platforms/platform-requests.ts';
-import { socketUrl } from '../../client/json-socket.ts';
+import { socketUrl } from '../../client/json-socket-client.ts';
 import { runRetellSuite } from '../../check/retell-suite.ts';
 import { runTwilioSuite } from '../../check/twilio-suite.ts';
 import type { CheckReport } from '../../check/suite.ts';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_HANGUP_FUNCTION } from '../../simulate/call-signals.ts';
-import { socketUrl } from '../../client/json-socket.ts';
+import { socketUrl } from '../../client/json-socket-client.ts';
 import { newInstanceId, type ImsSessionOptions } from '../../simulate/ims-session.ts';
 import { httpCall } from '../../simulate/http-call.ts';
 import { PLATFORM_NAMES, platformRequestShape, type PlatformRequestShape } from '../../platforms/platform-requests.ts';

@@ -1,7 +1,7 @@
 import { turnLanguage } from '../../../agent/language/caller-language.ts';
 import { PHRASES } from '../../../agent/language/phrases.ts';
 import { cancellation } from '../../../calls/cancellation.ts';
-import { lastUserText, type ChatMessage } from '../../../protocol/chat-types.ts';
+import { lastUserText, type ChatMessage } from '../../../core/chat-types.ts';
 import type { ExtendDataInput } from '../../../protocol/extend-data.ts';
 import type { TurnServices } from '../../platform-turn.ts';
 import { idField, isRecord } from '../../../platforms/call-data.ts';

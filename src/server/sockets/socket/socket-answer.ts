@@ -1,6 +1,6 @@
 import { cancellation } from '../../../calls/cancellation.ts';
 import type { AgentConfig } from '../../../config/schema.ts';
-import type { ChatMessage } from '../../../protocol/chat-types.ts';
+import type { ChatMessage } from '../../../core/chat-types.ts';
 import { toClientError } from '../../client-errors.ts';
 import type { TurnServices } from '../../platform-turn.ts';
 import { runSocketTurn, socketApology, type SocketCall, type SocketTurnResult } from './socket-turn.ts';

@@ -4,7 +4,7 @@ import { turnLanguage } from '../../../agent/language/caller-language.ts';
 import { PHRASES } from '../../../agent/language/phrases.ts';
 import type { Agent } from '../../../agent/agent-registry.ts';
 import { parseChatRequest, type ChatTurnRequest } from '../../../protocol/chat-request.ts';
-import { lastUserText, type ChatMessage } from '../../../protocol/chat-types.ts';
+import { lastUserText, type ChatMessage } from '../../../core/chat-types.ts';
 import { newCompletionId } from '../../../core/completion-id.ts';
 import type { ExtendDataInput } from '../../../protocol/extend-data.ts';
 import type { PartStream } from '../../../core/stream-part.ts';

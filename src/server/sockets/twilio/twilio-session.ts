@@ -1,6 +1,6 @@
 import { cancellation } from '../../../calls/cancellation.ts';
 import { rememberNewest } from '../../../calls/call-memory.ts';
-import type { ChatMessage } from '../../../protocol/chat-types.ts';
+import type { ChatMessage } from '../../../core/chat-types.ts';
 import type { TurnServices } from '../../platform-turn.ts';
 import { withCallDetails } from '../socket/call-details.ts';
 import { interruptedAnswer } from '../socket/interrupted-answer.ts';

@@ -1,4 +1,4 @@
-import type { JsonSocket } from '../client/json-socket.ts';
+import type { JsonSocket } from '../client/json-socket-client.ts';
 import type { StreamViolation } from '../check/stream-rules.ts';
 import type { TurnResult } from './simulate-turn.ts';
 
