@@ -4,6 +4,7 @@
  * `{url}/{call_id}`, then `call_details` when the server's config asks for it.
  */
 
+import { SYNTHETIC_HEADER } from '../../src/protocol/synthetic-traffic.ts';
 import { JsonSocket } from '../client/json-socket.ts';
 import { retell, retellCallUrl, type RetellUtterance } from '../platforms/socket-messages.ts';
 import { fail, finding, runCases, skip, type CheckCase } from './run-cases.ts';
@@ -26,7 +27,7 @@ const PONG_WITHIN_MS = 5_000;
 
 async function openCall(options: SocketCheckOptions): Promise<RetellCase> {
   const callId = newCheckCallId('call_');
-  const socket = await JsonSocket.connect(retellCallUrl(options.url, callId), {}, options.timeoutMs);
+  const socket = await JsonSocket.connect(retellCallUrl(options.url, callId), { [SYNTHETIC_HEADER]: 'check' }, options.timeoutMs);
   const config = (await socket.next((e) => e.response_type === 'config', 0, 1_000))?.event;
   const settings = (config?.config ?? {}) as Event;
   if (settings.call_details === true) {

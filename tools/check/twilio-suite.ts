@@ -4,6 +4,7 @@
  * Token is given, then `setup`, then prompts.
  */
 
+import { SYNTHETIC_HEADER } from '../../src/protocol/synthetic-traffic.ts';
 import { JsonSocket, RefusedUpgrade } from '../client/json-socket.ts';
 import { twilio, twilioHandshakeHeaders, twilioSignedUrl } from '../platforms/socket-messages.ts';
 import { fail, finding, runCases, skip, type CheckCase } from './run-cases.ts';
@@ -28,7 +29,7 @@ function signedUrl(options: SocketCheckOptions): string {
 async function openCall(options: SocketCheckOptions): Promise<{ socket: JsonSocket }> {
   const socket = await JsonSocket.connect(
     options.url.toString(),
-    twilioHandshakeHeaders(options.authToken, signedUrl(options)),
+    { ...twilioHandshakeHeaders(options.authToken, signedUrl(options)), [SYNTHETIC_HEADER]: 'check' },
     options.timeoutMs,
   );
   socket.send(
@@ -189,7 +190,7 @@ const signatureCase: Case = {
   title: 'a handshake with a wrong X-Twilio-Signature is refused',
   async run(options) {
     if (options.authToken === undefined) return skip('no Auth Token given (--api-key): the signature rule is not exercised');
-    const forged = twilioHandshakeHeaders(`${options.authToken}-wrong`, signedUrl(options));
+    const forged = { ...twilioHandshakeHeaders(`${options.authToken}-wrong`, signedUrl(options)), [SYNTHETIC_HEADER]: 'check' };
     try {
       const socket = await JsonSocket.connect(options.url.toString(), forged, options.timeoutMs);
       await socket.close();

@@ -1,3 +1,4 @@
+import { SYNTHETIC_HEADER } from '../../src/protocol/synthetic-traffic.ts';
 import { JsonSocket, RefusedUpgrade } from '../client/json-socket.ts';
 import { judgeRetellAnswer } from '../check/socket-rules.ts';
 import { retell, retellCallUrl, type RetellUtterance, type SocketCallIdentity } from '../platforms/socket-messages.ts';
@@ -60,7 +61,7 @@ export class RetellCall implements SimulatedCall {
   async open(): Promise<CallOpening> {
     const opening: CallOpening = { problems: [], warnings: [], fatal: false };
     try {
-      this.socket = await JsonSocket.connect(this.baseUrl, {}, this.settings.timeoutMs);
+      this.socket = await JsonSocket.connect(this.baseUrl, { [SYNTHETIC_HEADER]: 'simulate' }, this.settings.timeoutMs);
     } catch (error) {
       opening.fatal = true;
       opening.problems.push(

@@ -1,3 +1,4 @@
+import { SYNTHETIC_HEADER } from '../../src/protocol/synthetic-traffic.ts';
 import { JsonSocket, RefusedUpgrade } from '../client/json-socket.ts';
 import { judgeTwilioAnswer } from '../check/socket-rules.ts';
 import { twilio, twilioHandshakeHeaders, twilioSignedUrl } from '../platforms/socket-messages.ts';
@@ -56,7 +57,7 @@ export class TwilioCall implements SimulatedCall {
     try {
       this.socket = await JsonSocket.connect(
         this.baseUrl,
-        twilioHandshakeHeaders(this.settings.authToken, signedUrl),
+        { ...twilioHandshakeHeaders(this.settings.authToken, signedUrl), [SYNTHETIC_HEADER]: 'simulate' },
         this.settings.timeoutMs,
       );
     } catch (error) {

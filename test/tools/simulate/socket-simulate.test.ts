@@ -100,6 +100,14 @@ describe('voice-llm-gateway simulate --platform retell|twilio against the real g
       { role: 'user', content: 'Where is my order?' },
     ]);
     assert.match(systemPromptOf(setup.upstream.requests[seen]!), /Caller \+16505550199, call sim-retell-1, name Ada\./);
+    // The simulator's socket says it is synthetic: the call's turns are recorded as simulate traffic.
+    await setup.gateway.records!.flush();
+    const recorded = await setup.gateway.records!.getCall('sim-retell-1');
+    assert.ok(recorded && recorded.turnRecords.length > 0);
+    assert.ok(
+      recorded.turnRecords.every((turn) => turn.synthetic === 'simulate'),
+      JSON.stringify(recorded.turnRecords.map((t) => t.synthetic)),
+    );
   });
 
   it('says in words that Retell transfers, and shows the greeting', async () => {

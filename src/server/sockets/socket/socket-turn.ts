@@ -19,6 +19,7 @@ import {
   type TurnServices,
 } from '../../platform-turn.ts';
 import { TurnReport } from '../../../telemetry/turn-report.ts';
+import type { SyntheticSource } from '../../../protocol/synthetic-traffic.ts';
 import { socketSignalForm, type SocketSignal } from './socket-signals.ts';
 
 /** The voice platforms that call over a WebSocket. */
@@ -32,6 +33,8 @@ export interface SocketCall {
   readonly agentId: string;
   /** The call's data in the gateway's form (`extendData`): the call id, the numbers, userData. */
   readonly data: ExtendDataInput;
+  /** Set when the upgrade request carried `x-vlg-synthetic` (our check or simulate): the call's turns are recorded as such. */
+  readonly synthetic?: SyntheticSource | undefined;
 }
 
 export interface SocketTurnInput {
@@ -75,6 +78,7 @@ export async function runSocketTurn(services: TurnServices, call: SocketCall, in
   const { controller } = input;
   const report = new TurnReport(agent.id, agent.provider.name, request.call, true);
   report.platform = call.platform;
+  report.synthetic = call.synthetic;
   report.id = newCompletionId();
   report.callerText = lastUserText(request.messages);
   services.turns.add(controller);
