@@ -28,7 +28,8 @@ export interface SocketCallSettings {
  * 0), sends `call_details` when the server's config asks, pings when it asks for auto_reconnect,
  * and sends each turn as `response_required` (or `reminder_required`) with the whole transcript.
  * A barge-in is an `update_only` with what was spoken of the answer; the next turn's newer
- * response_id supersedes it. `end_call` and `transfer_number` end the call.
+ * response_id supersedes it. `end_call` and `transfer_number` end the call; `digit_to_press` is
+ * shown as the keys pressed.
  */
 export class RetellCall implements SimulatedCall {
   readonly platform = 'retell';
@@ -181,11 +182,15 @@ export class RetellCall implements SimulatedCall {
   }
 }
 
-/** What Retell acts on in the answer's last response: end_call, or transfer_number (end_call wins, as Retell documents). */
+/**
+ * What Retell acts on in the answer's last response: end_call, or transfer_number, or
+ * digit_to_press (end_call wins, as Retell documents).
+ */
 function retellSignals(last: Record<string, unknown> | undefined): CallSignal[] {
   if (last?.end_call === true) return [{ type: 'hangup', via: 'message', message: 'Retell end_call' }];
   if (typeof last?.transfer_number === 'string' && last.transfer_number !== '') {
     return [{ type: 'transfer', callee: last.transfer_number }];
   }
+  if (typeof last?.digit_to_press === 'string') return [{ type: 'digits', digits: last.digit_to_press, message: 'Retell digit_to_press' }];
   return [];
 }

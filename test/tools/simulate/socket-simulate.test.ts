@@ -24,10 +24,14 @@ describe('voice-llm-gateway simulate --platform retell|twilio against the real g
   };
   before(async () => {
     // Twilio without publicUrl: the gateway checks the signature over wss:// + Host + path, as the simulator signs it.
-    setup = await startSocketAgent({
-      retell: { secret: SECRET, agent: 'support', greeting: GREETING },
-      twilio: { authToken: AUTH_TOKEN, agent: 'support' },
-    });
+    setup = await startSocketAgent(
+      {
+        retell: { secret: SECRET, agent: 'support', greeting: GREETING },
+        twilio: { authToken: AUTH_TOKEN, agent: 'support' },
+        // The agent presses keys; its language is auto (the default), so Twilio sessions follow the caller's.
+      },
+      { pressDigits: {} },
+    );
     dir = mkdtempSync(join(tmpdir(), 'vlg-simulate-socket-'));
   });
   after(async () => {
@@ -195,6 +199,76 @@ describe('voice-llm-gateway simulate --platform retell|twilio against the real g
     const { code, output } = await simulateCommand(['--platform', 'twilio', '--base-url', `${setup.base}/twilio`, '--script', path]);
     assert.match(output, /refused with HTTP 401: the server may check X-Twilio-Signature/);
     assert.equal(code, 1);
+  });
+
+  it('shows the keys a Retell agent presses, and holds them to the script', async () => {
+    const path = script('retell-keys.yaml', [
+      'turns:',
+      '  - say: For sales press 1',
+      "    expect: { digits: '1', contains: Choosing that }",
+      '  - say: Where is my order?',
+      '    expect: { digits: false }',
+    ]);
+    const args = ['--platform', 'retell', '--base-url', `${setup.base}/retell/${SECRET}`, '--script', path];
+    const json = await simulateCommand([...args, '--json']);
+    const report = JSON.parse(json.output) as ConversationReport;
+    assert.deepEqual(report.turns[0]!.signals, [{ type: 'digits', digits: '1', message: 'Retell digit_to_press' }]);
+    assert.deepEqual(report.turns[1]!.signals, []);
+    assert.ok(
+      report.turns.every((t) => t.expectations.every((e) => e.pass)),
+      JSON.stringify(report.turns.map((t) => t.expectations)),
+    );
+    assert.equal(report.ended, null, 'a key press does not end the call');
+    assert.equal(json.code, 0);
+    const text = await simulateCommand(args);
+    assert.match(text.output, /signals: keys pressed "1" \(Retell digit_to_press\)/);
+    assert.match(text.output, /expect keys "1" pressed: pass/);
+  });
+
+  it("shows a Twilio agent's language switch and keys, and fails a script that expected other keys", async () => {
+    const path = script('twilio-keys.yaml', [
+      'turns:',
+      '  - say: 我的订单在哪里？',
+      '    expect: { language: true, digits: false }',
+      '  - say: Enter the extension, press 1w2#',
+      "    expect: { digits: '1w2#' }",
+      '  - say: Now press 3',
+      "    expect: { digits: '4' }",
+    ]);
+    const args = ['--platform', 'twilio', '--base-url', `${setup.base}/twilio`, '--api-key', AUTH_TOKEN, '--script', path];
+    const { code, output } = await simulateCommand([...args, '--json']);
+    const report = JSON.parse(output) as ConversationReport;
+    const [switched] = report.turns[0]!.signals;
+    assert.equal(switched?.type, 'language');
+    assert.ok(switched.type === 'language' && /^zh|^cmn/i.test(switched.transcriptionLanguage), JSON.stringify(switched));
+    assert.deepEqual(
+      report.turns[1]!.signals.filter((s) => s.type === 'digits'),
+      [{ type: 'digits', digits: '1w2#', message: 'Twilio sendDigits' }],
+    );
+    assert.deepEqual(
+      report.turns.map((t) => t.problems),
+      [[], [], []],
+      'sendDigits after the text breaks no rule',
+    );
+    assert.deepEqual(
+      report.turns[2]!.expectations.map((e) => [e.check, e.pass, e.detail]),
+      [['keys "4" pressed', false, 'the agent pressed "3"']],
+    );
+    assert.equal(code, 1, 'a failed expectation fails the run');
+  });
+
+  it('shows the keys a Twilio agent presses in an interactive call', async () => {
+    const input = new PassThrough();
+    const output = textSink();
+    const error = textSink();
+    input.end('For sales press 1\n');
+    const code = await runSimulate(['--platform', 'twilio', '--base-url', `${setup.base}/twilio`, '--api-key', AUTH_TOKEN], {
+      input,
+      output,
+      error,
+    });
+    assert.match(output.text(), /keys pressed "1" \(Twilio sendDigits\)/);
+    assert.equal(code, 0, error.text());
   });
 
   it('holds an interactive Retell call from piped input', async () => {
