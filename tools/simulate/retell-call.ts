@@ -144,8 +144,10 @@ export class RetellCall implements SimulatedCall {
     }
     result.signals = retellSignals(read.last);
     result.outcome = callOutcome(result.signals);
-    if (!result.fatal && !result.interrupted && read.text.trim() === '' && result.outcome.type === 'continues') {
-      result.problems.push('silence: the answer carried no words and no end_call or transfer_number');
+    // A key pressed with no words is an answer to a menu, not silence.
+    const pressed = result.signals.some((s) => s.type === 'digits');
+    if (!result.fatal && !result.interrupted && read.text.trim() === '' && result.outcome.type === 'continues' && !pressed) {
+      result.problems.push('silence: the answer carried no words, no end_call, transfer_number or digit_to_press');
     }
     return result;
   }

@@ -124,8 +124,10 @@ export class TwilioCall implements SimulatedCall {
     }
     result.signals = [...sessionSignals(read.events), ...(end === undefined ? [] : twilioSignals(end))];
     result.outcome = callOutcome(result.signals);
-    if (!result.fatal && !result.interrupted && read.text.trim() === '' && result.outcome.type === 'continues') {
-      result.problems.push('silence: the answer carried no words and no end');
+    // Keys pressed with no words are an answer to a menu, not silence.
+    const pressed = result.signals.some((s) => s.type === 'digits');
+    if (!result.fatal && !result.interrupted && read.text.trim() === '' && result.outcome.type === 'continues' && !pressed) {
+      result.problems.push('silence: the answer carried no words, no end and no sendDigits');
     }
     return result;
   }

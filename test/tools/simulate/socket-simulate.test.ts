@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import { runSimulate } from '../../../tools/cli/commands/simulate.ts';
 import type { ConversationReport } from '../../../tools/simulate/run-script.ts';
 import { ANSWER, GREETING, systemPromptOf } from '../../support/phone-agent.ts';
@@ -255,6 +258,32 @@ describe('voice-llm-gateway simulate --platform retell|twilio against the real g
       [['keys "4" pressed', false, 'the agent pressed "3"']],
     );
     assert.equal(code, 1, 'a failed expectation fails the run');
+  });
+
+  it('takes a key pressed with no words as an answer to a menu, not silence', async () => {
+    // A Retell server whose every answer is one key press and nothing said.
+    const server = createServer();
+    new WebSocketServer({ server }).on('connection', (socket) => {
+      const send = (event: Record<string, unknown>) => socket.send(JSON.stringify(event));
+      send({ response_type: 'response', response_id: 0, content: '', content_complete: true });
+      socket.on('message', (data) => {
+        const event = JSON.parse(String(data)) as { interaction_type: string; response_id: number };
+        if (event.interaction_type === 'response_required')
+          send({ response_type: 'response', response_id: event.response_id, content: '', content_complete: true, digit_to_press: '2' });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const path = script('retell-key-only.yaml', ['turns:', '  - say: For support press 2', "    expect: { digits: '2' }"]);
+      const base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/retell/any`;
+      const { code, output } = await simulateCommand(['--platform', 'retell', '--base-url', base, '--script', path, '--json']);
+      const report = JSON.parse(output) as ConversationReport;
+      assert.deepEqual(report.turns[0]!.problems, []);
+      assert.equal(code, 0, output);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('shows the keys a Twilio agent presses in an interactive call', async () => {
