@@ -4,12 +4,13 @@
  * `{url}/{call_id}`, then `call_details` when the server's config asks for it.
  */
 
+import { SYNTHETIC_HEADER } from '../../src/protocol/synthetic-traffic.ts';
 import { JsonSocket } from '../client/json-socket-client.ts';
 import { retell, retellCallUrl, type RetellUtterance } from '../platforms/socket-messages.ts';
 import { fail, finding, runCases, skip, type CheckCase } from './run-cases.ts';
-import { ASK_FOR_A_HUMAN, GOODBYE, LONG_QUESTION } from './check-questions.ts';
+import { ASK_FOR_A_HUMAN, GOODBYE, LONG_QUESTION, PRESS_A_KEY } from './check-questions.ts';
 import { closeCase, newCheckCallId, onCall, pause, violationFindings, wordFindings, type SocketCheckOptions } from './socket-suite.ts';
-import { judgeRetellAnswer, quoteEvent } from './socket-rules.ts';
+import { digitToPressProblem, judgeRetellAnswer, quoteEvent } from './socket-rules.ts';
 import type { CheckFinding, CheckReport } from './suite.ts';
 
 type Event = Record<string, unknown>;
@@ -26,7 +27,7 @@ const PONG_WITHIN_MS = 5_000;
 
 async function openCall(options: SocketCheckOptions): Promise<RetellCase> {
   const callId = newCheckCallId('call_');
-  const socket = await JsonSocket.connect(retellCallUrl(options.url, callId), {}, options.timeoutMs);
+  const socket = await JsonSocket.connect(retellCallUrl(options.url, callId), { [SYNTHETIC_HEADER]: 'check' }, options.timeoutMs);
   const config = (await socket.next((e) => e.response_type === 'config', 0, 1_000))?.event;
   const settings = (config?.config ?? {}) as Event;
   if (settings.call_details === true) {
@@ -244,11 +245,32 @@ const actionsCase: Case = {
   },
 };
 
-/** Key presses are a signal being added to the gateway's agents: their rule comes with it. */
+/**
+ * A menu read out to the agent: an agent that presses keys answers with digit_to_press. Checked
+ * on every event of the answer (one put on another event or response_id is a finding too).
+ */
 const digitCase: Case = {
   id: 'retell-digit-to-press',
-  title: 'digit_to_press is well shaped (not checked yet)',
-  run: async () => skip('not checked yet: digit_to_press comes with the agent key-press signal (work in progress)'),
+  title: "digit_to_press is one key of 0-9*# on a response with the turn's response_id",
+  run: (options) =>
+    onCall(openCall(options), async (call) => {
+      const answer = await ask(call, retell.responseRequired(1, transcriptAfter(call, PRESS_A_KEY)), options.timeoutMs);
+      const findings = violationFindings(judgeRetellAnswer(answer.events, 1).violations.filter((v) => v.rule !== 'retell-digit-to-press'));
+      const presses = answer.events.filter((e) => e.digit_to_press !== undefined);
+      if (presses.length === 0) {
+        return {
+          ...skip(
+            `the agent pressed no key when the caller said ${JSON.stringify(PRESS_A_KEY)}: not every agent can (pressDigits), not exercised`,
+          ),
+          findings,
+        };
+      }
+      for (const event of presses) {
+        const problem = digitToPressProblem(event, 1);
+        if (problem) findings.push(finding('retell-digit-to-press', problem, quoteEvent(event)));
+      }
+      return { summary: `pressed ${presses.map((e) => JSON.stringify(e.digit_to_press)).join(', ')}`, findings };
+    }),
 };
 
 export const RETELL_CASES: readonly Case[] = [

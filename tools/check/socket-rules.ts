@@ -73,6 +73,11 @@ export const SOCKET_RULES: Readonly<Record<string, RuleInfo>> = {
     severity: 'fail',
     fix: 'Answer every ping_pong at once with {"response_type":"ping_pong","timestamp":<the same timestamp>}: Retell reconnects after 5 s without one.',
   },
+  'retell-digit-to-press': {
+    caseId: 'retell-digit-to-press',
+    severity: 'fail',
+    fix: 'Send digit_to_press as exactly one key ("0"-"9", "*" or "#") on a "response" with the turn\'s response_id (Retell presses it once the content is spoken), never with end_call or transfer_number; for several keys, press one per answer.',
+  },
   'twilio-message-type': {
     caseId: 'twilio-answer',
     severity: 'fail',
@@ -97,6 +102,16 @@ export const SOCKET_RULES: Readonly<Record<string, RuleInfo>> = {
     caseId: 'twilio-end',
     severity: 'fail',
     fix: 'Send {"type":"end","handoffData":"<JSON text>"}: handoffData is a string holding JSON (e.g. JSON.stringify({reasonCode:"end-call"})), never an object.',
+  },
+  'twilio-send-digits': {
+    caseId: 'twilio-send-digits-language',
+    severity: 'fail',
+    fix: 'Send {"type":"sendDigits","digits":"<keys>"} with digits made only of 0-9, *, # and w (a half-second pause), after the answer\'s text ended with last: true.',
+  },
+  'twilio-language': {
+    caseId: 'twilio-send-digits-language',
+    severity: 'fail',
+    fix: 'Send {"type":"language","ttsLanguage":"<code>","transcriptionLanguage":"<code>"} with both codes as non-empty strings (e.g. "cmn-CN" and "zh-CN").',
   },
   'twilio-signature': {
     caseId: 'twilio-signature',
@@ -174,6 +189,8 @@ export function judgeRetellAnswer(events: readonly Event[], responseId: number, 
     started = true;
     const shape = actionShapeProblem(event);
     if (shape) add('retell-action-shape', shape, index, event);
+    const digit = digitToPressProblem(event, responseId);
+    if (digit) add('retell-digit-to-press', digit, index, event);
     if (event.content_complete === true) complete = true;
   });
   if (!complete && !cut) {
@@ -182,7 +199,27 @@ export function judgeRetellAnswer(events: readonly Event[], responseId: number, 
   return { violations, complete };
 }
 
-/** What is wrong with a response's end_call / transfer_number, if anything. */
+/** The keys Retell presses. */
+const RETELL_KEY = /^[0-9*#]$/;
+
+/**
+ * What is wrong with an event's digit_to_press, if anything: exactly one key, on a `response`
+ * for the turn's response_id, not with end_call or transfer_number (they exclude each other).
+ */
+export function digitToPressProblem(event: Event, responseId: number): string | undefined {
+  const digit = event.digit_to_press;
+  if (digit === undefined) return undefined;
+  if (event.response_type !== 'response') return `digit_to_press is on a ${JSON.stringify(event.response_type)} event, not a "response"`;
+  if (event.response_id !== responseId)
+    return `digit_to_press is on response_id ${JSON.stringify(event.response_id)}, not the turn's ${responseId}`;
+  if (typeof digit !== 'string') return `digit_to_press is ${typeof digit}, not a string of one key`;
+  if (!RETELL_KEY.test(digit)) return `digit_to_press ${JSON.stringify(digit)} is not exactly one key of 0-9, * or #`;
+  if (event.end_call === true || event.transfer_number !== undefined)
+    return 'digit_to_press excludes end_call and transfer_number (end_call wins)';
+  return undefined;
+}
+
+/** What is wrong with an end_call / transfer_number, if anything. */
 function actionShapeProblem(event: Event): string | undefined {
   const endCall = event.end_call;
   const transfer = event.transfer_number;
@@ -218,6 +255,17 @@ export function judgeTwilioAnswer(events: readonly Event[], cut = false): Twilio
       if (problem) add('twilio-end-shape', problem, index, event);
       return;
     }
+    if (type === 'sendDigits') {
+      const problem = sendDigitsProblem(event);
+      if (problem) add('twilio-send-digits', problem, index, event);
+      else if (!complete) add('twilio-send-digits', "sendDigits came before the answer's text ended (last: true)", index, event);
+      return;
+    }
+    if (type === 'language') {
+      const problem = languageProblem(event);
+      if (problem) add('twilio-language', problem, index, event);
+      return;
+    }
     if (type !== 'text') return;
     if (typeof event.token !== 'string' || (event.last !== undefined && typeof event.last !== 'boolean')) {
       return add('twilio-text-shape', 'a text message needs a string token and a boolean last', index, event);
@@ -227,6 +275,25 @@ export function judgeTwilioAnswer(events: readonly Event[], cut = false): Twilio
   });
   if (!complete && !cut) violations.push({ rule: 'twilio-last', message: 'no text message with last: true ended the answer' });
   return { violations, complete };
+}
+
+/** The keys ConversationRelay sends: digits, * and #, and w for a half-second pause. */
+const TWILIO_KEYS = /^[0-9*#w]+$/;
+
+/** What is wrong with a `sendDigits` message's digits, if anything. */
+export function sendDigitsProblem(event: Event): string | undefined {
+  const digits = event.digits;
+  if (typeof digits !== 'string') return `digits is ${digits === undefined ? 'missing' : typeof digits}, not a string of keys`;
+  if (!TWILIO_KEYS.test(digits)) return `digits ${JSON.stringify(digits)} holds more than 0-9, *, # and w`;
+  return undefined;
+}
+
+/** What is wrong with a `language` message, if anything: both codes are non-empty strings. */
+export function languageProblem(event: Event): string | undefined {
+  const missing = (['ttsLanguage', 'transcriptionLanguage'] as const).filter(
+    (field) => typeof event[field] !== 'string' || (event[field] as string).trim() === '',
+  );
+  return missing.length === 0 ? undefined : `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not a non-empty string`;
 }
 
 /** What is wrong with an `end` message, if anything: handoffData, when there, is a string holding JSON. */

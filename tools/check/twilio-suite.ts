@@ -4,10 +4,11 @@
  * Token is given, then `setup`, then prompts.
  */
 
+import { SYNTHETIC_HEADER } from '../../src/protocol/synthetic-traffic.ts';
 import { JsonSocket, RefusedUpgrade } from '../client/json-socket-client.ts';
 import { twilio, twilioHandshakeHeaders, twilioSignedUrl } from '../platforms/socket-messages.ts';
 import { fail, finding, runCases, skip, type CheckCase } from './run-cases.ts';
-import { ASK_FOR_A_HUMAN, GOODBYE, LONG_QUESTION } from './check-questions.ts';
+import { ASK_FOR_A_HUMAN, GOODBYE, IN_CHINESE, LONG_QUESTION, PRESS_A_KEY } from './check-questions.ts';
 import { closeCase, newCheckCallId, onCall, violationFindings, wordFindings, type SocketCheckOptions } from './socket-suite.ts';
 import { endShapeProblem, judgeTwilioAnswer, quoteEvent } from './socket-rules.ts';
 import type { CheckFinding, CheckReport } from './suite.ts';
@@ -28,7 +29,7 @@ function signedUrl(options: SocketCheckOptions): string {
 async function openCall(options: SocketCheckOptions): Promise<{ socket: JsonSocket }> {
   const socket = await JsonSocket.connect(
     options.url.toString(),
-    twilioHandshakeHeaders(options.authToken, signedUrl(options)),
+    { ...twilioHandshakeHeaders(options.authToken, signedUrl(options)), [SYNTHETIC_HEADER]: 'check' },
     options.timeoutMs,
   );
   socket.send(
@@ -189,7 +190,7 @@ const signatureCase: Case = {
   title: 'a handshake with a wrong X-Twilio-Signature is refused',
   async run(options) {
     if (options.authToken === undefined) return skip('no Auth Token given (--api-key): the signature rule is not exercised');
-    const forged = twilioHandshakeHeaders(`${options.authToken}-wrong`, signedUrl(options));
+    const forged = { ...twilioHandshakeHeaders(`${options.authToken}-wrong`, signedUrl(options)), [SYNTHETIC_HEADER]: 'check' };
     try {
       const socket = await JsonSocket.connect(options.url.toString(), forged, options.timeoutMs);
       await socket.close();
@@ -204,11 +205,50 @@ const signatureCase: Case = {
   },
 };
 
-/** Key presses and language switches are signals being added to the gateway's agents: their rules come with them. */
+/** The messages of an answer, and what follows its last text within the grace (a sendDigits comes after it). */
+async function answerAndAfter(socket: JsonSocket, words: string, lang: string, timeoutMs: number): Promise<Event[]> {
+  const from = socket.received.length;
+  socket.send(twilio.prompt(words, lang));
+  const last = await socket.next((e) => (e.type === 'text' && e.last === true) || e.type === 'end', from, timeoutMs);
+  if (last !== undefined) await socket.next(() => false, socket.received.length, END_GRACE_MS);
+  return socket.received.slice(from).map((r) => r.event);
+}
+
+/**
+ * A menu read out (an agent that presses keys sends sendDigits) and, on another call set up in
+ * en-US, a prompt in Chinese (an auto-language agent switches the session with `language`): each
+ * message that comes is held to its shape, and sendDigits to coming after the answer's text.
+ */
 const digitsCase: Case = {
   id: 'twilio-send-digits-language',
-  title: 'sendDigits and language messages are well shaped (not checked yet)',
-  run: async () => skip('not checked yet: sendDigits and language come with the agent signals for them (work in progress)'),
+  title: "sendDigits carries only 0-9*#w after the answer's text; language carries ttsLanguage and transcriptionLanguage",
+  async run(options) {
+    const seen: string[] = [];
+    const unseen: string[] = [];
+    const judged = (events: Event[]) =>
+      violationFindings(
+        judgeTwilioAnswer(events).violations.filter((v) => v.rule === 'twilio-send-digits' || v.rule === 'twilio-language'),
+      );
+    const keypad = await onCall(openCall(options), async ({ socket }) => {
+      const events = await answerAndAfter(socket, PRESS_A_KEY, 'en-US', options.timeoutMs);
+      const presses = events.filter((e) => e.type === 'sendDigits');
+      if (presses.length === 0)
+        unseen.push(`no sendDigits when the caller said ${JSON.stringify(PRESS_A_KEY)} (not every agent presses keys)`);
+      else seen.push(`sendDigits ${presses.map((e) => JSON.stringify(e.digits)).join(', ')}`);
+      return { summary: '', findings: judged(events) };
+    });
+    const switching = await onCall(openCall(options), async ({ socket }) => {
+      const events = await answerAndAfter(socket, IN_CHINESE, 'en-US', options.timeoutMs);
+      const switches = events.filter((e) => e.type === 'language');
+      if (switches.length === 0)
+        unseen.push('no language message for a prompt in Chinese on an en-US session (the agent may keep one language)');
+      else seen.push(`language ${switches.map((e) => `${String(e.ttsLanguage)}/${String(e.transcriptionLanguage)}`).join(', ')}`);
+      return { summary: '', findings: judged(events) };
+    });
+    const findings = [...keypad.findings, ...switching.findings];
+    if (seen.length === 0) return { ...skip(`not exercised: ${unseen.join('; ')}`), findings };
+    return { summary: [...seen, ...unseen.map((u) => `not exercised: ${u}`)].join('; '), findings };
+  },
 };
 
 export const TWILIO_CASES: readonly Case[] = [answerCase, interruptCase, endCase, badMessagesCase, signatureCase, digitsCase];

@@ -34,7 +34,11 @@ export type CallSignal =
   /** A socket platform's own message: Retell `end_call`, Twilio `end`. */
   | { type: 'hangup'; via: 'message'; message: string }
   | { type: 'transfer'; caller?: string; callee?: string; msg?: string; errMsg?: string }
-  | { type: 'ignored-tool-call'; functionName: string; arguments: string };
+  | { type: 'ignored-tool-call'; functionName: string; arguments: string }
+  /** The agent presses keys: Retell `digit_to_press`, Twilio `sendDigits` (the call goes on). */
+  | { type: 'digits'; digits: string; message: string }
+  /** The agent switches the session's language: Twilio `language` (the call goes on). */
+  | { type: 'language'; ttsLanguage: string; transcriptionLanguage: string };
 
 /** How the call goes on after an answer. */
 export type CallOutcome =
@@ -182,5 +186,9 @@ export function describeSignal(signal: CallSignal): string {
     }
     case 'ignored-tool-call':
       return `tool call ${signal.functionName} ignored by the workflow (not the hangup function)`;
+    case 'digits':
+      return `keys pressed ${JSON.stringify(signal.digits)} (${signal.message})`;
+    case 'language':
+      return `language switched (speech ${signal.ttsLanguage}, transcription ${signal.transcriptionLanguage})`;
   }
 }

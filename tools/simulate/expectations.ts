@@ -45,6 +45,27 @@ export function evaluateExpectations(expect: TurnExpectation | undefined, turn: 
       transferred ? 'the call was transferred' : `no transfer (${describeOutcome(turn)})`,
     );
   }
+  if (expect.digits !== undefined) {
+    const pressed = turn.signals.flatMap((s) => (s.type === 'digits' ? [s.digits] : [])).join('');
+    const wanted = expect.digits;
+    add(
+      wanted === true ? 'keys pressed' : wanted === false ? 'no keys pressed' : `keys ${JSON.stringify(wanted)} pressed`,
+      typeof wanted === 'string' ? pressed === wanted : (pressed !== '') === wanted,
+      pressed === '' ? 'no keys were pressed' : `the agent pressed ${JSON.stringify(pressed)}`,
+    );
+  }
+  if (expect.language !== undefined) {
+    const switches = turn.signals.flatMap((s) => (s.type === 'language' ? [s] : []));
+    const wanted = expect.language;
+    const found = switches.map((s) => `${s.ttsLanguage}/${s.transcriptionLanguage}`).join(', ');
+    add(
+      wanted === true ? 'language switched' : wanted === false ? 'no language switch' : `language switched to ${wanted}`,
+      typeof wanted === 'string'
+        ? switches.some((s) => s.ttsLanguage === wanted || s.transcriptionLanguage === wanted)
+        : switches.length > 0 === wanted,
+      switches.length === 0 ? 'no language message came' : `switched to ${found}`,
+    );
+  }
   if (expect.interrupted !== undefined) {
     add(
       expect.interrupted ? 'interrupted' : 'not interrupted',

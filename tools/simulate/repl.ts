@@ -153,8 +153,9 @@ function formatTurnFooter(turn: TurnResult, bargeInMs: number | undefined): stri
     parts.push(turn.interruptedBy === 'barge-in' ? `cut by barge-in after ${bargeInMs} ms` : 'cut by the caller');
     parts.push(`kept in history: ${turn.historyRecord === null ? 'nothing' : JSON.stringify(turn.historyRecord)}`);
   }
-  const ignored = turn.signals.filter((s) => s.type === 'ignored-tool-call');
-  if (ignored.length > 0) parts.push(ignored.map(describeSignal).join('; '));
+  // Signals the call goes on after: ignored tool calls, keys pressed, language switches.
+  const shown = turn.signals.filter((s) => s.type === 'ignored-tool-call' || s.type === 'digits' || s.type === 'language');
+  if (shown.length > 0) parts.push(shown.map(describeSignal).join('; '));
   return `  [${parts.join(' · ')}]`;
 }
 

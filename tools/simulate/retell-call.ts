@@ -1,3 +1,4 @@
+import { SYNTHETIC_HEADER } from '../../src/protocol/synthetic-traffic.ts';
 import { JsonSocket, RefusedUpgrade } from '../client/json-socket-client.ts';
 import { judgeRetellAnswer } from '../check/socket-rules.ts';
 import { retell, retellCallUrl, type RetellUtterance, type SocketCallIdentity } from '../platforms/socket-messages.ts';
@@ -27,7 +28,8 @@ export interface SocketCallSettings {
  * 0), sends `call_details` when the server's config asks, pings when it asks for auto_reconnect,
  * and sends each turn as `response_required` (or `reminder_required`) with the whole transcript.
  * A barge-in is an `update_only` with what was spoken of the answer; the next turn's newer
- * response_id supersedes it. `end_call` and `transfer_number` end the call.
+ * response_id supersedes it. `end_call` and `transfer_number` end the call; `digit_to_press` is
+ * shown as the keys pressed.
  */
 export class RetellCall implements SimulatedCall {
   readonly platform = 'retell';
@@ -60,7 +62,7 @@ export class RetellCall implements SimulatedCall {
   async open(): Promise<CallOpening> {
     const opening: CallOpening = { problems: [], warnings: [], fatal: false };
     try {
-      this.socket = await JsonSocket.connect(this.baseUrl, {}, this.settings.timeoutMs);
+      this.socket = await JsonSocket.connect(this.baseUrl, { [SYNTHETIC_HEADER]: 'simulate' }, this.settings.timeoutMs);
     } catch (error) {
       opening.fatal = true;
       opening.problems.push(
@@ -142,8 +144,10 @@ export class RetellCall implements SimulatedCall {
     }
     result.signals = retellSignals(read.last);
     result.outcome = callOutcome(result.signals);
-    if (!result.fatal && !result.interrupted && read.text.trim() === '' && result.outcome.type === 'continues') {
-      result.problems.push('silence: the answer carried no words and no end_call or transfer_number');
+    // A key pressed with no words is an answer to a menu, not silence.
+    const pressed = result.signals.some((s) => s.type === 'digits');
+    if (!result.fatal && !result.interrupted && read.text.trim() === '' && result.outcome.type === 'continues' && !pressed) {
+      result.problems.push('silence: the answer carried no words, no end_call, transfer_number or digit_to_press');
     }
     return result;
   }
@@ -180,11 +184,15 @@ export class RetellCall implements SimulatedCall {
   }
 }
 
-/** What Retell acts on in the answer's last response: end_call, or transfer_number (end_call wins, as Retell documents). */
+/**
+ * What Retell acts on in the answer's last response: end_call, or transfer_number, or
+ * digit_to_press (end_call wins, as Retell documents).
+ */
 function retellSignals(last: Record<string, unknown> | undefined): CallSignal[] {
   if (last?.end_call === true) return [{ type: 'hangup', via: 'message', message: 'Retell end_call' }];
   if (typeof last?.transfer_number === 'string' && last.transfer_number !== '') {
     return [{ type: 'transfer', callee: last.transfer_number }];
   }
+  if (typeof last?.digit_to_press === 'string') return [{ type: 'digits', digits: last.digit_to_press, message: 'Retell digit_to_press' }];
   return [];
 }

@@ -56,6 +56,10 @@ export const turnExpectationSchema = z.strictObject({
   hangup: z.boolean().optional(),
   /** The answer transfers the call, or does not. */
   transfer: z.boolean().optional(),
+  /** The agent pressed these keys (Retell digit_to_press, Twilio sendDigits), any keys (true), or none (false). */
+  digits: z.union([text, z.boolean()]).optional(),
+  /** The session's language was switched (Twilio language) to this code (speech or transcription), to any (true), or not (false). */
+  language: z.union([text, z.boolean()]).optional(),
   /** The connection was cut before the answer ended (barge-in), or not. */
   interrupted: z.boolean().optional(),
   finishReason: text.optional(),

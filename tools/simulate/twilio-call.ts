@@ -1,3 +1,4 @@
+import { SYNTHETIC_HEADER } from '../../src/protocol/synthetic-traffic.ts';
 import { JsonSocket, RefusedUpgrade } from '../client/json-socket-client.ts';
 import { judgeTwilioAnswer } from '../check/socket-rules.ts';
 import { twilio, twilioHandshakeHeaders, twilioSignedUrl } from '../platforms/socket-messages.ts';
@@ -8,7 +9,7 @@ import type { CallOpening, CallerTurn, SimulatedCall } from './simulated-call.ts
 import type { TurnResult, TurnRunOptions } from './simulate-turn.ts';
 import { addViolations, closedProblem, readAnswer, socketTurnResult } from './read-socket-answer.ts';
 
-/** How long after an answer's `last: true` an `end` may still come (a server sends it right after). */
+/** How long after an answer's `last: true` an `end` or `sendDigits` may still come (a server sends it right after). */
 const END_GRACE_MS = 250;
 
 export interface TwilioCallSettings extends SocketCallSettings {
@@ -23,7 +24,8 @@ export interface TwilioCallSettings extends SocketCallSettings {
  * given, `setup`, then each turn a `prompt` (`last: true`) or `dtmf` keys; the answer is the
  * `text` tokens up to `last: true`. A barge-in is an `interrupt` with what was spoken. An `end`
  * ends the call: a transfer when its handoffData asks for a live agent (or names a callee), else a
- * hangup. Twilio keeps no conversation: the server does.
+ * hangup. `sendDigits` (after the answer) and `language` (before it) are shown as the keys
+ * pressed and the language switched. Twilio keeps no conversation: the server does.
  */
 export class TwilioCall implements SimulatedCall {
   readonly platform = 'twilio';
@@ -56,7 +58,7 @@ export class TwilioCall implements SimulatedCall {
     try {
       this.socket = await JsonSocket.connect(
         this.baseUrl,
-        twilioHandshakeHeaders(this.settings.authToken, signedUrl),
+        { ...twilioHandshakeHeaders(this.settings.authToken, signedUrl), [SYNTHETIC_HEADER]: 'simulate' },
         this.settings.timeoutMs,
       );
     } catch (error) {
@@ -99,12 +101,14 @@ export class TwilioCall implements SimulatedCall {
           cut: (heard, afterMs) => this.send(twilio.interrupt(heard, afterMs)),
         })
       : { text: '', ttftMs: null, totalMs: 0, events: [], last: undefined, timedOut: false, closed: true };
-    // The end of the call follows the answer's last text.
+    // The end of the call, or the keys pressed, follow the answer's last text.
     let end = read.last?.type === 'end' ? read.last : undefined;
     if (end === undefined && read.last !== undefined && socket !== undefined) {
-      end = (await socket.next((e) => e.type === 'end' || e.type === 'text', from + read.events.length, END_GRACE_MS))?.event;
-      if (end?.type !== 'end') end = undefined;
-      else read.events.push(end);
+      const after = (
+        await socket.next((e) => ['end', 'sendDigits', 'text'].includes(String(e.type)), from + read.events.length, END_GRACE_MS)
+      )?.event;
+      if (after?.type === 'end' || after?.type === 'sendDigits') read.events.push(after);
+      if (after?.type === 'end') end = after;
     }
     const result = socketTurnResult(turn, said.say, read, this.settings.timeoutMs, 1);
     if (read.closed) {
@@ -118,10 +122,12 @@ export class TwilioCall implements SimulatedCall {
       this.conversation.push({ role: 'assistant', content: read.text });
       result.historyRecord = read.text;
     }
-    result.signals = end === undefined ? [] : twilioSignals(end);
+    result.signals = [...sessionSignals(read.events), ...(end === undefined ? [] : twilioSignals(end))];
     result.outcome = callOutcome(result.signals);
-    if (!result.fatal && !result.interrupted && read.text.trim() === '' && result.outcome.type === 'continues') {
-      result.problems.push('silence: the answer carried no words and no end');
+    // Keys pressed with no words are an answer to a menu, not silence.
+    const pressed = result.signals.some((s) => s.type === 'digits');
+    if (!result.fatal && !result.interrupted && read.text.trim() === '' && result.outcome.type === 'continues' && !pressed) {
+      result.problems.push('silence: the answer carried no words, no end and no sendDigits');
     }
     return result;
   }
@@ -138,6 +144,23 @@ export class TwilioCall implements SimulatedCall {
     this.settings.onSend?.(message);
     return this.socket?.send(message) ?? false;
   }
+}
+
+/** The answer's language switches and key presses, in order (the call goes on after them). */
+function sessionSignals(events: readonly Record<string, unknown>[]): CallSignal[] {
+  const signals: CallSignal[] = [];
+  for (const event of events) {
+    if (event.type === 'language') {
+      signals.push({
+        type: 'language',
+        ttsLanguage: String(event.ttsLanguage),
+        transcriptionLanguage: String(event.transcriptionLanguage),
+      });
+    } else if (event.type === 'sendDigits') {
+      signals.push({ type: 'digits', digits: String(event.digits), message: 'Twilio sendDigits' });
+    }
+  }
+  return signals;
 }
 
 /** An `end`: a transfer when its handoffData asks for a live agent or names where to, else a hangup. */

@@ -3,6 +3,7 @@ import { callIdentity } from '../../calls/call-identity.ts';
 import type { RetellPlatformConfig } from '../../config/schema.ts';
 import { gatewayError } from '../../core/error-catalog.ts';
 import { extendDataSchema } from '../../protocol/extend-data.ts';
+import { SYNTHETIC_HEADER, syntheticMarker } from '../../protocol/synthetic-traffic.ts';
 import type { RetellReply } from '../sockets/retell/retell-messages.ts';
 import { RetellSession } from '../sockets/retell/retell-session.ts';
 import { jsonSender, onTextFrames } from '../sockets/socket/json-socket.ts';
@@ -66,7 +67,13 @@ export function registerRetellSocket(app: FastifyInstance, deps: SocketRouteDeps
     (socket, request) => {
       const { callId } = request.params;
       const session = new RetellSession(deps.services, {
-        call: { platform: 'retell', keyId: RETELL_KEY_ID, agentId: deps.agentId, data: { instanceId: callId } },
+        call: {
+          platform: 'retell',
+          keyId: RETELL_KEY_ID,
+          agentId: deps.agentId,
+          data: { instanceId: callId },
+          synthetic: syntheticMarker(request.headers[SYNTHETIC_HEADER]),
+        },
         greeting: config.greeting,
         send: jsonSender<RetellReply>(socket),
       });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TwilioPlatformConfig } from '../../config/schema.ts';
 import { header } from '../../platforms/call-data.ts';
+import { SYNTHETIC_HEADER, syntheticMarker } from '../../protocol/synthetic-traffic.ts';
 import { jsonSender, onTextFrames } from '../sockets/socket/json-socket.ts';
 import type { TwilioReply } from '../sockets/twilio/twilio-messages.ts';
 import { TwilioSession } from '../sockets/twilio/twilio-session.ts';
@@ -43,9 +44,15 @@ export function registerTwilioSocket(
         );
       },
     },
-    (socket) => {
+    (socket, request) => {
       const session = new TwilioSession(deps.services, {
-        call: { platform: 'twilio', keyId: TWILIO_KEY_ID, agentId: deps.agentId, data: {} },
+        call: {
+          platform: 'twilio',
+          keyId: TWILIO_KEY_ID,
+          agentId: deps.agentId,
+          data: {},
+          synthetic: syntheticMarker(request.headers[SYNTHETIC_HEADER]),
+        },
         maxHistoryBytes: deps.maxHistoryBytes,
         send: jsonSender<TwilioReply>(socket),
         languages: config.languageSwitch ? config.languages : undefined,

@@ -18,7 +18,8 @@ type Message = Record<string, any>;
  * A Retell server with one rule broken, chosen by the path `/retell/<mode>/<call_id>`:
  * `no-complete` never ends an answer; `no-supersede` keeps streaming an older response_id;
  * `no-pong` asks for auto_reconnect but never answers a ping; `close-1000` hangs up (1000) on a
- * frame it cannot read; `bad-action` sends end_call as a string, before content_complete.
+ * frame it cannot read; `bad-action` sends end_call as a string, before content_complete;
+ * `two-digits` presses "12" in one digit_to_press; `digit-other-id` presses on response_id 0.
  * Otherwise it answers like a good server: five words, 20 ms apart, then content_complete.
  */
 function brokenRetell(socket: WebSocket, mode: string): void {
@@ -40,6 +41,10 @@ function brokenRetell(socket: WebSocket, mode: string): void {
     latest = id;
     const words = String(event.transcript.at(-1)?.content ?? '').includes('everything') ? 40 : 5;
     const bye = /goodbye/i.test(String(event.transcript.at(-1)?.content ?? ''));
+    const press = /press 1/i.test(String(event.transcript.at(-1)?.content ?? ''));
+    const keypad = press && mode === 'two-digits' ? { digit_to_press: '12' } : {};
+    if (press && mode === 'digit-other-id')
+      send({ response_type: 'response', response_id: 0, content: '', content_complete: true, digit_to_press: '1' });
     let sent = 0;
     const timer = setInterval(() => {
       if (latest !== id && mode !== 'no-supersede') return clearInterval(timer);
@@ -61,6 +66,7 @@ function brokenRetell(socket: WebSocket, mode: string): void {
           content: '',
           content_complete: true,
           ...(bye ? { end_call: mode === 'bad-action' ? 'true' : true } : {}),
+          ...keypad,
         });
     }, 20);
     socket.once('close', () => clearInterval(timer));
@@ -70,7 +76,9 @@ function brokenRetell(socket: WebSocket, mode: string): void {
 /**
  * A Twilio server with one rule broken, chosen by the path `/twilio/<mode>`: `no-last` never
  * ends an answer; `ignore-interrupt` keeps streaming after an interrupt; `object-handoff` sends
- * handoffData as an object; `unsigned` (like every mode) takes any handshake.
+ * handoffData as an object; `bad-digits` presses "1x"; `digits-first` presses before the answer's
+ * text; `bad-language` switches language without a transcriptionLanguage; `unsigned` (like every
+ * mode) takes any handshake.
  */
 function brokenTwilio(socket: WebSocket, mode: string): void {
   const send = (event: Message) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(event));
@@ -88,11 +96,15 @@ function brokenTwilio(socket: WebSocket, mode: string): void {
     clearInterval(current);
     const words = event.voicePrompt.includes('everything') ? 60 : 5;
     const bye = /goodbye/i.test(event.voicePrompt);
+    const press = /press 1/i.test(event.voicePrompt);
+    if (mode === 'bad-language' && /[\u4e00-\u9fff]/.test(event.voicePrompt)) send({ type: 'language', ttsLanguage: 'cmn-CN' });
+    if (press && mode === 'digits-first') send({ type: 'sendDigits', digits: '1' });
     let sent = 0;
     const timer = setInterval(() => {
       if (sent < words) return send({ type: 'text', token: `word${sent++} `, last: false });
       clearInterval(timer);
       if (mode !== 'no-last') send({ type: 'text', token: '', last: true });
+      if (press && mode === 'bad-digits') send({ type: 'sendDigits', digits: '1x' });
       if (bye)
         send({
           type: 'end',
@@ -108,10 +120,14 @@ describe('voice-llm-gateway check --platform retell|twilio', () => {
   let broken: Server;
   let brokenBase: string;
   before(async () => {
-    setup = await startSocketAgent({
-      retell: { secret: SECRET, agent: 'support', greeting: GREETING },
-      twilio: { authToken: AUTH_TOKEN, agent: 'support' },
-    });
+    setup = await startSocketAgent(
+      {
+        retell: { secret: SECRET, agent: 'support', greeting: GREETING },
+        twilio: { authToken: AUTH_TOKEN, agent: 'support' },
+        // The agent presses keys, and its language is auto (the default): both signals are exercised.
+      },
+      { pressDigits: {} },
+    );
     broken = createServer();
     const sockets = new WebSocketServer({ server: broken });
     sockets.on('connection', (socket, request) => {
@@ -139,7 +155,7 @@ describe('voice-llm-gateway check --platform retell|twilio', () => {
   const statuses = (report: CheckReport) => Object.fromEntries(report.cases.map((c) => [c.id, c.status]));
   const findingsOf = (report: CheckReport, id: string) => report.cases.find((c) => c.id === id)!.findings;
 
-  it('passes the gateway on Retell: every rule exercised, digit_to_press marked as not checked yet', async () => {
+  it('passes the gateway on Retell: every rule exercised, digit_to_press too', async () => {
     const { code, report } = await check(['--platform', 'retell', '--base-url', `${setup.base}/retell/${SECRET}`]);
     assert.deepEqual(
       statuses(report),
@@ -151,7 +167,7 @@ describe('voice-llm-gateway check --platform retell|twilio', () => {
         'retell-ping-pong': 'pass',
         'retell-bad-messages': 'pass',
         'retell-call-actions': 'pass',
-        'retell-digit-to-press': 'skip',
+        'retell-digit-to-press': 'pass',
       },
       JSON.stringify(report.cases),
     );
@@ -170,7 +186,7 @@ describe('voice-llm-gateway check --platform retell|twilio', () => {
         'twilio-end': 'pass',
         'twilio-bad-messages': 'pass',
         'twilio-signature': 'pass',
-        'twilio-send-digits-language': 'skip',
+        'twilio-send-digits-language': 'pass',
       },
       JSON.stringify(report.cases),
     );
@@ -183,6 +199,8 @@ describe('voice-llm-gateway check --platform retell|twilio', () => {
     ['no-pong', 'retell-ping-pong', 'retell-ping-pong'],
     ['close-1000', 'retell-bad-messages', 'socket-close-1000'],
     ['bad-action', 'retell-call-actions', 'retell-action-shape'],
+    ['two-digits', 'retell-digit-to-press', 'retell-digit-to-press'],
+    ['digit-other-id', 'retell-digit-to-press', 'retell-digit-to-press'],
   ] as const) {
     it(`fails a Retell server that breaks ${rule} (${mode}), quoting how to fix it`, async () => {
       const { code, report } = await check(['--platform', 'retell', '--base-url', `${brokenBase}/retell/${mode}`], 1500);
@@ -204,6 +222,9 @@ describe('voice-llm-gateway check --platform retell|twilio', () => {
     ['no-last', 'twilio-answer', 'twilio-last'],
     ['ignore-interrupt', 'twilio-interrupt', 'twilio-interrupt'],
     ['object-handoff', 'twilio-end', 'twilio-end-shape'],
+    ['bad-digits', 'twilio-send-digits-language', 'twilio-send-digits'],
+    ['digits-first', 'twilio-send-digits-language', 'twilio-send-digits'],
+    ['bad-language', 'twilio-send-digits-language', 'twilio-language'],
     ['unsigned', 'twilio-signature', 'twilio-signature'],
   ] as const) {
     it(`fails a Twilio server that breaks ${rule} (${mode})`, async () => {
@@ -224,5 +245,23 @@ describe('voice-llm-gateway check --platform retell|twilio', () => {
     const { report } = await check(['--platform', 'twilio', '--base-url', `${brokenBase}/twilio/good`], 1500);
     assert.equal(statuses(report)['twilio-signature'], 'skip');
     assert.equal(statuses(report)['twilio-answer'], 'pass');
+  });
+
+  it('skips the key and language cases, with the reason, on servers that never press a key or switch language', async () => {
+    const twilioReport = (await check(['--platform', 'twilio', '--base-url', `${brokenBase}/twilio/good`], 1500)).report;
+    const twilioCase = twilioReport.cases.find((c) => c.id === 'twilio-send-digits-language')!;
+    assert.equal(twilioCase.status, 'skip');
+    assert.match(twilioCase.summary, /no sendDigits .*; no language message/);
+    const retellReport = (await check(['--platform', 'retell', '--base-url', `${brokenBase}/retell/good`], 1500)).report;
+    const retellCase = retellReport.cases.find((c) => c.id === 'retell-digit-to-press')!;
+    assert.equal(retellCase.status, 'skip');
+    assert.match(retellCase.summary, /pressed no key/);
+  });
+
+  it('quotes the malformed key press', async () => {
+    const { report } = await check(['--platform', 'retell', '--base-url', `${brokenBase}/retell/two-digits`], 1500);
+    const found = findingsOf(report, 'retell-digit-to-press').find((f) => f.rule === 'retell-digit-to-press')!;
+    assert.match(found.quote!, /"digit_to_press":"12"/);
+    assert.match(found.message, /not exactly one key/);
   });
 });

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import { runSimulate } from '../../../tools/cli/commands/simulate.ts';
 import type { ConversationReport } from '../../../tools/simulate/run-script.ts';
 import { ANSWER, GREETING, systemPromptOf } from '../../support/phone-agent.ts';
@@ -24,10 +27,14 @@ describe('voice-llm-gateway simulate --platform retell|twilio against the real g
   };
   before(async () => {
     // Twilio without publicUrl: the gateway checks the signature over wss:// + Host + path, as the simulator signs it.
-    setup = await startSocketAgent({
-      retell: { secret: SECRET, agent: 'support', greeting: GREETING },
-      twilio: { authToken: AUTH_TOKEN, agent: 'support' },
-    });
+    setup = await startSocketAgent(
+      {
+        retell: { secret: SECRET, agent: 'support', greeting: GREETING },
+        twilio: { authToken: AUTH_TOKEN, agent: 'support' },
+        // The agent presses keys; its language is auto (the default), so Twilio sessions follow the caller's.
+      },
+      { pressDigits: {} },
+    );
     dir = mkdtempSync(join(tmpdir(), 'vlg-simulate-socket-'));
   });
   after(async () => {
@@ -100,6 +107,14 @@ describe('voice-llm-gateway simulate --platform retell|twilio against the real g
       { role: 'user', content: 'Where is my order?' },
     ]);
     assert.match(systemPromptOf(setup.upstream.requests[seen]!), /Caller \+16505550199, call sim-retell-1, name Ada\./);
+    // The simulator's socket says it is synthetic: the call's turns are recorded as simulate traffic.
+    await setup.gateway.records!.flush();
+    const recorded = await setup.gateway.records!.getCall('sim-retell-1');
+    assert.ok(recorded && recorded.turnRecords.length > 0);
+    assert.ok(
+      recorded.turnRecords.every((turn) => turn.synthetic === 'simulate'),
+      JSON.stringify(recorded.turnRecords.map((t) => t.synthetic)),
+    );
   });
 
   it('says in words that Retell transfers, and shows the greeting', async () => {
@@ -187,6 +202,102 @@ describe('voice-llm-gateway simulate --platform retell|twilio against the real g
     const { code, output } = await simulateCommand(['--platform', 'twilio', '--base-url', `${setup.base}/twilio`, '--script', path]);
     assert.match(output, /refused with HTTP 401: the server may check X-Twilio-Signature/);
     assert.equal(code, 1);
+  });
+
+  it('shows the keys a Retell agent presses, and holds them to the script', async () => {
+    const path = script('retell-keys.yaml', [
+      'turns:',
+      '  - say: For sales press 1',
+      "    expect: { digits: '1', contains: Choosing that }",
+      '  - say: Where is my order?',
+      '    expect: { digits: false }',
+    ]);
+    const args = ['--platform', 'retell', '--base-url', `${setup.base}/retell/${SECRET}`, '--script', path];
+    const json = await simulateCommand([...args, '--json']);
+    const report = JSON.parse(json.output) as ConversationReport;
+    assert.deepEqual(report.turns[0]!.signals, [{ type: 'digits', digits: '1', message: 'Retell digit_to_press' }]);
+    assert.deepEqual(report.turns[1]!.signals, []);
+    assert.ok(
+      report.turns.every((t) => t.expectations.every((e) => e.pass)),
+      JSON.stringify(report.turns.map((t) => t.expectations)),
+    );
+    assert.equal(report.ended, null, 'a key press does not end the call');
+    assert.equal(json.code, 0);
+    const text = await simulateCommand(args);
+    assert.match(text.output, /signals: keys pressed "1" \(Retell digit_to_press\)/);
+    assert.match(text.output, /expect keys "1" pressed: pass/);
+  });
+
+  it("shows a Twilio agent's language switch and keys, and fails a script that expected other keys", async () => {
+    const path = script('twilio-keys.yaml', [
+      'turns:',
+      '  - say: 我的订单在哪里？',
+      '    expect: { language: true, digits: false }',
+      '  - say: Enter the extension, press 1w2#',
+      "    expect: { digits: '1w2#' }",
+      '  - say: Now press 3',
+      "    expect: { digits: '4' }",
+    ]);
+    const args = ['--platform', 'twilio', '--base-url', `${setup.base}/twilio`, '--api-key', AUTH_TOKEN, '--script', path];
+    const { code, output } = await simulateCommand([...args, '--json']);
+    const report = JSON.parse(output) as ConversationReport;
+    const [switched] = report.turns[0]!.signals;
+    assert.equal(switched?.type, 'language');
+    assert.ok(switched.type === 'language' && /^zh|^cmn/i.test(switched.transcriptionLanguage), JSON.stringify(switched));
+    assert.deepEqual(
+      report.turns[1]!.signals.filter((s) => s.type === 'digits'),
+      [{ type: 'digits', digits: '1w2#', message: 'Twilio sendDigits' }],
+    );
+    assert.deepEqual(
+      report.turns.map((t) => t.problems),
+      [[], [], []],
+      'sendDigits after the text breaks no rule',
+    );
+    assert.deepEqual(
+      report.turns[2]!.expectations.map((e) => [e.check, e.pass, e.detail]),
+      [['keys "4" pressed', false, 'the agent pressed "3"']],
+    );
+    assert.equal(code, 1, 'a failed expectation fails the run');
+  });
+
+  it('takes a key pressed with no words as an answer to a menu, not silence', async () => {
+    // A Retell server whose every answer is one key press and nothing said.
+    const server = createServer();
+    new WebSocketServer({ server }).on('connection', (socket) => {
+      const send = (event: Record<string, unknown>) => socket.send(JSON.stringify(event));
+      send({ response_type: 'response', response_id: 0, content: '', content_complete: true });
+      socket.on('message', (data) => {
+        const event = JSON.parse(String(data)) as { interaction_type: string; response_id: number };
+        if (event.interaction_type === 'response_required')
+          send({ response_type: 'response', response_id: event.response_id, content: '', content_complete: true, digit_to_press: '2' });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const path = script('retell-key-only.yaml', ['turns:', '  - say: For support press 2', "    expect: { digits: '2' }"]);
+      const base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/retell/any`;
+      const { code, output } = await simulateCommand(['--platform', 'retell', '--base-url', base, '--script', path, '--json']);
+      const report = JSON.parse(output) as ConversationReport;
+      assert.deepEqual(report.turns[0]!.problems, []);
+      assert.equal(code, 0, output);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('shows the keys a Twilio agent presses in an interactive call', async () => {
+    const input = new PassThrough();
+    const output = textSink();
+    const error = textSink();
+    input.end('For sales press 1\n');
+    const code = await runSimulate(['--platform', 'twilio', '--base-url', `${setup.base}/twilio`, '--api-key', AUTH_TOKEN], {
+      input,
+      output,
+      error,
+    });
+    assert.match(output.text(), /keys pressed "1" \(Twilio sendDigits\)/);
+    assert.equal(code, 0, error.text());
   });
 
   it('holds an interactive Retell call from piped input', async () => {

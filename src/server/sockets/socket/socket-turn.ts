@@ -21,6 +21,7 @@ import {
 } from '../../platform-turn.ts';
 import { FINISHED, type TurnEnding } from '../../../telemetry/turn-outcome.ts';
 import { TurnReport } from '../../../telemetry/turn-report.ts';
+import type { SyntheticSource } from '../../../protocol/synthetic-traffic.ts';
 import { socketSignalForm, type SocketSignal } from './socket-signals.ts';
 
 /** The voice platforms that call over a WebSocket. */
@@ -34,6 +35,8 @@ export interface SocketCall {
   readonly agentId: string;
   /** The call's data in the gateway's form (`extendData`): the call id, the numbers, userData. */
   readonly data: ExtendDataInput;
+  /** Set when the upgrade request carried `x-vlg-synthetic` (our check or simulate): the call's turns are recorded as such. */
+  readonly synthetic?: SyntheticSource | undefined;
 }
 
 export interface SocketTurnInput {
@@ -99,6 +102,7 @@ async function admitSocketTurn(services: TurnServices, call: SocketCall, input: 
   const { controller } = input;
   const report = new TurnReport(agent.id, agent.provider.name, chat.call, true);
   report.platform = call.platform;
+  report.synthetic = call.synthetic;
   report.id = newCompletionId();
   report.callerText = lastUserText(chat.messages);
   services.turns.add(controller);
