@@ -1,6 +1,6 @@
 import type { JsonSocket } from '../client/json-socket-client.ts';
 import type { StreamViolation } from '../check/stream-rules.ts';
-import type { TurnResult } from './simulate-turn.ts';
+import { newTurnResult, type TurnResult } from './simulate-turn.ts';
 
 type Event = Record<string, unknown>;
 
@@ -102,25 +102,14 @@ export function readAnswer(reading: AnswerReading): Promise<AnswerRead> {
 /** A socket turn's result, before its signals and rules are added: status 101 (a socket, not an HTTP answer). */
 export function socketTurnResult(turn: number, said: string, read: AnswerRead, timeoutMs: number, messagesSent: number): TurnResult {
   const result: TurnResult = {
-    sentenceId: turn,
-    said,
+    ...newTurnResult(turn, said, messagesSent),
     status: 101,
     answer: read.text,
     spoken: read.text,
     ttftMs: read.ttftMs,
     totalMs: read.totalMs,
-    finishReason: null,
     sawDone: read.last !== undefined,
     interrupted: read.cutBy !== undefined,
-    toolCalls: [],
-    signals: [],
-    outcome: { type: 'continues' },
-    violations: [],
-    problems: [],
-    warnings: [],
-    fatal: false,
-    historyRecord: null,
-    messagesSent,
   };
   if (read.cutBy !== undefined) result.interruptedBy = read.cutBy;
   if (read.timedOut) {

@@ -103,27 +103,7 @@ export async function simulateTurn(
   const timeoutMs = connection.timeoutMs ?? DEFAULT_TURN_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const result: TurnResult = {
-    sentenceId,
-    said: utterance,
-    status: 0,
-    answer: '',
-    spoken: '',
-    ttftMs: null,
-    totalMs: 0,
-    finishReason: null,
-    sawDone: false,
-    interrupted: false,
-    toolCalls: [],
-    signals: [],
-    outcome: { type: 'continues' },
-    violations: [],
-    problems: [],
-    warnings: [],
-    fatal: false,
-    historyRecord: null,
-    messagesSent: imsBody.messages.length,
-  };
+  const result = newTurnResult(sentenceId, utterance, imsBody.messages.length);
 
   const started = performance.now();
   let turn: StreamedTurn;
@@ -236,4 +216,29 @@ function describeError(error: unknown): string {
   const cause = (error as Error & { cause?: unknown }).cause;
   const detail = cause instanceof Error ? cause.message : cause !== undefined ? String(cause) : '';
   return detail && detail !== error.message ? `${error.message} (${detail})` : error.message;
+}
+
+/** A turn's result before anything was heard: no answer, no signal, no finding yet. */
+export function newTurnResult(sentenceId: number, said: string, messagesSent: number): TurnResult {
+  return {
+    sentenceId,
+    said,
+    status: 0,
+    answer: '',
+    spoken: '',
+    ttftMs: null,
+    totalMs: 0,
+    finishReason: null,
+    sawDone: false,
+    interrupted: false,
+    toolCalls: [],
+    signals: [],
+    outcome: { type: 'continues' },
+    violations: [],
+    problems: [],
+    warnings: [],
+    fatal: false,
+    historyRecord: null,
+    messagesSent,
+  };
 }
