@@ -10,7 +10,7 @@ import { routeToolCalls, type ServerToolCall } from '../../src/agent/transforms/
 import { agentConfigSchema, endCallSchema, type AgentConfig, type EndCallConfig, type TransferConfig } from '../../src/config/schema.ts';
 import type { ChatMessage } from '../../src/core/chat-types.ts';
 import type { PartStream, PartTransform } from '../../src/core/stream-part.ts';
-import { CompletionBuilder, type ChatCompletion } from '../../src/protocol/completion-builder.ts';
+import type { ChatCompletion } from '../../src/protocol/completion-builder.ts';
 import { parseChatRequest } from '../../src/protocol/chat-request.ts';
 import type { Provider } from '../../src/providers/provider.ts';
 import { apologizeOnFailure } from '../../src/resilience/apologize-on-failure.ts';
@@ -18,7 +18,9 @@ import { withFiller } from '../../src/resilience/filler.ts';
 import { streamWithFallbacks, type AttemptEvent } from '../../src/resilience/provider-chain.ts';
 import type { ProviderTarget } from '../../src/resilience/provider-target.ts';
 import { toClientError } from '../../src/server/client-errors.ts';
-import { writeStream } from '../../src/server/write-stream.ts';
+import { CompletionChannel } from '../../src/server/completion-channel.ts';
+import { SseChannel } from '../../src/server/sse-channel.ts';
+import { writeAnswer } from '../../src/server/write-answer.ts';
 import { classifyTurn, type TurnEnding } from '../../src/telemetry/turn-outcome.ts';
 import { type FinishedTurn, TurnReport } from '../../src/telemetry/turn-report.ts';
 import type { PhraseJoiner } from '../../src/text/phrase-joiner.ts';
@@ -171,16 +173,17 @@ export async function writeToClient(
   report.onText = options.onTextSent;
   let ending: Promise<TurnEnding> | undefined;
   const server = createServer((_req, res) => {
-    ending = writeStream(parts, {
+    const signal = options.signal ?? NEVER_ABORTED;
+    const channel = new SseChannel({
       res,
       id: 'chatcmpl-test',
       created: 1_700_000_000,
       model: options.model ?? 'test-agent',
       includeUsage: options.includeUsage ?? false,
-      signal: options.signal ?? NEVER_ABORTED,
+      signal,
       report,
-      toError: toClientError,
     });
+    ending = writeAnswer(parts, channel, { report, signal, toError: toClientError });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
@@ -209,7 +212,16 @@ export async function writeToClient(
 
 /** The same parts as a non-streaming answer (`stream: false`), built as the chat route builds it. */
 export async function completionOf(parts: PartStream): Promise<ChatCompletion> {
-  const builder = new CompletionBuilder();
-  for await (const part of parts) builder.add(part);
-  return builder.build('chatcmpl-test', 1_700_000_000, 'test-agent');
+  const report = new TurnReport('test-agent', 'primary', { userDataInvalid: false }, true);
+  let sent: ChatCompletion | undefined;
+  const channel = new CompletionChannel({
+    id: 'chatcmpl-test',
+    created: 1_700_000_000,
+    model: 'test-agent',
+    send: (completion) => (sent = completion),
+  });
+  const ending = await writeAnswer(parts, channel, { report, signal: NEVER_ABORTED, toError: toClientError });
+  if (ending.how === 'failed') throw ending.error;
+  if (sent === undefined) throw new Error(`no completion was sent (the turn ended ${ending.how})`);
+  return sent;
 }

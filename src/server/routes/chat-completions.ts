@@ -24,8 +24,9 @@ import {
   type TurnServices,
 } from '../platform-turn.ts';
 import { REPLICA_HEADER, REPLICA_NAME } from '../../calls/replica-name.ts';
-import { writeCompletion } from '../write-completion.ts';
-import { writeStream } from '../write-stream.ts';
+import { CompletionChannel } from '../completion-channel.ts';
+import { SseChannel } from '../sse-channel.ts';
+import { writeAnswer } from '../write-answer.ts';
 import type { PlatformAdapter } from '../../platforms/platform-adapter.ts';
 import { openRetryTurn, type RetryTurn, RetryTurns } from '../../platforms/retry-turns.ts';
 import { DOUBLED_PATHS, detectPlatform, platformBody, platformPaths, platformRequest, PLATFORMS } from '../../platforms/platforms.ts';
@@ -73,7 +74,7 @@ async function handleTurn(request: FastifyRequest, reply: FastifyReply, deps: Ch
   const turn = await admitChatTurn(request, reply, deps, platform);
   let ending: TurnEnding;
   try {
-    ending = await writeAnswer(turn, runChatTurn(turn, deps), reply);
+    ending = await writeChatAnswer(turn, runChatTurn(turn, deps), reply);
   } catch (error) {
     ending = thrownEnding(error, turn.controller.signal, false);
   }
@@ -171,20 +172,16 @@ function runChatTurn(turn: ChatTurn, deps: ChatRouteDeps): PartStream {
 }
 
 /** Writes the answer as server-sent events or one completion; resolves to what ended the turn. */
-function writeAnswer(turn: ChatTurn, parts: PartStream, reply: FastifyReply): Promise<TurnEnding> {
+function writeChatAnswer(turn: ChatTurn, parts: PartStream, reply: FastifyReply): Promise<TurnEnding> {
   const { chat, report, id, created } = turn;
-  if (!chat.stream) return writeCompletion(parts, { reply, id, created, model: chat.model, report });
+  const signal = turn.controller.signal;
+  if (!chat.stream) {
+    const channel = new CompletionChannel({ id, created, model: chat.model, send: (completion) => reply.send(completion) });
+    return writeAnswer(parts, channel, { report, signal, toError: toClientError });
+  }
   reply.hijack();
-  return writeStream(parts, {
-    res: turn.res,
-    id,
-    created,
-    model: chat.model,
-    includeUsage: chat.includeUsage,
-    signal: turn.controller.signal,
-    report,
-    toError: toClientError,
-  });
+  const channel = new SseChannel({ res: turn.res, id, created, model: chat.model, includeUsage: chat.includeUsage, signal, report });
+  return writeAnswer(parts, channel, { report, signal, toError: toClientError });
 }
 
 function endChatTurn(deps: ChatRouteDeps, turn: ChatTurn, ending: TurnEnding): void {

@@ -19,9 +19,12 @@ import {
   thrownEnding,
   type TurnServices,
 } from '../../platform-turn.ts';
-import { FINISHED, type TurnEnding } from '../../../telemetry/turn-outcome.ts';
+import type { TurnEnding } from '../../../telemetry/turn-outcome.ts';
 import { TurnReport } from '../../../telemetry/turn-report.ts';
 import type { SyntheticSource } from '../../../protocol/synthetic-traffic.ts';
+import { toClientError } from '../../client-errors.ts';
+import { writeAnswer } from '../../write-answer.ts';
+import { SocketChannel } from './socket-channel.ts';
 import { socketSignalForm, type SocketSignal } from './socket-signals.ts';
 
 /** The voice platforms that call over a WebSocket. */
@@ -70,9 +73,11 @@ export async function runSocketTurn(services: TurnServices, call: SocketCall, in
   const turn = await admitSocketTurn(services, call, input);
   let ending: TurnEnding;
   try {
-    ending = await speakAnswer(turn, runSocketAgent(turn, services), input);
+    const { report, controller } = turn;
+    const channel = new SocketChannel(report, controller.signal, input.onText);
+    ending = await writeAnswer(runSocketAgent(turn, services), channel, { report, signal: controller.signal, toError: toClientError });
   } catch (error) {
-    // Words already said end the answer there; a turn that said nothing is the socket's to apologise for.
+    // The agent could not start: words already said end the answer there; none, and the socket apologises.
     ending = thrownEnding(error, turn.controller.signal, turn.report.answer !== '');
   }
   endTurn(services, turn, ending);
@@ -125,21 +130,6 @@ function runSocketAgent(turn: SocketTurn, services: TurnServices): PartStream {
   });
   turn.conversation = running.conversation;
   return running.parts;
-}
-
-/** Hands each piece of speakable text to the socket as it comes; resolves to what ended the turn. */
-async function speakAnswer(turn: SocketTurn, parts: PartStream, input: SocketTurnInput): Promise<TurnEnding> {
-  const { report, controller } = turn;
-  for await (const part of parts) {
-    // A newer turn owns the socket now: not a word more from this one.
-    controller.signal.throwIfAborted();
-    if (part.type === 'text') {
-      report.text(part.text);
-      input.onText(part.text);
-    } else if (part.type === 'usage') report.usage = part.usage;
-    else if (part.type === 'finish') report.finishReason = part.reason;
-  }
-  return FINISHED;
 }
 
 /** What the caller hears when a turn could not be answered: the agent's apology, in the turn's language. */

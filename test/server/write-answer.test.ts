@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatewayError } from '../../src/core/gateway-error.ts';
+import type { PartStream } from '../../src/core/stream-part.ts';
+import type { ChatCompletion } from '../../src/protocol/completion-builder.ts';
+import { toClientError } from '../../src/server/client-errors.ts';
+import { CompletionChannel } from '../../src/server/completion-channel.ts';
+import { SocketChannel } from '../../src/server/sockets/socket/socket-channel.ts';
+import { writeAnswer } from '../../src/server/write-answer.ts';
+import { TurnReport } from '../../src/telemetry/turn-report.ts';
 import { completionOf, writeToClient } from '../support/core-stages.ts';
 import {
   cancellation,
@@ -34,7 +41,7 @@ function contentOf(chunks: Chunk[]): string {
   return chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
 }
 
-describe('stream writer', () => {
+describe('the answer writer, as server-sent events', () => {
   it('writes parts as chat.completion.chunk events: role first, text, finish, then [DONE]', async () => {
     const response = await writeToClient(feed([reasoning('hmm'), text('Hello'), text(', world.'), STOP]));
     assert.equal(response.status, 200);
@@ -135,5 +142,82 @@ describe('stream writer', () => {
     const response = await writeToClient(feed([fail(refused)]));
     assert.equal(response.status, 400);
     assert.deepEqual(JSON.parse(response.body), refused.toBody());
+  });
+});
+
+/** A turn's parts through the one writer into a completion, as the chat route sends `stream: false`. */
+async function writeCompletion(parts: PartStream, signal: AbortSignal = new AbortController().signal) {
+  const report = new TurnReport('test-agent', 'primary', { userDataInvalid: false }, true);
+  const sent: ChatCompletion[] = [];
+  const channel = new CompletionChannel({
+    id: 'chatcmpl-test',
+    created: 1,
+    model: 'test-agent',
+    send: (completion) => sent.push(completion),
+  });
+  const ending = await writeAnswer(parts, channel, { report, signal, toError: toClientError });
+  return { ending, sent, report };
+}
+
+describe('the answer writer, as one completion', () => {
+  it('sends one completion once every part is in, and tells the report what was said', async () => {
+    const { ending, sent, report } = await writeCompletion(feed([text('Hello'), text(' there.'), usage(3, 2), STOP]));
+    assert.equal(ending.how, 'finished');
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.choices[0]!.message.content, 'Hello there.');
+    assert.equal(report.answer, 'Hello there.');
+    assert.equal(report.finishReason, 'stop');
+    assert.deepEqual(report.usage, { promptTokens: 3, completionTokens: 2, totalTokens: 5 });
+  });
+
+  it('turns a failure after words into the error response: nothing was sent yet, so nothing is broken', async () => {
+    const { ending, sent } = await writeCompletion(feed([text('Your balance is '), fail(streamBroken())]));
+    assert.equal(ending.how, 'failed');
+    assert.equal(sent.length, 0);
+  });
+
+  it('ends a cancelled turn without a completion', async () => {
+    const turn = cancellation();
+    setImmediate(() => turn.callerSpokeAgain());
+    const { ending, sent } = await writeCompletion(feed([text('Well, '), HANG], { signal: turn.signal }), turn.signal);
+    assert.equal(ending.how, 'cancelled');
+    assert.equal(sent.length, 0);
+  });
+});
+
+describe('the answer writer, on a socket', () => {
+  it('hands each piece of text on as it comes and says nothing after a newer turn took over', async () => {
+    const turn = cancellation();
+    const report = new TurnReport('test-agent', 'primary', { userDataInvalid: false }, true);
+    const spoken: string[] = [];
+    const channel = new SocketChannel(report, turn.signal, (piece) => {
+      spoken.push(piece);
+      turn.callerSpokeAgain();
+    });
+    const ending = await writeAnswer(feed([text('One. '), text('Two.'), STOP]), channel, {
+      report,
+      signal: turn.signal,
+      toError: toClientError,
+    });
+    assert.deepEqual(spoken, ['One. ']);
+    assert.equal(ending.how, 'cancelled');
+  });
+
+  it('leaves a failure before any word to the session (its apology), and one after words ends the answer there', async () => {
+    const before = new TurnReport('test-agent', 'primary', { userDataInvalid: false }, true);
+    const signal = new AbortController().signal;
+    const failed = await writeAnswer(feed([fail(new Error('boom'))]), new SocketChannel(before, signal, () => {}), {
+      report: before,
+      signal,
+      toError: toClientError,
+    });
+    assert.equal(failed.how, 'failed');
+    const after = new TurnReport('test-agent', 'primary', { userDataInvalid: false }, true);
+    const broken = await writeAnswer(feed([text('Hi. '), fail(streamBroken())]), new SocketChannel(after, signal, () => {}), {
+      report: after,
+      signal,
+      toError: toClientError,
+    });
+    assert.equal(broken.how, 'broken');
   });
 });
