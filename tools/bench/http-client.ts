@@ -83,7 +83,7 @@ export function followStream(options: StreamRequest): Promise<FollowedStream> {
         path: `${url.pathname}${url.search}`,
         method: 'POST',
         headers: { ...options.headers, 'content-length': String(body.length) },
-        signal: options.signal,
+        ...(options.signal ? { signal: options.signal } : {}),
       },
       (res: IncomingMessage) => {
         if (res.statusCode !== 200) {
@@ -107,11 +107,14 @@ export function followStream(options: StreamRequest): Promise<FollowedStream> {
           if (done) return;
           done = true;
           clearTimeout(timer);
-          settleFirst(new BenchError(`${label}: stream ended before any content: ${all.slice(0, ERROR_BODY_CHARS)}`));
+          // An Error (and its stack) only when one is needed: the common stream makes none.
+          if (!seen) settleFirst(new BenchError(`${label}: stream ended before any content: ${all.slice(0, ERROR_BODY_CHARS)}`));
           settleText(all);
         });
         // A connection lost mid-answer closes the response without an 'end'.
-        res.once('close', () => fail(new BenchError(`${label}: stream failed: the connection closed before the answer ended`)));
+        res.once('close', () => {
+          if (!done) fail(new BenchError(`${label}: stream failed: the connection closed before the answer ended`));
+        });
         res.once('error', (err: Error) => fail(new BenchError(`${label}: stream failed: ${err.message}`)));
       },
     );

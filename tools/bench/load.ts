@@ -68,16 +68,29 @@ export function turnBody(target: Target, content: string, instanceId?: string, s
   return JSON.stringify(body);
 }
 
+/** Parsed once per base URL and headers once per target: the client does per stream only what it must. */
+const endpoints = new Map<string, URL>();
+const endpointOf = (base: string): URL => {
+  let url = endpoints.get(base);
+  if (!url) endpoints.set(base, (url = new URL(`${base}/chat/completions`)));
+  return url;
+};
+const targetHeaders = new WeakMap<Target, Record<string, string>>();
+
 function headers(target: Target): Record<string, string> {
-  const out: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-  if (target.apiKey !== undefined) out.authorization = `Bearer ${target.apiKey}`;
+  let out = targetHeaders.get(target);
+  if (!out) {
+    out = { 'content-type': 'application/json', accept: 'text/event-stream' };
+    if (target.apiKey !== undefined) out.authorization = `Bearer ${target.apiKey}`;
+    targetHeaders.set(target, out);
+  }
   return out;
 }
 
 /** Sends a streamed turn to the target and follows its body (see `followStream`). */
 export function followTurn(target: Target, body: string, agent: Agent, signal?: AbortSignal): Promise<FollowedStream> {
   return followStream({
-    url: new URL(`${urlOf(target)}/chat/completions`),
+    url: endpointOf(urlOf(target)),
     headers: headers(target),
     body,
     agent,
