@@ -80,8 +80,8 @@ and memory (heap and RSS) per open stream, with max(c, 64) streams held open; th
 -> upstream, upstream's first content -> client) each path adds over direct; then the cancellation
 latency of a client close and of a barge-in, and the targets, as gateway / pipe relay ratios: added
 TTFT at concurrency 1 <= 1.25x; CPU per stream <= 1.5x and heap per open call <= 2x at 1, 64 and
-1024 (a concurrency not swept is "not measured"). The load generator runs in this process, the
-servers in child processes. Progress goes to stderr; the report (markdown, or JSON
+1024 (a concurrency not swept is "not measured"). The load generator (node:http) runs in this
+process, the servers in child processes. Progress goes to stderr; the report (markdown, or JSON
 with --json) to stdout.
 Exit code: 0; 1 when a stream failed or a server did not start (a missed target is reported, never
 fatal); 2 for bad options.
