@@ -1,10 +1,14 @@
 /**
  * The real gateway as the measuring runs start it, on 127.0.0.1 with a fresh data folder (removed
- * on close). The bench's (`startBenchGateway`): one openai-compatible provider in front of the
- * upstream, one agent (`bench`) with the defaults a deployment gets (speech shaping, history, call
- * memory, cancellation on barge-in), a fixed API key, admission limits above any concurrency the
- * bench asks for, and a log that goes nowhere (errors surface as failed streams). The soak's sets its
- * own providers, agents and log (tools/soak/soak.ts).
+ * on close). The bench's (`startBenchGateway`) runs as users run it: one openai-compatible provider
+ * in front of the upstream, one agent (`bench`) with the defaults a deployment gets (speech shaping,
+ * history, call memory, cancellation on barge-in), call records on in the default SQLite store in
+ * the data folder (never PostgreSQL, whatever DATABASE_URL says), metrics on, and the log at info
+ * (one line per turn) written to a file in the data folder by pino's own asynchronous destination,
+ * as pino writes stdout in production. Only a fixed API key and admission limits above any
+ * concurrency the bench asks for differ from the defaults. Tracing stays off unless the OTEL_*
+ * variables turn it on, as for a user. The soak's sets its own providers, agents and log
+ * (tools/soak/soak.ts).
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayConfigSchema } from '../../src/config/schema.ts';
 import { startGateway } from '../../src/gateway.ts';
+import { pino } from 'pino';
 import { createLogger, type LoggerSettings } from '../../src/telemetry/logger.ts';
 import { BENCH_KEY, BENCH_MODEL } from './ipc.ts';
 
@@ -30,8 +35,8 @@ export interface LocalGatewaySetup {
   /** The config's `state` (call state shared through Redis); absent: in memory. */
   state?: Record<string, unknown>;
   logLevel: string;
-  /** Where the log lines go. */
-  log: NonNullable<LoggerSettings['destination']>;
+  /** Where the log lines go; `file`: LOG_FILE in the data folder, written asynchronously. */
+  log: NonNullable<LoggerSettings['destination']> | 'file';
   /** How long `close` lets running answers finish. */
   drainTimeoutMs: number;
 }
@@ -41,8 +46,12 @@ export interface BenchGateway {
   readonly url: string;
   /** The HTTP server, for watching its connections. */
   readonly server: Server;
+  /** What is on, in words (records, metrics, log), for the bench's header. */
+  readonly setup: string;
   close(): Promise<void>;
 }
+
+const LOG_FILE = 'gateway.log';
 
 export async function startLocalGateway(setup: LocalGatewaySetup): Promise<BenchGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vlg-bench-'));
@@ -53,14 +62,26 @@ export async function startLocalGateway(setup: LocalGatewaySetup): Promise<Bench
       agents: setup.agents,
       ...(setup.state ? { state: setup.state } : {}),
     });
-    const logger = createLogger({ level: setup.logLevel, destination: setup.log });
-    const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logger });
+    const logFile = setup.log === 'file' ? pino.destination({ dest: join(dataDir, LOG_FILE), sync: false }) : undefined;
+    const logger = createLogger({
+      level: setup.logLevel,
+      destination: logFile ?? (setup.log as NonNullable<LoggerSettings['destination']>),
+    });
+    // databaseUrl given (as undefined): records stay in SQLite here even where DATABASE_URL is set.
+    const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logger, databaseUrl: undefined });
+    const words = [
+      config.records.enabled ? `records on (SQLite ${config.records.sqliteFile} in a temporary data folder)` : 'records off',
+      `metrics ${config.metrics.enabled ? 'on' : 'off'}`,
+      `log at ${config.server.logLevel} ${logFile ? `to ${LOG_FILE} in the data folder (pino, asynchronous)` : 'to the caller'}`,
+    ];
     return {
       url: `${gateway.url}/v1`,
       server: gateway.app.server,
+      setup: words.join(', '),
       async close() {
         try {
           await gateway.close(setup.drainTimeoutMs);
+          logFile?.end();
         } finally {
           rmSync(dataDir, { recursive: true, force: true });
         }
@@ -85,8 +106,8 @@ export function startBenchGateway(upstreamUrl: string, sharedState?: BenchShared
     server: { limits: { maxConcurrentStreams: BENCH_STREAM_LIMIT, maxConcurrentStreamsPerKey: BENCH_STREAM_LIMIT } },
     providers: { mock: { type: 'openai-compatible', baseUrl: upstreamUrl, apiKey: 'sk-bench-upstream' } },
     agents: { [BENCH_MODEL]: { provider: 'mock', model: 'mock' } },
-    logLevel: 'warn',
-    log: { write() {} },
+    logLevel: 'info',
+    log: 'file',
     drainTimeoutMs: 0,
   });
 }

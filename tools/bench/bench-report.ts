@@ -1,6 +1,7 @@
 /**
- * The bench's report: per-cell figures from the raw measurements, the two target verdicts, and their
- * rendering as markdown (tables meant to be pasted into docs/benchmarks.md) or JSON.
+ * The bench's report: per-cell figures from the raw measurements, and their rendering as markdown
+ * (tables meant to be pasted into docs/benchmarks.md): results, phases, the targets
+ * (tools/bench/targets.ts), the shared-state verdict, cancellation.
  */
 
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -8,7 +9,9 @@ import type { CancelReport } from './cancel-latency.ts';
 import type { CpuSample } from './ipc.ts';
 import { PATH_LABELS, type PathName, type StreamResult } from './load.ts';
 import type { MemoryPerStream } from './memory-hold.ts';
+import { gatewayOverRelay, type PhaseReport } from './phases.ts';
 import { mean, percentiles, round1, round2 } from './stats.ts';
+import type { TargetRow } from './targets.ts';
 
 /** What was measured for one path at one concurrency. */
 export interface Cell {
@@ -52,6 +55,8 @@ export interface CellReport {
   } | null;
   /** Memory growth per open stream of the serving process; null when not measured. */
   memoryPerStream: MemoryPerStream | null;
+  /** Microseconds of the load generator's own CPU per measured stream (kept small by the lean client). */
+  clientUsPerStream: number;
 }
 
 export interface Verdict {
@@ -115,6 +120,7 @@ export function summariseCells(cells: Cell[]): CellReport[] {
           }
         : null,
       memoryPerStream: cell.memory,
+      clientUsPerStream: perStream(cpuTotal(cell.clientCpu)),
     };
   });
   for (const report of reports) {
@@ -127,63 +133,22 @@ export function summariseCells(cells: Cell[]): CellReport[] {
   return reports;
 }
 
-/** The concurrency the "under load" target is judged at: 64 when measured, else the highest above 1. */
-function loadConcurrency(reports: CellReport[]): number | undefined {
-  const levels = [...new Set(reports.map((r) => r.concurrency))].filter((c) => c > 1);
-  return levels.includes(64) ? 64 : levels.length > 0 ? Math.max(...levels) : undefined;
-}
-
+/** The shared-state verdict (`--state redis`): a gateway on Redis state adds < 0.5 ms at concurrency 1. */
 export function verdicts(reports: CellReport[]): Verdict[] {
   const cell = (path: PathName, concurrency: number) => reports.find((r) => r.path === path && r.concurrency === concurrency);
   const signed = (value: number): string => `${value >= 0 ? '+' : ''}${value}`;
-  const out: Verdict[] = [];
-
-  const gateway1 = cell('gateway', 1);
-  const direct1 = cell('direct', 1);
-  const relay1 = cell('pipe-relay', 1);
-  const name1 = 'TTFT overhead at concurrency 1';
-  const target1 = 'gateway adds ≤ 1 ms to the median TTFT vs direct';
-  if (gateway1 && direct1) {
-    const added = round2(gateway1.ttftMs.p50 - direct1.ttftMs.p50);
-    let detail = `gateway p50 ${gateway1.ttftMs.p50} ms vs direct ${direct1.ttftMs.p50} ms: ${signed(added)} ms`;
-    if (relay1) {
-      const relayAdded = round2(relay1.ttftMs.p50 - direct1.ttftMs.p50);
-      detail += ` (pipe relay: ${signed(relayAdded)} ms; gateway over the pipe relay: ${signed(round2(added - relayAdded))} ms)`;
-    }
-    out.push({ name: name1, target: target1, pass: added <= 1, detail });
-  } else {
-    out.push({ name: name1, target: target1, pass: null, detail: 'not measured (needs concurrency 1 and a direct path)' });
-  }
-
   const redis1 = cell('gateway-redis', 1);
-  if (redis1 && gateway1) {
-    const added = round2(redis1.ttftMs.p50 - gateway1.ttftMs.p50);
-    out.push({
+  const gateway1 = cell('gateway', 1);
+  if (!redis1 || !gateway1) return [];
+  const added = round2(redis1.ttftMs.p50 - gateway1.ttftMs.p50);
+  return [
+    {
       name: 'Shared state overhead at concurrency 1',
       target: 'a gateway on Redis state adds < 0.5 ms to the median TTFT vs in-memory state',
       pass: added < 0.5,
       detail: `Redis state p50 ${redis1.ttftMs.p50} ms vs memory ${gateway1.ttftMs.p50} ms: ${signed(added)} ms (p99 ${signed(round2(redis1.ttftMs.p99 - gateway1.ttftMs.p99))} ms)`,
-    });
-  }
-
-  const high = loadConcurrency(reports);
-  const nameHigh = `TTFT under load at concurrency ${high ?? 64}`;
-  const targetHigh = `gateway median TTFT within 15% of the pipe relay's${high === undefined || high === 64 ? '' : ' (the project targets concurrency 64)'}`;
-  const gatewayHigh = high === undefined ? undefined : cell('gateway', high);
-  const relayHigh = high === undefined ? undefined : cell('pipe-relay', high);
-  if (gatewayHigh && relayHigh) {
-    const ratio = gatewayHigh.ttftMs.p50 / relayHigh.ttftMs.p50;
-    const percent = round2((ratio - 1) * 100);
-    out.push({
-      name: nameHigh,
-      target: targetHigh,
-      pass: ratio <= 1.15,
-      detail: `gateway p50 ${gatewayHigh.ttftMs.p50} ms vs pipe relay ${relayHigh.ttftMs.p50} ms: ${signed(percent)}%`,
-    });
-  } else {
-    out.push({ name: nameHigh, target: targetHigh, pass: null, detail: 'not measured (needs a concurrency above 1 and the pipe relay)' });
-  }
-  return out;
+    },
+  ];
 }
 
 function markdownTable(header: string[], rows: string[][], textColumns: number): string {
@@ -264,4 +229,62 @@ export function cancelTable(reports: CancelReport[]): string {
     String(r.errors),
   ]);
   return markdownTable(header, rows, 2);
+}
+
+const us = (value: number | undefined): string => (value === undefined ? '–' : value.toFixed(1));
+const times = (ratio: number | null): string => (ratio === null ? '–' : `×${ratio.toFixed(2)}`);
+
+/**
+ * Phases per concurrency: direct's raw figures (the floor), then what each other path adds over
+ * them, then the gateway ÷ pipe relay ratio of what they add.
+ */
+export function phaseTable(reports: PhaseReport[]): string {
+  const header = ['conc.', 'path', 'request → upstream: added p50 (µs)', 'p90', 'first content → client: added p50 (µs)', 'p90', 'streams'];
+  const rows: string[][] = [];
+  const ratios = gatewayOverRelay(reports);
+  for (const c of [...new Set(reports.map((r) => r.concurrency))]) {
+    for (const r of reports.filter((report) => report.concurrency === c)) {
+      if (r.path === 'direct') {
+        const raw = [r.toUpstreamUs.p50, r.toUpstreamUs.p90, r.toClientUs.p50, r.toClientUs.p90].map((v) => `(${us(v)})`);
+        rows.push([String(c), 'direct (raw: the floor subtracted)', ...raw, String(r.streams)]);
+        continue;
+      }
+      const up = r.addedToUpstreamUs;
+      const down = r.addedToClientUs;
+      rows.push([String(c), PATH_LABELS[r.path], us(up?.p50), us(up?.p90), us(down?.p50), us(down?.p90), String(r.streams)]);
+    }
+    const ratio = ratios.find((x) => x.concurrency === c);
+    if (ratio) {
+      rows.push([
+        String(c),
+        'gateway ÷ pipe relay',
+        times(ratio.toUpstream.p50),
+        times(ratio.toUpstream.p90),
+        times(ratio.toClient.p50),
+        times(ratio.toClient.p90),
+        '',
+      ]);
+    }
+  }
+  return markdownTable(header, rows, 2);
+}
+
+/** The targets table: one row per target and concurrency. */
+export function targetsTable(rows: TargetRow[]): string {
+  const header = ['target', 'gateway', 'pipe relay', 'ratio', 'result'];
+  const figure = (value: number | null, unit: string): string => (value === null ? '–' : `${value} ${unit}`);
+  const body = rows.map((row) => [
+    row.target,
+    figure(row.gateway, row.unit),
+    figure(row.relay, row.unit),
+    times(row.ratio),
+    row.status === 'met' ? 'met' : row.status === 'missed' ? '**missed**' : `not measured${row.note ? ` (${row.note})` : ''}`,
+  ]);
+  return markdownTable(header, body, 1);
+}
+
+/** The load generator's own CPU per stream, per concurrency and path: it must stay small beside the servers'. */
+export function clientCpuLine(reports: CellReport[]): string {
+  const parts = reports.map((r) => `${PATH_LABELS[r.path]} c=${r.concurrency}: ${r.clientUsPerStream.toFixed(0)}`);
+  return parts.length === 0 ? '' : `- Load generator CPU per stream (µs): ${parts.join('; ')}.`;
 }

@@ -14,11 +14,14 @@
  *   - `bench-cancel <id>`: a slow answer (SLOW_EVENTS content events SLOW_INTERVAL_MS apart, several
  *     seconds); if its connection closes before the answer is over, `onCancelClosed(id, at)` is
  *     called with the wall clock `performance.timeOrigin + performance.now()` (cancellation latency).
+ *
+ * A request whose body holds PHASE_MARKER and a tag is stamped (`process.hrtime.bigint()`): when it
+ * arrived and when its first content event was written; `takeStamps()` hands them over (phases).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { CANCEL_MARKER, HOLD_MARKER, type SlowAnswer } from './ipc.ts';
+import { CANCEL_MARKER, HOLD_MARKER, PHASE_MARKER, type SlowAnswer, type UpstreamStamp } from './ipc.ts';
 import { listenLocal } from './local-server.ts';
 
 export interface MockAnswerOptions {
@@ -41,6 +44,8 @@ export interface BenchUpstream {
   readonly slowAnswer: SlowAnswer;
   /** `bench-hold` streams open right now. */
   openHolds(): number;
+  /** The stamps of the tagged requests answered since the last call. */
+  takeStamps(): UpstreamStamp[];
   close(): Promise<void>;
 }
 
@@ -94,6 +99,16 @@ function sseEvents(pieces: string[]): { head: string[]; content: string[]; tail:
   };
 }
 
+/** The phase tag (digits after PHASE_MARKER) a request body carries, if any; found without parsing the JSON. */
+export function phaseTagOf(body: string): string | undefined {
+  const at = body.indexOf(PHASE_MARKER);
+  if (at < 0) return undefined;
+  const from = at + PHASE_MARKER.length;
+  let to = from;
+  while (to < body.length && body.charCodeAt(to) >= 48 && body.charCodeAt(to) <= 57) to++;
+  return to > from ? body.slice(from, to) : undefined;
+}
+
 /** The text of the last message of a JSON chat request, if it is a string. */
 function lastMessageText(body: string): string | undefined {
   try {
@@ -125,6 +140,7 @@ export async function startBenchUpstream(
 
   const timers = new Set<NodeJS.Timeout>();
   let holds = 0;
+  let stamps: UpstreamStamp[] = [];
   let closing = false;
 
   /** The pending timer of each response that has one; cleared when the response closes. */
@@ -160,10 +176,14 @@ export async function startBenchUpstream(
     later(res, interval, () => drip(res, list, from + 1, interval, done));
   };
 
-  const answerBench = (res: ServerResponse): void => {
+  /** `tag`: stamp the first content event's write, with the request's arrival. */
+  const answerBench = (res: ServerResponse, tag: string | undefined, receivedNs: bigint): void => {
     res.writeHead(200, SSE_HEADERS);
     if (options.firstTokenMs > 0 || options.intervalMs > 0) watch(res);
     const start = (): void => {
+      if (tag !== undefined) {
+        stamps.push({ tag, receivedNs: String(receivedNs), firstContentNs: String(process.hrtime.bigint()) });
+      }
       if (options.intervalMs <= 0) {
         res.end(whole);
         return;
@@ -204,6 +224,7 @@ export async function startBenchUpstream(
   };
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const receivedNs = process.hrtime.bigint();
     const path = req.url?.split('?', 1)[0];
     if (req.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/chat/completions')) {
       req.resume();
@@ -219,7 +240,7 @@ export async function startBenchUpstream(
       const last = body.includes('bench-') ? lastMessageText(body) : undefined;
       if (last?.startsWith(CANCEL_MARKER)) answerSlow(res, last.slice(CANCEL_MARKER.length));
       else if (last?.startsWith(HOLD_MARKER)) answerHold(res);
-      else answerBench(res);
+      else answerBench(res, phaseTagOf(body), receivedNs);
     });
   });
   const local = await listenLocal(server);
@@ -231,6 +252,11 @@ export async function startBenchUpstream(
     contentEvents: options.chunks,
     slowAnswer,
     openHolds: () => holds,
+    takeStamps() {
+      const taken = stamps;
+      stamps = [];
+      return taken;
+    },
     async close() {
       closing = true;
       for (const timer of timers) clearTimeout(timer);

@@ -17,9 +17,9 @@
  * Runs go one at a time, the kinds interleaved (rotating order), on otherwise idle servers.
  */
 
-import type { Agent } from 'undici';
+import type { Agent } from 'node:http';
 import { CANCEL_MARKER } from './ipc.ts';
-import { followStream, nextId, PATH_LABELS, STREAM_TIMEOUT_MS, turnBody, type PathName, type Target } from './load.ts';
+import { followTurn, nextId, PATH_LABELS, STREAM_TIMEOUT_MS, turnBody, type PathName, type Target } from './load.ts';
 import { wallClock, type ServerProcess } from './server-processes.ts';
 import { BenchError } from './settings.ts';
 import { percentile, round3 } from './stats.ts';
@@ -42,7 +42,7 @@ export const CANCEL_WARMUP = 3;
 const CANCEL_TIMEOUT_MS = 3_000;
 
 interface CancelContext {
-  dispatcher: Agent;
+  agent: Agent;
   /** The process running the mock upstream. */
   upstream: ServerProcess;
 }
@@ -54,15 +54,10 @@ async function clientCloseRun(target: Target, context: CancelContext): Promise<n
   const controller = new AbortController();
   const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(STREAM_TIMEOUT_MS)]);
   try {
-    const turn = await followStream(
-      target,
-      turnBody(target, `${CANCEL_MARKER}${requestId}`, `bench-close-inst-${n}`),
-      context.dispatcher,
-      signal,
-    );
+    const turn = await followTurn(target, turnBody(target, `${CANCEL_MARKER}${requestId}`, `bench-close-inst-${n}`), context.agent, signal);
     await turn.firstContent;
     const abortedAt = wallClock();
-    controller.abort(); // undici destroys the connection: the answer is not wanted any more
+    controller.abort(); // node:http destroys the connection: the answer is not wanted any more
     const closedAt = await context.upstream.closedAt(requestId, CANCEL_TIMEOUT_MS);
     return closedAt - abortedAt;
   } finally {
@@ -80,10 +75,10 @@ async function bargeInRun(target: Target, context: CancelContext): Promise<numbe
   let finished = false;
   const label = PATH_LABELS[target.path];
   try {
-    const turn1 = await followStream(target, turnBody(target, `${CANCEL_MARKER}${requestId}`, instanceId, 1), context.dispatcher, signal);
+    const turn1 = await followTurn(target, turnBody(target, `${CANCEL_MARKER}${requestId}`, instanceId, 1), context.agent, signal);
     await turn1.firstContent;
     const sentAt = wallClock();
-    const turn2 = followStream(target, turnBody(target, target.prompt, instanceId, 2), context.dispatcher, signal);
+    const turn2 = followTurn(target, turnBody(target, target.prompt, instanceId, 2), context.agent, signal);
     turn2.catch(() => undefined);
     const closedAt = await context.upstream.closedAt(requestId, CANCEL_TIMEOUT_MS);
     const text1 = await turn1.text;
@@ -123,12 +118,12 @@ export async function measureCancellation(options: {
   gateway: Target;
   pipeRelay: Target;
   upstream: ServerProcess;
-  dispatcher: Agent;
+  agent: Agent;
   runs: number;
   onError: (err: unknown) => void;
   onRun: () => void;
 }): Promise<CancelReport[]> {
-  const context: CancelContext = { dispatcher: options.dispatcher, upstream: options.upstream };
+  const context: CancelContext = { agent: options.agent, upstream: options.upstream };
   const cases = [
     { kind: 'client-close' as const, target: options.gateway, run: clientCloseRun, latencies: [] as number[], errors: 0 },
     { kind: 'client-close' as const, target: options.pipeRelay, run: clientCloseRun, latencies: [] as number[], errors: 0 },

@@ -23,6 +23,24 @@ export const CANCEL_MARKER = 'bench-cancel ';
 /** A user message starting with this gets half the answer, then the mock holds the stream open. */
 export const HOLD_MARKER = 'bench-hold';
 
+/**
+ * Measured streams end their user message with this and a tag (digits): the mock upstream stamps
+ * such requests (phase timings). No `bench-` in it: that prefix makes the mock parse the body.
+ */
+export const PHASE_MARKER = 'phase-tag:';
+
+/**
+ * The mock upstream's side of one tagged request: `process.hrtime.bigint()` (CLOCK_MONOTONIC, one
+ * clock for every process on a Linux machine) as decimal strings, since IPC carries JSON.
+ */
+export interface UpstreamStamp {
+  tag: string;
+  /** The request arrived (its headers parsed). */
+  receivedNs: string;
+  /** Just before the first content event was written. */
+  firstContentNs: string;
+}
+
 /** The slow answer of cancellation runs: long enough that only a cancellation ends it early. */
 export interface SlowAnswer {
   contentEvents: number;
@@ -58,6 +76,8 @@ export type ServerMessage =
       text?: string;
       contentEvents?: number;
       slowAnswer?: SlowAnswer;
+      /** What the gateway runs with (records, metrics, log), in words. */
+      gatewaySetup?: string;
     }
   | { type: 'error'; message: string }
   /** A cancellation run's upstream connection closed before its answer was over (`at`: wall clock, see below). */
@@ -65,7 +85,13 @@ export type ServerMessage =
   /** The answer to a clock probe: `performance.timeOrigin + performance.now()`, comparable across processes. */
   | { type: 'clock'; id: number; at: number }
   /** The answer to a usage probe. `openHolds`: streams the mock upstream holds open now (mock processes only). */
-  | { type: 'usage'; id: number; cpu: CpuSample; memory: MemorySample; openHolds?: number };
+  | { type: 'usage'; id: number; cpu: CpuSample; memory: MemorySample; openHolds?: number }
+  /** The answer to a phases probe: the stamps of the tagged requests answered since the last one (mock processes only). */
+  | { type: 'phases'; id: number; stamps: UpstreamStamp[] };
 
 /** Parent → child. `gc`: run a full garbage collection before sampling (the child runs with --expose-gc). */
-export type ControlMessage = { type: 'stop' } | { type: 'clock'; id: number } | { type: 'usage'; id: number; gc: boolean };
+export type ControlMessage =
+  | { type: 'stop' }
+  | { type: 'clock'; id: number }
+  | { type: 'usage'; id: number; gc: boolean }
+  | { type: 'phases'; id: number };

@@ -1,13 +1,18 @@
 /**
- * The load generator: streamed chat-completion requests over undici, timed from sending the request
- * to the first received bytes holding a non-empty `content` delta (TTFT) and to the end of the
- * stream, with exactly `concurrency` streams in flight.
+ * The load generator: streamed chat-completion requests over the lean node:http client
+ * (tools/bench/http-client.ts), timed from sending the request to the first received bytes holding a
+ * non-empty `content` delta (TTFT) and to the end of the stream, with exactly `concurrency` streams
+ * in flight. Measured streams carry a phase tag in the user message, so that the mock upstream's
+ * timestamps can be matched with the client's (tools/bench/phases.ts).
  */
 
+import type { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'undici';
+import { followStream, type FollowedStream } from './http-client.ts';
+import { PHASE_MARKER } from './ipc.ts';
+import type { ClientStamp } from './phases.ts';
 import { BenchError } from './settings.ts';
-import { answerOf, countContent, endsWithDone, findContent, rescanFrom } from './sse-scan.ts';
+import { answerOf, countContent, endsWithDone } from './sse-scan.ts';
 
 export type PathName = 'direct' | 'pipe-relay' | 'gateway' | 'gateway-redis' | 'replicas';
 
@@ -53,11 +58,6 @@ let sequence = 0;
 /** A fresh number for request ids and call ids. */
 export const nextId = (): number => ++sequence;
 
-/** An HTTP/1.1 keep-alive pool allowing `connections` per origin. */
-export function createDispatcher(connections: number): Agent {
-  return new Agent({ connections, pipelining: 1, keepAliveTimeout: 120_000, keepAliveMaxTimeout: 600_000, connect: { timeout: 30_000 } });
-}
-
 /** The body of a streamed turn; `instanceId` names the call, a fresh one unless given. */
 export function turnBody(target: Target, content: string, instanceId?: string, sentenceId = 1): string {
   const body: Record<string, unknown> = { model: target.model, stream: true, messages: [{ role: 'user', content }] };
@@ -68,82 +68,64 @@ export function turnBody(target: Target, content: string, instanceId?: string, s
   return JSON.stringify(body);
 }
 
+/** Parsed once per base URL and headers once per target: the client does per stream only what it must. */
+const endpoints = new Map<string, URL>();
+const endpointOf = (base: string): URL => {
+  let url = endpoints.get(base);
+  if (!url) endpoints.set(base, (url = new URL(`${base}/chat/completions`)));
+  return url;
+};
+const targetHeaders = new WeakMap<Target, Record<string, string>>();
+
 function headers(target: Target): Record<string, string> {
-  const out: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-  if (target.apiKey !== undefined) out.authorization = `Bearer ${target.apiKey}`;
+  let out = targetHeaders.get(target);
+  if (!out) {
+    out = { 'content-type': 'application/json', accept: 'text/event-stream' };
+    if (target.apiKey !== undefined) out.authorization = `Bearer ${target.apiKey}`;
+    targetHeaders.set(target, out);
+  }
   return out;
 }
 
-export interface FollowedStream {
-  /** Resolves at the first non-empty content (ms since the request was sent); rejects if the stream ends or fails before. */
-  firstContent: Promise<number>;
-  /** The whole body (latin1) once it ended; rejects if it failed. */
-  text: Promise<string>;
-}
-
-/**
- * Sends a streamed turn and follows its body. Rejects on a non-200 answer; both promises of the
- * result are safe to leave unawaited.
- */
-export async function followStream(target: Target, body: string, dispatcher: Agent, signal: AbortSignal): Promise<FollowedStream> {
-  const started = performance.now();
-  const response = await request(`${urlOf(target)}/chat/completions`, {
-    method: 'POST',
+/** Sends a streamed turn to the target and follows its body (see `followStream`). */
+export function followTurn(target: Target, body: string, agent: Agent, signal?: AbortSignal): Promise<FollowedStream> {
+  return followStream({
+    url: endpointOf(urlOf(target)),
     headers: headers(target),
     body,
-    dispatcher,
+    agent,
+    label: PATH_LABELS[target.path],
+    timeoutMs: STREAM_TIMEOUT_MS,
     signal,
   });
-  if (response.statusCode !== 200) {
-    const text = await response.body.text().catch(() => '');
-    throw new BenchError(`${PATH_LABELS[target.path]}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
-  }
-  const stream = response.body;
-  stream.setEncoding('latin1');
-  let settleFirst!: (result: number | Error) => void;
-  const firstContent = new Promise<number>((resolve, reject) => {
-    settleFirst = (result) => (typeof result === 'number' ? resolve(result) : reject(result));
-  });
-  const text = new Promise<string>((resolve, reject) => {
-    let all = '';
-    let scanFrom = 0;
-    let seen = false;
-    stream.on('data', (chunk: string) => {
-      all += chunk;
-      if (seen) return;
-      if (findContent(all, scanFrom) >= 0) {
-        seen = true;
-        settleFirst(performance.now() - started);
-      } else scanFrom = rescanFrom(all);
-    });
-    stream.once('error', (err: Error) => {
-      const failure = new BenchError(`${PATH_LABELS[target.path]}: stream failed: ${err.message}`);
-      settleFirst(failure);
-      reject(failure);
-    });
-    stream.once('end', () => {
-      settleFirst(new BenchError(`${PATH_LABELS[target.path]}: stream ended before any content: ${all.slice(0, 300)}`));
-      resolve(all);
-    });
-  });
-  firstContent.catch(() => undefined);
-  text.catch(() => undefined);
-  return { firstContent, text };
 }
 
-/** One ordinary streamed turn, read to its end; rejects on any error. Returns the raw body too. */
-export async function runStream(target: Target, dispatcher: Agent): Promise<StreamResult & { text: string }> {
-  const started = performance.now();
-  const followed = await followStream(target, turnBody(target, target.prompt), dispatcher, AbortSignal.timeout(STREAM_TIMEOUT_MS));
+const msBetween = (from: bigint, to: bigint): number => Number(to - from) / 1e6;
+
+/**
+ * One ordinary streamed turn, read to its end; rejects on any error. Returns the raw body too and,
+ * when `tag` is given (it then ends the user message), the client's stamps for the phases.
+ */
+export async function runStream(target: Target, agent: Agent, tag?: string): Promise<StreamResult & { text: string; stamp?: ClientStamp }> {
+  const prompt = tag === undefined ? target.prompt : `${target.prompt} ${PHASE_MARKER}${tag}`;
+  const followed = await followTurn(target, turnBody(target, prompt), agent);
   const text = await followed.text;
-  const totalMs = performance.now() - started;
-  const ttftMs = await followed.firstContent; // settled: the body ended
+  const endNs = process.hrtime.bigint();
+  const firstNs = await followed.firstContent; // settled: the body ended
   if (!endsWithDone(text)) throw new BenchError(`${PATH_LABELS[target.path]}: stream ended without [DONE]: …${text.slice(-200)}`);
-  return { ttftMs, totalMs, contentEvents: countContent(text), text };
+  const result = {
+    ttftMs: msBetween(followed.sentNs, firstNs),
+    totalMs: msBetween(followed.sentNs, endNs),
+    contentEvents: countContent(text),
+    text,
+  };
+  return tag === undefined ? result : { ...result, stamp: { tag, sentNs: followed.sentNs, firstContentNs: firstNs } };
 }
 
 export interface BatchResult {
   samples: StreamResult[];
+  /** The client's phase stamps of the streams that succeeded (tagged batches only). */
+  stamps: ClientStamp[];
   errors: number;
   wallMs: number;
 }
@@ -159,24 +141,28 @@ export const RAMP_GROUP = 256;
  * Runs `count` streams keeping `concurrency` in flight; `onDone` after each one (for progress).
  * `ramp`: start the workers in groups of RAMP_GROUP, each once the previous group's first streams
  * are over (for warm-ups: measured batches reuse the connections a warm-up opened).
+ * `tagged`: each stream carries a fresh phase tag (measured batches).
  */
 export async function runBatch(
   target: Target,
-  dispatcher: Agent,
+  agent: Agent,
   concurrency: number,
   count: number,
   onError: (err: unknown) => void,
   onDone: () => void = () => undefined,
   ramp = false,
+  tagged = false,
 ): Promise<BatchResult> {
   const samples: StreamResult[] = [];
+  const stamps: ClientStamp[] = [];
   let errors = 0;
   let issued = 0;
   const one = async (): Promise<void> => {
     issued++;
     try {
-      const { ttftMs, totalMs, contentEvents } = await runStream(target, dispatcher);
+      const { ttftMs, totalMs, contentEvents, stamp } = await runStream(target, agent, tagged ? String(nextId()) : undefined);
       samples.push({ ttftMs, totalMs, contentEvents });
+      if (stamp) stamps.push(stamp);
     } catch (err) {
       errors++;
       onError(err);
@@ -204,15 +190,15 @@ export async function runBatch(
     }
   }
   await Promise.all(running);
-  return { samples, errors, wallMs: performance.now() - started };
+  return { samples, stamps, errors, wallMs: performance.now() - started };
 }
 
 /**
  * One stream parsed event by event: the path must relay exactly `expectedText` (when given), and
  * in any case stream content and end with [DONE].
  */
-export async function verifyPath(target: Target, dispatcher: Agent, expectedText: string | undefined): Promise<void> {
-  const { text } = await runStream(target, dispatcher);
+export async function verifyPath(target: Target, agent: Agent, expectedText: string | undefined): Promise<void> {
+  const { text } = await runStream(target, agent);
   if (expectedText === undefined) return;
   const answer = answerOf(text);
   if (answer !== expectedText) {

@@ -14,7 +14,8 @@
 
 import { performance } from 'node:perf_hooks';
 import { HOLD_MARKER } from './ipc.ts';
-import { createDispatcher, followStream, RAMP_GROUP, STREAM_TIMEOUT_MS, turnBody, type Target } from './load.ts';
+import { createClientAgent } from './http-client.ts';
+import { followTurn, RAMP_GROUP, turnBody, type Target } from './load.ts';
 import type { ServerProcess } from './server-processes.ts';
 import { BenchError } from './settings.ts';
 
@@ -42,9 +43,9 @@ export async function measureMemoryPerStream(options: {
   onError: (err: unknown) => void;
 }): Promise<MemoryPerStream | null> {
   const { target, server, upstream, streams } = options;
-  const dispatcher = createDispatcher(streams + 16);
+  const agent = createClientAgent(streams);
   const controller = new AbortController();
-  const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(STREAM_TIMEOUT_MS)]);
+  const { signal } = controller;
   let result: MemoryPerStream | null = null;
   try {
     const before = await server.usage(true);
@@ -53,7 +54,7 @@ export async function measureMemoryPerStream(options: {
     for (let from = 0; from < streams; from += RAMP_GROUP) {
       const opened = await Promise.allSettled(
         Array.from({ length: Math.min(RAMP_GROUP, streams - from) }, async () => {
-          const stream = await followStream(target, turnBody(target, HOLD_MARKER), dispatcher, signal);
+          const stream = await followTurn(target, turnBody(target, HOLD_MARKER), agent, signal);
           await stream.firstContent;
         }),
       );
@@ -75,7 +76,7 @@ export async function measureMemoryPerStream(options: {
     }
   } finally {
     controller.abort();
-    await dispatcher.destroy().catch(() => undefined);
+    agent.destroy();
   }
   await waitForRelease(upstream);
   return result;

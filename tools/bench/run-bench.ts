@@ -3,7 +3,8 @@
  * every path relays the answer intact, then for each concurrency of the sweep measures memory per
  * open stream, warms up, and measures TTFT, throughput and CPU with the paths interleaved in
  * segments (so that drift — other load on the machine — hits all of them alike); then the
- * cancellation latency; then prints the report.
+ * cancellation latency; then prints the report. Measured streams are tagged, and after each segment
+ * the mock upstream hands over its stamps of them: the phase timings (tools/bench/phases.ts).
  *
  * This process is only the load generator. The servers run in child processes
  * (tools/bench/server-child.ts), so the client's CPU use never shares an event loop with what it
@@ -14,10 +15,25 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CANCEL_WARMUP, measureCancellation, type CancelReport } from './cancel-latency.ts';
 import { BENCH_KEY, BENCH_MODEL, type CpuSample } from './ipc.ts';
-import { createDispatcher, PATH_LABELS, runBatch, verifyPath, type PathName, type Target } from './load.ts';
+import { createClientAgent } from './http-client.ts';
+import { PATH_LABELS, runBatch, verifyPath, type PathName, type Target } from './load.ts';
 import { measureMemoryPerStream } from './memory-hold.ts';
 import { Progress } from './progress.ts';
-import { cancelTable, machine, replicaLines, resultsTable, summariseCells, verdictLines, verdicts, type Cell } from './bench-report.ts';
+import {
+  cancelTable,
+  clientCpuLine,
+  machine,
+  phaseTable,
+  replicaLines,
+  resultsTable,
+  summariseCells,
+  targetsTable,
+  verdictLines,
+  verdicts,
+  type Cell,
+} from './bench-report.ts';
+import { gatewayOverRelay, matchStamps, summarisePhases, type PhaseCell } from './phases.ts';
+import { judgeTargets } from './targets.ts';
 import { ServerProcess } from './server-processes.ts';
 import { assertSharedStateUp, deleteBenchKeys } from './shared-state.ts';
 import { formatDuration } from './stats.ts';
@@ -73,7 +89,7 @@ async function startBuiltIn(settings: Settings, servers: ServerProcess[]): Promi
   let pids: Record<string, number>;
   if (settings.layout === 'shared') {
     upstream = relay = gateway = await start('all', mockArgs);
-    processes = `load generator (undici): this process, pid ${process.pid}; mock upstream, pipe relay and gateway: one child process, pid ${upstream.pid}`;
+    processes = `load generator (node:http): this process, pid ${process.pid}; mock upstream, pipe relay and gateway: one child process, pid ${upstream.pid}`;
     pids = { loadGenerator: process.pid, servers: upstream.pid };
   } else {
     upstream = await start('upstream', mockArgs);
@@ -86,7 +102,7 @@ async function startBuiltIn(settings: Settings, servers: ServerProcess[]): Promi
     for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
     [relay, gateway] = started.map((outcome) => (outcome as PromiseFulfilledResult<ServerProcess>).value) as [ServerProcess, ServerProcess];
     processes =
-      `load generator (undici): this process, pid ${process.pid}; mock upstream: pid ${upstream.pid}; ` +
+      `load generator (node:http): this process, pid ${process.pid}; mock upstream: pid ${upstream.pid}; ` +
       `pipe relay: pid ${relay.pid}; gateway: pid ${gateway.pid} (one child process each)`;
     pids = { loadGenerator: process.pid, upstream: upstream.pid, pipeRelay: relay.pid, gateway: gateway.pid };
   }
@@ -157,7 +173,7 @@ function externalSetup(settings: Settings): Setup {
     serverOf: new Map(),
     upstream: undefined,
     expectedText: undefined,
-    processes: `load generator (undici): this process, pid ${process.pid}; the servers measured run elsewhere`,
+    processes: `load generator (node:http): this process, pid ${process.pid}; the servers measured run elsewhere`,
     pids: { loadGenerator: process.pid },
   };
 }
@@ -184,9 +200,9 @@ export async function runBenchmark(settings: Settings): Promise<number> {
   const builtIn = settings.mode === 'built-in';
   const maxConcurrency = Math.max(...settings.concurrency);
   const servers: ServerProcess[] = [];
-  const dispatcher = createDispatcher(maxConcurrency + 16);
+  const agent = createClientAgent(maxConcurrency);
   // Cancellation runs destroy connections: they get a pool of their own.
-  const cancelDispatcher = createDispatcher(4);
+  const cancelAgent = createClientAgent(4);
   let progress: Progress | undefined;
   let errorCount = 0;
   const errorSamples: string[] = [];
@@ -232,12 +248,14 @@ export async function runBenchmark(settings: Settings): Promise<number> {
 
     progress.phase(builtIn ? 'checking that every path relays the answer intact' : 'checking that every path streams an answer');
     for (const target of targets) {
-      await verifyPath(target, dispatcher, setup.expectedText);
+      await verifyPath(target, agent, setup.expectedText);
       progress.advance(streamMs);
     }
 
     const cells = new Map<string, Cell>();
     const cellOf = (path: PathName, c: number): Cell => cells.get(`${path}/${c}`)!;
+    // Phases need the mock's stamps: built-in mode only.
+    const phaseCells = new Map<string, PhaseCell>();
     for (const c of settings.concurrency) {
       for (const target of targets) {
         cells.set(`${target.path}/${c}`, {
@@ -251,6 +269,7 @@ export async function runBenchmark(settings: Settings): Promise<number> {
           clientCpu: { user: 0, system: 0 },
           memory: null,
         });
+        if (setup.upstream) phaseCells.set(`${target.path}/${c}`, { path: target.path, concurrency: c, samples: [], unmatched: 0 });
       }
     }
 
@@ -262,7 +281,7 @@ export async function runBenchmark(settings: Settings): Promise<number> {
       for (const target of measurable) {
         progress.phase(`warming up ${PATH_LABELS[target.path]} before the memory measurements`);
         const advance = () => progress!.advance(weight(MEMORY_WARMUP_CONCURRENCY));
-        await runBatch(target, dispatcher, MEMORY_WARMUP_CONCURRENCY, MEMORY_WARMUP_STREAMS, onError, advance, true);
+        await runBatch(target, agent, MEMORY_WARMUP_CONCURRENCY, MEMORY_WARMUP_STREAMS, onError, advance, true);
         const server = setup.serverOf.get(target.path)!;
         await measureMemoryPerStream({ target, server, upstream: setup.upstream!, streams: MIN_HELD_STREAMS, onError });
         progress.advance(holdWeight(1));
@@ -286,7 +305,7 @@ export async function runBenchmark(settings: Settings): Promise<number> {
       const warmup = warmupStreams(settings, c);
       for (const target of targets) {
         progress.phase(`c=${c}: warm-up of ${PATH_LABELS[target.path]} (${warmup} streams)`);
-        await runBatch(target, dispatcher, c, warmup, onError, () => progress!.advance(weight(c)), true);
+        await runBatch(target, agent, c, warmup, onError, () => progress!.advance(weight(c)), true);
       }
 
       const count = cellStreams(settings, c);
@@ -305,9 +324,16 @@ export async function runBenchmark(settings: Settings): Promise<number> {
           const upstream = setup.upstream !== server ? setup.upstream : undefined;
           const before = await Promise.all([server?.usage(), upstream?.usage()]);
           const clientBefore = process.cpuUsage();
-          const result = await runBatch(target, dispatcher, c, size, onError, () => progress!.advance(weight(c)));
+          const result = await runBatch(target, agent, c, size, onError, () => progress!.advance(weight(c)), false, true);
           const clientAfter = process.cpuUsage();
           const after = await Promise.all([server?.usage(), upstream?.usage()]);
+          // After the CPU samples: handing the stamps over is not the segment's work.
+          const phaseCell = phaseCells.get(`${target.path}/${c}`);
+          if (phaseCell && setup.upstream) {
+            const matched = matchStamps(result.stamps, await setup.upstream.phaseStamps());
+            phaseCell.samples.push(...matched.samples);
+            phaseCell.unmatched += matched.unmatched;
+          }
           cell.samples.push(...result.samples);
           cell.errors += result.errors;
           cell.wallMs += result.wallMs;
@@ -321,6 +347,8 @@ export async function runBenchmark(settings: Settings): Promise<number> {
     const ordered = settings.concurrency.flatMap((c) => targets.map((t) => cellOf(t.path, c)));
     const reports = summariseCells(ordered);
     const checks = verdicts(reports);
+    const targetRows = judgeTargets(reports);
+    const phases = summarisePhases(settings.concurrency.flatMap((c) => targets.flatMap((t) => phaseCells.get(`${t.path}/${c}`) ?? [])));
 
     let cancellation: { reports: CancelReport[]; clock: { offsetMs: number; roundTripMs: number } } | undefined;
     if (builtIn) {
@@ -331,7 +359,7 @@ export async function runBenchmark(settings: Settings): Promise<number> {
         gateway: byPath('gateway'),
         pipeRelay: byPath('pipe-relay'),
         upstream: setup.upstream!,
-        dispatcher: cancelDispatcher,
+        agent: cancelAgent,
         runs: settings.cancelRuns,
         onError,
         onRun: () => progress!.advance(cancelWeight / 3),
@@ -372,6 +400,8 @@ export async function runBenchmark(settings: Settings): Promise<number> {
               upstreamModel: settings.external!.upstreamModel ?? null,
             },
         results: reports,
+        phases: { unit: 'µs', results: phases, gatewayOverRelay: gatewayOverRelay(phases) },
+        targets: targetRows,
         verdicts: checks,
         cancellation: cancellation
           ? {
@@ -388,7 +418,19 @@ export async function runBenchmark(settings: Settings): Promise<number> {
       };
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     } else {
-      const lines = ['## Results', '', resultsTable(reports), '', '## Targets', '', ...verdictLines(checks)];
+      const lines = ['## Results', '', resultsTable(reports), '', clientCpuLine(reports)];
+      if (phases.length > 0) {
+        lines.push(
+          '',
+          '## Phases (µs): what the pipe relay and the gateway add over direct',
+          '',
+          "- request → upstream: the client sent the request → the mock upstream received it; first content → client: the mock wrote its first content event → the client received the first bytes holding content. Both ends stamped with process.hrtime.bigint() (CLOCK_MONOTONIC) in their own processes, matched by a tag in the user message. Direct's raw figures (in parentheses) are subtracted from the other paths' at the same concurrency.",
+          '',
+          phaseTable(phases),
+        );
+      }
+      lines.push('', '## Against the targets', '', targetsTable(targetRows));
+      if (checks.length > 0) lines.push('', '## Shared state', '', ...verdictLines(checks));
       const replicas = replicaLines(reports, settings.replicas);
       if (replicas.length > 0) lines.push('', '## Replicas against one (both on Redis state)', '', ...replicas);
       if (cancellation) {
@@ -412,8 +454,8 @@ export async function runBenchmark(settings: Settings): Promise<number> {
     }
   } finally {
     progress?.finish();
-    await dispatcher.close().catch(() => undefined);
-    await cancelDispatcher.destroy().catch(() => undefined);
+    agent.destroy();
+    cancelAgent.destroy();
     // Front to back: the relays before the upstream they hold connections to.
     await Promise.all(servers.filter((s) => s.ready.role !== 'upstream').map((s) => s.stop()));
     await Promise.all(servers.filter((s) => s.ready.role === 'upstream').map((s) => s.stop()));
@@ -435,6 +477,7 @@ function headerLines(settings: Settings, setup: Setup, info: ReturnType<typeof m
     const { mock } = settings;
     const text = setup.expectedText!;
     lines.push(
+      `- Gateway as users run it: ${setup.serverOf.get('gateway')?.ready.gatewaySetup ?? 'unknown'}; tracing off unless OTEL_* variables say otherwise.`,
       `- Mock upstream: ${mock.chunks} content events of ${mock.chunkChars} characters (${text.length} characters) after a simulated model TTFT of ${mock.firstTokenMs} ms, ${mock.intervalMs > 0 ? `${mock.intervalMs} ms apart` : 'all in one write'}; role chunk first; finish chunk, usage chunk, [DONE].`,
     );
   } else {
@@ -445,7 +488,7 @@ function headerLines(settings: Settings, setup: Setup, info: ReturnType<typeof m
     );
   }
   lines.push(
-    `- TTFT: request sent → first received bytes with a non-empty "content" delta, same rule for every path. Throughput: all streams of a cell over its wall time; chunks = non-empty content events.`,
+    `- Load generator: node:http with a keep-alive Agent (sockets per origin = the highest concurrency), each response scanned chunk by chunk for the first content, no per-stream AbortSignal. TTFT: request sent → first received bytes with a non-empty "content" delta, same rule for every path. Throughput: all streams of a cell over its wall time; chunks = non-empty content events.`,
     `- Streams per path and concurrency c (exactly c in flight): ${settings.requests} at c=1; above, max(${settings.requests}, ${ROUNDS_PER_CELL} × c) capped at ${MAX_CELL_STREAMS} so the sweep stays within minutes — ${counts}. Paths interleaved in segments of ${C1_SEGMENT} streams (c=1) or ${ROUNDS_PER_SEGMENT} × c; each cell after an unmeasured warm-up of max(${settings.warmup}, ${WARMUP_ROUNDS} × c) streams per path.`,
   );
   if (builtIn) {

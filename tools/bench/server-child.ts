@@ -10,7 +10,8 @@
  *   --role all         the three in one process
  *
  * Reports `{ type: 'ready', ... }` over IPC once listening, answers clock and usage probes (CPU time
- * and memory of this process, after a full GC when asked), forwards the mock's cancellation closes,
+ * and memory of this process, after a full GC when asked) and phases probes (the mock's stamps of
+ * tagged requests), forwards the mock's cancellation closes,
  * and shuts everything down on `{ type: 'stop' }` (or when the parent goes away), then exits by
  * itself. Never writes to stdout: the bench may be printing JSON there.
  */
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
       };
       if (mock) reply.openHolds = mock.openHolds();
       send(reply);
+    } else if (message.type === 'phases') {
+      send({ type: 'phases', id: message.id, stamps: mock?.takeStamps() ?? [] } satisfies ServerMessage);
     }
   }, closeAll);
 
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
       const gateway = await startBenchGateway(upstreamUrl!, sharedState);
       closables.push(gateway);
       ready.gatewayUrl = gateway.url;
+      ready.gatewaySetup = gateway.setup;
     }
     send(ready satisfies ServerMessage);
   } catch (err) {

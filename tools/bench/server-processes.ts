@@ -1,12 +1,12 @@
 /**
  * The load generator's side of the bench's server processes: forks tools/bench/server-child.ts,
  * waits for it to listen, and asks it over IPC for its CPU time and memory (usage probes), its clock
- * (clock probes) and the moment the mock upstream saw a cancelled request's connection close.
+ * (clock probes), the mock upstream's stamps of tagged requests (phases probes) and the moment the mock upstream saw a cancelled request's connection close.
  */
 
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { ControlMessage, CpuSample, MemorySample, ServerMessage, ServerRole } from './ipc.ts';
+import type { ControlMessage, CpuSample, MemorySample, ServerMessage, ServerRole, UpstreamStamp } from './ipc.ts';
 import { ProcessLink } from './process-link.ts';
 import { BenchError } from './settings.ts';
 import { round3 } from './stats.ts';
@@ -74,6 +74,14 @@ export class ServerProcess {
       (id) => ({ type: 'usage', id, gc }) satisfies ControlMessage,
     );
     return { cpu: message.cpu, memory: message.memory, openHolds: message.openHolds ?? 0 };
+  }
+
+  /** The mock upstream's stamps of the tagged requests it answered since the last call (phases). */
+  async phaseStamps(): Promise<UpstreamStamp[]> {
+    const message = await this.#link.ask<Extract<ServerMessage, { type: 'phases' }>>(
+      (id) => ({ type: 'phases', id }) satisfies ControlMessage,
+    );
+    return message.stamps;
   }
 
   /**

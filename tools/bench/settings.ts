@@ -76,9 +76,11 @@ built-in mock upstream LLM, across a concurrency sweep:
   gateway     client -> the real gateway (openai-compatible provider) -> mock upstream
 For each path and concurrency: time to first token (TTFT) p50/p90/p99 and what it adds over direct,
 streams and content chunks per second, CPU time (user + system) of the serving process per stream,
-and memory (heap and RSS) per open stream, with max(c, 64) streams held open; then the cancellation
-latency of a client close and of a barge-in, and two verdicts (concurrency 1: the gateway adds
-<= 1 ms over direct; concurrency 64: within 15% of the pipe relay). The load generator runs in this
+and memory (heap and RSS) per open stream, with max(c, 64) streams held open; the phases (request
+-> upstream, upstream's first content -> client) each path adds over direct; then the cancellation
+latency of a client close and of a barge-in, and the targets, as gateway / pipe relay ratios: added
+TTFT at concurrency 1 <= 1.25x; CPU per stream <= 1.5x and heap per open call <= 2x at 1, 64 and
+1024 (a concurrency not swept is "not measured"). The load generator (node:http) runs in this
 process, the servers in child processes. Progress goes to stderr; the report (markdown, or JSON
 with --json) to stdout.
 Exit code: 0; 1 when a stream failed or a server did not start (a missed target is reported, never
