@@ -53,4 +53,28 @@ describe('the turn stage list', () => {
     assert.equal(out.text, 'Bye  now.');
     assert.deepEqual(out.types.at(-1), 'finish');
   });
+
+  // Why the guard runs before speech as well as after it: speech shaping passes only exact
+  // `<imsagent_…>` tags byte for byte, so it would rewrite a case-folded command's attributes.
+  it('honours a case-folded transfer command before digit reading can rewrite its number', async () => {
+    const config = agentConfig({
+      commands: { fromModel: true },
+      transfer: { destinations: { sales: { callee: '13800138000' } } },
+      speech: { readDigits: { enabled: true } },
+    });
+    const stages = stagesFor(config, true);
+    const model = [text('One moment. '), text('< IMSAGENT_TRANSFER_CALL callee="13800138000"/>'), STOP];
+    const out = await drain(pipe(feed(model), stages));
+    assert.match(out.text, /<imsagent_transfer_call[^>]*callee="13800138000"/);
+    assert.doesNotMatch(out.text, /IMSAGENT/);
+  });
+
+  it('apologizes when the model wrote only a command before its stream broke', async () => {
+    const stages = stagesFor(agentConfig(), false);
+    const model = [text('<imsagent_hangup/>'), { fail: new Error('upstream broke') }];
+    const out = await drain(pipe(feed(model), stages));
+    assert.equal(out.error, undefined);
+    assert.match(out.text, /sorry/i);
+    assert.doesNotMatch(out.text, /imsagent/i);
+  });
 });

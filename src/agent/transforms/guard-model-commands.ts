@@ -57,6 +57,11 @@ export async function* guardModelCommands(parts: PartStream, options: CommandGua
   for await (const part of parts) {
     switch (part.type) {
       case 'text':
+        // Fast path: with nothing pending, a text without `<` can neither hold nor start a command.
+        if (scanner.idle && !part.text.includes('<')) {
+          if (part.text !== '') yield part;
+          break;
+        }
         yield* decide(scanner.push(part.text));
         break;
       case 'tool-call-start': {
