@@ -1,6 +1,7 @@
 import type { ReasoningMode } from '../config/schema.ts';
 import type { ChatTurnRequest } from '../protocol/chat-request.ts';
 import type { ChatMessage } from '../core/chat-types.ts';
+import { pipe, stage, stageList } from '../core/pipe.ts';
 import type { FinishPart, PartStream, TokenUsage } from '../core/stream-part.ts';
 import type { Logger } from 'pino';
 import { streamWithFallbacks, type AttemptEvent, type AttemptObserver } from '../resilience/provider-chain.ts';
@@ -11,8 +12,8 @@ import type { ToolRouter } from './tool-router.ts';
 import { runHttpTool, toolCallContext, type ToolResult } from './tools/http-tool.ts';
 import { checkToolArguments } from './tools/tool-arguments.ts';
 import { PhraseJoiner } from '../text/phrase-joiner.ts';
-import { routeToolCalls, type ServerToolCall } from './transforms/route-tool-calls.ts';
-import { stripThinkBlocks } from './transforms/strip-think-blocks.ts';
+import { routeTools, type ServerToolCall } from './transforms/route-tool-calls.ts';
+import { stripReasoning } from './transforms/strip-think-blocks.ts';
 
 /** A finished server-side tool call, for the turn's record. */
 export interface ToolRun {
@@ -37,9 +38,10 @@ export interface ConverseOptions {
 }
 
 /**
- * The model's side of a turn, in rounds: stream an answer; if the model called the agent's HTTP
- * tools, run them (already started while it was still streaming), give it the results and stream
- * again, all in the same client stream. At most `maxToolRounds` tool rounds; the last round may not
+ * The model's side of a turn, in rounds: stream an answer (the round's list below: provider chain
+ * ▸ reasoning strip ▸ tool routing, when the agent has functions of its own); if the model called
+ * the agent's HTTP tools, run them (already started while it was still streaming), give it the
+ * results and stream again, all in the same client stream. At most `maxToolRounds` tool rounds; the last round may not
  * call tools. Usage is summed over the rounds; one `finish` ends it all.
  */
 export async function* converse(options: ConverseOptions): PartStream {
@@ -71,18 +73,27 @@ export async function* converse(options: ConverseOptions): PartStream {
       if (event.outcome === 'committed') reasoning = reasoningModeOf(agent, event);
       options.onAttempt?.(event);
     };
-    const source = stripThinkBlocks(streamWithFallbacks(agent.targets, { messages, params }, signal, onAttempt, options.onUpstreamWait), {
-      mode: () => reasoning,
-      onStrayClose: () =>
-        options.logger.warn(
-          { agent: agent.id },
-          'the model closed a reasoning block it never opened: its text before the tag was spoken (see reasoning: unopened)',
+    // The round, in order: the provider chain (the source) ▸ reasoning strip ▸ tool routing.
+    const answer = pipe(
+      streamWithFallbacks(agent.targets, { messages, params }, signal, onAttempt, options.onUpstreamWait),
+      stageList(
+        stage(
+          'reasoning strip',
+          stripReasoning({
+            mode: () => reasoning,
+            onStrayClose: () =>
+              options.logger.warn(
+                { agent: agent.id },
+                'the model closed a reasoning block it never opened: its text before the tag was spoken (see reasoning: unopened)',
+              ),
+          }),
         ),
-    });
+        !router.isEmpty && stage('tool routing', routeTools({ router, transfer: agent.config.transfer, onServerCall, joiner })),
+      ),
+    );
     let said = '';
     let finish: FinishPart = { type: 'finish', reason: 'stop' };
-    const routed = router.isEmpty ? source : routeToolCalls(source, router, agent.config.transfer, onServerCall, joiner);
-    for await (const part of routed) {
+    for await (const part of answer) {
       if (part.type === 'finish') finish = part;
       else if (part.type === 'usage') {
         sawUsage = true;

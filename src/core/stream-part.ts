@@ -96,5 +96,8 @@ export type StreamPart =
 
 export type PartStream = AsyncIterable<StreamPart>;
 
-/** A transform stage of the turn pipeline. */
+/**
+ * The one shape of every stage of a round and a turn: parts in, parts out. Each stage's factory
+ * builds one from its options; `pipe` (`core/pipe.ts`) runs an ordered list of them.
+ */
 export type PartTransform = (parts: PartStream) => PartStream;

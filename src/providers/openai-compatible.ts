@@ -1,7 +1,8 @@
 /**
  * A provider for any OpenAI-compatible chat-completions endpoint (DashScope / Qwen, DeepSeek,
  * OpenAI, vLLM, Ollama, ...). Streams the upstream's SSE body and maps each delta to StreamParts
- * as soon as its network chunk is parsed: no sleeps, no buffering.
+ * as soon as it is parsed: no sleeps, no buffering. Until the answer's first content, a network
+ * read is parsed one event at a time, so the first words are not held behind the rest of a read.
  */
 
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
@@ -220,8 +221,24 @@ function whenReadable(body: ResponseBody): Promise<void> {
   });
 }
 
+/** The next buffered read of the body as text, null when none is buffered (its Buffer is not kept). */
+function readText(body: ResponseBody, decoder: TextDecoder): string | null {
+  const chunk = body.read() as Buffer | null;
+  return chunk === null ? null : decoder.decode(chunk, { stream: true });
+}
+
+/** A blank line ends an SSE event (LF, CRLF or CR lines). */
+const EVENT_END = /\n\n|\r\n\r\n|\r\r/g;
+
+/** Where the first complete event of `text` ends, -1 when none does (the parser holds partial lines). */
+function eventEnd(text: string): number {
+  EVENT_END.lastIndex = 0;
+  const match = EVENT_END.exec(text);
+  return match === null ? -1 : match.index + match[0].length;
+}
+
 /** Reads at most `limit` bytes of a body as text, then drops the rest. */
-async function readText(body: ResponseBody, limit: number): Promise<string> {
+async function readLimited(body: ResponseBody, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -298,7 +315,7 @@ export class OpenAICompatibleProvider implements Provider {
     if (statusCode < 200 || statusCode > 299) {
       let text = '';
       try {
-        text = await readText(body, ERROR_BODY_LIMIT);
+        text = await readLimited(body, ERROR_BODY_LIMIT);
       } catch {
         if (signal.aborted) throw signal.reason;
       }
@@ -317,18 +334,31 @@ export class OpenAICompatibleProvider implements Provider {
     const out = mapper.out;
     /** The body was read to its end or to [DONE] (or failed after a finish_reason). */
     let settled = false;
+    /** The answer's first content (text or a tool call) was handed on. */
+    let spoke = false;
     try {
-      for (;;) {
+      reading: for (;;) {
         if (signal.aborted) throw signal.reason;
-        const chunk = body.read() as Buffer | null;
-        if (chunk !== null) {
-          parser.feed(decoder.decode(chunk, { stream: true }));
-          if (out.length > 0) {
-            const parts = out.splice(0, out.length);
-            for (const part of parts) yield part;
+        const text = readText(body, decoder);
+        if (text !== null) {
+          let rest = text;
+          while (rest !== '') {
+            // Until the first content is out, one event at a time: it leaves before the rest of this
+            // read is parsed. The rest is only this read's unparsed text, dropped once fed.
+            const cut = spoke ? -1 : eventEnd(rest);
+            const piece = cut < 0 ? rest : rest.slice(0, cut);
+            rest = cut < 0 ? '' : rest.slice(cut);
+            parser.feed(piece);
+            if (out.length > 0) {
+              const parts = out.splice(0, out.length);
+              for (const part of parts) {
+                spoke ||= part.type === 'text' || part.type === 'tool-call-start';
+                yield part;
+              }
+            }
+            if (mapper.failure) throw mapper.failure;
+            if (mapper.done) break reading;
           }
-          if (mapper.failure) throw mapper.failure;
-          if (mapper.done) break;
           continue;
         }
         if (body.errored) throw body.errored;
@@ -383,7 +413,7 @@ export class OpenAICompatibleProvider implements Provider {
   async *#whole(body: ResponseBody, mapper: ChunkMapper, signal: AbortSignal): AsyncGenerator<StreamPart, void, undefined> {
     let text: string;
     try {
-      text = await readText(body, JSON_BODY_LIMIT);
+      text = await readLimited(body, JSON_BODY_LIMIT);
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw streamBrokenError(`the response body failed (${describeError(err)})`, err, this.name);

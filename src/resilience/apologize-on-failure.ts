@@ -1,5 +1,5 @@
 import type { AgentConfig } from '../config/schema.ts';
-import type { PartStream } from '../core/stream-part.ts';
+import type { PartStream, PartTransform } from '../core/stream-part.ts';
 
 export interface ApologyOptions {
   config: AgentConfig['onFailure'];
@@ -10,6 +10,11 @@ export interface ApologyOptions {
   recordFailure: () => number;
   recordSuccess: () => void;
   onApology: (error: unknown) => void;
+}
+
+/** The apology stage of a turn. */
+export function apologize(options: ApologyOptions): PartTransform {
+  return (parts) => apologizeOnFailure(parts, options);
 }
 
 /**

@@ -1,7 +1,19 @@
-import type { PartStream, StreamPart } from '../core/stream-part.ts';
+import type { PartStream, PartTransform, StreamPart } from '../core/stream-part.ts';
 import { PhraseJoiner } from '../text/phrase-joiner.ts';
 
 const FILLER_DUE = Symbol('filler due');
+
+export interface FillerOptions {
+  /** How long the answer may take to start before the phrase is said. */
+  afterMs: number;
+  phrase: string;
+  onFiller?: (() => void) | undefined;
+}
+
+/** The filler stage of a turn. */
+export function sayFiller(options: FillerOptions): PartTransform {
+  return (parts) => withFiller(parts, options.afterMs, options.phrase, options.onFiller);
+}
 
 /**
  * Says a short phrase once if the answer has not started within `afterMs`, then continues with

@@ -5,16 +5,16 @@ import type { Agent } from '../../src/agent/agent-registry.ts';
 import type { CallSignalForm } from '../../src/agent/call-control/signal-form.ts';
 import { converse, type ToolRun } from '../../src/agent/converse.ts';
 import { ToolRouter } from '../../src/agent/tool-router.ts';
-import { emitCallSignals } from '../../src/agent/transforms/emit-call-signals.ts';
-import { routeToolCalls, type ServerToolCall } from '../../src/agent/transforms/route-tool-calls.ts';
+import { emitSignals } from '../../src/agent/transforms/emit-call-signals.ts';
+import { routeTools, type ServerToolCall } from '../../src/agent/transforms/route-tool-calls.ts';
 import { agentConfigSchema, endCallSchema, type AgentConfig, type EndCallConfig, type TransferConfig } from '../../src/config/schema.ts';
 import type { ChatMessage } from '../../src/core/chat-types.ts';
 import type { PartStream, PartTransform } from '../../src/core/stream-part.ts';
 import type { ChatCompletion } from '../../src/protocol/completion-builder.ts';
 import { parseChatRequest } from '../../src/protocol/chat-request.ts';
 import type { Provider } from '../../src/providers/provider.ts';
-import { apologizeOnFailure } from '../../src/resilience/apologize-on-failure.ts';
-import { withFiller } from '../../src/resilience/filler.ts';
+import { apologize } from '../../src/resilience/apologize-on-failure.ts';
+import { sayFiller } from '../../src/resilience/filler.ts';
 import { streamWithFallbacks, type AttemptEvent } from '../../src/resilience/provider-chain.ts';
 import type { ProviderTarget } from '../../src/resilience/provider-target.ts';
 import { toClientError } from '../../src/server/client-errors.ts';
@@ -36,7 +36,7 @@ const NEVER_ABORTED = new AbortController().signal;
 
 /** The filler stage: `phrase` said once when no part arrived within `afterMs`. */
 export function fillerStage(afterMs: number, phrase: string, onFiller?: () => void): Stage {
-  return (parts) => withFiller(parts, afterMs, phrase, onFiller);
+  return sayFiller({ afterMs, phrase, onFiller });
 }
 
 /** What the apology stage told the call about its turns. */
@@ -53,18 +53,17 @@ export function apologyStage(
 ): { stage: Stage; ledger: ApologyLedger } {
   const ledger: ApologyLedger = { failures: options.failuresBefore ?? 0, successes: 0, apologies: [] };
   const config = { ...agentConfigSchema.shape.onFailure.parse(undefined), ...onFailure };
-  const stage: Stage = (parts) =>
-    apologizeOnFailure(parts, {
-      config,
-      defaultMessage: options.defaultMessage ?? 'Sorry, please say that again.',
-      signal: options.signal ?? NEVER_ABORTED,
-      recordFailure: () => ++ledger.failures,
-      recordSuccess: () => {
-        ledger.successes++;
-        ledger.failures = 0;
-      },
-      onApology: (error) => ledger.apologies.push(error),
-    });
+  const stage: Stage = apologize({
+    config,
+    defaultMessage: options.defaultMessage ?? 'Sorry, please say that again.',
+    signal: options.signal ?? NEVER_ABORTED,
+    recordFailure: () => ++ledger.failures,
+    recordSuccess: () => {
+      ledger.successes++;
+      ledger.failures = 0;
+    },
+    onApology: (error) => ledger.apologies.push(error),
+  });
   return { stage, ledger };
 }
 
@@ -82,8 +81,13 @@ export interface CallSignalSettings {
 export function callSignalsStage(settings: CallSignalSettings): { stage: Stage; signals: string[] } {
   const signals: string[] = [];
   const endCall = { ...endCallSchema.parse({}), farewell: 'Goodbye.', ...settings.endCall };
-  const stage: Stage = (parts) =>
-    emitCallSignals(parts, endCall, settings.transfer, settings.form, (signal) => signals.push(signal), settings.speech);
+  const stage: Stage = emitSignals({
+    endCall,
+    transfer: settings.transfer,
+    form: settings.form,
+    onSignal: (signal) => signals.push(signal),
+    speech: settings.speech,
+  });
   return { stage, signals };
 }
 
@@ -96,7 +100,7 @@ export function endCallSettings(overrides: Partial<EndCallConfig> = {}): EndCall
 export function toolRoutingStage(agent: AgentConfig, joiner?: PhraseJoiner): { stage: Stage; serverCalls: ServerToolCall[] } {
   const serverCalls: ServerToolCall[] = [];
   const router = new ToolRouter(agent);
-  const stage: Stage = (parts) => routeToolCalls(parts, router, agent.transfer, (call) => serverCalls.push(call), joiner);
+  const stage: Stage = routeTools({ router, transfer: agent.transfer, onServerCall: (call) => serverCalls.push(call), joiner });
   return { stage, serverCalls };
 }
 

@@ -75,6 +75,14 @@ export class CommandScanner {
   /** Inside a command: what was read of it, and an open attribute quote. */
   #command: { raw: string; quote: string } | undefined;
 
+  /**
+   * Nothing held, no command open and no start pending on either side of what was passed: a chunk
+   * without `<` would be passed on whole, so a caller may pass it on without scanning.
+   */
+  get idle(): boolean {
+    return this.#state === NONE && this.#passedState === NONE && this.#held === '' && this.#command === undefined;
+  }
+
   /** Scans the next chunk: the segments it decides, in order. */
   push(chunk: string): ScannedSegment[] {
     const out: ScannedSegment[] = [];

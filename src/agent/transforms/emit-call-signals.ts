@@ -5,6 +5,22 @@ import type { CallSignalForm } from '../call-control/signal-form.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import { spokenText } from './speech-stages.ts';
 
+export interface CallSignalOptions {
+  /** The agent's `endCall` section with its farewell decided (configured, or the language's default). */
+  endCall: EndCallConfig & { farewell: string };
+  transfer: TransferConfig | undefined;
+  /** How the platform is told. */
+  form: CallSignalForm;
+  onSignal?: ((signal: string) => void) | undefined;
+  /** The speech stages the answer went through. */
+  speech?: PartTransform | undefined;
+}
+
+/** The call-signal stage of a turn: the only one that emits the platform's commands. */
+export function emitSignals(options: CallSignalOptions): PartTransform {
+  return (parts) => emitCallSignals(parts, options.endCall, options.transfer, options.form, options.onSignal, options.speech);
+}
+
 /**
  * Turns `end-call` / `transfer` parts into what the platform acts on (its `form`: for IMS a
  * hangup tool call matched by the FunctionMap or the `<imsagent_hangup/>` command, and the

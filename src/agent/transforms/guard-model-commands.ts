@@ -1,5 +1,5 @@
 import type { TransferConfig } from '../../config/schema.ts';
-import type { PartStream, StreamPart } from '../../core/stream-part.ts';
+import type { PartStream, PartTransform, StreamPart } from '../../core/stream-part.ts';
 import { CommandScanner, scanWhole, type ScannedSegment } from '../call-control/command-scanner.ts';
 import { parseCommand } from '../call-control/parse-command.ts';
 
@@ -23,6 +23,11 @@ export interface CommandGuardOptions {
   /** Functions the client offered in its own `tools`: calls of those are the client's business. */
   clientFunctions: ReadonlySet<string>;
   onCommand: (event: ModelCommandEvent) => void;
+}
+
+/** The model-command guard of a turn. */
+export function guardCommands(options: CommandGuardOptions): PartTransform {
+  return (parts) => guardModelCommands(parts, options);
 }
 
 /**
@@ -52,6 +57,11 @@ export async function* guardModelCommands(parts: PartStream, options: CommandGua
   for await (const part of parts) {
     switch (part.type) {
       case 'text':
+        // Fast path: with nothing pending, a text without `<` can neither hold nor start a command.
+        if (scanner.idle && !part.text.includes('<')) {
+          if (part.text !== '') yield part;
+          break;
+        }
         yield* decide(scanner.push(part.text));
         break;
       case 'tool-call-start': {

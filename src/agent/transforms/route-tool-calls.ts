@@ -1,5 +1,5 @@
 import type { HttpToolConfig, TransferConfig } from '../../config/schema.ts';
-import type { PartStream, StreamPart } from '../../core/stream-part.ts';
+import type { PartStream, PartTransform, StreamPart } from '../../core/stream-part.ts';
 import { chooseDestination, parseArguments } from '../call-control/call-functions.ts';
 import { requestedDigits } from '../call-control/press-digits.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
@@ -15,6 +15,19 @@ export interface ServerToolCall {
 interface HeldCall {
   route: ToolRoute;
   argumentsJson: string;
+}
+
+export interface ToolRoutingOptions {
+  router: ToolRouter;
+  transfer: TransferConfig | undefined;
+  onServerCall: (call: ServerToolCall) => void;
+  /** Shared across a turn's rounds: a `say` phrase and the next round's answer are joined. */
+  joiner?: PhraseJoiner | undefined;
+}
+
+/** The tool routing of a round. */
+export function routeTools(options: ToolRoutingOptions): PartTransform {
+  return (parts) => routeToolCalls(parts, options.router, options.transfer, options.onServerCall, options.joiner);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { AgentConfig } from '../../config/schema.ts';
+import { pipe, stage, stageList } from '../../core/pipe.ts';
 import type { PartTransform, StreamPart } from '../../core/stream-part.ts';
 import type { CallerLanguage } from '../language/caller-language.ts';
 import { applyPronunciations } from './apply-pronunciations.ts';
@@ -11,19 +12,15 @@ import { shapeSpeech } from './shape-speech.ts';
  * the gateway adds after them (farewells, endword, transfer messages), through `spokenText`.
  */
 export function speechStages(speech: AgentConfig['speech'], language: CallerLanguage): PartTransform | undefined {
-  const stages: PartTransform[] = [];
-  if (speech.enabled) {
-    const { urls, codeFallback } = speech;
-    const options = { language, urls, ...(codeFallback !== undefined ? { codeFallback } : {}) };
-    stages.push((parts) => shapeSpeech(parts, options));
-  }
-  if (speech.pronunciations.length > 0) stages.push((parts) => applyPronunciations(parts, speech.pronunciations));
-  if (speech.readDigits.enabled) {
-    const options = { minDigits: speech.readDigits.minDigits, language };
-    stages.push((parts) => readDigits(parts, options));
-  }
+  const { urls, codeFallback, pronunciations, readDigits: digits } = speech;
+  const shaping = { language, urls, ...(codeFallback !== undefined ? { codeFallback } : {}) };
+  const stages = stageList(
+    speech.enabled && stage('speech shaping', (parts) => shapeSpeech(parts, shaping)),
+    pronunciations.length > 0 && stage('pronunciations', (parts) => applyPronunciations(parts, pronunciations)),
+    digits.enabled && stage('digits', (parts) => readDigits(parts, { minDigits: digits.minDigits, language })),
+  );
   if (stages.length === 0) return undefined;
-  return (parts) => stages.reduce((stream, stage) => stage(stream), parts);
+  return (parts) => pipe(parts, stages);
 }
 
 /** A complete text as the caller hears it: the stages run over a stream of that one text. */

@@ -19,7 +19,7 @@
  */
 
 import type { ReasoningMode } from '../../config/schema.ts';
-import type { PartStream, StreamPart } from '../../core/stream-part.ts';
+import type { PartStream, PartTransform, StreamPart } from '../../core/stream-part.ts';
 
 export interface StripThinkOptions {
   /** Read when the first part arrives, once the provider chain committed to a target. Default `auto`. */
@@ -44,6 +44,11 @@ function mayBecomeTag(suffix: string): boolean {
 }
 
 type Region = 'answer' | 'reasoning' | 'undecided';
+
+/** The reasoning strip of a round. */
+export function stripReasoning(options: StripThinkOptions = {}): PartTransform {
+  return (parts) => stripThinkBlocks(parts, options);
+}
 
 export async function* stripThinkBlocks(parts: PartStream, options: StripThinkOptions = {}): AsyncGenerator<StreamPart, void, undefined> {
   let region: Region | undefined;

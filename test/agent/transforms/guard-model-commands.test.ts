@@ -210,6 +210,19 @@ describe('parseCommand', () => {
 });
 
 describe('guardModelCommands', () => {
+  it('passes plain text on as it came, and scans again once a command may be starting', async () => {
+    const plain = text('No tags here. ');
+    const { out, events } = await run([plain, text('Bye <imsa'), text('gent_hangup/> then'), text(' more.'), STOP]);
+    assert.equal(out[0], plain, 'the same part, not a copy');
+    assert.equal(spoken(out), 'No tags here. Bye  then more.');
+    assert.deepEqual(events, [{ command: 'hangup', action: 'removed' }]);
+  });
+
+  it('after a held start is released by a tool call, text without `<` still completes the command', async () => {
+    const { out } = await run([text('Ok <imsa'), { type: 'tool-call-start', callId: 'c1', name: 'fn' }, text('gent_hangup/>.'), STOP]);
+    assert.doesNotMatch(spoken(out), /agent_hangup/);
+  });
+
   it('by default takes every command out, unspoken, and reports it', async () => {
     const { out, events } = await run([
       text('OK. <imsagent_trans'),
