@@ -72,8 +72,10 @@ export class AdmissionControl {
 
   /**
    * Admits one stream for `key` or throws a 429 GatewayError. Checked in this order, so the
-   * client gets the longest useful Retry-After: the key's requests per minute, the key's streams
-   * in flight, all streams in flight. A refused request consumes nothing.
+   * client gets the longest useful Retry-After: the key's requests per minute, then streams in
+   * flight: all of them first, so a full gateway is named as such even when one key holds every
+   * stream (the per-key limit defaults to the global one), then the key's. A refused request
+   * consumes nothing.
    */
   admit(key: string): AdmissionTicket {
     const now = this.#now();
@@ -94,12 +96,12 @@ export class AdmissionControl {
       }
     }
 
+    if (this.#inFlight >= this.#maxStreams) {
+      throw gatewayError('too_many_concurrent_streams', { limit: this.#maxStreams });
+    }
     const keyStreams = this.#perKey.get(key) ?? 0;
     if (keyStreams >= this.#maxStreamsPerKey) {
       throw keyStreamsError(this.#maxStreamsPerKey);
-    }
-    if (this.#inFlight >= this.#maxStreams) {
-      throw gatewayError('too_many_concurrent_streams', { limit: this.#maxStreams });
     }
 
     // Commit.
@@ -123,6 +125,11 @@ export class AdmissionControl {
         return released;
       },
     };
+  }
+
+  /** Whether every stream slot of this process is taken (the next admission is refused). */
+  get full(): boolean {
+    return this.#inFlight >= this.#maxStreams;
   }
 
   /** Streams in flight, all keys together. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { messageText, type ChatMessage } from '../core/chat-types.ts';
 
 /**
@@ -13,6 +13,7 @@ export type ConversationOpening = readonly string[];
 export const OPENING_MESSAGES = 8;
 /** Hex characters kept of each hash. */
 const HASH_CHARS = 16;
+const WHITESPACE = /\s+/g;
 
 export function conversationOpening(messages: readonly ChatMessage[]): ConversationOpening {
   let start = 0;
@@ -21,10 +22,8 @@ export function conversationOpening(messages: readonly ChatMessage[]): Conversat
   let previous = '';
   for (let i = start; i < messages.length && opening.length < OPENING_MESSAGES; i++) {
     const message = messages[i]!;
-    previous = createHash('sha256')
-      .update(`${previous}\n${message.role}\n${messageText(message).replace(/\s+/g, '')}`)
-      .digest('hex')
-      .slice(0, HASH_CHARS);
+    // One-shot hash: no Hash object per message (about a third of the cost; the same digest).
+    previous = hash('sha256', `${previous}\n${message.role}\n${messageText(message).replace(WHITESPACE, '')}`, 'hex').slice(0, HASH_CHARS);
     opening.push(previous);
   }
   return opening;

@@ -27,8 +27,11 @@ export const serverConfigSchema = z.strictObject({
     .strictObject({
       /** Streams in flight at once, all keys together; more get 429. */
       maxConcurrentStreams: z.number().int().positive().default(2000),
-      /** Streams in flight at once per API key. */
-      maxConcurrentStreamsPerKey: z.number().int().positive().default(500),
+      /**
+       * Streams in flight at once per API key; unset: maxConcurrentStreams (one platform key may
+       * carry all of a business's calls, so by default a key may use the whole gateway).
+       */
+      maxConcurrentStreamsPerKey: z.number().int().positive().optional(),
       /** Requests per minute per API key (0: no limit). */
       requestsPerMinutePerKey: z.number().int().min(0).default(0),
       /** A client must send all request headers within this time. */
@@ -40,6 +43,7 @@ export const serverConfigSchema = z.strictObject({
       /** Open client connections at once; more are closed on arrival (idle keep-alives count too). */
       maxConnections: z.number().int().positive().default(10_000),
     })
+    .transform((limits) => ({ ...limits, maxConcurrentStreamsPerKey: limits.maxConcurrentStreamsPerKey ?? limits.maxConcurrentStreams }))
     .prefault({}),
   /** On SIGTERM/SIGINT, turns in flight get this long to finish before they are ended. */
   drainTimeoutMs: z.number().int().min(0).default(10_000),

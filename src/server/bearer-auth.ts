@@ -3,36 +3,60 @@ import { gatewayError, type AuthFailure, type KeyRealm } from '../core/error-cat
 
 export type { AuthFailure, KeyRealm } from '../core/error-catalog.ts';
 
+/** Known secrets are padded to a multiple of this many bytes (at least this many). */
+const SECRET_WIDTH_STEP = 64;
+
 /**
  * The one place a presented secret is checked: API keys, admin keys, the metrics key, the IMS
- * callback token, a platform socket's path secret. Compared in constant time: the known secrets'
- * digests are taken once, at startup; a presented secret is hashed once and compared with every
- * one (no early exit), on fixed-length digests (no length leak).
+ * callback token, a platform socket's path secret. Compared in constant time without a hash per
+ * request: every known secret is kept zero-padded to one width (the longest, rounded up), a
+ * presented secret is copied into a buffer of that width and compared with every known one (no
+ * early exit), its byte length compared separately and folded in, so neither the known secrets'
+ * contents nor their lengths show in the timing.
  */
 export class SecretSet {
-  readonly #digests: readonly Buffer[];
+  readonly #padded: readonly Buffer[];
+  readonly #lengths: readonly number[];
+  /** Where a presented secret is copied; reused (checks are synchronous) and cleared after each. */
+  readonly #scratch: Buffer;
 
   constructor(secrets: readonly string[]) {
     if (secrets.length === 0) throw new Error('SecretSet needs at least one secret');
-    this.#digests = secrets.map(digest);
+    const encoded = secrets.map((secret) => Buffer.from(secret, 'utf8'));
+    const width = Math.max(SECRET_WIDTH_STEP, ...encoded.map((bytes) => Math.ceil(bytes.length / SECRET_WIDTH_STEP) * SECRET_WIDTH_STEP));
+    this.#padded = encoded.map((bytes) => {
+      const padded = Buffer.alloc(width);
+      bytes.copy(padded);
+      return padded;
+    });
+    this.#lengths = encoded.map((bytes) => bytes.length);
+    this.#scratch = Buffer.alloc(width);
   }
 
   get size(): number {
-    return this.#digests.length;
+    return this.#padded.length;
   }
 
   /** Which secret was presented (its index), or -1. */
   indexOf(presented: string): number {
-    const candidate = digest(presented);
+    const scratch = this.#scratch;
+    // Longer than the width is no secret here (every UTF-16 unit is at least one UTF-8 byte): such
+    // a value is still compared, truncated, and fails on its length, so it costs the same work.
+    const length = presented.length > scratch.length ? -1 : Buffer.byteLength(presented, 'utf8');
+    const written = scratch.write(presented, 'utf8');
+    scratch.fill(0, written);
     let matched = -1;
-    for (let index = 0; index < this.#digests.length; index++) {
-      if (timingSafeEqual(this.#digests[index]!, candidate)) matched = index;
+    for (let index = 0; index < this.#padded.length; index++) {
+      const sameBytes = timingSafeEqual(this.#padded[index]!, scratch);
+      const sameLength = length === this.#lengths[index];
+      if (sameBytes && sameLength) matched = index;
     }
+    scratch.fill(0);
     return matched;
   }
 }
 
-/** Whether a presented secret is one computed for this request (a signature), in constant time. */
+/** Whether a presented secret is one computed for this request (a signature), in constant time (hashed: a rare path). */
 export function sameSecret(presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected));
 }

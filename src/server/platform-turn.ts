@@ -8,7 +8,7 @@ import type { ChatMessage } from '../core/chat-types.ts';
 import { gatewayError } from '../core/error-catalog.ts';
 import { GatewayError } from '../core/gateway-error.ts';
 import type { ChatTurnRequest } from '../protocol/chat-request.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import { type Logger, turnLineLogger } from '../telemetry/logger.ts';
 import { classifyTurn, type TurnEnding } from '../telemetry/turn-outcome.ts';
 import { type FinishedTurn, type TurnReport, turnLogFields } from '../telemetry/turn-report.ts';
 import type { TurnTelemetry } from './turn-telemetry.ts';
@@ -147,10 +147,15 @@ export function endTurn(services: TurnServices, turn: OpenTurn, ending: TurnEndi
 }
 
 function logTurn(logger: Logger, turn: FinishedTurn): void {
-  const fields = turnLogFields(turn);
   const { status, httpStatus } = turn.outcome;
-  if (status === 'error' && httpStatus >= 500) logger.error(fields, 'turn failed');
-  else if (status === 'upstream_broken') logger.warn(fields, 'turn cut short by the upstream');
-  else if (status === 'apologized') logger.warn(fields, 'every provider failed; the caller heard an apology');
-  else logger.info(fields, 'turn');
+  const level =
+    status === 'error' && httpStatus >= 500 ? 'error' : status === 'upstream_broken' || status === 'apologized' ? 'warn' : 'info';
+  // Below the log level the line's fields are not even built.
+  if (!logger.isLevelEnabled(level)) return;
+  const fields = turnLogFields(turn);
+  const lines = turnLineLogger(logger);
+  if (level === 'error') lines.error(fields, 'turn failed');
+  else if (status === 'upstream_broken') lines.warn(fields, 'turn cut short by the upstream');
+  else if (status === 'apologized') lines.warn(fields, 'every provider failed; the caller heard an apology');
+  else lines.info(fields, 'turn');
 }

@@ -70,8 +70,11 @@ export class TurnTelemetry {
     metrics?.observeTurn(summarizeTurn(turn));
     this.options.operations?.observeTurn(turn);
     turn.span?.end(outcome.status, outcome.status === 'error' ? outcome.errorMessage : undefined);
+    const { live } = this.options;
+    // No store and no console: nobody reads a record.
+    if (records === undefined && live === undefined) return;
     const record = buildTurnRecord(turn, { maskPhoneNumbers: this.options.maskPhoneNumbers, phoneLookup: this.options.phoneLookup });
-    this.options.live?.ended(record);
+    live?.ended(record);
     records?.enqueue(this.options.content === 'metadata' ? withoutContent(record) : record);
   }
 }

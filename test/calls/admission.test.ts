@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatewayError } from '../../src/core/gateway-error.ts';
 import { AdmissionControl, type AdmissionLimits, type AdmissionTicket } from '../../src/calls/admission.ts';
+import { parseConfig } from '../../src/config/load-config.ts';
 
 function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {
   let t = start;
@@ -115,6 +116,15 @@ describe('AdmissionControl: concurrency', () => {
       assert.ok(!JSON.stringify(error.toBody()).includes(key));
       assert.ok(!error.message.includes('sk-'), error.message);
     }
+  });
+
+  it('with the default limits lets one key take every slot, then names the gateway full, not the key', () => {
+    const limits = parseConfig({ providers: { s: { type: 'scripted' } }, agents: { a: { provider: 's' } } }, {}, 'defaults').server.limits;
+    const ac = new AdmissionControl(limits);
+    for (let i = 0; i < 2000; i++) ac.admit('key-1');
+    assert.equal(ac.full, true);
+    refused(ac, 'key-1', 'too_many_concurrent_streams');
+    refused(ac, 'key-2', 'too_many_concurrent_streams');
   });
 
   it('rejects invalid limits', () => {

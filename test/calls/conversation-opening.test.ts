@@ -15,6 +15,11 @@ describe('conversationOpening', () => {
     assert.ok(opening.join('').length < 100, 'a few dozen characters, whatever the conversation');
   });
 
+  it('gives the same fingerprints from one version to the next (replicas compare them through Redis)', () => {
+    const opening = conversationOpening([{ role: 'system', content: 'Be brief.' }, user('Hello there'), assistant('Hi! How can I help?')]);
+    assert.deepEqual(opening, ['f5679c2f2e6ff4f1', 'e0690a4e030af790']);
+  });
+
   it('continues: the same first messages, up to the fingerprinted few', () => {
     const newest = conversationOpening([user('my name is Li'), assistant('Hello Li.'), user('I live in Hangzhou')]);
     assert.equal(continuesOpening(newest, conversationOpening([user('my name is Li')])), true, 'a late first sentence');

@@ -52,7 +52,11 @@ const TABLE_BASE: Record<string, string> = {
 };
 
 /** Documented defaults that name another setting rather than a value. */
-const DEFAULT_IS_ANOTHER_SETTING = new Set(['platforms.retell.agent', 'platforms.twilio.agent']);
+const DEFAULT_IS_ANOTHER_SETTING = new Set([
+  'platforms.retell.agent',
+  'platforms.twilio.agent',
+  'server.limits.maxConcurrentStreamsPerKey',
+]);
 
 interface DocumentedDefault {
   path: string;

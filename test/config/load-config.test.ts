@@ -50,6 +50,16 @@ describe('loadConfig', () => {
     assert.deepEqual(loaded.config.server.apiKeys, ['']);
   });
 
+  it('lets one API key use the whole gateway unless a per-key limit is set', () => {
+    const limitsOf = (limits: string) => {
+      const yaml = VALID.replace('apiKeys: ["${GATEWAY_API_KEY}"] }', `apiKeys: ["k1"], limits: { ${limits} } }`);
+      return loadConfig({ env: { LLM_KEY: 'sk-upstream' }, cwd: folderWith(yaml) }).config.server.limits;
+    };
+    assert.deepEqual([limitsOf('').maxConcurrentStreams, limitsOf('').maxConcurrentStreamsPerKey], [2000, 2000]);
+    assert.equal(limitsOf('maxConcurrentStreams: 5000').maxConcurrentStreamsPerKey, 5000, 'unset follows the global limit');
+    assert.equal(limitsOf('maxConcurrentStreams: 5000, maxConcurrentStreamsPerKey: 40').maxConcurrentStreamsPerKey, 40);
+  });
+
   it('reports schema problems with their paths', () => {
     const yaml = `
 server: { port: "eighty" }

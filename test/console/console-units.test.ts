@@ -88,6 +88,42 @@ describe('LiveFeed', () => {
     assert.deepEqual(last.last, { id: 't-1', outcome: 'ok', signal: 'hangup', ttftMs: 120, answerText: 'It arrives tomorrow.' });
   });
 
+  it('does nothing for a turn nobody watches, and a watcher who comes mid-turn sees its text so far, then the rest', () => {
+    const feed = new LiveFeed({ mask: (value) => (value === undefined ? null : `masked:${value.slice(-2)}`) });
+    const turn = report('call-1', 't-1');
+    feed.started(turn);
+    assert.equal(turn.onText, undefined, 'no text is told while nobody watches');
+    turn.text('It arrives ');
+    const events: LiveEvent[] = [];
+    const stop = feed.subscribe((event) => events.push(event));
+    const [call] = feed.snapshot();
+    assert.equal(call?.current?.text, 'It arrives ');
+    assert.equal(call?.current?.id, 't-1');
+    assert.equal(call?.callerNumber, 'masked:01');
+    turn.text('tomorrow.');
+    feed.ended(ended('call-1', 't-1', null));
+    stop();
+    assert.deepEqual(
+      events.map((event) => (event.type === 'text' ? `text:${event.turnId}:${event.text}` : event.type)),
+      ['text:t-1:tomorrow.', 'ended'],
+    );
+    turn.text(' more');
+    assert.equal(events.length, 2, 'nothing is told once the watcher left');
+  });
+
+  it('keeps at most 1000 calls while nobody watches, dropping the oldest', () => {
+    const feed = new LiveFeed({ mask: () => null });
+    for (let i = 0; i < 1005; i++) {
+      feed.started(report(`call-${i}`, `t-${i}`));
+      feed.ended(ended(`call-${i}`, `t-${i}`, null));
+    }
+    feed.started(report('call-last', 't-last'));
+    const calls = feed.snapshot().map((call) => call.instanceId);
+    assert.equal(calls.length, 1000);
+    assert.equal(calls[0], 'call-last');
+    assert.ok(!calls.includes('call-5') && calls.includes('call-6'));
+  });
+
   it('drops a call 15 s after it hung up, and an idle one after 2 minutes', () => {
     const feed = new LiveFeed({ mask: () => null });
     feed.started(report('hung-up', 't-1'));

@@ -67,6 +67,53 @@ describe('one key check for every route', () => {
   });
 });
 
+describe('SecretSet compares without a hash, in constant time', () => {
+  const keys = ['vlg-first-key-0123456789', 'vlg-second-key-abcdefghijklmnopqrstuvwxyz', 'k3'];
+  const secrets = new SecretSet(keys);
+  it('finds the right key of several', () => {
+    keys.forEach((key, index) => assert.equal(secrets.indexOf(key), index));
+  });
+  it('refuses a wrong key of the same length', () => {
+    assert.equal(secrets.indexOf('vlg-first-key-0123456780'), -1);
+    assert.equal(secrets.indexOf('k4'), -1);
+  });
+  it('refuses a prefix and an extension of a key, also by a NUL byte the padding would hide', () => {
+    assert.equal(secrets.indexOf('vlg-first-key-012345678'), -1);
+    assert.equal(secrets.indexOf('vlg-first-key-01234567890'), -1);
+    assert.equal(secrets.indexOf('k3\0'), -1);
+    assert.equal(secrets.indexOf('k'), -1);
+  });
+  it('refuses the empty string, and an empty secret is not matched by padding', () => {
+    assert.equal(secrets.indexOf(''), -1);
+    const withEmpty = new SecretSet(['', 'x']);
+    assert.equal(withEmpty.indexOf(''), 0);
+    assert.equal(withEmpty.indexOf('\0'), -1);
+  });
+  it('refuses a very long value (1 MB), also one that starts with a key, and still works after it', () => {
+    const long = `${keys[0]}${'x'.repeat(1024 * 1024)}`;
+    assert.equal(secrets.indexOf(long), -1);
+    assert.equal(secrets.indexOf('y'.repeat(1024 * 1024)), -1);
+    assert.equal(secrets.indexOf(keys[1]!), 1);
+  });
+  it('compares non-ASCII by its UTF-8 bytes', () => {
+    const unicode = new SecretSet(['clé-秘密-🔑', 'cle']);
+    assert.equal(unicode.indexOf('clé-秘密-🔑'), 0);
+    assert.equal(unicode.indexOf('cle-秘密-🔑'), -1);
+    assert.equal(unicode.indexOf('clé-秘密-'), -1);
+    assert.equal(unicode.indexOf('clé'), -1, 'same UTF-16 length as "cle", one more UTF-8 byte');
+    assert.equal(unicode.indexOf('cle'), 1);
+    // Wider than the padding in bytes but not in UTF-16 units.
+    assert.equal(new SecretSet(['a'.repeat(64)]).indexOf('é'.repeat(64)), -1);
+    assert.equal(new SecretSet(['a'.repeat(64)]).indexOf('a'.repeat(64)), 0);
+  });
+  it('is the same check through BearerAuth', () => {
+    const auth = new BearerAuth(keys);
+    assert.deepEqual(auth.check(`Bearer ${keys[2]}`), { keyId: 'key-3' });
+    assert.deepEqual(auth.check(`Bearer ${keys[2]}x`), { failure: 'wrong_api_key' });
+    assert.deepEqual(auth.check(`Bearer ${'z'.repeat(1024 * 1024)}`), { failure: 'wrong_api_key' });
+  });
+});
+
 describe('resolveApiKeys', () => {
   it('uses configured keys, ignoring blanks', () => {
     assert.deepEqual(resolveApiKeys([' a ', '', 'b'], '/nonexistent'), { keys: ['a', 'b'] });

@@ -125,8 +125,8 @@ Measuring an already-running server instead (this gateway elsewhere, or any cust
   Then only TTFT, throughput and errors are measured, for that server and (with --upstream-url)
   direct: its CPU and memory are not visible from here, there is no pipe relay, and cancellation
   needs the built-in mock. Defaults drop to --requests ${DEFAULTS.external.requests} --concurrency ${DEFAULTS.external.concurrency} --warmup ${DEFAULTS.external.warmup}.
-  Against a real model every stream costs tokens: size the run accordingly. A gateway admits 500
-  streams per API key by default (server.limits): more in flight are answered 429 (errors).
+  Against a real model every stream costs tokens: size the run accordingly. A gateway admits 2000
+  streams at once by default, one key's as many (server.limits): more in flight are answered 429 (errors).
 `;
 
 function readArgs(argv: string[]) {

@@ -40,6 +40,8 @@ export class SharedAdmission {
       health.fellBack('admit');
       return local.admit(keyId);
     }
+    // A full replica refuses at once, as itself: no round trip, and no shared rate slot spent.
+    if (local.full) return local.admit(keyId);
     return this.#admitShared(keyId);
   }
 

@@ -1,8 +1,8 @@
 /**
  * The console's live view: turns as they happen (start, each piece of text sent to the platform,
  * end), fanned out to the browsers watching over SSE. It keeps the calls seen recently so a new
- * watcher starts with what is in progress. Nothing here runs unless a turn starts; with nobody
- * watching, a text piece costs one string append.
+ * watcher starts with what is in progress. With nobody watching, a turn costs a few field
+ * writes (no events, no copies, no sweep) and its text pieces nothing.
  */
 
 import type { TurnReport } from '../../telemetry/turn-report.ts';
@@ -47,8 +47,29 @@ const AFTER_END_MS = 15_000;
 const MAX_CALLS = 1000;
 const SWEEP_MS = 5000;
 
+/**
+ * A call as the feed keeps it: plain numbers and references, turned into a `LiveCall` (dates,
+ * masked numbers, the text so far) only when someone looks, so a turn nobody watches costs a
+ * few field writes.
+ */
+interface TrackedCall {
+  instanceId: string;
+  agent: string;
+  callerNumber: string | undefined;
+  calleeNumber: string | undefined;
+  firstSeenAt: number;
+  /** Wall-clock start of the call's latest turn. */
+  lastTurnAt: number;
+  turns: number;
+  /** The turn streaming now: its report has the text sent so far. */
+  current: TurnReport | null;
+  last: LiveCall['last'];
+  seenAt: number;
+  endedAt?: number;
+}
+
 export class LiveFeed {
-  readonly #calls = new Map<string, LiveCall & { endedAt?: number; seenAt: number }>();
+  readonly #calls = new Map<string, TrackedCall>();
   readonly #listeners = new Set<LiveListener>();
   readonly #mask: (value: string | undefined) => string | null;
   #sweeper: NodeJS.Timeout | undefined;
@@ -60,11 +81,15 @@ export class LiveFeed {
   /** Calls in progress now, newest first. */
   snapshot(now = Date.now()): LiveCall[] {
     this.#expire(now);
-    return [...this.#calls.values()].map(publicCall).reverse();
+    return [...this.#calls.values()].map((call) => this.#publicCall(call)).reverse();
   }
 
   subscribe(listener: LiveListener): () => void {
     this.#listeners.add(listener);
+    if (this.#listeners.size === 1) {
+      // Turns already streaming start telling their text now.
+      for (const call of this.#calls.values()) if (call.current !== null) this.#watchText(call.current, call.instanceId);
+    }
     // While someone watches, calls that went quiet leave the view on time, not at the next turn.
     this.#sweeper ??= setInterval(() => this.#expire(Date.now()), SWEEP_MS).unref();
     return () => {
@@ -82,45 +107,39 @@ export class LiveFeed {
 
   started(report: TurnReport): void {
     const now = Date.now();
-    this.#expire(now);
+    const watched = this.#listeners.size > 0;
+    // Nobody watching: nothing to tell, only the bound to keep (a snapshot expires the rest).
+    if (watched) this.#expire(now);
+    else this.#bound();
     const instanceId = report.call.instanceId ?? report.call.channelId ?? '-';
     let call = this.#calls.get(instanceId);
-    if (!call) {
+    if (call) {
+      // Most recent last (Map order), so the snapshot is newest first.
+      this.#calls.delete(instanceId);
+      delete call.endedAt;
+    } else {
       call = {
         instanceId,
         agent: report.agent,
-        callerNumber: this.#mask(report.call.callerNumber),
-        calleeNumber: this.#mask(report.call.calleeNumber),
-        firstSeenAt: new Date(now).toISOString(),
-        lastTurnAt: '',
+        callerNumber: report.call.callerNumber,
+        calleeNumber: report.call.calleeNumber,
+        firstSeenAt: now,
+        lastTurnAt: 0,
         turns: 0,
         current: null,
         last: null,
         seenAt: now,
       };
     }
-    // Most recent last (Map order), so the snapshot is newest first.
-    this.#calls.delete(instanceId);
     this.#calls.set(instanceId, call);
-    delete call.endedAt;
     call.seenAt = now;
-    call.lastTurnAt = new Date(report.startedAtWall).toISOString();
+    call.lastTurnAt = report.startedAtWall;
     call.turns += 1;
     call.agent = report.agent;
-    const turn: LiveTurn = {
-      id: report.id,
-      agent: report.agent,
-      startedAt: call.lastTurnAt,
-      callerText: report.callerText,
-      text: '',
-      synthetic: report.synthetic ?? null,
-    };
-    call.current = turn;
-    report.onText = (chunk) => {
-      turn.text += chunk;
-      if (this.#listeners.size > 0) this.#emit({ type: 'text', instanceId, turnId: turn.id, text: chunk });
-    };
-    this.#emit({ type: 'turn', instanceId, call: publicCall(call) });
+    call.current = report;
+    if (!watched) return;
+    this.#watchText(report, instanceId);
+    this.#emit({ type: 'turn', instanceId, call: this.#publicCall(call) });
   }
 
   ended(record: TurnRecord): void {
@@ -131,7 +150,15 @@ export class LiveFeed {
     call.last = { id: record.id, outcome: record.outcome, signal: record.signal, ttftMs: record.ttftMs, answerText: record.answerText };
     call.seenAt = Date.now();
     if (record.signal !== null) call.endedAt = call.seenAt;
-    this.#emit({ type: 'ended', instanceId, call: publicCall(call) });
+    if (this.#listeners.size > 0) this.#emit({ type: 'ended', instanceId, call: this.#publicCall(call) });
+  }
+
+  /** Each piece of the turn's text is told to the watchers while there are any. */
+  #watchText(report: TurnReport, instanceId: string): void {
+    const turnId = report.id;
+    report.onText = (chunk) => {
+      if (this.#listeners.size > 0) this.#emit({ type: 'text', instanceId, turnId, text: chunk });
+    };
   }
 
   #expire(now: number): void {
@@ -145,21 +172,43 @@ export class LiveFeed {
     }
   }
 
+  /** At most MAX_CALLS kept, the oldest dropped first (as `#expire` does), in O(1) per turn. */
+  #bound(): void {
+    while (this.#calls.size > MAX_CALLS) {
+      const oldest = this.#calls.keys().next();
+      if (oldest.done === true) return;
+      this.#calls.delete(oldest.value);
+      this.#emit({ type: 'gone', instanceId: oldest.value });
+    }
+  }
+
   #emit(event: LiveEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
-}
 
-function publicCall(call: LiveCall): LiveCall {
-  return {
-    instanceId: call.instanceId,
-    agent: call.agent,
-    callerNumber: call.callerNumber,
-    calleeNumber: call.calleeNumber,
-    firstSeenAt: call.firstSeenAt,
-    lastTurnAt: call.lastTurnAt,
-    turns: call.turns,
-    current: call.current ? { ...call.current } : null,
-    last: call.last,
-  };
+  #publicCall(call: TrackedCall): LiveCall {
+    const turn = call.current;
+    const lastTurnAt = new Date(call.lastTurnAt).toISOString();
+    return {
+      instanceId: call.instanceId,
+      agent: call.agent,
+      callerNumber: this.#mask(call.callerNumber),
+      calleeNumber: this.#mask(call.calleeNumber),
+      firstSeenAt: new Date(call.firstSeenAt).toISOString(),
+      lastTurnAt,
+      turns: call.turns,
+      current:
+        turn === null
+          ? null
+          : {
+              id: turn.id,
+              agent: turn.agent,
+              startedAt: new Date(turn.startedAtWall).toISOString(),
+              callerText: turn.callerText,
+              text: turn.answer,
+              synthetic: turn.synthetic ?? null,
+            },
+      last: call.last,
+    };
+  }
 }
