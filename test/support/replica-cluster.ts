@@ -126,6 +126,7 @@ export async function startNginx(dir: string, ports: number[]): Promise<Nginx> {
       '  upstream voice_llm_gateway {',
       ...ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`),
       '    keepalive 16;',
+      '    keepalive_timeout 5s;',
       '  }',
       '  server {',
       `    listen 127.0.0.1:${port};`,
