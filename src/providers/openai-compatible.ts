@@ -340,7 +340,7 @@ export class OpenAICompatibleProvider implements Provider {
     // the parts handed on are dropped before waiting, so an open stream holds neither.
     let rest = '';
     try {
-      reading: for (;;) {
+      for (;;) {
         if (signal.aborted) throw signal.reason;
         if (rest === '') {
           const text = readText(body, decoder);
@@ -372,7 +372,7 @@ export class OpenAICompatibleProvider implements Provider {
           out.length = 0;
         }
         if (mapper.failure) throw mapper.failure;
-        if (mapper.done) break reading;
+        if (mapper.done) break;
       }
       settled = true;
     } catch (err) {
