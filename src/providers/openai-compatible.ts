@@ -72,10 +72,10 @@ class ChunkMapper {
   /** `[DONE]` was seen. */
   done = false;
   readonly #providerName: string;
-  /** Open calls by upstream index. */
-  readonly #callsByIndex = new Map<number, CallState>();
+  /** Open calls by upstream index (made at the first tool call: most answers have none). */
+  #callsByIndex: Map<number, CallState> | undefined;
   /** Every call in order of appearance. */
-  readonly #calls: CallState[] = [];
+  #calls: CallState[] | undefined;
 
   constructor(providerName: string) {
     this.#providerName = providerName;
@@ -157,12 +157,13 @@ class ChunkMapper {
     const name = fn !== undefined && typeof fn.name === 'string' ? fn.name : '';
     const args = fn !== undefined && typeof fn.arguments === 'string' ? fn.arguments : '';
 
+    this.#callsByIndex ??= new Map();
     let state = this.#callsByIndex.get(index);
     // Some upstreams put every call at index 0: a different id means a new call.
     if (state === undefined || (upstreamId !== undefined && state.upstreamId !== undefined && upstreamId !== state.upstreamId)) {
       state = { callId: upstreamId ?? newToolCallId(), upstreamId, started: false, pendingArguments: '' };
       this.#callsByIndex.set(index, state);
-      this.#calls.push(state);
+      (this.#calls ??= []).push(state);
     }
     if (!state.started) {
       if (name === '') {
@@ -185,12 +186,12 @@ class ChunkMapper {
 
   /** Ends every started call, then emits `finish`. */
   finish(): void {
-    for (const state of this.#calls) {
+    for (const state of this.#calls ?? []) {
       if (!state.started) this.#start(state, '');
       this.out.push({ type: 'tool-call-end', callId: state.callId });
     }
-    this.#calls.length = 0;
-    this.#callsByIndex.clear();
+    this.#calls = undefined;
+    this.#callsByIndex = undefined;
     this.out.push({ type: 'finish', reason: this.finishReason ?? 'stop' });
   }
 }
