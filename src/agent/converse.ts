@@ -101,7 +101,8 @@ export async function* converse(options: ConverseOptions): PartStream {
         usage.completionTokens += part.usage.completionTokens;
         usage.totalTokens += part.usage.totalTokens;
       } else {
-        if (part.type === 'text') said += part.text;
+        // Only a tool round repeats what was said; kept only when tools may run.
+        if (part.type === 'text' && !router.isEmpty) said += part.text;
         yield part;
       }
     }

@@ -72,9 +72,12 @@ export class ToolRouter {
 }
 
 /** The function names in a client's `tools` list. */
-export function clientFunctionNames(tools: unknown): Set<string> {
-  return new Set(Array.isArray(tools) ? tools.map(functionNameOf).filter((name) => name !== '') : []);
+export function clientFunctionNames(tools: unknown): ReadonlySet<string> {
+  // Most turns offer no functions: they share one empty set instead of each holding its own.
+  return Array.isArray(tools) && tools.length > 0 ? new Set(tools.map(functionNameOf).filter((name) => name !== '')) : NO_FUNCTIONS;
 }
+
+const NO_FUNCTIONS: ReadonlySet<string> = new Set();
 
 /** The function name of a `tools` entry ('' when it has none). */
 export function functionNameOf(tool: unknown): string {

@@ -49,12 +49,14 @@ export function turnStages(input: TurnStageInput): NamedStage[] {
   const phrases = PHRASES[input.language];
   const fillers = config.filler.phrases ?? phrases.filler;
   const speech = speechStages(config.speech, input.language);
+  // One set for both guards.
+  const clientFunctions = clientFunctionNames(request.params.tools);
   const guard = (honour: boolean) =>
     guardCommands({
       honour,
       transfer: config.transfer,
       hangupFunctionName: endCall.hangupFunctionName,
-      clientFunctions: clientFunctionNames(request.params.tools),
+      clientFunctions,
       onCommand: (event) => {
         const fields = { agent: agent.id, instanceId: request.call.instanceId, ...event };
         if (event.action === 'honoured') input.logger.info(fields, "a command the model wrote became the gateway's signal");

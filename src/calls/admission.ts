@@ -47,6 +47,31 @@ interface IdleWaiter {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * A held stream slot. A small class, not an object literal with a getter and closures over the
+ * admission (a literal with an accessor is a dictionary object): every open call holds one.
+ */
+class Ticket implements AdmissionTicket {
+  #key: string | undefined;
+  readonly #free: (key: string) => void;
+
+  constructor(key: string, free: (key: string) => void) {
+    this.#key = key;
+    this.#free = free;
+  }
+
+  release(): void {
+    const key = this.#key;
+    if (key === undefined) return;
+    this.#key = undefined;
+    this.#free(key);
+  }
+
+  get released(): boolean {
+    return this.#key === undefined;
+  }
+}
+
 export class AdmissionControl {
   readonly #maxStreams: number;
   readonly #maxStreamsPerKey: number;
@@ -59,6 +84,8 @@ export class AdmissionControl {
   /** Rate records in order of last use (re-inserted on every admission). */
   readonly #rates = new Map<string, RateRecord>();
   readonly #idleWaiters = new Set<IdleWaiter>();
+  /** What every ticket calls on release: one function for all of them. */
+  readonly #free = (key: string): void => this.#release(key);
 
   constructor(limits: AdmissionLimits, options: AdmissionOptions = {}) {
     assertLimit('maxConcurrentStreams', limits.maxConcurrentStreams, 1);
@@ -114,17 +141,7 @@ export class AdmissionControl {
     this.#perKey.set(key, keyStreams + 1);
     this.#inFlight += 1;
 
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#release(key);
-      },
-      get released() {
-        return released;
-      },
-    };
+    return new Ticket(key, this.#free);
   }
 
   /** Whether every stream slot of this process is taken (the next admission is refused). */

@@ -9,20 +9,31 @@ import type { FinishReason, TokenUsage } from '../core/stream-part.ts';
  * Hot path: the invariant part of every event is serialised once; each event then costs one
  * JSON.stringify of its small delta object.
  */
+/** Where the shared start of every event turns into a choice's. */
+const CHOICE_TAIL = '"choices":[{"index":0,"delta":';
+
 export class ChunkEncoder {
   readonly id: string;
   readonly created: number;
   private readonly choicePrefix: string;
-  private readonly usagePrefix: string;
   private rolePending = true;
-  private readonly toolIndexes = new Map<string, number>();
+  /** Made at the first tool call: most answers have none. */
+  private toolIndexes: Map<string, number> | undefined;
 
   constructor(id: string, created: number, model: string) {
     this.id = id;
     this.created = created;
-    const head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},`;
-    this.choicePrefix = `${head}"choices":[{"index":0,"delta":`;
-    this.usagePrefix = `${head}"choices":[],"usage":`;
+    // Joined, not concatenated: one flat string instead of a rope of pieces, held the whole stream.
+    this.choicePrefix = [
+      'data: {"id":',
+      JSON.stringify(id),
+      ',"object":"chat.completion.chunk","created":',
+      String(created),
+      ',"model":',
+      JSON.stringify(model),
+      ',',
+      CHOICE_TAIL,
+    ].join('');
   }
 
   /** The role chunk; emitted automatically before the first delta, or explicitly to open a stream. */
@@ -36,6 +47,7 @@ export class ChunkEncoder {
   }
 
   toolCallStart(callId: string, name: string): string {
+    this.toolIndexes ??= new Map();
     const index = this.toolIndexes.size;
     this.toolIndexes.set(callId, index);
     return this.delta(
@@ -44,7 +56,7 @@ export class ChunkEncoder {
   }
 
   toolCallDelta(callId: string, argumentsDelta: string): string {
-    const index = this.toolIndexes.get(callId);
+    const index = this.toolIndexes?.get(callId);
     if (index === undefined) throw new Error(`tool call ${callId} was not started`);
     return this.delta(`{"tool_calls":[{"index":${index},"function":{"arguments":${JSON.stringify(argumentsDelta)}}}]}`);
   }
@@ -54,7 +66,9 @@ export class ChunkEncoder {
   }
 
   usage(usage: TokenUsage): string {
-    return `${this.usagePrefix}{"prompt_tokens":${usage.promptTokens},"completion_tokens":${usage.completionTokens},"total_tokens":${usage.totalTokens}}}\n\n`;
+    // The usage chunk comes once, at the end: its prefix is made then.
+    const usagePrefix = `${this.choicePrefix.slice(0, -CHOICE_TAIL.length)}"choices":[],"usage":`;
+    return `${usagePrefix}{"prompt_tokens":${usage.promptTokens},"completion_tokens":${usage.completionTokens},"total_tokens":${usage.totalTokens}}}\n\n`;
   }
 
   done(): string {

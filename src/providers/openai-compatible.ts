@@ -72,10 +72,10 @@ class ChunkMapper {
   /** `[DONE]` was seen. */
   done = false;
   readonly #providerName: string;
-  /** Open calls by upstream index. */
-  readonly #callsByIndex = new Map<number, CallState>();
+  /** Open calls by upstream index (made at the first tool call: most answers have none). */
+  #callsByIndex: Map<number, CallState> | undefined;
   /** Every call in order of appearance. */
-  readonly #calls: CallState[] = [];
+  #calls: CallState[] | undefined;
 
   constructor(providerName: string) {
     this.#providerName = providerName;
@@ -157,12 +157,13 @@ class ChunkMapper {
     const name = fn !== undefined && typeof fn.name === 'string' ? fn.name : '';
     const args = fn !== undefined && typeof fn.arguments === 'string' ? fn.arguments : '';
 
+    this.#callsByIndex ??= new Map();
     let state = this.#callsByIndex.get(index);
     // Some upstreams put every call at index 0: a different id means a new call.
     if (state === undefined || (upstreamId !== undefined && state.upstreamId !== undefined && upstreamId !== state.upstreamId)) {
       state = { callId: upstreamId ?? newToolCallId(), upstreamId, started: false, pendingArguments: '' };
       this.#callsByIndex.set(index, state);
-      this.#calls.push(state);
+      (this.#calls ??= []).push(state);
     }
     if (!state.started) {
       if (name === '') {
@@ -185,12 +186,12 @@ class ChunkMapper {
 
   /** Ends every started call, then emits `finish`. */
   finish(): void {
-    for (const state of this.#calls) {
+    for (const state of this.#calls ?? []) {
       if (!state.started) this.#start(state, '');
       this.out.push({ type: 'tool-call-end', callId: state.callId });
     }
-    this.#calls.length = 0;
-    this.#callsByIndex.clear();
+    this.#calls = undefined;
+    this.#callsByIndex = undefined;
     this.out.push({ type: 'finish', reason: this.finishReason ?? 'stop' });
   }
 }
@@ -336,34 +337,43 @@ export class OpenAICompatibleProvider implements Provider {
     let settled = false;
     /** The answer's first content (text or a tool call) was handed on. */
     let spoke = false;
+    // Locals of a generator stay in its frame while it waits for the next read: the read's text and
+    // the parts handed on are dropped before waiting, so an open stream holds neither.
+    let rest = '';
     try {
-      reading: for (;;) {
+      for (;;) {
         if (signal.aborted) throw signal.reason;
-        const text = readText(body, decoder);
-        if (text !== null) {
-          let rest = text;
-          while (rest !== '') {
-            // Until the first content is out, one event at a time: it leaves before the rest of this
-            // read is parsed. The rest is only this read's unparsed text, dropped once fed.
-            const cut = spoke ? -1 : eventEnd(rest);
-            const piece = cut < 0 ? rest : rest.slice(0, cut);
-            rest = cut < 0 ? '' : rest.slice(cut);
-            parser.feed(piece);
-            if (out.length > 0) {
-              const parts = out.splice(0, out.length);
-              for (const part of parts) {
-                spoke ||= part.type === 'text' || part.type === 'tool-call-start';
-                yield part;
-              }
-            }
-            if (mapper.failure) throw mapper.failure;
-            if (mapper.done) break reading;
+        if (rest === '') {
+          const text = readText(body, decoder);
+          if (text === null) {
+            if (body.errored) throw body.errored;
+            if (body.readableEnded || body.destroyed) break;
+            await whenReadable(body);
+            continue;
           }
-          continue;
+          rest = text;
         }
-        if (body.errored) throw body.errored;
-        if (body.readableEnded || body.destroyed) break;
-        await whenReadable(body);
+        // Until the first content is out, one event at a time: it leaves before the rest of this
+        // read is parsed. The rest is only this read's unparsed text, dropped once fed.
+        const cut = spoke ? -1 : eventEnd(rest);
+        if (cut < 0) {
+          parser.feed(rest);
+          rest = '';
+        } else {
+          parser.feed(rest.slice(0, cut));
+          rest = rest.slice(cut);
+        }
+        if (out.length > 0) {
+          // By index, no iterator: nothing but `out` refers to the parts while one is yielded.
+          for (let index = 0; index < out.length; index++) {
+            const part = out[index]!;
+            spoke ||= part.type === 'text' || part.type === 'tool-call-start';
+            yield part;
+          }
+          out.length = 0;
+        }
+        if (mapper.failure) throw mapper.failure;
+        if (mapper.done) break;
       }
       settled = true;
     } catch (err) {

@@ -83,12 +83,14 @@ export class TurnReport {
   readonly agent: string;
   /** The provider that answered (the agent's own until a fallback commits). */
   provider: string;
-  readonly #attempts: AttemptEvent[] = [];
+  // The lists are made at their first entry (most turns have one attempt and nothing else), each
+  // as a one-element literal: an open call holds no empty lists and no spare capacity.
+  #attempts: AttemptEvent[] | undefined;
   /** When each attempt ended (performance.now()), for the waterfall. */
-  readonly #attemptEndedAt: number[] = [];
-  readonly #toolRuns: ToolRun[] = [];
+  #attemptEndedAt: number[] | undefined;
+  #toolRuns: ToolRun[] | undefined;
   /** When each tool run was reported finished (performance.now()). */
-  readonly #toolRunEndedAt: number[] = [];
+  #toolRunEndedAt: number[] | undefined;
   /** The response's first and last bytes to the client (performance.now()). */
   firstByteAt: number | undefined;
   lastByteAt: number | undefined;
@@ -97,7 +99,7 @@ export class TurnReport {
   /** Told each piece of text as it is sent (the console's live view); unset: nobody watches. */
   onText: ((chunk: string) => void) | undefined;
   /** IMS commands the model wrote itself, and what became of each. */
-  readonly #modelCommands: ModelCommandEvent[] = [];
+  #modelCommands: ModelCommandEvent[] | undefined;
   /** The failure the caller heard an apology for instead of an answer. */
   #apology: GatewayError | undefined;
   #finished: FinishedTurn | undefined;
@@ -135,21 +137,21 @@ export class TurnReport {
   attempt(event: AttemptEvent): void {
     // A platform's retry may keep the model running after this request's turn ended: that is not this turn's.
     if (this.#finished) return;
-    this.#attempts.push(event);
-    this.#attemptEndedAt.push(performance.now());
+    this.#attempts = append(this.#attempts, event);
+    this.#attemptEndedAt = append(this.#attemptEndedAt, performance.now());
     if (event.outcome === 'committed') this.provider = event.provider;
     this.span?.recordAttempt(event);
   }
 
   toolRun(run: ToolRun): void {
     if (this.#finished) return;
-    this.#toolRuns.push(run);
-    this.#toolRunEndedAt.push(performance.now());
+    this.#toolRuns = append(this.#toolRuns, run);
+    this.#toolRunEndedAt = append(this.#toolRunEndedAt, performance.now());
     this.span?.recordTool(run.call.tool.name, run.result.durationMs, run.result.ok, run.result.error);
   }
 
   modelCommand(event: ModelCommandEvent): void {
-    if (!this.#finished) this.#modelCommands.push(event);
+    if (!this.#finished) this.#modelCommands = append(this.#modelCommands, event);
   }
 
   /** Every provider failed and the caller heard an apology instead (`error` as the client would see it). */
@@ -160,7 +162,7 @@ export class TurnReport {
   /** The turn is over, with `outcome`: once only (a second end is a programming error). */
   end(outcome: TurnOutcome, endedAt = performance.now()): FinishedTurn {
     if (this.#finished) throw new Error(`turn ${this.id} ended twice (${this.#finished.outcome.status}, then ${outcome.status})`);
-    const tools = this.#toolRuns.reduce((sum, run) => sum + run.result.durationMs, 0);
+    const tools = (this.#toolRuns ?? NONE).reduce((sum, run) => sum + run.result.durationMs, 0);
     this.#finished = Object.freeze({
       outcome,
       endedAt,
@@ -186,11 +188,11 @@ export class TurnReport {
       firstByteAt: this.firstByteAt,
       lastByteAt: this.lastByteAt,
       fillerAt: this.fillerAt,
-      attempts: this.#attempts,
-      attemptEndedAt: this.#attemptEndedAt,
-      toolRuns: this.#toolRuns,
-      toolRunEndedAt: this.#toolRunEndedAt,
-      modelCommands: this.#modelCommands,
+      attempts: this.#attempts ?? NONE,
+      attemptEndedAt: this.#attemptEndedAt ?? NONE,
+      toolRuns: this.#toolRuns ?? NONE,
+      toolRunEndedAt: this.#toolRunEndedAt ?? NONE,
+      modelCommands: this.#modelCommands ?? NONE,
       span: this.span,
     });
     return this.#finished;
@@ -231,6 +233,15 @@ export function turnLogFields(turn: FinishedTurn): Record<string, unknown> {
     modelCommands:
       turn.modelCommands.length > 0 ? turn.modelCommands.map((event) => `${event.command}:${event.action}`).join(' ') : undefined,
   };
+}
+
+/** The list of a turn that had none of a thing. */
+const NONE: readonly never[] = Object.freeze([]);
+
+function append<T>(list: T[] | undefined, item: T): T[] {
+  if (list === undefined) return [item];
+  list.push(item);
+  return list;
 }
 
 const SENTENCE_END = /[.!?。！？…]/u;

@@ -42,9 +42,11 @@ export function guardCommands(options: CommandGuardOptions): PartTransform {
 export async function* guardModelCommands(parts: PartStream, options: CommandGuardOptions): PartStream {
   const scanner = new CommandScanner();
   const hangupName = options.hangupFunctionName.toLowerCase();
-  const clientFunctions = new Set([...options.clientFunctions].map((name) => name.toLowerCase()));
-  /** Hangup-function calls taken out, by callId. */
-  const takenOut = new Set<string>();
+  // Made only when needed: an open stream holds each stage's state for its whole life.
+  const clientFunctions =
+    options.clientFunctions.size === 0 ? NO_NAMES : new Set([...options.clientFunctions].map((name) => name.toLowerCase()));
+  /** Hangup-function calls taken out, by callId (made at the first). */
+  let takenOut: Set<string> | undefined;
   let relayedCalls = 0;
 
   const decide = function* (segments: ScannedSegment[]): Generator<StreamPart> {
@@ -68,7 +70,7 @@ export async function* guardModelCommands(parts: PartStream, options: CommandGua
         yield* decide(scanner.release());
         const name = part.name.trim().toLowerCase();
         if (name === hangupName && !clientFunctions.has(name)) {
-          takenOut.add(part.callId);
+          (takenOut ??= new Set()).add(part.callId);
           if (options.honour) {
             options.onCommand({ command: 'hangup_function', action: 'honoured' });
             yield { type: 'end-call' };
@@ -83,7 +85,7 @@ export async function* guardModelCommands(parts: PartStream, options: CommandGua
       }
       case 'tool-call-delta':
       case 'tool-call-end':
-        if (!takenOut.has(part.callId)) yield part;
+        if (!takenOut?.has(part.callId)) yield part;
         break;
       case 'end-call':
         yield* decide(scanner.release());
@@ -92,7 +94,7 @@ export async function* guardModelCommands(parts: PartStream, options: CommandGua
       case 'finish':
         yield* decide(scanner.end());
         // The model "stopped to call tools", but the only one was taken out: a plain stop.
-        yield part.reason === 'tool_calls' && takenOut.size > 0 && relayedCalls === 0 ? { type: 'finish', reason: 'stop' } : part;
+        yield part.reason === 'tool_calls' && takenOut !== undefined && relayedCalls === 0 ? { type: 'finish', reason: 'stop' } : part;
         break;
       default:
         yield* decide(scanner.release());
@@ -100,6 +102,8 @@ export async function* guardModelCommands(parts: PartStream, options: CommandGua
     }
   }
 }
+
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 function* act(raw: string, complete: boolean, options: CommandGuardOptions): Generator<StreamPart> {
   const command = parseCommand(raw);
