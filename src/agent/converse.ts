@@ -6,6 +6,7 @@ import type { FinishPart, PartStream, TokenUsage } from '../core/stream-part.ts'
 import type { Logger } from 'pino';
 import { streamWithFallbacks, type AttemptEvent, type AttemptObserver } from '../resilience/provider-chain.ts';
 import type { Agent } from './agent-registry.ts';
+import type { KeyPressDropEvent } from './call-control/press-digits.ts';
 import type { Keypad } from './call-control/signal-form.ts';
 import type { CallerLanguage } from './language/caller-language.ts';
 import type { ToolRouter } from './tool-router.ts';
@@ -35,6 +36,8 @@ export interface ConverseOptions {
   onToolRun?: (run: ToolRun) => void;
   onAttempt?: AttemptObserver;
   onUpstreamWait?: (ms: number) => void;
+  /** A call of the keypad function whose keys are not keys (or too many): nothing is pressed. */
+  onKeyPressDropped?: (event: KeyPressDropEvent) => void;
 }
 
 /**
@@ -88,7 +91,17 @@ export async function* converse(options: ConverseOptions): PartStream {
               ),
           }),
         ),
-        !router.isEmpty && stage('tool routing', routeTools({ router, transfer: agent.config.transfer, onServerCall, joiner })),
+        !router.isEmpty &&
+          stage(
+            'tool routing',
+            routeTools({
+              router,
+              transfer: agent.config.transfer,
+              onServerCall,
+              joiner,
+              onKeyPressDropped: options.onKeyPressDropped,
+            }),
+          ),
       ),
     );
     let said = '';

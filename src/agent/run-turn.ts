@@ -14,8 +14,9 @@ import { turnLanguage } from './language/caller-language.ts';
 import { converse, type ToolRun } from './converse.ts';
 import { buildPrompt } from './prompt/build-prompt.ts';
 import { clientFunctionNames } from './tool-router.ts';
+import type { KeyPressDropEvent } from './call-control/press-digits.ts';
 import type { ModelCommandEvent } from './transforms/guard-model-commands.ts';
-import { turnStages } from './turn-stages.ts';
+import { keyPressDropReporter, turnStages } from './turn-stages.ts';
 
 /** How an agent without an `endCall` section signals an end of call its engine decides on. */
 const DEFAULT_END_CALL = endCallSchema.parse({ enabled: false });
@@ -43,6 +44,8 @@ export interface TurnObserver {
   onSignal?: (signal: string) => void;
   /** The model wrote an IMS command (or called the workflow's hangup function) itself. */
   onModelCommand?: (event: ModelCommandEvent) => void;
+  /** A key press the model asked for was not made (invalid keys, no keypad, too much for it, the call ended). */
+  onKeyPressDropped?: (event: KeyPressDropEvent) => void;
   /** A filler phrase is being said because the answer is slow to start. */
   onFiller?: () => void;
 }
@@ -85,6 +88,7 @@ export function runTurn(input: TurnInput): RunningTurn {
     ...(observer.onToolRun ? { onToolRun: observer.onToolRun } : {}),
     ...(observer.onAttempt ? { onAttempt: observer.onAttempt } : {}),
     ...(observer.onUpstreamWait ? { onUpstreamWait: observer.onUpstreamWait } : {}),
+    ...(config.pressDigits ? { onKeyPressDropped: keyPressDropReporter(agent.id, request, input.logger, observer) } : {}),
   });
   const stages = turnStages({ agent, request, form, endCall, language, signal, logger: input.logger, callTurn, observer });
   return { parts: pipe(rounds, stages), conversation: prompt.conversation };

@@ -6,6 +6,7 @@ import type { ChatTurnRequest } from '../protocol/chat-request.ts';
 import { apologize } from '../resilience/apologize-on-failure.ts';
 import { sayFiller } from '../resilience/filler.ts';
 import type { Agent } from './agent-registry.ts';
+import type { KeyPressDropEvent } from './call-control/press-digits.ts';
 import type { CallSignalForm } from './call-control/signal-form.ts';
 import type { CallerLanguage } from './language/caller-language.ts';
 import { PHRASES } from './language/phrases.ts';
@@ -100,7 +101,26 @@ export function turnStages(input: TurnStageInput): NamedStage[] {
           form: input.form,
           onSignal: observer.onSignal,
           speech,
+          onKeyPressDropped: config.pressDigits && keyPressDropReporter(agent.id, request, input.logger, observer),
         }),
       ),
   );
+}
+
+/**
+ * Where a dropped key press is told: a log line naming the call (a warning, unless the press lost to
+ * the turn's own end of call, which is intended), then the observer (report, metrics).
+ */
+export function keyPressDropReporter(
+  agentId: string,
+  request: ChatTurnRequest,
+  logger: Logger,
+  observer: TurnObserver,
+): (event: KeyPressDropEvent) => void {
+  return (event) => {
+    const fields = { agent: agentId, instanceId: request.call.instanceId, ...event };
+    if (event.reason === 'call_ended') logger.info(fields, 'a key press the model asked for was not made: the turn ended the call');
+    else logger.warn(fields, 'a key press the model asked for was dropped');
+    observer.onKeyPressDropped?.(event);
+  };
 }

@@ -107,6 +107,7 @@ export function reportingObserver(report: TurnReport, onApology?: () => void): T
     onUpstreamWait: (ms) => (report.upstreamWaitMs += ms),
     onSignal: (signal) => (report.signal = signal),
     onModelCommand: (event) => report.modelCommand(event),
+    onKeyPressDropped: (event) => report.keyPressDropped(event),
     onFiller: () => (report.fillerAt = performance.now()),
   };
 }

@@ -53,6 +53,8 @@ export interface TurnSummary {
   cancellation?: CancellationReason;
   /** IMS commands the model wrote itself: which (hangup, transfer, hangup_function, other) and what became of it. */
   modelCommands?: ReadonlyArray<{ command: string; action: string }>;
+  /** Key presses the model asked for that were not made: why (invalid_keys, no_keypad, keypad_limit, call_ended). */
+  keyPressesDropped?: ReadonlyArray<{ reason: string }>;
 }
 
 /** What the record store exposes about its write queue (BatchedRecordStore fits). */
@@ -134,6 +136,7 @@ export class GatewayMetrics {
   readonly #admissionRejections: Counter<'reason'>;
   readonly #rejectedExtendData: Counter<'field'>;
   readonly #modelCommands: Counter<'agent' | 'command' | 'action'>;
+  readonly #keyPressesDropped: Counter<'agent' | 'reason'>;
   readonly #refusals: Counter<'reason'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
@@ -209,6 +212,12 @@ export class GatewayMetrics {
       name: 'vlg_model_commands_total',
       help: 'IMS commands the model wrote itself, by command and action (removed, honoured, refused).',
       labelNames: ['agent', 'command', 'action'],
+      registers,
+    });
+    this.#keyPressesDropped = new Counter({
+      name: 'vlg_key_presses_dropped_total',
+      help: 'Key presses the model asked for that were not made, by reason (invalid_keys, no_keypad, keypad_limit, call_ended).',
+      labelNames: ['agent', 'reason'],
       registers,
     });
     this.#admissionRejections = new Counter({
@@ -376,6 +385,12 @@ export class GatewayMetrics {
     else if (turn.signal === 'transfer') this.countTransfer(agent);
     if (turn.cancellation !== undefined) this.countCancellation(agent, turn.cancellation);
     for (const event of turn.modelCommands ?? []) this.countModelCommand(agent, event.command, event.action);
+    for (const event of turn.keyPressesDropped ?? []) this.countKeyPressDropped(agent, event.reason);
+  }
+
+  /** `reason` comes from a fixed set (see KeyPressDropEvent). */
+  countKeyPressDropped(agent: string, reason: string): void {
+    this.#keyPressesDropped.inc({ agent: this.#agents.value(agent), reason: this.#reasons.value(reason) });
   }
 
   /** `command` and `action` come from fixed sets (see ModelCommandEvent). */
@@ -480,6 +495,7 @@ export function summarizeTurn(turn: FinishedTurn): TurnSummary {
     ),
   };
   if (turn.modelCommands.length > 0) summary.modelCommands = turn.modelCommands;
+  if (turn.keyPressesDropped.length > 0) summary.keyPressesDropped = turn.keyPressesDropped;
   if (turn.firstTextAt !== undefined) summary.ttftSeconds = (turn.firstTextAt - turn.startedAt) / 1000;
   if (clean) summary.overheadSeconds = turn.overheadMs / 1000;
   if (turn.signal === 'hangup') summary.signal = 'hangup';

@@ -1,3 +1,4 @@
+import type { KeyPressDropEvent } from '../agent/call-control/press-digits.ts';
 import type { ToolRun } from '../agent/converse.ts';
 import type { ModelCommandEvent } from '../agent/transforms/guard-model-commands.ts';
 import type { CallMetadata } from '../protocol/extend-data.ts';
@@ -43,6 +44,8 @@ export interface FinishedTurn {
   readonly toolRuns: readonly ToolRun[];
   readonly toolRunEndedAt: readonly number[];
   readonly modelCommands: readonly ModelCommandEvent[];
+  /** Key presses the model asked for that were not made, and why. */
+  readonly keyPressesDropped: readonly KeyPressDropEvent[];
   readonly span: TurnSpan | undefined;
 }
 
@@ -100,6 +103,8 @@ export class TurnReport {
   onText: ((chunk: string) => void) | undefined;
   /** IMS commands the model wrote itself, and what became of each. */
   #modelCommands: ModelCommandEvent[] | undefined;
+  /** Key presses the model asked for that were not made. */
+  #keyPressesDropped: KeyPressDropEvent[] | undefined;
   /** The failure the caller heard an apology for instead of an answer. */
   #apology: GatewayError | undefined;
   #finished: FinishedTurn | undefined;
@@ -154,6 +159,10 @@ export class TurnReport {
     if (!this.#finished) this.#modelCommands = append(this.#modelCommands, event);
   }
 
+  keyPressDropped(event: KeyPressDropEvent): void {
+    if (!this.#finished) this.#keyPressesDropped = append(this.#keyPressesDropped, event);
+  }
+
   /** Every provider failed and the caller heard an apology instead (`error` as the client would see it). */
   apologized(error: GatewayError): void {
     if (!this.#finished) this.#apology = error;
@@ -193,6 +202,7 @@ export class TurnReport {
       toolRuns: this.#toolRuns ?? NONE,
       toolRunEndedAt: this.#toolRunEndedAt ?? NONE,
       modelCommands: this.#modelCommands ?? NONE,
+      keyPressesDropped: this.#keyPressesDropped ?? NONE,
       span: this.span,
     });
     return this.#finished;
@@ -232,6 +242,7 @@ export function turnLogFields(turn: FinishedTurn): Record<string, unknown> {
         : undefined,
     modelCommands:
       turn.modelCommands.length > 0 ? turn.modelCommands.map((event) => `${event.command}:${event.action}`).join(' ') : undefined,
+    keyPressesDropped: turn.keyPressesDropped.length > 0 ? turn.keyPressesDropped.map((event) => event.reason).join(' ') : undefined,
   };
 }
 

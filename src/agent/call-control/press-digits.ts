@@ -8,6 +8,28 @@ import type { Keypad } from './signal-form.ts';
 const KEYS = /^[0-9*#w]+$/;
 
 /**
+ * Why a key press the model asked for was not made: its keys were not keys (or too many for
+ * `maxDigits`), the platform has no keypad, the platform's keypad cannot carry them (too many keys,
+ * or `w` pauses it does not know), or the same turn ended or transferred the call.
+ */
+export type KeyPressDropReason = 'invalid_keys' | 'no_keypad' | 'keypad_limit' | 'call_ended';
+
+/** A key press that was dropped, for logs and metrics. */
+export interface KeyPressDropEvent {
+  reason: KeyPressDropReason;
+  /** What the model wrote as the keys, at most its first 32 characters; absent when it wrote none. */
+  keys?: string;
+}
+
+/** The model's words go into log lines: a long one is cut. */
+const SHOWN_KEYS = 32;
+
+/** A dropped press, with at most the first 32 characters of the keys the model wrote. */
+export function keyPressDrop(reason: KeyPressDropReason, keys: string | undefined): KeyPressDropEvent {
+  return keys === undefined ? { reason } : { reason, keys: keys.slice(0, SHOWN_KEYS) };
+}
+
+/**
  * The keypad function as the model sees it, shaped by what the platform's keypad carries: one key
  * per answer (Retell) or a sequence, with `w` pauses where the platform knows them.
  */
@@ -45,6 +67,13 @@ export function requestedDigits(argumentsJson: string, config: PressDigitsConfig
   if (typeof written !== 'string') return undefined;
   const digits = written.replace(/\s+/g, '');
   return KEYS.test(digits) && digits.length <= config.maxDigits ? digits : undefined;
+}
+
+/** What a call of the keypad function wrote as its keys, as text (for a dropped press's log), or undefined when it wrote none. */
+export function writtenKeys(argumentsJson: string): string | undefined {
+  const value = parseArguments(argumentsJson).digits;
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' ? String(value) : undefined;
 }
 
 /** Whether the platform's keypad can press these keys in one turn. */

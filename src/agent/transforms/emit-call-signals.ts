@@ -1,6 +1,6 @@
 import type { EndCallConfig, TransferConfig, TransferDestination } from '../../config/schema.ts';
 import type { DigitsPart, EndCallPart, PartStream, PartTransform, TransferPart } from '../../core/stream-part.ts';
-import { keypadCarries } from '../call-control/press-digits.ts';
+import { keyPressDrop, keypadCarries, type KeyPressDropEvent } from '../call-control/press-digits.ts';
 import type { CallSignalForm } from '../call-control/signal-form.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import { spokenText } from './speech-stages.ts';
@@ -14,11 +14,14 @@ export interface CallSignalOptions {
   onSignal?: ((signal: string) => void) | undefined;
   /** The speech stages the answer went through. */
   speech?: PartTransform | undefined;
+  /** A key press the model asked for and this stage did not make (no keypad, too much for it, the call ended). */
+  onKeyPressDropped?: ((event: KeyPressDropEvent) => void) | undefined;
 }
 
 /** The call-signal stage of a turn: the only one that emits the platform's commands. */
 export function emitSignals(options: CallSignalOptions): PartTransform {
-  return (parts) => emitCallSignals(parts, options.endCall, options.transfer, options.form, options.onSignal, options.speech);
+  return (parts) =>
+    emitCallSignals(parts, options.endCall, options.transfer, options.form, options.onSignal, options.speech, options.onKeyPressDropped);
 }
 
 /**
@@ -31,7 +34,7 @@ export function emitSignals(options: CallSignalOptions): PartTransform {
  * words is joined to them as the script needs (a space in English, none in Chinese).
  * `endCall.farewell` is the configured one or the default in the turn's language.
  * A `digits` part becomes the platform's key press when nothing ends or transfers the call and
- * its keypad carries the keys; otherwise nothing is pressed.
+ * its keypad carries the keys; otherwise nothing is pressed, and `onKeyPressDropped` is told why.
  */
 export async function* emitCallSignals(
   parts: PartStream,
@@ -40,6 +43,7 @@ export async function* emitCallSignals(
   form: CallSignalForm,
   onSignal?: (signal: string) => void,
   speech?: PartTransform,
+  onKeyPressDropped?: (event: KeyPressDropEvent) => void,
 ): PartStream {
   let spoke = false;
   const joiner = new PhraseJoiner();
@@ -65,6 +69,8 @@ export async function* emitCallSignals(
         break;
       case 'finish': {
         const destination = transferring && transfer?.destinations[transferring.destination];
+        // A press in a turn that ends or transfers the call is intended to go: counted on its own.
+        if (pressing && (destination || ending)) onKeyPressDropped?.(keyPressDrop('call_ended', pressing.digits));
         if (destination) {
           onSignal?.(`transfer:${transferring!.destination}`);
           yield* form.transfer(await spokenDestination(destination, speech), say);
@@ -78,6 +84,7 @@ export async function* emitCallSignals(
           onSignal?.('digits');
           yield* form.keypad.press(pressing.digits);
         } else {
+          if (pressing) onKeyPressDropped?.(keyPressDrop(form.keypad ? 'keypad_limit' : 'no_keypad', pressing.digits));
           yield part;
         }
         break;

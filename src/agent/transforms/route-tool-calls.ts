@@ -1,7 +1,7 @@
 import type { HttpToolConfig, TransferConfig } from '../../config/schema.ts';
 import type { PartStream, PartTransform, StreamPart } from '../../core/stream-part.ts';
 import { chooseDestination, parseArguments } from '../call-control/call-functions.ts';
-import { requestedDigits } from '../call-control/press-digits.ts';
+import { keyPressDrop, requestedDigits, writtenKeys, type KeyPressDropEvent } from '../call-control/press-digits.ts';
 import { PhraseJoiner } from '../../text/phrase-joiner.ts';
 import type { ToolRoute, ToolRouter } from '../tool-router.ts';
 
@@ -23,11 +23,14 @@ export interface ToolRoutingOptions {
   onServerCall: (call: ServerToolCall) => void;
   /** Shared across a turn's rounds: a `say` phrase and the next round's answer are joined. */
   joiner?: PhraseJoiner | undefined;
+  /** A call of the keypad function whose keys are not keys (or too many): nothing is pressed. */
+  onKeyPressDropped?: ((event: KeyPressDropEvent) => void) | undefined;
 }
 
 /** The tool routing of a round. */
 export function routeTools(options: ToolRoutingOptions): PartTransform {
-  return (parts) => routeToolCalls(parts, options.router, options.transfer, options.onServerCall, options.joiner);
+  return (parts) =>
+    routeToolCalls(parts, options.router, options.transfer, options.onServerCall, options.joiner, options.onKeyPressDropped);
 }
 
 /**
@@ -36,7 +39,8 @@ export function routeTools(options: ToolRoutingOptions): PartTransform {
  * go to `onServerCall` the moment their arguments are complete (their `say` phrase is spoken at
  * once, when the call starts). The client's own tool calls pass through untouched, so only they
  * and the call signals ever reach the workflow. A `say` phrase is joined to the text around it by `joiner`, which a turn shares across its
- * rounds (the answer after the phrase comes in the next round).
+ * rounds (the answer after the phrase comes in the next round). A keypad call with invalid keys is
+ * told to `onKeyPressDropped`.
  */
 export async function* routeToolCalls(
   parts: PartStream,
@@ -44,6 +48,7 @@ export async function* routeToolCalls(
   transfer: TransferConfig | undefined,
   onServerCall: (call: ServerToolCall) => void,
   joiner: PhraseJoiner = new PhraseJoiner(),
+  onKeyPressDropped?: (event: KeyPressDropEvent) => void,
 ): PartStream {
   const held = new Map<string, HeldCall>();
   let relayedCalls = 0;
@@ -76,7 +81,7 @@ export async function* routeToolCalls(
           break;
         }
         held.delete(part.callId);
-        yield* finishHeldCall(part.callId, call, transfer, onServerCall);
+        yield* finishHeldCall(part.callId, call, transfer, onServerCall, onKeyPressDropped);
         break;
       }
       case 'finish':
@@ -94,6 +99,7 @@ function* finishHeldCall(
   call: HeldCall,
   transfer: TransferConfig | undefined,
   onServerCall: (call: ServerToolCall) => void,
+  onKeyPressDropped: ((event: KeyPressDropEvent) => void) | undefined,
 ): Generator<StreamPart> {
   const { route, argumentsJson } = call;
   if (route.kind === 'end-call') {
@@ -104,6 +110,7 @@ function* finishHeldCall(
   } else if (route.kind === 'digits') {
     const digits = requestedDigits(argumentsJson, route.config);
     if (digits !== undefined) yield { type: 'digits', digits };
+    else onKeyPressDropped?.(keyPressDrop('invalid_keys', writtenKeys(argumentsJson)));
   } else if (route.kind === 'server') {
     onServerCall({ callId, tool: route.tool, argumentsJson });
   }
