@@ -2,6 +2,7 @@ import { request as httpRequest, createServer, type IncomingHttpHeaders } from '
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { Agent } from '../../src/agent/agent-registry.ts';
+import type { KeyPressDropEvent } from '../../src/agent/call-control/press-digits.ts';
 import type { CallSignalForm } from '../../src/agent/call-control/signal-form.ts';
 import { converse, type ToolRun } from '../../src/agent/converse.ts';
 import { ToolRouter } from '../../src/agent/tool-router.ts';
@@ -77,9 +78,14 @@ export interface CallSignalSettings {
   speech?: PartTransform;
 }
 
-/** The call-signal stage: `end-call` / `transfer` parts into the platform's form; the signals it decided. */
-export function callSignalsStage(settings: CallSignalSettings): { stage: Stage; signals: string[] } {
+/** The call-signal stage: `end-call` / `transfer` / `digits` parts into the platform's form; the signals it decided, the key presses it dropped. */
+export function callSignalsStage(settings: CallSignalSettings): {
+  stage: Stage;
+  signals: string[];
+  keyPressesDropped: KeyPressDropEvent[];
+} {
   const signals: string[] = [];
+  const keyPressesDropped: KeyPressDropEvent[] = [];
   const endCall = { ...endCallSchema.parse({}), farewell: 'Goodbye.', ...settings.endCall };
   const stage: Stage = emitSignals({
     endCall,
@@ -87,8 +93,9 @@ export function callSignalsStage(settings: CallSignalSettings): { stage: Stage; 
     form: settings.form,
     onSignal: (signal) => signals.push(signal),
     speech: settings.speech,
+    onKeyPressDropped: (event) => keyPressesDropped.push(event),
   });
-  return { stage, signals };
+  return { stage, signals, keyPressesDropped };
 }
 
 /** The endCall settings the signal form sees (schema defaults under `overrides`). */
@@ -96,12 +103,22 @@ export function endCallSettings(overrides: Partial<EndCallConfig> = {}): EndCall
   return { ...endCallSchema.parse({}), ...overrides };
 }
 
-/** The tool-routing stage for an agent's config; the HTTP tool calls it handed over. */
-export function toolRoutingStage(agent: AgentConfig, joiner?: PhraseJoiner): { stage: Stage; serverCalls: ServerToolCall[] } {
+/** The tool-routing stage for an agent's config; the HTTP tool calls it handed over, the key presses it dropped. */
+export function toolRoutingStage(
+  agent: AgentConfig,
+  joiner?: PhraseJoiner,
+): { stage: Stage; serverCalls: ServerToolCall[]; keyPressesDropped: KeyPressDropEvent[] } {
   const serverCalls: ServerToolCall[] = [];
+  const keyPressesDropped: KeyPressDropEvent[] = [];
   const router = new ToolRouter(agent);
-  const stage: Stage = routeTools({ router, transfer: agent.transfer, onServerCall: (call) => serverCalls.push(call), joiner });
-  return { stage, serverCalls };
+  const stage: Stage = routeTools({
+    router,
+    transfer: agent.transfer,
+    onServerCall: (call) => serverCalls.push(call),
+    joiner,
+    onKeyPressDropped: (event) => keyPressesDropped.push(event),
+  });
+  return { stage, serverCalls, keyPressesDropped };
 }
 
 /** An agent's config from the fields a test names (the schema fills in the rest). */

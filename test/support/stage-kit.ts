@@ -24,6 +24,7 @@ export const finish = (reason: FinishReason = 'stop'): StreamPart => ({ type: 'f
 export const STOP: StreamPart = finish('stop');
 export const endCall = (farewell?: string): StreamPart => (farewell === undefined ? { type: 'end-call' } : { type: 'end-call', farewell });
 export const transfer = (destination: string): StreamPart => ({ type: 'transfer', destination });
+export const digits = (keys: string): StreamPart => ({ type: 'digits', digits: keys });
 export const usage = (promptTokens: number, completionTokens: number): StreamPart => ({
   type: 'usage',
   usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },

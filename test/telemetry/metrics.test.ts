@@ -154,6 +154,18 @@ describe('GatewayMetrics', () => {
     assert.deepEqual(table(family(families, 'vlg_transfers_total', 'COUNTER')), { 'agent=support': 1 });
   });
 
+  it('counts the key presses the model asked for that were dropped, by agent and reason', async () => {
+    const metrics = new GatewayMetrics();
+    const turn = { provider: 'fast', outcome: 'ok', attempts: [], toolRuns: [] } as const;
+    metrics.observeTurn({ ...turn, agent: 'menu', keyPressesDropped: [{ reason: 'no_keypad' }, { reason: 'invalid_keys' }] });
+    metrics.observeTurn({ ...turn, agent: 'menu', keyPressesDropped: [{ reason: 'no_keypad' }] });
+    metrics.observeTurn({ ...turn, agent: 'support' });
+    assert.deepEqual(table(family(await scrape(metrics), 'vlg_key_presses_dropped_total', 'COUNTER')), {
+      'agent=menu,reason=no_keypad': 2,
+      'agent=menu,reason=invalid_keys': 1,
+    });
+  });
+
   it('fills the gateway-overhead histogram buckets', async () => {
     const metrics = new GatewayMetrics();
     for (const turn of TURNS) metrics.observeTurn(turn);
@@ -357,7 +369,9 @@ describe('summarizeTurn', () => {
       }) as unknown as ToolRun;
     report.toolRun(run(true));
     report.toolRun(run(false, 'timeout'));
+    report.keyPressDropped({ reason: 'keypad_limit', keys: '12' });
     const summary = summarizeTurn(report.end(classifyTurn(FINISHED)));
+    assert.deepEqual(summary.keyPressesDropped, [{ reason: 'keypad_limit', keys: '12' }]);
     assert.equal(summary.agent, 'support');
     assert.equal(summary.provider, 'fast');
     assert.equal(summary.outcome, 'ok');
@@ -384,6 +398,7 @@ describe('summarizeTurn', () => {
     assert.equal(cutSummary.provider, 'backup');
     assert.equal(cutSummary.cancellation, 'superseded');
     assert.equal(cutSummary.ttftSeconds, undefined);
+    assert.equal(cutSummary.keyPressesDropped, undefined, 'a turn that dropped no press has none');
     assert.equal(cutSummary.overheadSeconds, undefined, 'no overhead figure for a turn that fell back');
     assert.deepEqual(cutSummary.attempts[0], { provider: 'fast', outcome: 'failed', errorCode: 'upstream_timeout' });
   });

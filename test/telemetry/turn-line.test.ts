@@ -15,7 +15,7 @@ import { startTestGateway, TEST_KEY, type TestGateway } from '../support/gateway
 /** The key names the redaction looks for, at any depth. */
 const REDACTED_NAMES = new Set(REDACTED_PATHS.flatMap((path) => path.split('.')).filter((name) => name !== '*' && name !== 'req'));
 
-/** A turn with every field of its line filled in: attempts, tools, model commands, provider failures. */
+/** A turn with every field of its line filled in: attempts, tools, model commands, dropped key presses, provider failures. */
 function everyFieldTurn(): FinishedTurn {
   const call = { instanceId: 'inst-1', channelId: 'ch-1', sentenceId: 4, callerNumber: '13800000001', userDataInvalid: false };
   const report = new TurnReport('support', 'qwen', call, true);
@@ -31,6 +31,8 @@ function everyFieldTurn(): FinishedTurn {
   report.attempt({ provider: 'backup', model: 'm2', outcome: 'committed', ms: 5 });
   report.toolRun({ call: { tool: { name: 'lookup' } }, result: { ok: false, error: 'timeout', durationMs: 7 } } as unknown as ToolRun);
   report.modelCommand({ command: 'hangup', action: 'removed' });
+  report.keyPressDropped({ reason: 'no_keypad', keys: '1' });
+  report.keyPressDropped({ reason: 'invalid_keys', keys: 'sales' });
   const outcome: TurnOutcome = {
     status: 'apologized',
     httpStatus: 200,
@@ -57,6 +59,7 @@ describe('the turn line', () => {
     const fields = turnLogFields(everyFieldTurn());
     const names = keyNames(fields, new Set());
     assert.ok(names.has('providerFailures') && names.has('attempts') && names.has('tools'), 'every field is there');
+    assert.equal(fields.keyPressesDropped, 'no_keypad invalid_keys', 'the reasons only: the keys are on the warning line');
     for (const name of names) assert.ok(!REDACTED_NAMES.has(name), `${name} is a redacted name`);
   });
 

@@ -67,14 +67,16 @@ describe('TurnReport', () => {
     assert.equal(report.finished?.outcome.status, 'ok');
   });
 
-  it('takes no more attempts, tool runs, model commands or apology once ended', () => {
+  it('takes no more attempts, tool runs, model commands, dropped key presses or apology once ended', () => {
     const report = runningTurn();
     const finished = report.end(classifyTurn({ how: 'stream_cut', reason: cancellation('superseded') }));
     report.attempt({ provider: 'fast', model: 'm', outcome: 'committed', ms: 1 });
     report.toolRun(toolRun(1));
     report.modelCommand({ command: 'hangup', action: 'honoured' });
+    report.keyPressDropped({ reason: 'no_keypad', keys: '1' });
     report.apologized(upstreamDown);
     assert.equal(finished.attempts.length, 1);
+    assert.equal(finished.keyPressesDropped.length, 0);
     assert.equal(finished.toolRuns.length, 1);
     assert.equal(finished.modelCommands.length, 0);
     assert.equal(finished.provider, 'backup');
