@@ -56,7 +56,8 @@ describe('a key press the gateway drops is logged and counted', () => {
   it('IMS has no keypad: the function is not offered; a call of it anyway presses nothing, and is counted as no_keypad', async () => {
     const since = gateway.logs.length;
     const { stream, instanceId } = await turn('{"digits":"1"}');
-    const offered = (upstream.requests.at(-1)?.body as { tools?: Array<{ function: { name: string } }> }).tools ?? [];
+    const body = upstream.requests.at(-1)!.body as { tools?: Array<{ function: { name: string } }> };
+    const offered = body.tools ?? [];
     assert.ok(!offered.some((tool) => tool.function.name === 'press_digits'), 'not offered without a keypad');
     assert.equal(stream.text, 'Sales, one moment.');
     assert.deepEqual(toolCallsOf(stream), [], 'nothing reaches the workflow');
