@@ -76,6 +76,7 @@ export function runTurn(input: TurnInput): RunningTurn {
   });
   const request = hideSignalFunctions(input.request, form, config);
   const prompt = buildPrompt(config, request, callTurn?.call.transcript, language);
+  const onKeyPressDropped = config.pressDigits ? keyPressDropReporter(agent.id, request, input.logger, observer) : undefined;
   const rounds = converse({
     agent,
     router: agent.router,
@@ -88,8 +89,19 @@ export function runTurn(input: TurnInput): RunningTurn {
     ...(observer.onToolRun ? { onToolRun: observer.onToolRun } : {}),
     ...(observer.onAttempt ? { onAttempt: observer.onAttempt } : {}),
     ...(observer.onUpstreamWait ? { onUpstreamWait: observer.onUpstreamWait } : {}),
-    ...(config.pressDigits ? { onKeyPressDropped: keyPressDropReporter(agent.id, request, input.logger, observer) } : {}),
+    ...(onKeyPressDropped ? { onKeyPressDropped } : {}),
   });
-  const stages = turnStages({ agent, request, form, endCall, language, signal, logger: input.logger, callTurn, observer });
+  const stages = turnStages({
+    agent,
+    request,
+    form,
+    endCall,
+    language,
+    signal,
+    logger: input.logger,
+    callTurn,
+    observer,
+    onKeyPressDropped,
+  });
   return { parts: pipe(rounds, stages), conversation: prompt.conversation };
 }

@@ -28,6 +28,8 @@ export interface TurnStageInput {
   logger: Logger;
   callTurn?: CallTurn | undefined;
   observer: TurnObserver;
+  /** Where a dropped key press is told (`keyPressDropReporter`), for an agent with a keypad function. */
+  onKeyPressDropped?: ((event: KeyPressDropEvent) => void) | undefined;
 }
 
 /**
@@ -101,7 +103,7 @@ export function turnStages(input: TurnStageInput): NamedStage[] {
           form: input.form,
           onSignal: observer.onSignal,
           speech,
-          onKeyPressDropped: config.pressDigits && keyPressDropReporter(agent.id, request, input.logger, observer),
+          onKeyPressDropped: input.onKeyPressDropped,
         }),
       ),
   );

@@ -1,5 +1,8 @@
 import type { FinishReason, TokenUsage } from '../core/stream-part.ts';
 
+/** Where the shared start of every event turns into a choice's. */
+const CHOICE_TAIL = '"choices":[{"index":0,"delta":';
+
 /**
  * Writes one stream's `chat.completion.chunk` SSE events, following the rules strict clients
  * enforce: the same id/created/model on every chunk, role on the first, finish_reason null until
@@ -9,9 +12,6 @@ import type { FinishReason, TokenUsage } from '../core/stream-part.ts';
  * Hot path: the invariant part of every event is serialised once; each event then costs one
  * JSON.stringify of its small delta object.
  */
-/** Where the shared start of every event turns into a choice's. */
-const CHOICE_TAIL = '"choices":[{"index":0,"delta":';
-
 export class ChunkEncoder {
   readonly id: string;
   readonly created: number;

@@ -9,7 +9,7 @@ import { gatewayError } from '../core/error-catalog.ts';
 import { GatewayError } from '../core/gateway-error.ts';
 import type { ChatTurnRequest } from '../protocol/chat-request.ts';
 import { type Logger, turnLineLogger } from '../telemetry/logger.ts';
-import { classifyTurn, type TurnEnding } from '../telemetry/turn-outcome.ts';
+import { classifyTurn, type TurnEnding, type TurnStatus } from '../telemetry/turn-outcome.ts';
 import { type FinishedTurn, type TurnReport, turnLogFields } from '../telemetry/turn-report.ts';
 import type { TurnTelemetry } from './turn-telemetry.ts';
 import type { AdmissionTicket } from '../calls/admission.ts';
@@ -148,15 +148,16 @@ export function endTurn(services: TurnServices, turn: OpenTurn, ending: TurnEndi
 }
 
 function logTurn(logger: Logger, turn: FinishedTurn): void {
-  const { status, httpStatus } = turn.outcome;
-  const level =
-    status === 'error' && httpStatus >= 500 ? 'error' : status === 'upstream_broken' || status === 'apologized' ? 'warn' : 'info';
+  const [level, message] = turnLine(turn.outcome.status, turn.outcome.httpStatus);
   // Below the log level the line's fields are not even built.
   if (!logger.isLevelEnabled(level)) return;
-  const fields = turnLogFields(turn);
-  const lines = turnLineLogger(logger);
-  if (level === 'error') lines.error(fields, 'turn failed');
-  else if (status === 'upstream_broken') lines.warn(fields, 'turn cut short by the upstream');
-  else if (status === 'apologized') lines.warn(fields, 'every provider failed; the caller heard an apology');
-  else lines.info(fields, 'turn');
+  turnLineLogger(logger)[level](turnLogFields(turn), message);
+}
+
+/** The turn line's level and message, by how the turn ended. */
+function turnLine(status: TurnStatus, httpStatus: number): ['error' | 'warn' | 'info', string] {
+  if (status === 'error' && httpStatus >= 500) return ['error', 'turn failed'];
+  if (status === 'upstream_broken') return ['warn', 'turn cut short by the upstream'];
+  if (status === 'apologized') return ['warn', 'every provider failed; the caller heard an apology'];
+  return ['info', 'turn'];
 }

@@ -5,7 +5,7 @@ import type { Agent } from '../../../src/agent/agent-registry.ts';
 import type { KeyPressDropEvent } from '../../../src/agent/call-control/press-digits.ts';
 import type { CallSignalForm, Keypad } from '../../../src/agent/call-control/signal-form.ts';
 import { ToolRouter } from '../../../src/agent/tool-router.ts';
-import { turnStages } from '../../../src/agent/turn-stages.ts';
+import { keyPressDropReporter, turnStages } from '../../../src/agent/turn-stages.ts';
 import { pipe } from '../../../src/core/pipe.ts';
 import type { StreamPart } from '../../../src/core/stream-part.ts';
 import { imsPlatform } from '../../../src/platforms/ims.ts';
@@ -141,15 +141,23 @@ describe('dropped key presses: the turn stages log and report them', () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
     const told: KeyPressDropEvent[] = [];
+    const request = parseChatRequest({
+      model: 'menu',
+      messages: [{ role: 'user', content: 'Sales?' }],
+      extendData: { instanceId: 'call-9' },
+    });
+    const observer = { onKeyPressDropped: (event: KeyPressDropEvent) => told.push(event) };
     const stages = turnStages({
       agent,
-      request: parseChatRequest({ model: 'menu', messages: [{ role: 'user', content: 'Sales?' }], extendData: { instanceId: 'call-9' } }),
+      request,
       form: imsPlatform.signalForm({ endCall: endCallConfig, offeredTools: new Set() }),
       endCall: endCallConfig,
       language: 'en',
       signal: new AbortController().signal,
       logger,
-      observer: { onKeyPressDropped: (event) => told.push(event) },
+      observer,
+      // As runTurn wires it for an agent with a keypad function.
+      onKeyPressDropped: keyPressDropReporter('menu', request, logger, observer),
     });
     const out = await drain(pipe(feed([text('One moment.'), digits('1'), STOP] satisfies StreamPart[]), stages));
     assert.equal(out.types.at(-1), 'finish');
